@@ -1,0 +1,2 @@
+/** Unit specs: pure logic, no servers; cached by Nx. */
+module.exports = { ...require('../../jest.preset.js'), displayName: 'ledger', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] };
