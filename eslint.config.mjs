@@ -7,8 +7,14 @@ import tseslint from 'typescript-eslint';
 const apps = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper', 'entropy-server'];
 const appImports = {
   patterns: [
-    { group: apps.map((app) => `@dqkd/${app}`), message: 'Apps are deployables: share code through libs/ instead.' },
-    { group: ['**/apps/**', '../../apps/*'], message: 'Apps are deployables: share code through libs/ instead.' },
+    {
+      group: apps.map((app) => `@dqkd/${app}`),
+      message: 'Apps are deployables: share code through libs/ instead.',
+    },
+    {
+      group: ['**/apps/**', '../../apps/*'],
+      message: 'Apps are deployables: share code through libs/ instead.',
+    },
   ],
 };
 
@@ -28,13 +34,26 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...appImports.patterns, { group: ['../../*/src/**'], message: 'Import other projects by their @dqkd/ name.' }] },
+        {
+          patterns: [
+            ...appImports.patterns,
+            { group: ['../../*/src/**'], message: 'Import other projects by their @dqkd/ name.' },
+          ],
+        },
       ],
     },
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
