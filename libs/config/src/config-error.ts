@@ -1,0 +1,35 @@
+/** One problem found in a configuration source (a network file, or the process environment). */
+export interface ConfigIssue {
+  /** The file as the operator named it, or `environment`. */
+  readonly source: string;
+  /** Field path inside the source (`saes[1].kme`) or variable name (`KME_ID`); empty for the whole source. */
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export const ENVIRONMENT = 'environment';
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.path ? `${issue.path}: ` : '';
+  const position =
+    issue.line === undefined
+      ? ''
+      : issue.column === undefined
+        ? ` (line ${issue.line})`
+        : ` (line ${issue.line}, column ${issue.column})`;
+  return `${issue.source}: ${where}${issue.message}${position}`;
+}
+
+/**
+ * Every configuration problem found at start-up, collected so the operator can fix them all in one go;
+ * the message holds one issue per line.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+  }
+}

@@ -1,0 +1,191 @@
+import { inspect } from 'node:util';
+
+import { parseProcessEnv, type Environment } from './process-env';
+
+const cwd = '/srv/dqkd';
+const minimal = { KME_ID: 'kme-east', DQKD_NETWORK_FILE: 'config/network.yaml' };
+
+function issuesOf(env: Environment): string[] {
+  return parseProcessEnv(env, cwd).issues.map((issue) => `${issue.source}: ${issue.path}: ${issue.message}`);
+}
+
+function parsed(env: Environment) {
+  const result = parseProcessEnv(env, cwd);
+  expect(result.issues).toEqual([]);
+  return result.env as NonNullable<typeof result.env>;
+}
+
+describe('parseProcessEnv', () => {
+  describe('with only KME_ID and DQKD_NETWORK_FILE', () => {
+    const env = parsed(minimal);
+
+    it('resolves paths against the working directory', () => {
+      expect(env.networkFile).toBe('/srv/dqkd/config/network.yaml');
+      expect(env.home).toBe('/srv/dqkd/.dqkd');
+      expect(env.pkiDir).toBe('/srv/dqkd/.dqkd/pki');
+    });
+
+    it('selects the embedded database and the in-process bus', () => {
+      expect(env.database).toEqual({ url: undefined, kek: undefined, migrate: false });
+      expect(env.nats).toEqual({ servers: undefined, credsFile: undefined, tls: undefined });
+    });
+
+    it('logs at info and serves health on 9464, the API port following the network file', () => {
+      expect(env.logLevel).toBe('info');
+      expect(env.http).toEqual({ apiPort: undefined, healthPort: 9464, tls: undefined });
+    });
+  });
+
+  it('reads every variable of a site with real services', () => {
+    const env = parsed({
+      ...minimal,
+      DQKD_HOME: '/var/lib/dqkd',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: 'postgres://dqkd:secret@db.east:5432/dqkd',
+      DQKD_KEK_FILE: '/run/secrets/kek',
+      DQKD_MIGRATE: 'true',
+      NATS_URL: 'tls://nats-1.east:4222, tls://nats-2.east:4222',
+      NATS_CREDS_FILE: '/run/secrets/nats.creds',
+      NATS_TLS_CA_FILE: 'pki/ca.pem',
+      DQKD_API_PORT: '8443',
+      DQKD_HEALTH_PORT: '9000',
+      DQKD_TLS_CERT_FILE: 'pki/kme-east.pem',
+      DQKD_TLS_KEY_FILE: 'pki/kme-east.key',
+      DQKD_TLS_CA_FILE: 'pki/ca.pem',
+    });
+    expect(env).toMatchObject({
+      home: '/var/lib/dqkd',
+      logLevel: 'debug',
+      database: { url: 'postgres://dqkd:secret@db.east:5432/dqkd', migrate: true },
+      nats: {
+        servers: ['tls://nats-1.east:4222', 'tls://nats-2.east:4222'],
+        credsFile: '/run/secrets/nats.creds',
+        tls: { caFile: '/srv/dqkd/pki/ca.pem' },
+      },
+      http: {
+        apiPort: 8443,
+        healthPort: 9000,
+        tls: {
+          certFile: '/srv/dqkd/pki/kme-east.pem',
+          keyFile: '/srv/dqkd/pki/kme-east.key',
+          caFile: '/srv/dqkd/pki/ca.pem',
+        },
+      },
+    });
+    expect(env.database.kek?.toJSON()).toEqual({ variable: 'DQKD_KEK_FILE', file: '/run/secrets/kek' });
+  });
+
+  it('keeps an inline keyring out of logs and JSON', () => {
+    const env = parsed({ ...minimal, DQKD_KEK: '1:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg==' });
+    expect(env.database.kek?.read()).toBe('1:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg==');
+    expect(JSON.stringify(env)).not.toContain('c2VjcmV0');
+    expect(inspect(env, { depth: 10 })).not.toContain('c2VjcmV0');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(parsed({ ...minimal, DATABASE_URL: '', LOG_LEVEL: ' ' }).database.url).toBeUndefined();
+  });
+
+  describe('refuses', () => {
+    it('a missing KME_ID, naming the variable', () => {
+      expect(issuesOf({ DQKD_NETWORK_FILE: 'network.yaml' })).toEqual([
+        'environment: KME_ID: required but not set',
+      ]);
+    });
+
+    it('a missing DQKD_NETWORK_FILE', () => {
+      expect(issuesOf({ KME_ID: 'kme-east' })).toEqual([
+        'environment: DQKD_NETWORK_FILE: required but not set',
+      ]);
+    });
+
+    it('DATABASE_URL without a key-encryption keyring', () => {
+      expect(issuesOf({ ...minimal, DATABASE_URL: 'postgres://db.east/dqkd' })).toEqual([
+        'environment: DQKD_KEK: DATABASE_URL is set, so DQKD_KEK or DQKD_KEK_FILE must hold the key-encryption keyring',
+      ]);
+    });
+
+    it('both DQKD_KEK and DQKD_KEK_FILE', () => {
+      expect(issuesOf({ ...minimal, DQKD_KEK: '1:AAAA', DQKD_KEK_FILE: '/run/secrets/kek' })).toEqual([
+        'environment: DQKD_KEK: set only one of DQKD_KEK and DQKD_KEK_FILE',
+      ]);
+    });
+
+    it('a DATABASE_URL that is not a Postgres URL, without echoing it', () => {
+      const issues = issuesOf({
+        ...minimal,
+        DATABASE_URL: 'mysql://root:hunter2@db/dqkd',
+        DQKD_KEK: '1:AAAA',
+      });
+      expect(issues).toEqual(['environment: DATABASE_URL: must be a postgres:// or postgresql:// URL']);
+    });
+
+    it('a DATABASE_URL that is not a URL', () => {
+      expect(issuesOf({ ...minimal, DATABASE_URL: 'db.east:5432', DQKD_KEK: '1:AAAA' })).toEqual([
+        'environment: DATABASE_URL: must be a postgres:// or postgresql:// URL',
+      ]);
+      expect(issuesOf({ ...minimal, DATABASE_URL: 'nonsense', DQKD_KEK: '1:AAAA' })).toEqual([
+        'environment: DATABASE_URL: not a valid URL',
+      ]);
+    });
+
+    it('a NATS_URL entry with another scheme or no host, naming the entry', () => {
+      expect(issuesOf({ ...minimal, NATS_URL: 'nats://a:4222,ws://b:80' })).toEqual([
+        'environment: NATS_URL: entry 2: must be a nats:// or tls:// URL',
+      ]);
+      expect(issuesOf({ ...minimal, NATS_URL: 'nats://' })).toEqual([
+        'environment: NATS_URL: must name a host',
+      ]);
+    });
+
+    it('NATS credentials or TLS files without NATS_URL', () => {
+      expect(issuesOf({ ...minimal, NATS_CREDS_FILE: 'nats.creds' })).toEqual([
+        'environment: NATS_CREDS_FILE: is set but NATS_URL is not',
+      ]);
+    });
+
+    it('a TLS certificate without its key', () => {
+      expect(issuesOf({ ...minimal, DQKD_TLS_CERT_FILE: 'kme.pem' })).toEqual([
+        'environment: DQKD_TLS_KEY_FILE: must be set together with DQKD_TLS_CERT_FILE',
+      ]);
+      expect(issuesOf({ ...minimal, NATS_URL: 'tls://n:4222', NATS_TLS_KEY_FILE: 'n.key' })).toEqual([
+        'environment: NATS_TLS_CERT_FILE: must be set together with NATS_TLS_KEY_FILE',
+      ]);
+    });
+
+    it('a client CA without a server certificate', () => {
+      expect(issuesOf({ ...minimal, DQKD_TLS_CA_FILE: 'ca.pem' })).toEqual([
+        'environment: DQKD_TLS_CA_FILE: is set but DQKD_TLS_CERT_FILE is not',
+      ]);
+    });
+
+    it('DQKD_MIGRATE other than true or false', () => {
+      expect(issuesOf({ ...minimal, DQKD_MIGRATE: 'yes' })).toEqual([
+        'environment: DQKD_MIGRATE: must be "true" or "false", got the string "yes"',
+      ]);
+    });
+
+    it('a LOG_LEVEL pino does not know', () => {
+      expect(issuesOf({ ...minimal, LOG_LEVEL: 'verbose' })).toEqual([
+        'environment: LOG_LEVEL: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got the string "verbose"',
+      ]);
+    });
+
+    it('a port that is not a number from 0 to 65535', () => {
+      expect(issuesOf({ ...minimal, DQKD_API_PORT: '65536', DQKD_HEALTH_PORT: 'http' })).toEqual([
+        'environment: DQKD_API_PORT: must be a port number from 0 to 65535 (0 = any free port)',
+        'environment: DQKD_HEALTH_PORT: must be a port number from 0 to 65535 (0 = any free port)',
+      ]);
+    });
+
+    it('the same port for the API and health', () => {
+      expect(issuesOf({ ...minimal, DQKD_API_PORT: '8443', DQKD_HEALTH_PORT: '8443' })).toEqual([
+        'environment: DQKD_HEALTH_PORT: must differ from DQKD_API_PORT',
+      ]);
+    });
+
+    it('every bad variable at once', () => {
+      expect(issuesOf({ LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://db/dqkd' })).toHaveLength(4);
+    });
+  });
+});

@@ -1,0 +1,59 @@
+export interface UrlRule {
+  readonly protocols: readonly string[];
+  /** Plain-text protocols accepted only for a loopback host (development on one machine). */
+  readonly loopbackProtocols?: readonly string[];
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+const listing = (protocols: readonly string[]) => protocols.map((protocol) => `${protocol}//`).join(' or ');
+
+/**
+ * Checks a base URL and returns it normalised (lower-case host, default port dropped, no trailing slash),
+ * or the reason it is refused. The URL itself is not echoed: it may carry credentials.
+ */
+export function checkBaseUrl(text: string, rule: UrlRule): { url: string } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: 'not a valid URL' };
+  }
+  const allowed =
+    rule.protocols.includes(url.protocol) ||
+    (isLoopback(url.hostname) && (rule.loopbackProtocols ?? []).includes(url.protocol));
+  if (!allowed) {
+    const loopback = rule.loopbackProtocols?.length
+      ? ` (${listing(rule.loopbackProtocols)} only on a loopback host)`
+      : '';
+    return { problem: `must be a ${listing(rule.protocols)} URL${loopback}` };
+  }
+  if (!url.hostname) return { problem: 'must name a host' };
+  if (url.username || url.password) return { problem: 'must not carry credentials' };
+  if (url.search || url.hash) return { problem: 'must not have a query or fragment' };
+  return { url: normaliseBaseUrl(text) };
+}
+
+/** Lower-case host, default port dropped, no trailing slash; only for a URL that passed checkBaseUrl. */
+export function normaliseBaseUrl(text: string): string {
+  return new URL(text).href.replace(/\/+$/, '');
+}
+
+/** Checks a service URL (database, message bus), which may carry credentials and a path. */
+export function checkServiceUrl(
+  text: string,
+  protocols: readonly string[],
+  requireHost: boolean,
+): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (!protocols.includes(url.protocol)) return `must be a ${listing(protocols)} URL`;
+  if (requireHost && !url.hostname) return 'must name a host';
+  return undefined;
+}
