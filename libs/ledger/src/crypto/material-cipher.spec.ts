@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+
+import { MaterialIntegrityError } from '../errors';
+import { aeadOpen, aeadSeal } from './aead';
+import { Keyring } from './keyring';
+import { MaterialCipher } from './material-cipher';
+
+const kek = (version: number) => ({ version, key: randomBytes(32) });
+
+describe('aeadSeal / aeadOpen', () => {
+  const key = randomBytes(32);
+  const aad = Buffer.from('row-1');
+
+  it('round-trips with a fresh iv each time', () => {
+    const plaintext = Buffer.from('block material');
+    const first = aeadSeal(key, plaintext, aad);
+    const second = aeadSeal(key, plaintext, aad);
+    expect(first.equals(second)).toBe(false);
+    expect(aeadOpen(key, first, aad)).toEqual(plaintext);
+  });
+
+  it('refuses altered ciphertext, other additional data, another key and truncated input', () => {
+    const sealed = aeadSeal(key, Buffer.from('block material'), aad);
+    const flipped = Buffer.from(sealed);
+    flipped[14] ^= 1;
+    expect(aeadOpen(key, flipped, aad)).toBeUndefined();
+    expect(aeadOpen(key, sealed, Buffer.from('row-2'))).toBeUndefined();
+    expect(aeadOpen(randomBytes(32), sealed, aad)).toBeUndefined();
+    expect(aeadOpen(key, sealed.subarray(0, 20), aad)).toBeUndefined();
+  });
+});
+
+describe('MaterialCipher', () => {
+  const material = randomBytes(64);
+
+  it('opens what it sealed for the same table and row', () => {
+    const cipher = new MaterialCipher(Keyring.fromKeks([kek(1)]));
+    const sealed = cipher.seal('blocks', 'b-1', material);
+    expect(sealed.kekId).toBe(1);
+    expect(sealed.ciphertext.includes(material)).toBe(false);
+    expect(cipher.open('blocks', 'b-1', sealed)).toEqual(material);
+  });
+
+  it('refuses a row ciphertext opened as another row or another table', () => {
+    const cipher = new MaterialCipher(Keyring.fromKeks([kek(1)]));
+    const sealed = cipher.seal('keys', 'k-1', material);
+    expect(() => cipher.open('keys', 'k-2', sealed)).toThrow(MaterialIntegrityError);
+    expect(() => cipher.open('blocks', 'k-1', sealed)).toThrow(MaterialIntegrityError);
+  });
+
+  it('refuses a wrapped key that claims another KEK version', () => {
+    const one = kek(1);
+    const cipher = new MaterialCipher(Keyring.fromKeks([one, kek(2)]));
+    const sealed = cipher.seal('keys', 'k-1', material);
+    expect(() => cipher.open('keys', 'k-1', { ...sealed, kekId: 1 })).toThrow(
+      /data key does not authenticate/,
+    );
+  });
+
+  it('rewraps under the newest KEK so the old one can be retired', () => {
+    const one = kek(1);
+    const two = kek(2);
+    const sealed = new MaterialCipher(Keyring.fromKeks([one])).seal('blocks', 'b-1', material);
+    const rotated = new MaterialCipher(Keyring.fromKeks([one, two]));
+    const rewrapped = rotated.rewrap('blocks', 'b-1', sealed.wrappedKey, sealed.kekId);
+    expect(rewrapped.kekId).toBe(2);
+    const retired = new MaterialCipher(Keyring.fromKeks([two]));
+    expect(retired.open('blocks', 'b-1', { ciphertext: sealed.ciphertext, ...rewrapped })).toEqual(material);
+    expect(() => retired.open('blocks', 'b-1', sealed)).toThrow(/KEK version 1 is not in the keyring/);
+  });
+});

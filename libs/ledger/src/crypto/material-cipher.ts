@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+
+import { MaterialIntegrityError } from '../errors';
+import { aeadOpen, aeadSeal } from './aead';
+import { Keyring } from './keyring';
+
+/** Tables whose rows carry material; part of the additional data so a row's ciphertext only opens in place. */
+export type MaterialTable = 'blocks' | 'keys';
+
+/** The three material columns of a row, exactly as stored. */
+export interface SealedMaterial {
+  readonly ciphertext: Buffer;
+  readonly wrappedKey: Buffer;
+  readonly kekId: number;
+}
+
+const DATA_KEY_BYTES = 32;
+
+function materialAad(table: MaterialTable, rowId: string): Buffer {
+  return Buffer.from(`dqkd-ledger/material/v1/${table}/${rowId}`, 'utf8');
+}
+
+function wrapAad(table: MaterialTable, rowId: string, kekId: number): Buffer {
+  return Buffer.from(`dqkd-ledger/data-key/v1/${table}/${rowId}/${kekId}`, 'utf8');
+}
+
+/**
+ * Envelope encryption of material at rest: a fresh data key per row encrypts the material, and the current
+ * KEK wraps the data key. Rotating the KEK then only rewrites the small wrapped keys, never the material.
+ */
+export class MaterialCipher {
+  constructor(private readonly keyring: Keyring) {}
+
+  get currentKekId(): number {
+    return this.keyring.current.version;
+  }
+
+  seal(table: MaterialTable, rowId: string, material: Buffer): SealedMaterial {
+    const dataKey = randomBytes(DATA_KEY_BYTES);
+    try {
+      const kek = this.keyring.current;
+      return {
+        ciphertext: aeadSeal(dataKey, material, materialAad(table, rowId)),
+        wrappedKey: aeadSeal(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
+        kekId: kek.version,
+      };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Returns the plaintext; the caller owns it and should zero it when done. */
+  open(table: MaterialTable, rowId: string, sealed: SealedMaterial): Buffer {
+    const dataKey = this.unwrap(table, rowId, sealed.wrappedKey, sealed.kekId);
+    try {
+      const material = aeadOpen(dataKey, sealed.ciphertext, materialAad(table, rowId));
+      if (material === undefined) {
+        throw new MaterialIntegrityError(table, rowId, 'ciphertext does not authenticate for this row');
+      }
+      return material;
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Re-wraps a row's data key under the current KEK; the material ciphertext stays as it is. */
+  rewrap(
+    table: MaterialTable,
+    rowId: string,
+    wrappedKey: Buffer,
+    kekId: number,
+  ): { wrappedKey: Buffer; kekId: number } {
+    const dataKey = this.unwrap(table, rowId, wrappedKey, kekId);
+    try {
+      const kek = this.keyring.current;
+      return {
+        wrappedKey: aeadSeal(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
+        kekId: kek.version,
+      };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  private unwrap(table: MaterialTable, rowId: string, wrappedKey: Buffer, kekId: number): Buffer {
+    const kek = this.keyring.get(kekId);
+    if (kek === undefined) {
+      throw new MaterialIntegrityError(table, rowId, `KEK version ${kekId} is not in the keyring`);
+    }
+    const dataKey = aeadOpen(kek, wrappedKey, wrapAad(table, rowId, kekId));
+    if (dataKey?.length !== DATA_KEY_BYTES) {
+      throw new MaterialIntegrityError(table, rowId, 'data key does not authenticate for this row');
+    }
+    return dataKey;
+  }
+}

@@ -1,0 +1,51 @@
+/** A setting the ledger needs is missing or malformed; `variable` names the environment variable to fix. */
+export class LedgerConfigError extends Error {
+  override readonly name = 'LedgerConfigError';
+
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+/**
+ * Stored material cannot be decrypted: tampered or moved between rows, or wrapped under a KEK version the
+ * keyring no longer holds. Never carries material or key bytes.
+ */
+export class MaterialIntegrityError extends Error {
+  override readonly name = 'MaterialIntegrityError';
+
+  constructor(
+    readonly table: string,
+    readonly rowId: string,
+    reason: string,
+  ) {
+    super(`material of ${table} row ${rowId} cannot be opened: ${reason}`);
+  }
+}
+
+/** The embedded Postgres could not be prepared, started or stopped. */
+export class EmbeddedPostgresError extends Error {
+  override readonly name = 'EmbeddedPostgresError';
+}
+
+export type LedgerConflictReason =
+  | 'key-id-taken'
+  | 'bits-already-used'
+  | 'unknown-reservation'
+  | 'segments-not-on-link'
+  | 'reservation-id-taken';
+
+/** A write the ledger refused because it would break an invariant (a key ID or a bit used twice, …). */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
+
+  constructor(
+    readonly reason: LedgerConflictReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,37 @@
+export { concatBits, sliceBits } from './bits';
+export { ensureKekFile } from './crypto/kek-file';
+export { type Kek, KEK_BYTES, Keyring, keyringFromEnv } from './crypto/keyring';
+export { MaterialCipher, type MaterialTable, type SealedMaterial } from './crypto/material-cipher';
+export {
+  createLedgerDataSource,
+  type LedgerDataSourceOptions,
+  revertLastMigration,
+  runMigrations,
+} from './data-source';
+export { preparePostgresBinaries } from './embedded/binaries';
+export {
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  startEmbeddedPostgres,
+} from './embedded/embedded-postgres';
+export {
+  EmbeddedPostgresError,
+  LedgerConfigError,
+  LedgerConflictError,
+  type LedgerConflictReason,
+  MaterialIntegrityError,
+} from './errors';
+export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
+export { LEDGER_MIGRATIONS } from './migrations';
+export { openLedger, type OpenLedgerOptions } from './open-ledger';
+export { segmentsAt } from './segments';
+export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
+export { BlockStore, type NewBlock } from './store/block-store';
+export { Inbox } from './store/inbox';
+export { type DeliveryRefusal, type DeliveryResult, KeyStore } from './store/key-store';
+export { LinkStore } from './store/link-store';
+export { Outbox, type OutboxMessage } from './store/outbox';
+export type { ReapCounts, ReapOptions } from './store/reaper';
+export { ReservationStore, type ReserveResult } from './store/reservation-store';
+export type { RewrapCounts } from './store/rewrap';
+export type * from './store/types';

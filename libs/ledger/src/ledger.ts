@@ -1,0 +1,89 @@
+import { DataSource, EntityManager } from 'typeorm';
+
+import { Keyring } from './crypto/keyring';
+import { MaterialCipher } from './crypto/material-cipher';
+import { AuditTrail } from './store/audit-trail';
+import { BlockStore } from './store/block-store';
+import { Inbox } from './store/inbox';
+import { KeyStore } from './store/key-store';
+import { LinkStore } from './store/link-store';
+import { Outbox } from './store/outbox';
+import { ReapCounts, reapExpired, ReapOptions } from './store/reaper';
+import { ReservationStore } from './store/reservation-store';
+import { RewrapCounts, rewrapAll } from './store/rewrap';
+
+/** Every store of the ledger, bound to one EntityManager: the pool, or one transaction. */
+export class LedgerScope {
+  readonly links: LinkStore;
+  readonly blocks: BlockStore;
+  readonly reservations: ReservationStore;
+  readonly keys: KeyStore;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox;
+  readonly audit: AuditTrail;
+
+  constructor(
+    readonly manager: EntityManager,
+    protected readonly cipher: MaterialCipher,
+  ) {
+    this.links = new LinkStore(manager);
+    this.blocks = new BlockStore(manager, cipher);
+    this.reservations = new ReservationStore(manager);
+    this.keys = new KeyStore(manager, cipher);
+    this.outbox = new Outbox(manager);
+    this.inbox = new Inbox(manager);
+    this.audit = new AuditTrail(manager);
+  }
+}
+
+export type ProcessOnceResult<T> =
+  { readonly processed: true; readonly value: T } | { readonly processed: false };
+
+/** The key ledger of one site. */
+export class Ledger extends LedgerScope {
+  constructor(
+    readonly dataSource: DataSource,
+    keyring: Keyring,
+    private readonly release: () => Promise<void> = async () => undefined,
+  ) {
+    super(dataSource.manager, new MaterialCipher(keyring));
+  }
+
+  /** Runs `work` in one transaction; everything it does through the scope commits or rolls back together. */
+  transaction<T>(work: (scope: LedgerScope) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((manager) => work(new LedgerScope(manager, this.cipher)));
+  }
+
+  /**
+   * Applies a message at most once: `work` runs in the same transaction that records the message ID, so a
+   * redelivery (even a concurrent one) is a no-op, and a failure leaves the message unrecorded for a retry.
+   */
+  processOnce<T>(
+    messageId: string,
+    subject: string,
+    work: (scope: LedgerScope) => Promise<T>,
+  ): Promise<ProcessOnceResult<T>> {
+    return this.transaction(async (scope) => {
+      if (!(await scope.inbox.claim(messageId, subject))) {
+        return { processed: false };
+      }
+      return { processed: true, value: await work(scope) };
+    });
+  }
+
+  reapExpired(options: ReapOptions): Promise<ReapCounts> {
+    return reapExpired(this.manager, options);
+  }
+
+  /** Moves every data key onto the newest KEK version of the keyring; see rewrapAll. */
+  rewrap(batchSize?: number): Promise<RewrapCounts> {
+    return rewrapAll(this.manager, this.cipher, batchSize);
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) {
+      await this.dataSource.destroy();
+    }
+    await this.release();
+  }
+}

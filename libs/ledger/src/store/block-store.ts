@@ -1,0 +1,217 @@
+import { EntityManager } from 'typeorm';
+
+import { concatBits, sliceBits } from '../bits';
+import { MaterialCipher } from '../crypto/material-cipher';
+import { AuditTrail } from './audit-trail';
+import { inTransaction, rows } from './sql';
+import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
+
+export interface NewBlock {
+  readonly id: string;
+  readonly linkId: number;
+  readonly role: BlockRole;
+  /** The source stores `pending` until the target confirms; the target stores what it regenerated `ready`. */
+  readonly state: 'pending' | 'ready';
+  readonly material: Buffer;
+  /** Length in bits; the material holds exactly ceil(bits / 8) bytes. */
+  readonly bits: number;
+  readonly metadata: Buffer;
+  readonly expiresAt: Date;
+}
+
+interface BlockRow {
+  id: string;
+  link_id: number;
+  role: BlockRole;
+  state: BlockState;
+  bits: number;
+  reserved_bits: number;
+  metadata: Buffer;
+  has_material: boolean;
+  created_at: Date;
+  ready_at: Date | null;
+  expires_at: Date;
+  burned_at: Date | null;
+  burn_reason: string | null;
+}
+
+const BLOCK_COLUMNS = `id, link_id, role, state, bits, reserved_bits, metadata,
+  material_ciphertext IS NOT NULL AS has_material, created_at, ready_at, expires_at, burned_at, burn_reason`;
+
+const toBlock = (row: BlockRow): BlockRecord => ({
+  id: row.id,
+  linkId: row.link_id,
+  role: row.role,
+  state: row.state,
+  bits: row.bits,
+  reservedBits: row.reserved_bits,
+  metadata: row.metadata,
+  hasMaterial: row.has_material,
+  createdAt: row.created_at,
+  readyAt: row.ready_at,
+  expiresAt: row.expires_at,
+  burnedAt: row.burned_at,
+  burnReason: row.burn_reason,
+});
+
+export class BlockStore {
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly cipher: MaterialCipher,
+  ) {}
+
+  /** Stores a block with its material encrypted; answers false when a block with this ID already exists. */
+  async store(block: NewBlock): Promise<boolean> {
+    if (
+      !Number.isInteger(block.bits) ||
+      block.bits <= 0 ||
+      block.material.length !== Math.ceil(block.bits / 8)
+    ) {
+      throw new RangeError(
+        `block ${block.id}: ${block.material.length} bytes cannot hold exactly ${block.bits} bits`,
+      );
+    }
+    const sealed = this.cipher.seal('blocks', block.id, block.material);
+    return inTransaction(this.manager, async (manager) => {
+      const inserted = await rows(
+        manager,
+        `INSERT INTO blocks (id, link_id, role, state, bits, material_ciphertext, material_wrapped_key,
+           material_kek_id, metadata, expires_at, ready_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $4 = 'ready' THEN now() END)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [
+          block.id,
+          block.linkId,
+          block.role,
+          block.state,
+          block.bits,
+          sealed.ciphertext,
+          sealed.wrappedKey,
+          sealed.kekId,
+          block.metadata,
+          block.expiresAt,
+        ],
+      );
+      if (inserted.length === 0) {
+        return false;
+      }
+      await new AuditTrail(manager).append({
+        event: block.state === 'ready' ? 'block-ready' : 'block-stored',
+        linkId: block.linkId,
+        blockIds: [block.id],
+        bits: block.bits,
+      });
+      return true;
+    });
+  }
+
+  async find(id: string): Promise<BlockRecord | undefined> {
+    const [row] = await rows<BlockRow>(this.manager, `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE id = $1`, [
+      id,
+    ]);
+    return row === undefined ? undefined : toBlock(row);
+  }
+
+  /** pending → ready, once the target confirmed it holds the same block; false if it was not pending. */
+  async markReady(id: string): Promise<boolean> {
+    return inTransaction(this.manager, async (manager) => {
+      const updated = await rows<{ link_id: number; bits: number }>(
+        manager,
+        `UPDATE blocks SET state = 'ready', ready_at = now() WHERE id = $1 AND state = 'pending'
+         RETURNING link_id, bits`,
+        [id],
+      );
+      if (updated.length === 0) {
+        return false;
+      }
+      await new AuditTrail(manager).append({
+        event: 'block-ready',
+        linkId: updated[0].link_id,
+        blockIds: [id],
+        bits: updated[0].bits,
+      });
+      return true;
+    });
+  }
+
+  /** Burns a block: its material (ciphertext and wrapped data key) is dropped; false if already burned. */
+  async burn(id: string, reason: string): Promise<boolean> {
+    return inTransaction(this.manager, async (manager) => {
+      const updated = await rows<{ link_id: number; bits: number; reserved_bits: number }>(
+        manager,
+        `UPDATE blocks SET state = 'burned', burned_at = now(), burn_reason = $2,
+           material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+         WHERE id = $1 AND state <> 'burned' RETURNING link_id, bits, reserved_bits`,
+        [id, reason],
+      );
+      if (updated.length === 0) {
+        return false;
+      }
+      await new AuditTrail(manager).append({
+        event: 'block-burned',
+        linkId: updated[0].link_id,
+        blockIds: [id],
+        bits: updated[0].bits - updated[0].reserved_bits,
+        reason,
+      });
+      return true;
+    });
+  }
+
+  /** Unreserved bits of unexpired ready blocks of a link: the pool behind ETSI `stored_key_count`. */
+  async readyBits(linkId: number): Promise<number> {
+    const [row] = await rows<{ ready: string }>(
+      this.manager,
+      `SELECT coalesce(sum(bits - reserved_bits), 0) AS ready FROM blocks
+       WHERE link_id = $1 AND state = 'ready' AND reserved_bits < bits AND expires_at > now()`,
+      [linkId],
+    );
+    return Number(row.ready);
+  }
+
+  /** The plaintext material of a block, or undefined when it has none (burned or unknown). Zero it when done. */
+  async readMaterial(id: string): Promise<Buffer | undefined> {
+    const [row] = await rows<{ ciphertext: Buffer; wrapped_key: Buffer; kek_id: number }>(
+      this.manager,
+      `SELECT material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+       FROM blocks WHERE id = $1 AND material_ciphertext IS NOT NULL`,
+      [id],
+    );
+    if (row === undefined) {
+      return undefined;
+    }
+    return this.cipher.open('blocks', id, {
+      ciphertext: row.ciphertext,
+      wrappedKey: row.wrapped_key,
+      kekId: row.kek_id,
+    });
+  }
+
+  /**
+   * The bits of a run of segments, concatenated in order (how a key's material is taken from its reservation).
+   * Undefined when any block no longer has material.
+   */
+  async readBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
+    const materials = new Map<string, Buffer>();
+    try {
+      const parts: { bits: Buffer; length: number }[] = [];
+      for (const segment of segments) {
+        let material = materials.get(segment.blockId);
+        if (material === undefined) {
+          material = await this.readMaterial(segment.blockId);
+          if (material === undefined) {
+            return undefined;
+          }
+          materials.set(segment.blockId, material);
+        }
+        const length = segment.end - segment.start;
+        parts.push({ bits: sliceBits(material, segment.start, length), length });
+      }
+      const joined = concatBits(parts);
+      parts.forEach((part) => part.bits.fill(0));
+      return joined;
+    } finally {
+      materials.forEach((material) => material.fill(0));
+    }
+  }
+}

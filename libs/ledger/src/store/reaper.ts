@@ -1,0 +1,81 @@
+import { EntityManager } from 'typeorm';
+
+import { AuditTrail } from './audit-trail';
+import { inTransaction, rows } from './sql';
+
+export interface ReapOptions {
+  /** The instant deadlines are compared with; defaults to the database clock. */
+  readonly now?: Date;
+  /** Target blocks are kept this long past their deadline so that assignments in flight still land. */
+  readonly targetGraceMs: number;
+  /** At most this many keys and this many blocks per call, so one call holds locks only briefly. */
+  readonly limit?: number;
+}
+
+export interface ReapCounts {
+  readonly keys: number;
+  readonly blocks: number;
+  readonly reservations: number;
+}
+
+/**
+ * Deletes expired keys and blocks, dropping their material first, and reservations nothing refers to any more.
+ * Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
+ */
+export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
+  const limit = options.limit ?? 1000;
+  return inTransaction(manager, async (tx) => {
+    const now = options.now ?? (await rows<{ now: Date }>(tx, `SELECT now() AS now`))[0].now;
+    // The material goes in its own statement before the DELETE, so no later statement of this transaction can
+    // read it even while the rows are still visible to it.
+    const keys = await rows<{ key_id: string; link_id: number }>(
+      tx,
+      `UPDATE keys SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+       WHERE key_id IN (SELECT key_id FROM keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
+                        FOR UPDATE SKIP LOCKED)
+       RETURNING key_id, link_id`,
+      [now, limit],
+    );
+    await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
+
+    const blocks = await rows<{ id: string; link_id: number; bits: number; reserved_bits: number }>(
+      tx,
+      `UPDATE blocks SET state = 'burned', burned_at = now(), burn_reason = 'expired',
+         material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+       WHERE id IN (SELECT id FROM blocks
+                    WHERE expires_at + CASE WHEN role = 'target' THEN $3 * interval '1 millisecond'
+                                            ELSE interval '0' END <= $1
+                    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id, link_id, bits, reserved_bits`,
+      [now, limit, options.targetGraceMs],
+    );
+    await tx.query(`DELETE FROM blocks WHERE id = ANY ($1::uuid[])`, [blocks.map((block) => block.id)]);
+
+    const reservations = await rows(
+      tx,
+      `DELETE FROM reservations r
+       WHERE NOT EXISTS (SELECT 1 FROM bit_ranges g WHERE g.reservation_id = r.id)
+         AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.reservation_id = r.id)
+       RETURNING id`,
+    );
+
+    const audit = new AuditTrail(tx);
+    for (const linkId of new Set(keys.map((key) => key.link_id))) {
+      await audit.append({
+        event: 'key-expired',
+        linkId,
+        keyIds: keys.filter((key) => key.link_id === linkId).map((key) => key.key_id),
+      });
+    }
+    for (const linkId of new Set(blocks.map((block) => block.link_id))) {
+      const ofLink = blocks.filter((block) => block.link_id === linkId);
+      await audit.append({
+        event: 'block-expired',
+        linkId,
+        blockIds: ofLink.map((block) => block.id),
+        bits: ofLink.reduce((sum, block) => sum + block.bits - block.reserved_bits, 0),
+      });
+    }
+    return { keys: keys.length, blocks: blocks.length, reservations: reservations.length };
+  });
+}

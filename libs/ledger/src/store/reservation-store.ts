@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+
+import { EntityManager } from 'typeorm';
+
+import { LedgerConflictError } from '../errors';
+import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } from './sql';
+import { BitSegment, Reservation } from './types';
+
+export type ReserveResult =
+  | { readonly ok: true; readonly reservation: Reservation }
+  | { readonly ok: false; readonly reason: 'insufficient-bits'; readonly availableBits: number };
+
+interface CandidateRow {
+  id: string;
+  bits: number;
+  reserved_bits: number;
+  expires_at: Date;
+}
+
+/** Candidate blocks fetched per round trip while gathering a reservation. */
+const CANDIDATE_PAGE = 64;
+/** An upper bound on blocks per reservation, so a huge request cannot hold row locks on a whole pool. */
+const MAX_BLOCKS_PER_RESERVATION = 4096;
+/** Tries of a reservation that came up short only because other callers held the blocks at that moment. */
+const RESERVE_ATTEMPTS = 50;
+
+export class ReservationStore {
+  constructor(private readonly manager: EntityManager) {}
+
+  /**
+   * Source side: takes `bits` unreserved bits of unexpired ready blocks of a link, oldest block first, all or
+   * nothing. Blocks another caller is reserving from right now are skipped (SKIP LOCKED), so concurrent callers
+   * never wait on each other's row locks and never receive the same bits; `blocks.reserved_bits` is the cursor.
+   * When skipping left it short although enough bits are committed, the other callers are mid-reservation and
+   * finish within milliseconds, so it tries again a bounded number of times.
+   */
+  async reserve(linkId: number, bits: number): Promise<ReserveResult> {
+    if (!Number.isInteger(bits) || bits <= 0) {
+      throw new RangeError('a reservation needs a positive whole number of bits');
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await inTransaction(this.manager, (manager) => tryReserve(manager, linkId, bits));
+      if (result.ok || attempt === RESERVE_ATTEMPTS) {
+        return result;
+      }
+      const [committed] = await rows<{ bits: string }>(
+        this.manager,
+        `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
+         WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits AND expires_at > now()`,
+        [linkId],
+      );
+      if (Number(committed.bits) < bits) {
+        return { ok: false, reason: 'insufficient-bits', availableBits: Number(committed.bits) };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8));
+    }
+  }
+
+  /**
+   * Target side: records a reservation the source made (from a key assignment), so the same bits can never be
+   * used again here either. Answers false when this reservation was recorded before.
+   */
+  async record(reservation: Reservation): Promise<boolean> {
+    return inTransaction(this.manager, async (manager) => {
+      const existing = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
+      if (existing.length > 0) {
+        return false;
+      }
+      const blockIds = [...new Set(reservation.segments.map((segment) => segment.blockId))];
+      const blocks = await rows<{ id: string; bits: number }>(
+        manager,
+        `SELECT id, bits FROM blocks WHERE id = ANY ($1::uuid[]) AND link_id = $2 FOR UPDATE`,
+        [blockIds, reservation.linkId],
+      );
+      if (blocks.length !== blockIds.length) {
+        throw new LedgerConflictError(
+          'segments-not-on-link',
+          `reservation ${reservation.id} names blocks that are not blocks of link ${reservation.linkId} here`,
+        );
+      }
+      const sizes = new Map(blocks.map((block) => [block.id, block.bits]));
+      await insertReservation(
+        manager,
+        reservation,
+        reservation.segments.map((segment) => sizes.get(segment.blockId) as number),
+      );
+      await manager.query(
+        `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
+         FROM (SELECT id, sum(take)::int AS take FROM unnest($1::uuid[], $2::int[]) AS u (id, take) GROUP BY id) AS t
+         WHERE b.id = t.id`,
+        [reservation.segments.map((s) => s.blockId), reservation.segments.map((s) => s.end - s.start)],
+      );
+      return true;
+    });
+  }
+
+  async find(id: string): Promise<Reservation | undefined> {
+    const found = await rows<{ link_id: number; bits: number; block_id: string; lo: number; hi: number }>(
+      this.manager,
+      `SELECT r.link_id, r.bits, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
+       FROM reservations r JOIN bit_ranges g ON g.reservation_id = r.id WHERE r.id = $1 ORDER BY g.ordinal`,
+      [id],
+    );
+    if (found.length === 0) {
+      return undefined;
+    }
+    return {
+      id,
+      linkId: found[0].link_id,
+      bits: found[0].bits,
+      segments: found.map((row) => ({ blockId: row.block_id, start: row.lo, end: row.hi })),
+    };
+  }
+}
+
+async function tryReserve(manager: EntityManager, linkId: number, bits: number): Promise<ReserveResult> {
+  const taken: { row: CandidateRow; take: number }[] = [];
+  let missing = bits;
+  let after: CandidateRow | undefined;
+  while (missing > 0 && taken.length < MAX_BLOCKS_PER_RESERVATION) {
+    const page = await rows<CandidateRow>(
+      manager,
+      `SELECT id, bits, reserved_bits, expires_at FROM blocks
+       WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits
+         AND expires_at > now() AND ($2::timestamptz IS NULL OR (expires_at, id) > ($2, $3::uuid))
+       ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
+      [linkId, after?.expires_at ?? null, after?.id ?? null, CANDIDATE_PAGE],
+    );
+    for (const row of page) {
+      const take = Math.min(row.bits - row.reserved_bits, missing);
+      taken.push({ row, take });
+      missing -= take;
+      if (missing === 0) {
+        break;
+      }
+    }
+    if (page.length < CANDIDATE_PAGE) {
+      break;
+    }
+    after = page[page.length - 1];
+  }
+  if (missing > 0) {
+    return { ok: false, reason: 'insufficient-bits', availableBits: bits - missing };
+  }
+  const segments: BitSegment[] = taken.map(({ row, take }) => ({
+    blockId: row.id,
+    start: row.reserved_bits,
+    end: row.reserved_bits + take,
+  }));
+  await manager.query(
+    `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
+     FROM unnest($1::uuid[], $2::int[]) AS t (id, take) WHERE b.id = t.id`,
+    [taken.map(({ row }) => row.id), taken.map(({ take }) => take)],
+  );
+  const reservation: Reservation = { id: randomUUID(), linkId, bits, segments };
+  await insertReservation(
+    manager,
+    reservation,
+    taken.map(({ row }) => row.bits),
+  );
+  return { ok: true, reservation };
+}
+
+async function insertReservation(
+  manager: EntityManager,
+  reservation: Reservation,
+  blockSizes: readonly number[],
+): Promise<void> {
+  const total = reservation.segments.reduce((sum, segment) => sum + segment.end - segment.start, 0);
+  if (reservation.segments.length === 0 || total !== reservation.bits) {
+    throw new RangeError(
+      `reservation ${reservation.id}: segments hold ${total} bits, not ${reservation.bits}`,
+    );
+  }
+  try {
+    await manager.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, $3)`, [
+      reservation.id,
+      reservation.linkId,
+      reservation.bits,
+    ]);
+    await manager.query(
+      `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
+       SELECT $1, t.ordinal - 1, t.block_id, t.block_bits, int4range(t.lo, t.hi)
+       FROM unnest($2::uuid[], $3::int[], $4::int[], $5::int[]) WITH ORDINALITY AS t (block_id, block_bits, lo, hi, ordinal)`,
+      [
+        reservation.id,
+        reservation.segments.map((segment) => segment.blockId),
+        blockSizes,
+        reservation.segments.map((segment) => segment.start),
+        reservation.segments.map((segment) => segment.end),
+      ],
+    );
+  } catch (error) {
+    const state = sqlState(error);
+    if (state === EXCLUSION_VIOLATION) {
+      throw new LedgerConflictError(
+        'bits-already-used',
+        `reservation ${reservation.id} overlaps bits already reserved`,
+      );
+    }
+    if (state === UNIQUE_VIOLATION) {
+      throw new LedgerConflictError('reservation-id-taken', `reservation ${reservation.id} exists already`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+
+import { Ledger } from '../src/ledger';
+import { segmentsAt } from '../src/segments';
+import { BitSegment } from '../src/store/types';
+import { DATABASE_MODES } from './support/test-database';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+
+const CLAIMANTS = 12;
+
+/** Every bit handed out, as "block:bit", failing on the first bit seen twice. */
+function assertDisjoint(segments: readonly BitSegment[]): number {
+  const byBlock = new Map<string, BitSegment[]>();
+  segments.forEach((segment) =>
+    byBlock.set(segment.blockId, [...(byBlock.get(segment.blockId) ?? []), segment]),
+  );
+  let total = 0;
+  for (const [blockId, ofBlock] of byBlock) {
+    ofBlock.sort((a, b) => a.start - b.start);
+    ofBlock.forEach((segment, i) => {
+      if (i > 0 && segment.start < ofBlock[i - 1].end) {
+        throw new Error(
+          `bits ${segment.start}..${ofBlock[i - 1].end} of block ${blockId} were handed out twice`,
+        );
+      }
+      total += segment.end - segment.start;
+    });
+  }
+  return total;
+}
+
+describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
+  const context = useTestLedger(mode);
+  let claimants: Ledger[];
+  beforeAll(async () => {
+    claimants = await Promise.all(Array.from({ length: CLAIMANTS }, () => context().connect()));
+  });
+
+  it('takes the oldest unexpired ready block first and skips pending, burned and expired ones', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const [expired] = await readyBlocks(ledger, link, 1, 256, new Date(Date.now() - 1_000));
+    const [oldest, newer] = await readyBlocks(ledger, link, 2, 256, new Date(Date.now() + 60_000));
+    const [burned] = await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + 1_000));
+    await ledger.blocks.burn(burned.id, 'target rejected the block');
+    const pendingId = randomUUID();
+    await ledger.blocks.store({
+      id: pendingId,
+      linkId: link.id,
+      role: 'source',
+      state: 'pending',
+      bits: 256,
+      material: Buffer.alloc(32, 1),
+      metadata: Buffer.from('m'),
+      expiresAt: new Date(Date.now() + 1_000),
+    });
+
+    expect(await ledger.blocks.readyBits(link.id)).toBe(512);
+    const first = await ledger.reservations.reserve(link.id, 384);
+    expect(first).toEqual({
+      ok: true,
+      reservation: expect.objectContaining({
+        bits: 384,
+        segments: [
+          { blockId: oldest.id, start: 0, end: 256 },
+          { blockId: newer.id, start: 0, end: 128 },
+        ],
+      }),
+    });
+    expect(await ledger.reservations.reserve(link.id, 256)).toEqual({
+      ok: false,
+      reason: 'insufficient-bits',
+      availableBits: 128,
+    });
+    expect(await ledger.blocks.readyBits(link.id)).toBe(128);
+    for (const untouched of [expired.id, burned.id, pendingId]) {
+      expect((await ledger.blocks.find(untouched))?.reservedBits).toBe(0);
+    }
+  });
+
+  it(`never hands one bit to two of ${CLAIMANTS} concurrent claimants`, async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 4096);
+    const blocks = await readyBlocks(ledger, link, 24);
+    const poolBits = blocks.length * 4096;
+
+    const claimed = await Promise.all(
+      claimants.map(async (claimant, index) => {
+        const segments: BitSegment[] = [];
+        for (let round = 0; round < 200; round += 1) {
+          const result = await claimant.reservations.reserve(
+            link.id,
+            512 + ((index * 7 + round * 13) % 8) * 256,
+          );
+          if (!result.ok) {
+            if (result.availableBits === 0) {
+              break;
+            }
+            continue;
+          }
+          segments.push(...result.reservation.segments);
+        }
+        return segments;
+      }),
+    );
+    const handedOut = assertDisjoint(claimed.flat());
+    expect(claimed.filter((segments) => segments.length > 0).length).toBeGreaterThan(1);
+    expect(handedOut).toBeLessThanOrEqual(poolBits);
+    expect(handedOut + (await ledger.blocks.readyBits(link.id))).toBe(poolBits);
+    const [stored] = await ledger.dataSource.query(
+      `SELECT count(*)::int AS ranges, sum(upper(g.bits) - lower(g.bits))::int AS bits FROM bit_ranges g
+       JOIN blocks b ON b.id = g.block_id WHERE b.link_id = $1`,
+      [link.id],
+    );
+    expect(stored).toEqual({ ranges: claimed.flat().length, bits: handedOut });
+  });
+
+  it('lets concurrent claimants carve keys out of their own reservations without collisions', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 8192);
+    await readyBlocks(ledger, link, 4);
+    const issued = await Promise.all(
+      claimants.map(async (claimant) => {
+        const reserved = await claimant.reservations.reserve(link.id, 2048);
+        if (!reserved.ok) {
+          return [];
+        }
+        const keys = Array.from({ length: 8 }, (_, i) => ({
+          keyId: randomUUID(),
+          linkId: link.id,
+          masterSaeId: 'sae-alice',
+          size: 256,
+          reservationId: reserved.reservation.id,
+          offset: i * 256,
+          expiresAt: inAnHour(),
+          slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+        }));
+        await claimant.keys.record(keys);
+        return keys.flatMap((key) => segmentsAt(reserved.reservation.segments, key.offset, key.size));
+      }),
+    );
+    expect(issued.filter((segments) => segments.length > 0)).toHaveLength(CLAIMANTS);
+    expect(assertDisjoint(issued.flat())).toBe(CLAIMANTS * 8 * 256);
+  });
+});

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+
+import { LedgerConflictError } from '../src/errors';
+import { DATABASE_MODES } from './support/test-database';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+
+describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
+  const context = useTestLedger(mode);
+
+  /** A link with one 1024-bit block and a reservation of its first 256 bits, made by the ledger itself. */
+  async function reservedBlock() {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    const [block] = await readyBlocks(ledger, link, 1);
+    const reserved = await ledger.reservations.reserve(link.id, 256);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    return { link, block, reservation: reserved.reservation };
+  }
+
+  /** Raw SQL straight to the tables, bypassing every check of the ledger's code. */
+  const rawReservation = async (linkId: number, blockId: string, range: string) => {
+    const id = randomUUID();
+    await context().ledger.dataSource.transaction(async (tx) => {
+      await tx.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, 1)`, [id, linkId]);
+      await tx.query(
+        `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits) VALUES ($1, 0, $2, 1024, $3)`,
+        [id, blockId, range],
+      );
+    });
+  };
+
+  it('rejects overlapping bit ranges of one block even from raw SQL', async () => {
+    const { link, block } = await reservedBlock();
+    await expect(rawReservation(link.id, block.id, '[255,300)')).rejects.toThrow(/bit_ranges_disjoint/);
+    await expect(rawReservation(link.id, block.id, '[0,1)')).rejects.toThrow(/bit_ranges_disjoint/);
+    await expect(rawReservation(link.id, block.id, '[256,300)')).resolves.toBeUndefined();
+  });
+
+  it('rejects empty, unbounded and out-of-block ranges from raw SQL', async () => {
+    const { link, block } = await reservedBlock();
+    await expect(rawReservation(link.id, block.id, '[400,400)')).rejects.toThrow(/bit_ranges_not_empty/);
+    await expect(rawReservation(link.id, block.id, '[1000,1025)')).rejects.toThrow(/bit_ranges_inside_block/);
+    await expect(rawReservation(link.id, block.id, '[-8,0)')).rejects.toThrow(/bit_ranges_inside_block/);
+    await expect(rawReservation(link.id, block.id, '[900,)')).rejects.toThrow(/bit_ranges_inside_block/);
+  });
+
+  it('rejects a range that lies about the size of its block', async () => {
+    const { link, block } = await reservedBlock();
+    const id = randomUUID();
+    const attempt = context().ledger.dataSource.transaction(async (tx) => {
+      await tx.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, 1)`, [id, link.id]);
+      await tx.query(
+        `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
+         VALUES ($1, 0, $2, 4096, '[2000,2100)')`,
+        [id, block.id],
+      );
+    });
+    await expect(attempt).rejects.toThrow(/bit_ranges_block/);
+  });
+
+  it('rejects a second key with the same key_ID, through the ledger and through raw SQL', async () => {
+    const { ledger } = context();
+    const { link, reservation } = await reservedBlock();
+    const keyId = randomUUID();
+    const key = {
+      keyId,
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 128,
+      reservationId: reservation.id,
+      offset: 0,
+      expiresAt: inAnHour(),
+      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+    };
+    await ledger.keys.record([key]);
+    const again = ledger.keys.record([{ ...key, offset: 128 }]);
+    await expect(again).rejects.toThrow(LedgerConflictError);
+    await expect(again).rejects.toMatchObject({ reason: 'key-id-taken' });
+    await expect(
+      ledger.dataSource.query(
+        `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 8, $3, 256, 200, now())`,
+        [keyId, link.id, reservation.id],
+      ),
+    ).rejects.toThrow(/keys_pkey/);
+    expect(await ledger.keys.find([keyId])).toHaveLength(1);
+  });
+
+  it('rejects keys overlapping inside one reservation or reaching beyond it, from raw SQL', async () => {
+    const { ledger } = context();
+    const { link, reservation } = await reservedBlock();
+    const insert = (offset: number, size: number, bits = 256) =>
+      ledger.dataSource.query(
+        `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', $3, $4, $5, $6, now())`,
+        [randomUUID(), link.id, size, reservation.id, bits, offset],
+      );
+    await insert(0, 128);
+    await expect(insert(120, 8)).rejects.toThrow(/keys_disjoint/);
+    await expect(insert(200, 64)).rejects.toThrow(/keys_inside_reservation/);
+    await expect(insert(128, 64, 1024)).rejects.toThrow(/keys_reservation/);
+    await expect(insert(128, 128)).resolves.toBeDefined();
+  });
+
+  it('records nothing of a batch when one key overlaps another', async () => {
+    const { ledger } = context();
+    const { link, reservation } = await reservedBlock();
+    const key = (offset: number) => ({
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId: reservation.id,
+      offset,
+      expiresAt: inAnHour(),
+      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+    });
+    const batch = [key(0), key(64), key(96)];
+    await expect(ledger.keys.record(batch)).rejects.toMatchObject({ reason: 'bits-already-used' });
+    expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
+  });
+
+  it('refuses to record on the target a reservation that overlaps one recorded before', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    const [block] = await readyBlocks(ledger, link, 1);
+    const first = {
+      id: randomUUID(),
+      linkId: link.id,
+      bits: 512,
+      segments: [{ blockId: block.id, start: 0, end: 512 }],
+    };
+    expect(await ledger.reservations.record(first)).toBe(true);
+    expect(await ledger.reservations.record(first)).toBe(false);
+    const overlapping = {
+      ...first,
+      id: randomUUID(),
+      segments: [{ blockId: block.id, start: 504, end: 1016 }],
+    };
+    await expect(ledger.reservations.record(overlapping)).rejects.toMatchObject({
+      reason: 'bits-already-used',
+    });
+    expect((await ledger.blocks.find(block.id))?.reservedBits).toBe(512);
+  });
+});

@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+import { Ledger } from '../src/ledger';
+import { NewKey, Slave } from '../src/store/types';
+import { DATABASE_MODES } from './support/test-database';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+
+const ATTEMPTS = 10;
+
+describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode) => {
+  const context = useTestLedger(mode);
+  let others: Ledger[];
+  beforeAll(async () => {
+    others = await Promise.all(Array.from({ length: ATTEMPTS }, () => context().connect()));
+  });
+
+  /** Target-side keys with material, carved from one fresh reservation. */
+  async function targetKeys(slaves: Slave[], count = 1, expiresAt = inAnHour()): Promise<NewKey[]> {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    await readyBlocks(ledger, link, 1);
+    const reserved = await ledger.reservations.reserve(link.id, count * 128);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    const keys = Array.from({ length: count }, (_, i) => ({
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 128,
+      reservationId: reserved.reservation.id,
+      offset: i * 128,
+      expiresAt,
+      slaves,
+      material: randomBytes(16),
+    }));
+    await ledger.keys.record(keys);
+    return keys;
+  }
+
+  const bob: Slave = { kind: 'sae', id: 'sae-bob' };
+  const carol: Slave = { kind: 'sae', id: 'sae-carol' };
+
+  it('delivers a key to a slave exactly once under concurrent attempts', async () => {
+    const [key] = await targetKeys([bob, carol]);
+    const results = await Promise.all(others.map((ledger) => ledger.keys.deliver([key.keyId], bob)));
+    const winners = results.filter((result) => result.ok);
+    expect(winners).toEqual([{ ok: true, keys: [{ keyId: key.keyId, material: key.material }] }]);
+    expect(results.filter((result) => !result.ok)).toEqual(
+      Array(ATTEMPTS - 1).fill({ ok: false, reason: 'already-delivered', keyId: key.keyId }),
+    );
+    const [record] = await context().ledger.keys.find([key.keyId]);
+    expect(record.slaves.find((slave) => slave.id === 'sae-bob')?.deliveredAt).toBeInstanceOf(Date);
+    expect(record.slaves.find((slave) => slave.id === 'sae-carol')?.deliveredAt).toBeNull();
+    expect(record.hasMaterial).toBe(true);
+  });
+
+  it('drops the material once every slave has the key', async () => {
+    const { ledger } = context();
+    const [key] = await targetKeys([bob, carol]);
+    expect((await ledger.keys.deliver([key.keyId], bob)).ok).toBe(true);
+    expect(await ledger.keys.deliver([key.keyId], carol)).toEqual({
+      ok: true,
+      keys: [{ keyId: key.keyId, material: key.material }],
+    });
+    expect(await ledger.keys.readMaterial(key.keyId)).toBeUndefined();
+    const [row] = await ledger.dataSource.query(
+      `SELECT material_ciphertext, material_wrapped_key, material_kek_id FROM keys WHERE key_id = $1`,
+      [key.keyId],
+    );
+    expect(row).toEqual({ material_ciphertext: null, material_wrapped_key: null, material_kek_id: null });
+  });
+
+  it('delivers every requested key or none of them', async () => {
+    const { ledger } = context();
+    const keys = await targetKeys([bob], 3);
+    const [foreign] = await targetKeys([carol]);
+    const mixed = await ledger.keys.deliver([keys[0].keyId, foreign.keyId, keys[1].keyId], bob);
+    expect(mixed).toEqual({ ok: false, reason: 'not-a-slave', keyId: foreign.keyId });
+    const unknown = randomUUID();
+    expect(await ledger.keys.deliver([keys[0].keyId, unknown], bob)).toEqual({
+      ok: false,
+      reason: 'unknown-key',
+      keyId: unknown,
+    });
+    const records = await ledger.keys.find(keys.map((key) => key.keyId));
+    expect(records.flatMap((record) => record.slaves.map((slave) => slave.deliveredAt))).toEqual([
+      null,
+      null,
+      null,
+    ]);
+    const all = await ledger.keys.deliver(
+      keys.map((key) => key.keyId),
+      bob,
+    );
+    expect(all.ok && all.keys.map((key) => key.material)).toEqual(keys.map((key) => key.material));
+  });
+
+  it('lets a key addressed to a peer KME be taken once, and refuses expired keys', async () => {
+    const { ledger } = context();
+    const [toKme] = await targetKeys([{ kind: 'kme', id: 'kme-west' }]);
+    expect(await ledger.keys.deliver([toKme.keyId], bob)).toMatchObject({ ok: false, reason: 'not-a-slave' });
+    expect((await ledger.keys.deliver([toKme.keyId], { kind: 'kme', id: 'kme-west' })).ok).toBe(true);
+    expect(await ledger.keys.deliver([toKme.keyId], { kind: 'kme', id: 'kme-west' })).toMatchObject({
+      reason: 'already-delivered',
+    });
+    const [late] = await targetKeys([bob], 1, new Date(Date.now() - 1_000));
+    expect(await ledger.keys.deliver([late.keyId], bob)).toEqual({
+      ok: false,
+      reason: 'expired',
+      keyId: late.keyId,
+    });
+  });
+
+  it('records issuance and delivery in the audit trail without material', async () => {
+    const { ledger } = context();
+    const [key] = await targetKeys([bob]);
+    await ledger.keys.deliver([key.keyId], bob);
+    const events = await ledger.audit.about(key.keyId);
+    expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-delivered']);
+    expect(events[0]).toMatchObject({ saeIds: ['sae-alice', 'sae-bob'], bits: 128, keyIds: [key.keyId] });
+    expect(JSON.stringify(events)).not.toContain(key.material?.toString('hex'));
+  });
+
+  it('applies a message once when it is delivered many times at once', async () => {
+    const messageId = `assignment-${randomUUID()}`;
+    let runs = 0;
+    const results = await Promise.all(
+      others.map((ledger) =>
+        ledger.processOnce(messageId, 'dqkd.assignments.kme-west', async (scope) => {
+          runs += 1;
+          await scope.outbox.append('dqkd.acks.kme-east', `ack-${messageId}`, Buffer.from('ack'));
+          return 'applied';
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.processed)).toEqual([{ processed: true, value: 'applied' }]);
+    expect(runs).toBe(1);
+    const [{ count }] = await context().ledger.dataSource.query(
+      `SELECT count(*)::int AS count FROM outbox_messages WHERE msg_id = $1`,
+      [`ack-${messageId}`],
+    );
+    expect(count).toBe(1);
+    expect(await context().ledger.inbox.has(messageId)).toBe(true);
+  });
+
+  it('leaves a message unrecorded when applying it fails, so a redelivery applies it', async () => {
+    const { ledger } = context();
+    const messageId = `metadata-${randomUUID()}`;
+    const failing = ledger.processOnce(messageId, 'dqkd.metadata.kme-west', async (scope) => {
+      await scope.outbox.append('dqkd.acks.kme-east', `ack-${messageId}`, Buffer.from('ack'));
+      throw new Error('entropy server unreachable');
+    });
+    await expect(failing).rejects.toThrow('entropy server unreachable');
+    expect(await ledger.inbox.has(messageId)).toBe(false);
+    expect(await ledger.outbox.append('x', `ack-${messageId}`, Buffer.from('x'))).toBe(true);
+    expect(await ledger.processOnce(messageId, 'dqkd.metadata.kme-west', async () => 'retried')).toEqual({
+      processed: true,
+      value: 'retried',
+    });
+  });
+
+  it('hands out outbox messages in order until they are marked published', async () => {
+    const { ledger } = context();
+    const tag = randomUUID();
+    expect(await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-1`, Buffer.from('one'))).toBe(true);
+    expect(await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-1`, Buffer.from('again'))).toBe(
+      false,
+    );
+    expect(await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-2`, Buffer.from('two'))).toBe(true);
+    const pending = (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
+    expect(pending.map((message) => [message.msgId, message.payload.toString()])).toEqual([
+      [`${tag}-1`, 'one'],
+      [`${tag}-2`, 'two'],
+    ]);
+    expect(await ledger.outbox.markPublished([pending[0].id])).toBe(1);
+    expect(await ledger.outbox.markPublished([pending[0].id])).toBe(0);
+    const left = (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
+    expect(left.map((message) => message.msgId)).toEqual([`${tag}-2`]);
+  });
+});

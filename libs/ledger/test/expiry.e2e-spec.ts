@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+
+import { DATABASE_MODES } from './support/test-database';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+
+describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) => {
+  const context = useTestLedger(mode);
+
+  it('deletes expired keys and blocks with their material and answers the counts', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 512);
+    const now = Date.now();
+    const [liveBlock] = await readyBlocks(ledger, link, 1, 512, new Date(now + 600_000));
+    const [expiredBlock] = await readyBlocks(ledger, link, 1, 512, new Date(now - 1_000));
+    const targetId = randomUUID();
+    await ledger.blocks.store({
+      id: targetId,
+      linkId: link.id,
+      role: 'target',
+      state: 'ready',
+      bits: 512,
+      material: Buffer.alloc(64, 7),
+      metadata: Buffer.from('m'),
+      expiresAt: new Date(now - 1_000),
+    });
+    const reserved = await ledger.reservations.reserve(link.id, 256);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    const key = (expiresAt: Date) => ({
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId: reserved.reservation.id,
+      expiresAt,
+      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+      material: Buffer.alloc(8, 9),
+    });
+    const expiredKeys = [
+      { ...key(new Date(now - 1)), offset: 0 },
+      { ...key(new Date(now - 5)), offset: 64 },
+    ];
+    const liveKey = { ...key(inAnHour()), offset: 128 };
+    await ledger.keys.record([...expiredKeys, liveKey]);
+
+    const reaped = await ledger.reapExpired({ now: new Date(now), targetGraceMs: 60_000 });
+    expect(reaped).toMatchObject({ keys: 2, blocks: 1 });
+    expect(await ledger.keys.find([...expiredKeys, liveKey].map((k) => k.keyId))).toEqual([
+      expect.objectContaining({ keyId: liveKey.keyId }),
+    ]);
+    expect(await ledger.blocks.find(expiredBlock.id)).toBeUndefined();
+    expect(await ledger.blocks.find(liveBlock.id)).toBeDefined();
+    expect((await ledger.blocks.find(targetId))?.hasMaterial).toBe(true);
+
+    const afterGrace = await ledger.reapExpired({ now: new Date(now + 60_000), targetGraceMs: 60_000 });
+    expect(afterGrace).toMatchObject({ keys: 0, blocks: 1 });
+    expect(await ledger.blocks.find(targetId)).toBeUndefined();
+    expect(await ledger.reapExpired({ now: new Date(now + 60_000), targetGraceMs: 60_000 })).toEqual({
+      keys: 0,
+      blocks: 0,
+      reservations: 0,
+    });
+    const events = await ledger.audit.about(expiredKeys[0].keyId);
+    expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-expired']);
+  });
+
+  it('deletes a reservation once neither keys nor blocks refer to it', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const [block] = await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + 60_000));
+    const reserved = await ledger.reservations.reserve(link.id, 128);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    const counts = await ledger.reapExpired({ now: new Date(Date.now() + 120_000), targetGraceMs: 0 });
+    expect(counts.blocks).toBeGreaterThanOrEqual(1);
+    expect(counts.reservations).toBeGreaterThanOrEqual(1);
+    expect(await ledger.blocks.find(block.id)).toBeUndefined();
+    expect(await ledger.reservations.find(reserved.reservation.id)).toBeUndefined();
+  });
+
+  it('burns a block: material gone, reason kept, no longer claimable', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const [block] = await readyBlocks(ledger, link, 1);
+    expect(await ledger.blocks.burn(block.id, 'kcv mismatch')).toBe(true);
+    expect(await ledger.blocks.burn(block.id, 'again')).toBe(false);
+    expect(await ledger.blocks.find(block.id)).toMatchObject({
+      state: 'burned',
+      burnReason: 'kcv mismatch',
+      hasMaterial: false,
+    });
+    expect(await ledger.blocks.readMaterial(block.id)).toBeUndefined();
+    expect(await ledger.reservations.reserve(link.id, 8)).toMatchObject({ ok: false, availableBits: 0 });
+  });
+
+  it('marks a pending block ready once', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const id = randomUUID();
+    const block = {
+      id,
+      linkId: link.id,
+      role: 'source' as const,
+      state: 'pending' as const,
+      bits: 256,
+      material: Buffer.alloc(32, 3),
+      metadata: Buffer.from('m'),
+      expiresAt: inAnHour(),
+    };
+    expect(await ledger.blocks.store(block)).toBe(true);
+    expect(await ledger.blocks.store(block)).toBe(false);
+    expect(await ledger.blocks.readyBits(link.id)).toBe(0);
+    expect(await ledger.blocks.markReady(id)).toBe(true);
+    expect(await ledger.blocks.markReady(id)).toBe(false);
+    expect(await ledger.blocks.readyBits(link.id)).toBe(256);
+  });
+});
