@@ -1,0 +1,84 @@
+import type { ConsumerSpec } from './topology';
+
+/**
+ * The bus port: everything that crosses processes and sites goes through it.
+ *
+ * Delivery is at least once. A message is delivered again when it is nak'd, when its
+ * handler throws, when it is not acked within the consumer's ackWait, or when the
+ * consumer holding it goes away (closed or crashed); never more than maxDeliver times
+ * in all. Handlers therefore must be idempotent.
+ *
+ * Ordering: a consumer whose maxAckPending is 1 receives the messages of its stream
+ * (those matching its filter) one at a time in publish order, and a message that is
+ * redelivered comes again before any later one. With more in flight there is no order.
+ */
+export interface Bus {
+  /** Resolves once the message is durably stored (or recognised as a duplicate of msgId). */
+  publish(subject: string, payload: Uint8Array, options: PublishOptions): Promise<PublishReceipt>;
+  /**
+   * Creates or updates the durable consumer, then delivers its messages to the handler.
+   * Several subscriptions with one durable name, in any process, share its messages.
+   */
+  consume(consumer: ConsumerSpec, handler: MessageHandler, options?: ConsumeOptions): Promise<Subscription>;
+  /** Answers requests on a subject; several responders share them, each request answered once. */
+  reply(subject: string, handler: ReplyHandler): Promise<Subscription>;
+  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /**
+   * Stops fetching, lets in-flight handlers finish (up to the grace period), then
+   * disconnects. Acks confirmed before close are never undone; messages still held
+   * are delivered again later.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface PublishOptions {
+  /** Publishing the same msgId again within the stream's duplicate window stores nothing. */
+  msgId: string;
+  headers?: Readonly<Record<string, string>>;
+}
+
+export interface PublishReceipt {
+  stream: string;
+  sequence: number;
+  duplicate: boolean;
+}
+
+export interface BusMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly msgId: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly streamSequence: number;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  readonly redelivered: boolean;
+  /** Resolves once the server confirmed the ack; only the first settle call counts. */
+  ack(): Promise<void>;
+  /** Asks for redelivery after delayMs (default at once). */
+  nak(delayMs?: number): Promise<void>;
+  /** Never deliver this message again. */
+  term(): Promise<void>;
+}
+
+export type MessageHandler = (message: BusMessage) => Promise<void>;
+export type ReplyHandler = (payload: Uint8Array, subject: string) => Promise<Uint8Array>;
+
+export interface ConsumeOptions {
+  /** Handlers running at once in this subscription (default 1). */
+  maxInFlight?: number;
+  /** Redelivery delay for a message whose handler threw before settling it (default 1000). */
+  retryDelayMs?: number;
+  /** Told about handler failures and failed pulls, which the bus otherwise absorbs. */
+  onError?: (error: unknown) => void;
+}
+
+export interface CloseOptions {
+  /** How long in-flight handlers may still run (default 5000). */
+  graceMs?: number;
+}
+
+export interface Subscription {
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export const DEFAULT_GRACE_MS = 5000;

@@ -1,0 +1,106 @@
+import type { PublishReceipt, ReplyHandler } from '../bus';
+import { BusProvisionError, NoStreamError } from '../errors';
+import { subjectMatches, subjectsOverlap } from '../subjects';
+import { assertWorkQueueConsumer, type ResolvedConsumer, type ResolvedStream } from '../topology';
+import { MemoryConsumer } from './memory-consumer';
+import { MemoryStream, type StoredMessage } from './memory-stream';
+
+interface Responder {
+  subject: string;
+  handler: ReplyHandler;
+}
+
+/**
+ * The in-process stand-in for a NATS server: streams, durable consumer state and
+ * request routing, shared by every InMemoryBus connected to it. Nothing survives the
+ * process; that is the embedded default's trade-off.
+ */
+export class InMemoryBroker {
+  private readonly streams = new Map<string, MemoryStream>();
+  private readonly consumers = new Map<string, MemoryConsumer>();
+  private responders: Responder[] = [];
+  private turn = 0;
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  provisionStream(spec: ResolvedStream): void {
+    const existing = this.streams.get(spec.name);
+    if (existing && existing.spec.retention !== spec.retention) {
+      throw new BusProvisionError(`stream ${spec.name}`, { cause: new Error('retention cannot change') });
+    }
+    for (const other of this.streams.values()) {
+      if (other.spec.name === spec.name) continue;
+      if (spec.subjects.some((s) => other.spec.subjects.some((o) => subjectsOverlap(s, o)))) {
+        throw new BusProvisionError(`stream ${spec.name}`, {
+          cause: new Error(`subjects overlap ${other.spec.name}`),
+        });
+      }
+    }
+    if (existing) existing.spec = spec;
+    else this.streams.set(spec.name, new MemoryStream(spec));
+  }
+
+  provisionConsumer(spec: ResolvedConsumer): MemoryConsumer {
+    const stream = this.streams.get(spec.stream);
+    if (!stream) {
+      throw new BusProvisionError(`consumer ${spec.stream}/${spec.durable}`, {
+        cause: new Error('no stream'),
+      });
+    }
+    if (stream.spec.retention === 'workqueue') {
+      const others = [...this.consumers.values()]
+        .filter((c) => c.spec.stream === spec.stream)
+        .map((c) => c.spec);
+      try {
+        assertWorkQueueConsumer(stream.spec, spec, others);
+      } catch (cause) {
+        throw new BusProvisionError(`consumer ${spec.stream}/${spec.durable}`, { cause });
+      }
+    }
+    const key = `${spec.stream}/${spec.durable}`;
+    const existing = this.consumers.get(key);
+    if (existing) {
+      existing.spec = spec;
+      return existing;
+    }
+    const consumer = new MemoryConsumer(spec, stream, this.clock);
+    this.consumers.set(key, consumer);
+    return consumer;
+  }
+
+  store(message: Omit<StoredMessage, 'sequence' | 'storedAt'>): PublishReceipt {
+    const stream = [...this.streams.values()].find((s) =>
+      s.spec.subjects.some((f) => subjectMatches(f, message.subject)),
+    );
+    if (!stream) throw new NoStreamError(message.subject);
+    const { sequence, duplicate } = stream.store(message, this.clock());
+    if (!duplicate) {
+      for (const c of this.consumers.values()) if (c.spec.stream === stream.spec.name) c.pump();
+    }
+    return { stream: stream.spec.name, sequence, duplicate };
+  }
+
+  /** Registers a responder; the returned function removes it. */
+  addResponder(subject: string, handler: ReplyHandler): () => void {
+    const responder = { subject, handler };
+    this.responders.push(responder);
+    return () => {
+      this.responders = this.responders.filter((r) => r !== responder);
+    };
+  }
+
+  /** Like a NATS queue group: each request goes to one matching responder, in turn. */
+  responderFor(subject: string): ReplyHandler | undefined {
+    const matching = this.responders.filter((r) => subjectMatches(r.subject, subject));
+    if (matching.length === 0) return undefined;
+    this.turn = (this.turn + 1) % matching.length;
+    return matching[this.turn].handler;
+  }
+
+  close(): void {
+    this.consumers.forEach((c) => c.stop());
+    this.consumers.clear();
+    this.streams.clear();
+    this.responders = [];
+  }
+}

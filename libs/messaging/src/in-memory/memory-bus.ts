@@ -1,0 +1,155 @@
+import {
+  DEFAULT_GRACE_MS,
+  type Bus,
+  type CloseOptions,
+  type ConsumeOptions,
+  type MessageHandler,
+  type PublishOptions,
+  type PublishReceipt,
+  type ReplyHandler,
+  type Subscription,
+} from '../bus';
+import { Dispatcher, dispatchOptions, type DispatchOptions, type Settlement } from '../delivery';
+import {
+  BusClosedError,
+  BusConfigError,
+  NoRespondersError,
+  ReplyFailedError,
+  RequestTimeoutError,
+} from '../errors';
+import { assertLiteralSubject, isValidSubject } from '../subjects';
+import { resolveConsumer, resolveTopology, type ConsumerSpec, type Topology } from '../topology';
+import type { InMemoryBroker } from './broker';
+import type { Holder, MemoryConsumer } from './memory-consumer';
+
+/** One connection to an InMemoryBroker, with the same semantics as the JetStream adapter. */
+export class InMemoryBus implements Bus {
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private readonly subscriptions = new Set<Subscription>();
+
+  private constructor(private readonly broker: InMemoryBroker) {}
+
+  static async connect(broker: InMemoryBroker, topology: Topology): Promise<InMemoryBus> {
+    const { streams, consumers } = resolveTopology(topology);
+    streams.forEach((s) => broker.provisionStream(s));
+    consumers.forEach((c) => broker.provisionConsumer(c));
+    return new InMemoryBus(broker);
+  }
+
+  async publish(subject: string, payload: Uint8Array, options: PublishOptions): Promise<PublishReceipt> {
+    this.assertOpen();
+    assertLiteralSubject(subject);
+    if (options.msgId === '') throw new BusConfigError('msgId', 'must not be empty');
+    return this.broker.store({
+      subject,
+      data: payload.slice(),
+      msgId: options.msgId,
+      headers: { ...options.headers },
+    });
+  }
+
+  async consume(
+    spec: ConsumerSpec,
+    handler: MessageHandler,
+    options?: ConsumeOptions,
+  ): Promise<Subscription> {
+    this.assertOpen();
+    const dispatch = dispatchOptions(options);
+    const consumer = this.broker.provisionConsumer(resolveConsumer(spec));
+    return this.track(new MemorySubscription(consumer, handler, dispatch, () => this.closed));
+  }
+
+  async reply(subject: string, handler: ReplyHandler): Promise<Subscription> {
+    this.assertOpen();
+    if (!isValidSubject(subject, { wildcards: true }))
+      throw new BusConfigError('subject', `"${subject}" is not a subject`);
+    const remove = this.broker.addResponder(subject, handler);
+    return this.track({ close: async () => remove() });
+  }
+
+  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    this.assertOpen();
+    assertLiteralSubject(subject);
+    const responder = this.broker.responderFor(subject);
+    if (!responder) throw new NoRespondersError(subject);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestTimeoutError(subject, timeoutMs)), timeoutMs);
+    });
+    const answer = responder(payload.slice(), subject).then(
+      (reply) => reply.slice(),
+      () => Promise.reject(new ReplyFailedError(subject)),
+    );
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+      answer.catch(() => undefined);
+    }
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options?: CloseOptions): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.close(options)));
+    this.closed = true;
+  }
+
+  private track(subscription: Subscription): Subscription {
+    this.subscriptions.add(subscription);
+    return {
+      close: async (options) => {
+        this.subscriptions.delete(subscription);
+        await subscription.close(options);
+      },
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new BusClosedError();
+  }
+}
+
+class MemorySubscription implements Subscription {
+  private open = true;
+  private readonly dispatcher: Dispatcher;
+  private readonly holder: Holder;
+
+  constructor(
+    private readonly consumer: MemoryConsumer,
+    handler: MessageHandler,
+    options: DispatchOptions,
+    busClosed: () => boolean,
+  ) {
+    this.dispatcher = new Dispatcher(handler, options, () => consumer.pump());
+    this.holder = {
+      free: () => (this.open ? this.dispatcher.free : 0),
+      deliver: (delivery, settlement) => this.dispatcher.run(delivery, unlessClosed(settlement, busClosed)),
+    };
+    consumer.attach(this.holder);
+  }
+
+  async close(options?: CloseOptions): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    this.consumer.detach(this.holder);
+    await this.dispatcher.drain(options?.graceMs ?? DEFAULT_GRACE_MS);
+    // Whatever is still unsettled counts as a crash: the next subscription gets it.
+    this.consumer.release(this.holder);
+  }
+}
+
+/** After close, a settle would reach a server connection that no longer exists. */
+function unlessClosed(settlement: Settlement, closed: () => boolean): Settlement {
+  const guard =
+    <A extends unknown[]>(settle: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      if (closed()) throw new BusClosedError();
+      return settle(...args);
+    };
+  return { ack: guard(settlement.ack), nak: guard(settlement.nak), term: guard(settlement.term) };
+}

@@ -1,0 +1,58 @@
+import { resolveConsumer, resolveStream } from '../topology';
+import { changedFields, consumerConfig, streamConfig } from './config';
+
+const stream = resolveStream({
+  name: 'DQKD_KME_EAST_BLOCKS',
+  subjects: ['dqkd.kme-east.blocks.>'],
+  retention: 'workqueue',
+  maxAgeMs: 3_600_000,
+  duplicateWindowMs: 120_000,
+});
+const consumer = resolveConsumer({
+  stream: stream.name,
+  durable: 'replication',
+  ackWaitMs: 30_000,
+  maxDeliver: 10,
+});
+
+describe('JetStream configuration', () => {
+  it('describes a stream in nanoseconds with 2.9 fields only', () => {
+    expect(streamConfig(stream)).toEqual({
+      name: 'DQKD_KME_EAST_BLOCKS',
+      subjects: ['dqkd.kme-east.blocks.>'],
+      retention: 'workqueue',
+      storage: 'file',
+      max_age: 3_600_000_000_000,
+      duplicate_window: 120_000_000_000,
+      num_replicas: 1,
+    });
+  });
+
+  it('describes a durable pull consumer with explicit acks from the start of the stream', () => {
+    expect(consumerConfig(consumer)).toEqual({
+      durable_name: 'replication',
+      ack_policy: 'explicit',
+      deliver_policy: 'all',
+      replay_policy: 'instant',
+      ack_wait: 30_000_000_000,
+      max_deliver: 10,
+      max_ack_pending: 1000,
+    });
+    expect(consumerConfig({ ...consumer, filterSubject: 'dqkd.kme-east.blocks.ack' }).filter_subject).toBe(
+      'dqkd.kme-east.blocks.ack',
+    );
+  });
+
+  it('sees no change in what the server holds when only the subjects are reordered', () => {
+    const held = { ...streamConfig(stream), subjects: ['b', 'a'], sealed: false };
+    expect(changedFields(held, { ...streamConfig(stream), subjects: ['a', 'b'] })).toEqual([]);
+  });
+
+  it('lists the fields that differ', () => {
+    const held = { ...streamConfig(stream), max_age: 1 };
+    expect(changedFields(held, { ...streamConfig(stream), retention: 'limits' })).toEqual([
+      'retention',
+      'max_age',
+    ]);
+  });
+});

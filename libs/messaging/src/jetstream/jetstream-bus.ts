@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+
+import {
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type NatsConnection,
+} from '@nats-io/transport-node';
+
+import {
+  DEFAULT_GRACE_MS,
+  type Bus,
+  type CloseOptions,
+  type ConsumeOptions,
+  type MessageHandler,
+  type PublishOptions,
+  type PublishReceipt,
+  type ReplyHandler,
+  type Subscription,
+} from '../bus';
+import { dispatchOptions, settleWithin, type Settlement } from '../delivery';
+import {
+  BusClosedError,
+  BusConfigError,
+  BusError,
+  BusUnavailableError,
+  NoRespondersError,
+  NoStreamError,
+  PublishFailedError,
+  ReplyFailedError,
+  RequestTimeoutError,
+  SettleFailedError,
+} from '../errors';
+import { assertLiteralSubject, isValidSubject } from '../subjects';
+import { resolveConsumer, resolveTopology, type ConsumerSpec, type Topology } from '../topology';
+import { resolveNatsOptions, type NatsBusOptions, type ResolvedNatsOptions } from './options';
+import { ensureConsumer, ensureStream } from './provision';
+import { PullSubscription } from './pull-subscription';
+
+/** Every responder joins this queue group, so replicas share requests instead of all answering. */
+const REPLY_QUEUE = 'dqkd-responders';
+/** Set on an empty reply when the responder's handler threw. */
+const REPLY_FAILED_HEADER = 'Dqkd-Reply-Failed';
+
+/** The bus over NATS: JetStream for durable messages, core NATS for request/reply. */
+export class JetStreamBus implements Bus {
+  private closing: Promise<void> | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly options: ResolvedNatsOptions,
+  ) {}
+
+  /** Connects, then creates or updates every stream and consumer of the topology. */
+  static async connect(options: NatsBusOptions, topology: Topology): Promise<JetStreamBus> {
+    const resolved = resolveNatsOptions(options);
+    const { streams, consumers } = resolveTopology(topology);
+    const connection = { ...resolved.connection };
+    if (resolved.credsFile !== undefined) {
+      const creds = await readFile(resolved.credsFile).catch((cause) => {
+        throw new BusConfigError('auth.credsFile', `cannot be read (${String(cause)})`);
+      });
+      connection.authenticator = credsAuthenticator(creds);
+    }
+    const nc = await connect(connection).catch((cause) => {
+      throw new BusUnavailableError(resolved.where, { cause });
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: resolved.requestTimeoutMs, domain: resolved.domain });
+      for (const stream of streams) await ensureStream(jsm, stream);
+      for (const consumer of consumers) await ensureConsumer(jsm, consumer);
+      return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved);
+    } catch (error) {
+      await nc.close();
+      throw error instanceof BusError ? error : new BusUnavailableError(resolved.where, { cause: error });
+    }
+  }
+
+  async publish(subject: string, payload: Uint8Array, options: PublishOptions): Promise<PublishReceipt> {
+    this.assertOpen();
+    assertLiteralSubject(subject);
+    if (options.msgId === '') throw new BusConfigError('msgId', 'must not be empty');
+    const headers = natsHeaders();
+    for (const [key, value] of Object.entries(options.headers ?? {})) headers.set(key, value);
+    try {
+      const ack = await this.js.publish(subject, payload, {
+        msgID: options.msgId,
+        headers,
+        timeout: this.options.requestTimeoutMs,
+      });
+      return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
+    } catch (cause) {
+      if (noResponders(cause)) throw new NoStreamError(subject, { cause });
+      throw new PublishFailedError(subject, { cause });
+    }
+  }
+
+  async consume(
+    spec: ConsumerSpec,
+    handler: MessageHandler,
+    options?: ConsumeOptions,
+  ): Promise<Subscription> {
+    this.assertOpen();
+    const resolved = resolveConsumer(spec);
+    const dispatch = dispatchOptions(options);
+    await ensureConsumer(this.jsm, resolved);
+    const consumer = await this.js.consumers.get(resolved.stream, resolved.durable).catch((cause) => {
+      throw new BusUnavailableError(this.options.where, { cause });
+    });
+    const subscription = new PullSubscription(consumer, handler, dispatch, this.options.pullExpiresMs, (m) =>
+      this.settlement(m),
+    );
+    return this.track(subscription);
+  }
+
+  async reply(subject: string, handler: ReplyHandler): Promise<Subscription> {
+    this.assertOpen();
+    if (!isValidSubject(subject, { wildcards: true }))
+      throw new BusConfigError('subject', `"${subject}" is not a subject`);
+    const running = new Set<Promise<void>>();
+    const sub = this.nc.subscribe(subject, {
+      queue: REPLY_QUEUE,
+      callback: (error, msg) => {
+        if (error) return;
+        const task = answer(msg, handler).finally(() => running.delete(task));
+        running.add(task);
+      },
+    });
+    // The server must know the subscription before anyone is told it exists.
+    await this.nc.flush();
+    return this.track({
+      close: async (options?: CloseOptions) => {
+        await sub.drain();
+        await settleWithin([...running], options?.graceMs ?? DEFAULT_GRACE_MS);
+      },
+    });
+  }
+
+  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    this.assertOpen();
+    assertLiteralSubject(subject);
+    let reply: Msg;
+    try {
+      reply = await this.nc.request(subject, payload, { timeout: timeoutMs });
+    } catch (cause) {
+      if (noResponders(cause)) throw new NoRespondersError(subject);
+      if (timedOut(cause)) throw new RequestTimeoutError(subject, timeoutMs);
+      throw new BusUnavailableError(this.options.where, { cause });
+    }
+    if (reply.headers?.get(REPLY_FAILED_HEADER)) throw new ReplyFailedError(subject);
+    return reply.data;
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options?: CloseOptions): Promise<void> {
+    await Promise.all([...this.subscriptions].map((s) => s.close(options)));
+    // drain() flushes acks and publishes still in the socket before closing it.
+    const drained = await settleWithin([this.nc.drain()], options?.graceMs ?? DEFAULT_GRACE_MS);
+    if (!drained) await this.nc.close();
+  }
+
+  private settlement(m: JsMsg): Settlement {
+    const confirm = async (action: 'ack' | 'nak' | 'term', send: () => Promise<unknown>) => {
+      if (this.nc.isClosed()) throw new BusClosedError();
+      try {
+        await send();
+      } catch (cause) {
+        throw new SettleFailedError(action, m.subject, { cause });
+      }
+    };
+    const timeout = this.options.requestTimeoutMs;
+    return {
+      ack: () => confirm('ack', () => m.ackAck({ timeout })),
+      nak: (delayMs) => confirm('nak', () => (m.nak(delayMs > 0 ? delayMs : undefined), this.nc.flush())),
+      term: () => confirm('term', () => (m.term(), this.nc.flush())),
+    };
+  }
+
+  private track(subscription: Subscription): Subscription {
+    this.subscriptions.add(subscription);
+    return {
+      close: async (options) => {
+        this.subscriptions.delete(subscription);
+        await subscription.close(options);
+      },
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new BusClosedError();
+  }
+}
+
+async function answer(msg: Msg, handler: ReplyHandler): Promise<void> {
+  try {
+    msg.respond(await handler(msg.data, msg.subject));
+  } catch {
+    const headers = natsHeaders();
+    headers.set(REPLY_FAILED_HEADER, 'true');
+    msg.respond(new Uint8Array(0), { headers });
+  }
+}
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
+  return chain;
+}
+
+function noResponders(error: unknown): boolean {
+  return causes(error).some((e) => e instanceof RequestError && e.isNoResponders());
+}
+
+function timedOut(error: unknown): boolean {
+  return causes(error).some((e) => e instanceof TimeoutError);
+}

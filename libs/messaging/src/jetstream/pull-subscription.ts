@@ -1,0 +1,98 @@
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+
+import { DEFAULT_GRACE_MS, type CloseOptions, type MessageHandler, type Subscription } from '../bus';
+import { Dispatcher, type Delivery, type DispatchOptions, type Settlement } from '../delivery';
+
+const MAX_RETRY_PAUSE_MS = 5000;
+
+/**
+ * Pulls exactly as many messages as there are free handler slots, so nothing waits in
+ * a client buffer while its ackWait runs out on the server.
+ */
+export class PullSubscription implements Subscription {
+  private stopping = false;
+  private batch: ConsumerMessages | undefined;
+  private pauseTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private readonly dispatcher: Dispatcher;
+  private readonly loop: Promise<void>;
+  private readonly onError: ((error: unknown) => void) | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    handler: MessageHandler,
+    options: DispatchOptions,
+    private readonly pullExpiresMs: number,
+    private readonly settlement: (m: JsMsg) => Settlement,
+  ) {
+    this.onError = options.onError;
+    this.dispatcher = new Dispatcher(handler, options);
+    this.loop = this.run();
+  }
+
+  async close(options?: CloseOptions): Promise<void> {
+    if (this.stopping) return this.loop;
+    this.stopping = true;
+    this.dispatcher.wake();
+    this.resume();
+    await this.batch?.close();
+    await this.loop;
+    await this.dispatcher.drain(options?.graceMs ?? DEFAULT_GRACE_MS);
+  }
+
+  private async run(): Promise<void> {
+    for (let failures = 0; !this.stopping;) {
+      await this.dispatcher.whenFree();
+      if (this.stopping) return;
+      try {
+        this.batch = await this.consumer.fetch({
+          max_messages: this.dispatcher.free,
+          expires: this.pullExpiresMs,
+        });
+        // close() may have run while the pull was being set up, before there was a batch to close.
+        if (this.stopping) await this.batch.close();
+        for await (const m of this.batch) {
+          // Arrived while closing: hand it straight back rather than leave it to ackWait.
+          if (this.stopping) m.nak();
+          else this.dispatcher.run(delivery(m), this.settlement(m));
+        }
+        failures = 0;
+      } catch (error) {
+        // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff.
+        this.onError?.(error);
+        failures += 1;
+        await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_PAUSE_MS));
+      } finally {
+        this.batch = undefined;
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.pauseTimer = { timer: setTimeout(resolve, ms), resolve };
+    });
+  }
+
+  private resume(): void {
+    if (!this.pauseTimer) return;
+    clearTimeout(this.pauseTimer.timer);
+    this.pauseTimer.resolve();
+  }
+}
+
+function delivery(m: JsMsg): Delivery {
+  const headers: Record<string, string> = {};
+  for (const key of m.headers?.keys() ?? []) {
+    // Nats-* headers are the server's bookkeeping; the in-memory adapter has none.
+    if (!key.toLowerCase().startsWith('nats-')) headers[key] = m.headers?.get(key) ?? '';
+  }
+  return {
+    subject: m.subject,
+    data: m.data,
+    msgId: m.headers?.get('Nats-Msg-Id') ?? '',
+    headers,
+    streamSequence: m.seq,
+    deliveryCount: m.info.deliveryCount,
+    redelivered: m.redelivered,
+  };
+}

@@ -1,0 +1,131 @@
+import { BusConfigError } from './errors';
+import { isValidSubject, subjectsOverlap } from './subjects';
+
+/**
+ * What the bus provisions at connect. Both adapters read the same description, and
+ * provisioning is idempotent: an existing stream or consumer is updated to match.
+ */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** `workqueue` deletes a message once a consumer acks it; `limits` keeps it until maxAge. */
+  retention: 'limits' | 'workqueue';
+  maxAgeMs: number;
+  /** How long a msgId is remembered for de-duplication; at most maxAgeMs. */
+  duplicateWindowMs: number;
+  storage?: 'file' | 'memory';
+  replicas?: number;
+}
+
+/** A durable pull consumer with explicit acks, delivering the stream from its start. */
+export interface ConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  ackWaitMs: number;
+  maxDeliver: number;
+  /** Messages delivered but not yet acked, across every client of this durable. */
+  maxAckPending?: number;
+}
+
+export interface Topology {
+  streams: StreamSpec[];
+  consumers?: ConsumerSpec[];
+}
+
+export type ResolvedStream = Required<StreamSpec>;
+export type ResolvedConsumer = Required<Omit<ConsumerSpec, 'filterSubject'>> & { filterSubject?: string };
+
+const resourceName = /^[A-Za-z0-9_-]{1,200}$/;
+const DEFAULT_MAX_ACK_PENDING = 1000;
+
+export function resolveStream(spec: StreamSpec): ResolvedStream {
+  const at = `stream ${spec.name}`;
+  name(`${at}: name`, spec.name);
+  if (spec.subjects.length === 0) throw new BusConfigError(`${at}: subjects`, 'must not be empty');
+  for (const s of spec.subjects) {
+    if (!isValidSubject(s, { wildcards: true }))
+      throw new BusConfigError(`${at}: subjects`, `"${s}" is not a subject`);
+  }
+  if (spec.retention !== 'limits' && spec.retention !== 'workqueue') {
+    throw new BusConfigError(`${at}: retention`, 'must be limits or workqueue');
+  }
+  positive(`${at}: maxAgeMs`, spec.maxAgeMs);
+  positive(`${at}: duplicateWindowMs`, spec.duplicateWindowMs);
+  if (spec.duplicateWindowMs > spec.maxAgeMs) {
+    throw new BusConfigError(`${at}: duplicateWindowMs`, 'must not exceed maxAgeMs');
+  }
+  const replicas = spec.replicas ?? 1;
+  positive(`${at}: replicas`, replicas);
+  return { ...spec, subjects: [...spec.subjects], storage: spec.storage ?? 'file', replicas };
+}
+
+export function resolveConsumer(spec: ConsumerSpec): ResolvedConsumer {
+  const at = `consumer ${spec.stream}/${spec.durable}`;
+  name(`${at}: stream`, spec.stream);
+  name(`${at}: durable`, spec.durable);
+  if (spec.filterSubject !== undefined && !isValidSubject(spec.filterSubject, { wildcards: true })) {
+    throw new BusConfigError(`${at}: filterSubject`, `"${spec.filterSubject}" is not a subject`);
+  }
+  positive(`${at}: ackWaitMs`, spec.ackWaitMs);
+  positive(`${at}: maxDeliver`, spec.maxDeliver);
+  const maxAckPending = spec.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
+  positive(`${at}: maxAckPending`, maxAckPending);
+  return { ...spec, maxAckPending };
+}
+
+/** Checks a whole topology, including what NATS would refuse only at run time. */
+export function resolveTopology(topology: Topology): {
+  streams: ResolvedStream[];
+  consumers: ResolvedConsumer[];
+} {
+  const streams = topology.streams.map(resolveStream);
+  const consumers = (topology.consumers ?? []).map(resolveConsumer);
+  streams.forEach((a, i) =>
+    streams.slice(i + 1).forEach((b) => {
+      if (a.name === b.name) throw new BusConfigError(`stream ${a.name}`, 'is declared twice');
+      const clash = a.subjects.find((x) => b.subjects.some((y) => subjectsOverlap(x, y)));
+      if (clash) {
+        throw new BusConfigError(`stream ${a.name}: subjects`, `overlap stream ${b.name} on ${clash}`);
+      }
+    }),
+  );
+  for (const c of consumers) {
+    const stream = streams.find((s) => s.name === c.stream);
+    if (!stream) throw new BusConfigError(`consumer ${c.stream}/${c.durable}: stream`, 'is not declared');
+    const others = consumers.filter((o) => o.stream === c.stream && o.durable !== c.durable);
+    if (stream.retention === 'workqueue') assertWorkQueueConsumer(stream, c, others);
+  }
+  return { streams, consumers };
+}
+
+/**
+ * A work-queue stream hands each message to exactly one consumer, so JetStream
+ * refuses consumers whose filters overlap; checking here lets both adapters agree.
+ */
+export function assertWorkQueueConsumer(
+  stream: ResolvedStream,
+  consumer: ResolvedConsumer,
+  others: ResolvedConsumer[],
+): void {
+  const mine = consumer.filterSubject ?? '>';
+  const clash = others.find(
+    (o) => o.durable !== consumer.durable && subjectsOverlap(mine, o.filterSubject ?? '>'),
+  );
+  if (clash) {
+    throw new BusConfigError(
+      `consumer ${stream.name}/${consumer.durable}: filterSubject`,
+      `overlaps consumer ${clash.durable} on work-queue stream ${stream.name}`,
+    );
+  }
+}
+
+function name(field: string, value: string): void {
+  if (!resourceName.test(value)) throw new BusConfigError(field, `"${value}" must match ${resourceName}`);
+}
+
+function positive(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new BusConfigError(field, 'must be a positive integer');
+  }
+}

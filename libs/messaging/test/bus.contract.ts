@@ -1,0 +1,305 @@
+import {
+  NoRespondersError,
+  NoStreamError,
+  ReplyFailedError,
+  RequestTimeoutError,
+  type Bus,
+  type BusMessage,
+  type ConsumerSpec,
+  type StreamSpec,
+} from '../src';
+import type { BusHarness } from './support/harness';
+import { bytes, gate, sleep, text, waitFor } from './support/wait';
+
+interface Seen {
+  body: string;
+  deliveryCount: number;
+  redelivered: boolean;
+  at: number;
+}
+
+/**
+ * The delivery semantics every adapter of the bus port must share. Timings are short
+ * (ackWait 1 s) so the suite stays fast; margins allow for a loaded machine.
+ */
+export function busContract(makeHarness: () => BusHarness): void {
+  let harness: BusHarness;
+  beforeEach(() => (harness = makeHarness()));
+  afterEach(() => harness.cleanup());
+
+  const blocks = (extra: Partial<StreamSpec> = {}): StreamSpec => ({
+    name: harness.naming.stream('blocks'),
+    subjects: [harness.naming.wildcard('blocks')],
+    retention: 'workqueue',
+    maxAgeMs: 60_000,
+    duplicateWindowMs: 30_000,
+    ...extra,
+  });
+  const replication = (extra: Partial<ConsumerSpec> = {}): ConsumerSpec => ({
+    stream: harness.naming.stream('blocks'),
+    durable: 'replication',
+    ackWaitMs: 1000,
+    maxDeliver: 5,
+    ...extra,
+  });
+  const subject = () => harness.naming.subject('blocks', 'metadata');
+  const connect = (stream = blocks(), consumer = replication()) =>
+    harness.connect({ streams: [stream], consumers: [consumer] });
+  const publishAll = async (bus: Bus, bodies: string[]) => {
+    for (const body of bodies) await bus.publish(subject(), bytes(body), { msgId: body });
+  };
+  const record = (seen: Seen[], m: BusMessage) =>
+    seen.push({
+      body: text(m.data),
+      deliveryCount: m.deliveryCount,
+      redelivered: m.redelivered,
+      at: Date.now(),
+    });
+
+  describe('publish and consume', () => {
+    it('delivers a stored message with its subject, data, msgId and headers', async () => {
+      const bus = await connect();
+      const receipt = await bus.publish(subject(), bytes('block-1'), {
+        msgId: 'block-1',
+        headers: { 'dqkd-kind': 'metadata' },
+      });
+      expect(receipt).toEqual({ stream: blocks().name, sequence: 1, duplicate: false });
+
+      const received: BusMessage[] = [];
+      await bus.consume(replication(), async (m) => {
+        received.push(m);
+        await m.ack();
+      });
+      await waitFor(() => received.length === 1, 5000, 'the delivery');
+      const [m] = received;
+      expect([m.subject, text(m.data), m.msgId, m.headers['dqkd-kind']]).toEqual([
+        subject(),
+        'block-1',
+        'block-1',
+        'metadata',
+      ]);
+      expect([m.deliveryCount, m.redelivered, m.streamSequence]).toEqual([1, false, 1]);
+    });
+
+    it('stores a repeated msgId once and reports the repeat as a duplicate', async () => {
+      const bus = await connect();
+      const first = await bus.publish(subject(), bytes('a'), { msgId: 'key-7' });
+      const again = await bus.publish(subject(), bytes('a'), { msgId: 'key-7' });
+      expect(again).toEqual({ ...first, duplicate: true });
+
+      const seen: Seen[] = [];
+      await bus.consume(replication(), async (m) => (record(seen, m), m.ack()));
+      await waitFor(() => seen.length === 1, 5000, 'the delivery');
+      await sleep(500);
+      expect(seen).toHaveLength(1);
+    });
+
+    it('refuses a publish to a subject that no stream stores', async () => {
+      const bus = await connect();
+      await expect(
+        bus.publish(harness.naming.subject('nowhere'), bytes('x'), { msgId: 'x' }),
+      ).rejects.toBeInstanceOf(NoStreamError);
+    });
+  });
+
+  describe('redelivery', () => {
+    it("redelivers a nak'd message after the requested delay", async () => {
+      const bus = await connect();
+      await publishAll(bus, ['m1']);
+      const seen: Seen[] = [];
+      await bus.consume(replication(), async (m) => {
+        record(seen, m);
+        await (m.deliveryCount === 1 ? m.nak(700) : m.ack());
+      });
+      await waitFor(() => seen.length === 2, 5000, 'the redelivery');
+      expect(seen[1]).toMatchObject({ body: 'm1', deliveryCount: 2, redelivered: true });
+      expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(600);
+    });
+
+    it('redelivers a message its handler never settles once ackWait has passed', async () => {
+      const bus = await connect();
+      await publishAll(bus, ['m1']);
+      const seen: Seen[] = [];
+      await bus.consume(replication(), async (m) => {
+        record(seen, m);
+        if (m.deliveryCount > 1) await m.ack();
+      });
+      await waitFor(() => seen.length === 2, 5000, 'the redelivery');
+      expect(seen[1]).toMatchObject({ deliveryCount: 2, redelivered: true });
+      expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(900);
+    });
+
+    it('redelivers a message whose handler throws', async () => {
+      const bus = await connect();
+      await publishAll(bus, ['m1']);
+      const seen: Seen[] = [];
+      const errors: unknown[] = [];
+      await bus.consume(
+        replication(),
+        async (m) => {
+          record(seen, m);
+          if (m.deliveryCount === 1) throw new Error('regeneration failed');
+          await m.ack();
+        },
+        { retryDelayMs: 0, onError: (e) => errors.push(e) },
+      );
+      await waitFor(() => seen.length === 2, 5000, 'the redelivery');
+      expect(seen.map((s) => s.deliveryCount)).toEqual([1, 2]);
+      expect(errors).toHaveLength(1);
+    });
+
+    it('hands a message held by a crashed consumer to the next consumer of the durable', async () => {
+      const first = await connect();
+      await publishAll(first, ['m1']);
+      const busy = gate();
+      const heldBy: number[] = [];
+      await first.consume(replication(), async (m) => {
+        heldBy.push(m.deliveryCount);
+        await busy.wait;
+      });
+      await waitFor(() => heldBy.length === 1, 5000, 'the first delivery');
+      await first.close({ graceMs: 50 });
+
+      const second = await connect();
+      const seen: Seen[] = [];
+      await second.consume(replication(), async (m) => (record(seen, m), m.ack()));
+      await waitFor(() => seen.length === 1, 4000, 'the redelivery to the new consumer');
+      busy.open();
+      expect(seen[0]).toMatchObject({ body: 'm1', deliveryCount: 2, redelivered: true });
+    });
+
+    it('stops delivering a message after maxDeliver attempts', async () => {
+      const bus = await connect(blocks(), replication({ maxDeliver: 3 }));
+      await publishAll(bus, ['m1']);
+      const seen: Seen[] = [];
+      await bus.consume(replication({ maxDeliver: 3 }), async (m) => (record(seen, m), m.nak()));
+      await waitFor(() => seen.length === 3, 5000, 'three deliveries');
+      await sleep(1500);
+      expect(seen.map((s) => s.deliveryCount)).toEqual([1, 2, 3]);
+    });
+
+    it('never delivers a terminated message again', async () => {
+      const bus = await connect();
+      await publishAll(bus, ['m1', 'm2']);
+      const seen: Seen[] = [];
+      await bus.consume(replication(), async (m) => {
+        record(seen, m);
+        await (text(m.data) === 'm1' ? m.term() : m.ack());
+      });
+      await waitFor(() => seen.length === 2, 5000, 'both deliveries');
+      await sleep(1500);
+      expect(seen.map((s) => s.body)).toEqual(['m1', 'm2']);
+    });
+  });
+
+  describe('ordering and sharing', () => {
+    it('delivers in publish order with a redelivery before any later message when maxAckPending is 1', async () => {
+      const consumer = replication({ maxAckPending: 1 });
+      const bus = await connect(blocks(), consumer);
+      await publishAll(bus, ['m1', 'm2', 'm3', 'm4', 'm5']);
+      const seen: Seen[] = [];
+      await bus.consume(consumer, async (m) => {
+        record(seen, m);
+        await (text(m.data) === 'm2' && m.deliveryCount === 1 ? m.nak(200) : m.ack());
+      });
+      await waitFor(() => seen.length === 6, 5000, 'six deliveries');
+      expect(seen.map((s) => s.body)).toEqual(['m1', 'm2', 'm2', 'm3', 'm4', 'm5']);
+    });
+
+    it('gives every durable of a limits stream its own copy of each message', async () => {
+      const audit = replication({ durable: 'audit' });
+      const bus = await harness.connect({
+        streams: [blocks({ retention: 'limits' })],
+        consumers: [replication(), audit],
+      });
+      await publishAll(bus, ['m1', 'm2']);
+      const seen = { replication: [] as string[], audit: [] as string[] };
+      await bus.consume(replication(), async (m) => (seen.replication.push(text(m.data)), m.ack()));
+      await bus.consume(audit, async (m) => (seen.audit.push(text(m.data)), m.ack()));
+      await waitFor(() => seen.replication.length + seen.audit.length === 4, 5000, 'two copies of each');
+      expect(seen).toEqual({ replication: ['m1', 'm2'], audit: ['m1', 'm2'] });
+    });
+
+    it('shares the messages of one durable between two consumers, each message to one of them', async () => {
+      const bodies = Array.from({ length: 20 }, (_, i) => `m${i}`);
+      const a = await connect();
+      const b = await connect();
+      const seenBy = { a: [] as string[], b: [] as string[] };
+      const worker = (name: 'a' | 'b') => async (m: BusMessage) => {
+        seenBy[name].push(text(m.data));
+        await sleep(20);
+        await m.ack();
+      };
+      await a.consume(replication(), worker('a'));
+      await b.consume(replication(), worker('b'));
+      await publishAll(a, bodies);
+      const all = () => [...seenBy.a, ...seenBy.b];
+      await waitFor(() => all().length >= 20, 10_000, 'all twenty messages');
+      await sleep(300);
+      expect(all().sort()).toEqual([...bodies].sort());
+      expect(seenBy.a.length).toBeGreaterThan(0);
+      expect(seenBy.b.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('request and reply', () => {
+    const service = () => harness.naming.subject('entropy', 'status');
+
+    it('answers a request through one responder', async () => {
+      const bus = await connect();
+      await bus.reply(service(), async (payload) => bytes(text(payload).toUpperCase()));
+      expect(text(await bus.request(service(), bytes('ping'), 2000))).toBe('PING');
+    });
+
+    it('refuses a request nobody answers with NoRespondersError', async () => {
+      const bus = await connect();
+      await expect(bus.request(service(), bytes('ping'), 1000)).rejects.toBeInstanceOf(NoRespondersError);
+    });
+
+    it('refuses a request whose answer comes too late with RequestTimeoutError', async () => {
+      const bus = await connect();
+      await bus.reply(service(), async (payload) => (await sleep(600), payload));
+      await expect(bus.request(service(), bytes('ping'), 150)).rejects.toBeInstanceOf(RequestTimeoutError);
+    });
+
+    it('reports a responder that failed with ReplyFailedError', async () => {
+      const bus = await connect();
+      await bus.reply(service(), async () => {
+        throw new Error('entropy server down');
+      });
+      await expect(bus.request(service(), bytes('ping'), 2000)).rejects.toBeInstanceOf(ReplyFailedError);
+    });
+  });
+
+  describe('close', () => {
+    it('never redelivers an acked message and loses no stored one across close and reconnect', async () => {
+      const bodies = Array.from({ length: 10 }, (_, i) => `m${i}`);
+      const first = await connect();
+      await publishAll(first, bodies);
+      const acked: string[] = [];
+      await first.consume(replication(), async (m) => {
+        await sleep(30);
+        await m.ack();
+        acked.push(text(m.data));
+      });
+      await waitFor(() => acked.length >= 4, 5000, 'some acks');
+      await first.close();
+
+      const second = await connect();
+      const later: Seen[] = [];
+      await second.consume(replication(), async (m) => (record(later, m), m.ack()), { maxInFlight: 4 });
+      await waitFor(() => acked.length + later.length >= 10, 5000, 'the rest');
+      await sleep(1500);
+      expect(later.map((s) => s.body).filter((b) => acked.includes(b))).toEqual([]);
+      expect([...acked, ...later.map((s) => s.body)].sort()).toEqual([...bodies].sort());
+    });
+
+    it('refuses to publish once closed', async () => {
+      const bus = await connect();
+      await bus.close();
+      await expect(bus.publish(subject(), bytes('x'), { msgId: 'x' })).rejects.toMatchObject({
+        kind: 'closed',
+      });
+    });
+  });
+}
