@@ -1,0 +1,68 @@
+import { DqkdConfig, type NatsEnv } from '@dqkd/config';
+import { Global, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+
+import type { Bus } from '../bus';
+import { connectBus, type BusTarget } from '../connect';
+import { InMemoryBroker } from '../in-memory/broker';
+import type { Topology } from '../topology';
+
+/** Injection token of the connected `Bus`. */
+export const BUS = Symbol('dqkd.bus');
+
+/**
+ * The embedded default runs every app of both sites in one process, so they must share one
+ * in-memory broker: it lives as long as the process, not as long as one Nest application.
+ */
+const processBroker = new InMemoryBroker();
+
+/** NATS when NATS_URL is set, otherwise the process-wide in-memory broker. */
+export function busTarget(nats: NatsEnv, name: string): BusTarget {
+  if (!nats.servers) return { kind: 'in-memory', broker: processBroker };
+  // No JetStream domain here: each process talks to its own site's JetStream; reaching the
+  // peer site's domain is replication's business (stream sources).
+  return {
+    kind: 'nats',
+    options: {
+      servers: [...nats.servers],
+      name,
+      tls: nats.tls,
+      auth: nats.credsFile ? { credsFile: nats.credsFile } : undefined,
+    },
+  };
+}
+
+class BusLifecycle implements OnApplicationShutdown {
+  constructor(private readonly bus: Bus) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.bus.close();
+  }
+}
+
+export interface BusModuleOptions {
+  /** Names the connection in NATS' connection list, e.g. `replication`. */
+  app: string;
+  /** The streams and consumers this app relies on; provisioned idempotently at start-up. */
+  topology: Topology;
+}
+
+/** Provides the connected `Bus` (token `BUS`) and closes it cleanly on shutdown. */
+@Global()
+@Module({})
+export class BusModule {
+  static forRoot(options: BusModuleOptions): DynamicModule {
+    return {
+      module: BusModule,
+      providers: [
+        {
+          provide: BUS,
+          inject: [DqkdConfig],
+          useFactory: (config: DqkdConfig) =>
+            connectBus(busTarget(config.env.nats, `${config.kme.id}/${options.app}`), options.topology),
+        },
+        { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
+      ],
+      exports: [BUS],
+    };
+  }
+}
