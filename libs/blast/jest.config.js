@@ -1,2 +1,7 @@
 /** Unit specs: pure logic, no servers; cached by Nx. */
-module.exports = { ...require('../../jest.preset.js'), displayName: 'blast', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] };
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'blast',
+  roots: ['<rootDir>/src'],
+  testMatch: ['**/*.spec.ts'],
+};
