@@ -23,6 +23,8 @@ export interface Bus {
   /** Answers requests on a subject; several responders share them, each request answered once. */
   reply(subject: string, handler: ReplyHandler): Promise<Subscription>;
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /** Resolves when the broker answers now (readiness probes); rejects while it is out of reach. */
+  ping(): Promise<void>;
   /**
    * Stops fetching, lets in-flight handlers finish (up to the grace period), then
    * disconnects. Acks confirmed before close are never undone; messages still held

@@ -294,6 +294,13 @@ export function busContract(makeHarness: () => BusHarness): void {
       expect([...acked, ...later.map((s) => s.body)].sort()).toEqual([...bodies].sort());
     });
 
+    it('answers a ping while connected and refuses one once closed', async () => {
+      const bus = await connect();
+      await expect(bus.ping()).resolves.toBeUndefined();
+      await bus.close();
+      await expect(bus.ping()).rejects.toMatchObject({ kind: 'closed' });
+    });
+
     it('refuses to publish once closed', async () => {
       const bus = await connect();
       await bus.close();

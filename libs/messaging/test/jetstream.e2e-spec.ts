@@ -114,6 +114,27 @@ describe('JetStream across a restart of its server', () => {
     await server.stop();
   });
 
+  it('fails its ping while the server is down and answers again once it is back', async () => {
+    bus = await JetStreamBus.connect(
+      { servers: server.url, reconnectTimeWaitMs: 100, requestTimeoutMs: 1000 },
+      topologyFor().topology,
+    );
+    await expect(bus.ping()).resolves.toBeUndefined();
+    await server.kill();
+    await expect(bus.ping()).rejects.toMatchObject({ kind: 'unavailable' });
+    await server.restart();
+    const deadline = Date.now() + 10_000;
+    while (
+      !(await bus.ping().then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline) throw new Error('no answer to a ping within 10 s of the restart');
+      await sleep(100);
+    }
+  });
+
   it('loses no acknowledged publish and resumes consuming once the server is back', async () => {
     const { naming, consumer, topology } = topologyFor();
     const subject = naming.subject('keys', 'assignments');

@@ -92,8 +92,17 @@ export const natsEnv = z
     }
   });
 
+// An IP address or a host name; containers set 0.0.0.0 so probes and SAEs can reach the pod.
+const listenHost = z
+  .string()
+  .regex(
+    /^(?:[0-9a-fA-F:.]+|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/,
+    'must be an IP address or a host name',
+  );
+
 export const httpEnv = z
   .object({
+    DQKD_LISTEN_HOST: listenHost.default('127.0.0.1'),
     DQKD_API_PORT: port.optional(),
     DQKD_HEALTH_PORT: port.default(DEFAULT_HEALTH_PORT),
     DQKD_TLS_CERT_FILE: z.string().optional(),

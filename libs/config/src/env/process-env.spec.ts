@@ -30,9 +30,14 @@ describe('parseProcessEnv', () => {
       expect(env.nats).toEqual({ servers: undefined, credsFile: undefined, tls: undefined });
     });
 
-    it('logs at info and serves health on 9464, the API port following the network file', () => {
+    it('logs at info and serves health on 127.0.0.1:9464, the API port following the network file', () => {
       expect(env.logLevel).toBe('info');
-      expect(env.http).toEqual({ apiPort: undefined, healthPort: 9464, tls: undefined });
+      expect(env.http).toEqual({
+        listenHost: '127.0.0.1',
+        apiPort: undefined,
+        healthPort: 9464,
+        tls: undefined,
+      });
     });
   });
 
@@ -47,6 +52,7 @@ describe('parseProcessEnv', () => {
       NATS_URL: 'tls://nats-1.east:4222, tls://nats-2.east:4222',
       NATS_CREDS_FILE: '/run/secrets/nats.creds',
       NATS_TLS_CA_FILE: 'pki/ca.pem',
+      DQKD_LISTEN_HOST: '0.0.0.0',
       DQKD_API_PORT: '8443',
       DQKD_HEALTH_PORT: '9000',
       DQKD_TLS_CERT_FILE: 'pki/kme-east.pem',
@@ -63,6 +69,7 @@ describe('parseProcessEnv', () => {
         tls: { caFile: '/srv/dqkd/pki/ca.pem' },
       },
       http: {
+        listenHost: '0.0.0.0',
         apiPort: 8443,
         healthPort: 9000,
         tls: {
@@ -175,6 +182,12 @@ describe('parseProcessEnv', () => {
       expect(issuesOf({ ...minimal, DQKD_API_PORT: '65536', DQKD_HEALTH_PORT: 'http' })).toEqual([
         'environment: DQKD_API_PORT: must be a port number from 0 to 65535 (0 = any free port)',
         'environment: DQKD_HEALTH_PORT: must be a port number from 0 to 65535 (0 = any free port)',
+      ]);
+    });
+
+    it('a listen host that is neither an IP address nor a host name', () => {
+      expect(issuesOf({ ...minimal, DQKD_LISTEN_HOST: 'http://0.0.0.0' })).toEqual([
+        'environment: DQKD_LISTEN_HOST: must be an IP address or a host name',
       ]);
     });
 

@@ -25,6 +25,8 @@ export interface NatsEnv {
 }
 
 export interface HttpEnv {
+  /** Address the API and the health/metrics ports bind to (default 127.0.0.1). */
+  readonly listenHost: string;
   /** HTTPS port of the ETSI API; by default the port of this KME's api_url. */
   readonly apiPort: number;
   /** Plain-HTTP port for health probes and metrics. */
@@ -120,6 +122,7 @@ export function parseProcessEnv(
           : undefined,
       },
       http: {
+        listenHost: http.DQKD_LISTEN_HOST,
         apiPort: http.DQKD_API_PORT,
         healthPort: http.DQKD_HEALTH_PORT,
         tls:

@@ -109,6 +109,10 @@ export class InMemoryBus implements Bus {
     };
   }
 
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
   private assertOpen(): void {
     if (this.closing) throw new BusClosedError();
   }

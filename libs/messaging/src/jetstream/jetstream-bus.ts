@@ -202,6 +202,14 @@ export class JetStreamBus implements Bus {
     };
   }
 
+  async ping(): Promise<void> {
+    this.assertOpen();
+    // A JetStream API round trip, not just the socket: a server without JetStream is not ready.
+    await this.jsm.getAccountInfo().catch((cause: unknown) => {
+      throw new BusUnavailableError(this.options.where, { cause });
+    });
+  }
+
   private assertOpen(): void {
     if (this.closing) throw new BusClosedError();
   }
