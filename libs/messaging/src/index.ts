@@ -18,4 +18,4 @@ export type { NatsBusOptions } from './jetstream/options';
 export { DEFAULT_PREFIX, siteNaming, type SiteNaming } from './naming';
 export { isValidSubject, subjectMatches, subjectsOverlap } from './subjects';
 export { resolveTopology, type ConsumerSpec, type StreamSpec, type Topology } from './topology';
-export { BUS, BusModule, busTarget, type BusModuleOptions } from './nest/bus.module';
+export { BUS, BUS_READINESS, BusModule, busTarget, type BusModuleOptions } from './nest/bus.module';

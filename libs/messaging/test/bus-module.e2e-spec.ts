@@ -8,7 +8,16 @@ import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { Test } from '@nestjs/testing';
 import { stringify } from 'yaml';
 
-import { BUS, BusClosedError, BusModule, siteNaming, type Bus, type BusMessage, type Topology } from '../src';
+import {
+  BUS,
+  BUS_READINESS,
+  BusClosedError,
+  BusModule,
+  siteNaming,
+  type Bus,
+  type BusMessage,
+  type Topology,
+} from '../src';
 import { NATS_URL } from './support/harness';
 
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -85,7 +94,11 @@ describe.each([
     });
     expect(new TextDecoder().decode((await received).data)).toBe('sealed');
 
+    const readiness = app.get<{ name: string; check(): Promise<void> }>(BUS_READINESS);
+    await expect(readiness.check()).resolves.toBeUndefined();
+
     await app.close();
+    await expect(readiness.check()).rejects.toBeInstanceOf(BusClosedError);
     await expect(
       bus.publish(naming.subject('blocks', 'metadata'), new Uint8Array([1]), { msgId: 'm-2' }),
     ).rejects.toBeInstanceOf(BusClosedError);

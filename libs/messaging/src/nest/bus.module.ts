@@ -8,6 +8,8 @@ import type { Topology } from '../topology';
 
 /** Injection token of the connected `Bus`. */
 export const BUS = Symbol('dqkd.bus');
+/** Injection token of the bus' readiness check (`{ name, check() }`) for health probes. */
+export const BUS_READINESS = Symbol('dqkd.bus.readiness');
 
 /**
  * The embedded default runs every app of both sites in one process, so they must share one
@@ -61,8 +63,13 @@ export class BusModule {
             connectBus(busTarget(config.env.nats, `${config.kme.id}/${options.app}`), options.topology),
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
+        {
+          provide: BUS_READINESS,
+          inject: [BUS],
+          useFactory: (bus: Bus) => ({ name: 'bus', check: () => bus.ping() }),
+        },
       ],
-      exports: [BUS],
+      exports: [BUS, BUS_READINESS],
     };
   }
 }

@@ -1,0 +1,7 @@
+import 'reflect-metadata';
+
+import { runProcess } from '@dqkd/runtime';
+
+import { AppModule } from './app/app.module';
+
+void runProcess({ app: 'entropy-server', rootModule: (config) => AppModule.register(config) });

@@ -1,0 +1,10 @@
+import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
+import { HealthModule } from '@dqkd/runtime';
+import { Module, type DynamicModule } from '@nestjs/common';
+
+@Module({})
+export class AppModule {
+  static register(config: ProcessConfig): DynamicModule {
+    return { module: AppModule, imports: [DqkdConfigModule.forRoot(config), HealthModule.forRoot()] };
+  }
+}

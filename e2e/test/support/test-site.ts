@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { ensureDevPki } from '@dqkd/pki';
+import { Client } from 'pg';
+
+import { WORKSPACE } from './app-process';
+
+export const DATABASE_URL =
+  process.env['DQKD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+/**
+ * A throwaway working folder laid out like the repository for one site: the example network file
+ * in `config/`, the development PKI it points at in `.dqkd/pki/`, and a database of its own.
+ */
+export class TestSite {
+  readonly databaseUrl: string;
+
+  private constructor(
+    readonly dir: string,
+    private readonly database: string,
+  ) {
+    const url = new URL(DATABASE_URL);
+    url.pathname = `/${database}`;
+    this.databaseUrl = url.toString();
+  }
+
+  static async create(): Promise<TestSite> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-e2e-'));
+    mkdirSync(path.join(dir, 'config'));
+    copyFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), path.join(dir, 'config/network.yaml'));
+    await ensureDevPki({ dir: path.join(dir, '.dqkd/pki') });
+    const database = `dqkd_e2e_${randomBytes(6).toString('hex')}`;
+    await admin((client) => client.query(`CREATE DATABASE ${database}`));
+    return new TestSite(dir, database);
+  }
+
+  /** The environment of one process of this site on the real Postgres and NATS. */
+  env(kmeId: string): Record<string, string> {
+    return {
+      KME_ID: kmeId,
+      DQKD_NETWORK_FILE: 'config/network.yaml',
+      DATABASE_URL: this.databaseUrl,
+      DQKD_KEK: `1:${randomBytes(32).toString('base64')}`,
+      DQKD_MIGRATE: 'true',
+      NATS_URL,
+      DQKD_HEALTH_PORT: '0',
+    };
+  }
+
+  async remove(): Promise<void> {
+    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,63 @@
+import { exitOnConfigError, loadProcessConfig, type ProcessConfig } from '@dqkd/config';
+import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+import { nestLogLevels } from './log-levels';
+
+/** What differs between DQKD's processes: their name and their root module. */
+export interface ProcessSpec {
+  /** The app's name as in `apps/`, e.g. `ttl-reaper`. */
+  readonly app: string;
+  /** Must import HealthModule: its plain-HTTP port is what every process serves. */
+  readonly rootModule: (config: ProcessConfig) => DynamicModule;
+}
+
+/** How long a stop may take before the process exits regardless (Kubernetes' grace is 30 s). */
+const STOP_DEADLINE_MS = 20_000;
+
+/**
+ * Starts one DQKD process: validates the environment and network file first (a bad value exits
+ * 78 with one line per problem, before anything connects), creates the Nest application, and
+ * serves health probes on the plain-HTTP port. SIGTERM or SIGINT closes the application, so
+ * in-flight work, NATS and the ledger shut down cleanly, and the process ends with code 0.
+ */
+export function runProcess(
+  spec: ProcessSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<INestApplication> {
+  return exitOnConfigError(async () => {
+    const config = loadProcessConfig(env);
+    const logger = new Logger(spec.app);
+    const app = await NestFactory.create(spec.rootModule(config), {
+      logger: nestLogLevels(config.env.logLevel),
+    });
+    const { listenHost, healthPort } = config.env.http;
+    await app.listen(healthPort, listenHost);
+    const kmeId = config.env.kmeId;
+    logger.log(`${spec.app} of ${kmeId} is running; health on ${await app.getUrl()}/health/ready`);
+    stopOnSignals(app, logger);
+    return app;
+  });
+}
+
+function stopOnSignals(app: INestApplication, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`stopping on ${signal}`);
+    setTimeout(() => {
+      logger.error(`still stopping after ${STOP_DEADLINE_MS} ms; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    app.close().then(
+      () => (process.exitCode = 0),
+      (error: unknown) => {
+        logger.error(`stop failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
