@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 
+import { LEDGER_ENTITIES } from './entities';
 import { LEDGER_MIGRATIONS } from './migrations';
 
 export interface LedgerDataSourceOptions {
@@ -19,6 +20,7 @@ export function createLedgerDataSource(url: string, options: LedgerDataSourceOpt
     applicationName: options.applicationName ?? 'dqkd-ledger',
     synchronize: false,
     migrationsRun: false,
+    entities: LEDGER_ENTITIES,
     migrations: LEDGER_MIGRATIONS,
     migrationsTableName: 'ledger_migrations',
     poolSize: options.poolSize ?? 10,

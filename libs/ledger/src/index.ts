@@ -15,6 +15,18 @@ export {
   startEmbeddedPostgres,
 } from './embedded/embedded-postgres';
 export {
+  AuditEventEntity,
+  BitRangeEntity,
+  BlockEntity,
+  KeyEntity,
+  KeySlaveEntity,
+  LEDGER_ENTITIES,
+  LinkEntity,
+  OutboxMessageEntity,
+  ProcessedMessageEntity,
+  ReservationEntity,
+} from './entities';
+export {
   EmbeddedPostgresError,
   LedgerConfigError,
   LedgerConflictError,
@@ -23,6 +35,7 @@ export {
 } from './errors';
 export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
 export { LEDGER_MIGRATIONS } from './migrations';
+export { LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';
 export { segmentsAt } from './segments';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';

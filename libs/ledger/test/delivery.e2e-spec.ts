@@ -178,4 +178,25 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     const left = (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
     expect(left.map((message) => message.msgId)).toEqual([`${tag}-2`]);
   });
+
+  it('forgets processed messages recorded before the cut-off and keeps the newer ones', async () => {
+    const { ledger } = context();
+    const [old, recent] = [`old-${randomUUID()}`, `recent-${randomUUID()}`];
+    for (const messageId of [old, recent]) {
+      await ledger.processOnce(messageId, 'dqkd.metadata.kme-west', async () => 'applied');
+    }
+    await ledger.dataSource.query(
+      `UPDATE processed_messages SET processed_at = now() - interval '2 hours' WHERE message_id = $1`,
+      [old],
+    );
+    expect(await ledger.inbox.prune(new Date(Date.now() - 3_600_000))).toBe(1);
+    expect(await ledger.inbox.has(old)).toBe(false);
+    expect(await ledger.inbox.has(recent)).toBe(true);
+  });
+
+  it('takes an empty list of IDs as nothing to do', async () => {
+    const { ledger } = context();
+    expect(await ledger.outbox.markPublished([])).toBe(0);
+    expect(await ledger.keys.find([])).toEqual([]);
+  });
 });

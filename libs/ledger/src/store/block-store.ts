@@ -2,9 +2,10 @@ import { EntityManager } from 'typeorm';
 
 import { concatBits, sliceBits } from '../bits';
 import { MaterialCipher } from '../crypto/material-cipher';
+import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
 import { inTransaction, rows } from './sql';
-import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
+import { BitSegment, BlockRecord, BlockRole } from './types';
 
 export interface NewBlock {
   readonly id: string;
@@ -19,39 +20,22 @@ export interface NewBlock {
   readonly expiresAt: Date;
 }
 
-interface BlockRow {
-  id: string;
-  link_id: number;
-  role: BlockRole;
-  state: BlockState;
-  bits: number;
-  reserved_bits: number;
-  metadata: Buffer;
-  has_material: boolean;
-  created_at: Date;
-  ready_at: Date | null;
-  expires_at: Date;
-  burned_at: Date | null;
-  burn_reason: string | null;
-}
-
-const BLOCK_COLUMNS = `id, link_id, role, state, bits, reserved_bits, metadata,
-  material_ciphertext IS NOT NULL AS has_material, created_at, ready_at, expires_at, burned_at, burn_reason`;
-
-const toBlock = (row: BlockRow): BlockRecord => ({
-  id: row.id,
-  linkId: row.link_id,
-  role: row.role,
-  state: row.state,
-  bits: row.bits,
-  reservedBits: row.reserved_bits,
-  metadata: row.metadata,
-  hasMaterial: row.has_material,
-  createdAt: row.created_at,
-  readyAt: row.ready_at,
-  expiresAt: row.expires_at,
-  burnedAt: row.burned_at,
-  burnReason: row.burn_reason,
+/** A block as callers see it; BlockEntity never selects the material columns. */
+const toBlock = (block: BlockEntity): BlockRecord => ({
+  id: block.id,
+  linkId: block.linkId,
+  role: block.role,
+  state: block.state,
+  bits: block.bits,
+  reservedBits: block.reservedBits,
+  metadata: block.metadata,
+  // blocks_material_whole keeps the three material columns all set or all null, so the KEK version tells.
+  hasMaterial: block.materialKekId !== null,
+  createdAt: block.createdAt,
+  readyAt: block.readyAt,
+  expiresAt: block.expiresAt,
+  burnedAt: block.burnedAt,
+  burnReason: block.burnReason,
 });
 
 export class BlockStore {
@@ -106,10 +90,8 @@ export class BlockStore {
   }
 
   async find(id: string): Promise<BlockRecord | undefined> {
-    const [row] = await rows<BlockRow>(this.manager, `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE id = $1`, [
-      id,
-    ]);
-    return row === undefined ? undefined : toBlock(row);
+    const block = await this.manager.findOneBy(BlockEntity, { id });
+    return block === null ? undefined : toBlock(block);
   }
 
   /** pending → ready, once the target confirmed it holds the same block; false if it was not pending. */

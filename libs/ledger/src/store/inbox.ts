@@ -1,6 +1,6 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, LessThan } from 'typeorm';
 
-import { rows } from './sql';
+import { ProcessedMessageEntity } from '../entities/processed-message.entity';
 
 /** Messages already applied, so a redelivered message has no second effect. */
 export class Inbox {
@@ -15,29 +15,24 @@ export class Inbox {
     if (!this.manager.queryRunner?.isTransactionActive) {
       throw new Error('Inbox.claim must run inside the transaction that applies the message');
     }
-    const inserted = await rows(
-      this.manager,
-      `INSERT INTO processed_messages (message_id, subject) VALUES ($1, $2)
-       ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-      [messageId, subject],
-    );
-    return inserted.length === 1;
+    const inserted = await this.manager
+      .createQueryBuilder()
+      .insert()
+      .into(ProcessedMessageEntity)
+      .values({ messageId, subject })
+      .orIgnore()
+      .returning('message_id')
+      .execute();
+    return (inserted.raw as unknown[]).length === 1;
   }
 
-  async has(messageId: string): Promise<boolean> {
-    const found = await rows(this.manager, `SELECT 1 FROM processed_messages WHERE message_id = $1`, [
-      messageId,
-    ]);
-    return found.length === 1;
+  has(messageId: string): Promise<boolean> {
+    return this.manager.existsBy(ProcessedMessageEntity, { messageId });
   }
 
   /** Forgets messages processed before `before`; the broker's redelivery window must be shorter. */
   async prune(before: Date): Promise<number> {
-    const deleted = await rows(
-      this.manager,
-      `DELETE FROM processed_messages WHERE processed_at < $1 RETURNING 1`,
-      [before],
-    );
-    return deleted.length;
+    const deleted = await this.manager.delete(ProcessedMessageEntity, { processedAt: LessThan(before) });
+    return deleted.affected ?? 0;
   }
 }

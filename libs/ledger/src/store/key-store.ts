@@ -1,7 +1,8 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
 import { MaterialCipher, SealedMaterial } from '../crypto/material-cipher';
+import { KeyEntity } from '../entities/key.entity';
 import { AuditTrail } from './audit-trail';
 import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } from './sql';
 import { KeyRecord, NewKey, Slave } from './types';
@@ -12,19 +13,6 @@ export type DeliveryRefusal = 'unknown-key' | 'not-a-slave' | 'already-delivered
 export type DeliveryResult =
   | { readonly ok: true; readonly keys: readonly { readonly keyId: string; readonly material: Buffer }[] }
   | { readonly ok: false; readonly reason: DeliveryRefusal; readonly keyId: string };
-
-interface KeyRow {
-  key_id: string;
-  link_id: number;
-  master_sae_id: string;
-  size: number;
-  reservation_id: string;
-  reservation_offset: number;
-  has_material: boolean;
-  created_at: Date;
-  expires_at: Date;
-  slaves: { kind: 'sae' | 'kme'; id: string; delivered_at: string | null }[];
-}
 
 interface DeliveryRow {
   key_id: string;
@@ -120,29 +108,26 @@ export class KeyStore {
 
   /** The keys that exist among `keyIds`, without material. */
   async find(keyIds: readonly string[]): Promise<KeyRecord[]> {
-    const found = await rows<KeyRow>(
-      this.manager,
-      `SELECT k.key_id, k.link_id, k.master_sae_id, k.size, k.reservation_id, k.reservation_offset,
-         k.material_ciphertext IS NOT NULL AS has_material, k.created_at, k.expires_at,
-         (SELECT coalesce(json_agg(json_build_object('kind', s.kind, 'id', s.slave_id, 'delivered_at', s.delivered_at)
-            ORDER BY s.slave_id), '[]') FROM key_slaves s WHERE s.key_id = k.key_id) AS slaves
-       FROM keys k WHERE k.key_id = ANY ($1::uuid[])`,
-      [keyIds],
-    );
-    return found.map((row) => ({
-      keyId: row.key_id,
-      linkId: row.link_id,
-      masterSaeId: row.master_sae_id,
-      size: row.size,
-      reservationId: row.reservation_id,
-      offset: row.reservation_offset,
-      hasMaterial: row.has_material,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      slaves: row.slaves.map((slave) => ({
+    const found = await this.manager.find(KeyEntity, {
+      where: { keyId: In([...keyIds]) },
+      relations: { slaves: true },
+      order: { slaves: { slaveId: 'ASC' } },
+    });
+    return found.map((key) => ({
+      keyId: key.keyId,
+      linkId: key.linkId,
+      masterSaeId: key.masterSaeId,
+      size: key.size,
+      reservationId: key.reservationId,
+      offset: key.reservationOffset,
+      // keys_material_whole keeps the three material columns all set or all null, so the KEK version tells.
+      hasMaterial: key.materialKekId !== null,
+      createdAt: key.createdAt,
+      expiresAt: key.expiresAt,
+      slaves: (key.slaves ?? []).map((slave) => ({
         kind: slave.kind,
-        id: slave.id,
-        deliveredAt: slave.delivered_at === null ? null : new Date(slave.delivered_at),
+        id: slave.slaveId,
+        deliveredAt: slave.deliveredAt,
       })),
     }));
   }

@@ -1,6 +1,6 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 
-import { rows } from './sql';
+import { OutboxMessageEntity } from '../entities/outbox-message.entity';
 
 export interface OutboxMessage {
   readonly id: string;
@@ -9,14 +9,6 @@ export interface OutboxMessage {
   readonly msgId: string;
   readonly payload: Buffer;
   readonly createdAt: Date;
-}
-
-interface OutboxRow {
-  id: string;
-  subject: string;
-  msg_id: string;
-  payload: Buffer;
-  created_at: Date;
 }
 
 /**
@@ -29,40 +21,41 @@ export class Outbox {
 
   /** Appends a message; answers false when one with this msg_id is already in the outbox. */
   async append(subject: string, msgId: string, payload: Buffer): Promise<boolean> {
-    const inserted = await rows(
-      this.manager,
-      `INSERT INTO outbox_messages (subject, msg_id, payload) VALUES ($1, $2, $3)
-       ON CONFLICT (msg_id) DO NOTHING RETURNING id`,
-      [subject, msgId, payload],
-    );
-    return inserted.length === 1;
+    const inserted = await this.manager
+      .createQueryBuilder()
+      .insert()
+      .into(OutboxMessageEntity)
+      .values({ subject, msgId, payload })
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return (inserted.raw as unknown[]).length === 1;
   }
 
   /** Unpublished messages, oldest first. */
   async pending(limit: number): Promise<OutboxMessage[]> {
-    const found = await rows<OutboxRow>(
-      this.manager,
-      `SELECT id, subject, msg_id, payload, created_at FROM outbox_messages
-       WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-      [limit],
-    );
-    return found.map((row) => ({
-      id: row.id,
-      subject: row.subject,
-      msgId: row.msg_id,
-      payload: row.payload,
-      createdAt: row.created_at,
+    const found = await this.manager.find(OutboxMessageEntity, {
+      select: { id: true, subject: true, msgId: true, payload: true, createdAt: true },
+      where: { publishedAt: IsNull() },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+    return found.map(({ id, subject, msgId, payload, createdAt }) => ({
+      id,
+      subject,
+      msgId,
+      payload,
+      createdAt,
     }));
   }
 
   /** Marks messages published; answers how many were still pending. */
   async markPublished(ids: readonly string[]): Promise<number> {
-    const updated = await rows(
-      this.manager,
-      `UPDATE outbox_messages SET published_at = now() WHERE id = ANY ($1::bigint[]) AND published_at IS NULL
-       RETURNING id`,
-      [ids],
+    const updated = await this.manager.update(
+      OutboxMessageEntity,
+      { id: In([...ids]), publishedAt: IsNull() },
+      { publishedAt: () => 'now()' },
     );
-    return updated.length;
+    return updated.affected ?? 0;
   }
 }
