@@ -35,7 +35,7 @@ export {
 } from './errors';
 export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
 export { LEDGER_MIGRATIONS } from './migrations';
-export { LedgerModule } from './nest/ledger.module';
+export { LEDGER_READINESS, LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';
 export { segmentsAt } from './segments';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';

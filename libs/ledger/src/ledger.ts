@@ -71,6 +71,11 @@ export class Ledger extends LedgerScope {
     });
   }
 
+  /** Resolves when the database answers now (readiness probes). */
+  async ping(): Promise<void> {
+    await this.dataSource.query('SELECT 1');
+  }
+
   reapExpired(options: ReapOptions): Promise<ReapCounts> {
     return reapExpired(this.manager, options);
   }

@@ -5,7 +5,7 @@ import { type DynamicModule, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { Ledger } from '../src/ledger';
-import { LedgerModule } from '../src/nest/ledger.module';
+import { LEDGER_READINESS, LedgerModule } from '../src/nest/ledger.module';
 import {
   DATABASE_MODES,
   privateDir,
@@ -69,6 +69,8 @@ describe.each(DATABASE_MODES)('LedgerModule with DATABASE_URL on %s', (mode) => 
       DQKD_MIGRATE: 'true',
     });
     const ledger = app.get(Ledger);
+    const readiness = app.get<{ check(): Promise<void> }>(LEDGER_READINESS);
+    await expect(readiness.check()).resolves.toBeUndefined();
     const name = new URL(database.url).pathname.slice(1);
     try {
       expect(app.get(PoolFiller).ledger).toBe(ledger);
@@ -78,6 +80,7 @@ describe.each(DATABASE_MODES)('LedgerModule with DATABASE_URL on %s', (mode) => 
     } finally {
       await app.close();
     }
+    await expect(readiness.check()).rejects.toThrow();
     expect(ledger.dataSource.isInitialized).toBe(false);
     expect(await ledgerConnections(database.adminUrl, name, true)).toBe(0);
   });

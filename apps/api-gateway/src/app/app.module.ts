@@ -1,4 +1,5 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
+import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
 import { BUS_READINESS, BusModule } from '@dqkd/messaging';
 import { HealthModule } from '@dqkd/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -10,8 +11,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         DqkdConfigModule.forRoot(config),
+        LedgerModule.forRoot({ name: config.env.kmeId }),
         BusModule.forRoot({ app: 'api-gateway', topology: { streams: [] } }),
-        HealthModule.forRoot([BUS_READINESS]),
+        HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
       ],
     };
   }
