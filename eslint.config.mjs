@@ -29,20 +29,24 @@ export default tseslint.config(
       'no-restricted-imports': ['error', appImports],
     },
   },
-  {
-    files: ['apps/*/src/**/*.ts'],
+  // Inside one app, a relative path into any other app's folder is refused too.
+  ...apps.map((app) => ({
+    files: [`apps/${app}/src/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             ...appImports.patterns,
-            { group: ['../../*/src/**'], message: 'Import other projects by their @dqkd/ name.' },
+            {
+              group: apps.filter((other) => other !== app).map((other) => `**/${other}/**`),
+              message: 'Apps are deployables: share code through libs/ instead.',
+            },
           ],
         },
       ],
     },
-  },
+  })),
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     languageOptions: {
