@@ -1,0 +1,76 @@
+import { CliUsageError, parseCommand } from './args';
+
+const env = { DQKD_HOME: '/srv/dqkd' };
+
+describe('parseCommand', () => {
+  it('reads enc with its options and the SAE', () => {
+    expect(
+      parseCommand(
+        ['enc', 'sae-bob', '--sae', 'sae-alice', '--number', '3', '--size', '512', '--ttl', '60', '--json'],
+        env,
+      ),
+    ).toEqual({
+      kind: 'enc',
+      slave: 'sae-bob',
+      number: 3,
+      size: 512,
+      ttlSeconds: 60,
+      additionalSlaves: [],
+      connection: { sae: 'sae-alice', home: '/srv/dqkd' },
+      json: true,
+    });
+  });
+
+  it('reads dec with several key IDs and repeated additional slaves for enc', () => {
+    expect(parseCommand(['dec', 'sae-alice', 'a', 'b', '--sae', 'sae-bob'], env)).toMatchObject({
+      kind: 'dec',
+      master: 'sae-alice',
+      keyIds: ['a', 'b'],
+    });
+    expect(
+      parseCommand(
+        [
+          'enc',
+          'sae-bob',
+          '--sae',
+          'sae-alice',
+          '--additional-slave',
+          'sae-carol',
+          '--additional-slave',
+          'x',
+        ],
+        env,
+      ),
+    ).toMatchObject({ additionalSlaves: ['sae-carol', 'x'] });
+  });
+
+  it('defaults the demo to Alice and Bob under DQKD_HOME', () => {
+    expect(parseCommand(['demo'], env)).toEqual({
+      kind: 'demo',
+      master: 'sae-alice',
+      slave: 'sae-bob',
+      json: false,
+      home: '/srv/dqkd',
+    });
+  });
+
+  it('shows help without a command', () => {
+    expect(parseCommand([], env)).toEqual({ kind: 'help' });
+  });
+
+  it.each([
+    [['enc', 'sae-bob'], 'enc needs --sae <id>: the calling SAE'],
+    [['enc', 'sae-bob', '--sae', 'a', '--number', '0'], '--number must be a positive integer'],
+    [['enc', 'sae-bob', '--sae', 'a', '--size', '2.5'], '--size must be a positive integer'],
+    [['dec', 'sae-alice', '--sae', 'sae-bob'], 'dec needs a master_SAE_ID and at least one key_ID'],
+    [['status', '--sae', 'a'], 'status needs exactly one slave_SAE_ID'],
+    [['enc', 'x', '--sae', 'a', '--cert', 'c.pem'], '--cert needs --key'],
+    [['rotate', '--sae', 'a'], 'unknown command "rotate"'],
+  ])('refuses %j with a usage message', (argv, message) => {
+    expect(() => parseCommand(argv, env)).toThrow(new CliUsageError(message));
+  });
+
+  it('refuses an unknown option', () => {
+    expect(() => parseCommand(['enc', 'x', '--sae', 'a', '--colour'], env)).toThrow(CliUsageError);
+  });
+});

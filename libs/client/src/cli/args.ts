@@ -1,0 +1,152 @@
+import { parseArgs } from 'node:util';
+
+/** What the user asked the `dqkd` command to do, with every option checked. */
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | {
+      readonly kind: 'status';
+      readonly slave: string;
+      readonly connection: Connection;
+      readonly json: boolean;
+    }
+  | {
+      readonly kind: 'enc';
+      readonly slave: string;
+      readonly number?: number;
+      readonly size?: number;
+      readonly ttlSeconds?: number;
+      readonly additionalSlaves: readonly string[];
+      readonly connection: Connection;
+      readonly json: boolean;
+    }
+  | {
+      readonly kind: 'dec';
+      readonly master: string;
+      readonly keyIds: readonly string[];
+      readonly connection: Connection;
+      readonly json: boolean;
+    }
+  | {
+      readonly kind: 'demo';
+      readonly master: string;
+      readonly slave: string;
+      readonly json: boolean;
+      readonly home: string;
+    };
+
+/** Who calls which KME: the SAE's files from the development PKI unless given one by one. */
+export interface Connection {
+  readonly sae: string;
+  readonly kmeUrl?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly p12?: string;
+  readonly ca?: string;
+  readonly home: string;
+}
+
+export class CliUsageError extends Error {}
+
+export const USAGE = `usage: dqkd <command> [options]
+
+commands:
+  status <slave_SAE_ID>                 status of the link to a slave (as the master)
+  enc <slave_SAE_ID>                    get keys for a slave (as the master)
+  dec <master_SAE_ID> <key_ID>...       get keys by ID (as a slave)
+  demo                                  Alice gets a key for Bob, Bob fetches it; both halves side by side
+
+options:
+  --sae <id>          the calling SAE; its certificate comes from $DQKD_HOME/pki/<id>.pem/.key
+  --kme <url>         the KME's ETSI API (default: the SAE's KME in $DQKD_HOME/network.yaml)
+  --cert <file> --key <file> | --p12 <file>   the SAE's client certificate instead
+  --ca <file>         CA of the KME's certificate (default $DQKD_HOME/pki/ca.pem)
+  --number <n> --size <bits> --ttl <seconds> --additional-slave <id>   enc options
+  --master <id> --slave <id>   demo SAEs (default sae-alice and sae-bob)
+  --json              print the ETSI JSON instead of a table
+  --home <dir>        DQKD_HOME (default $DQKD_HOME or .dqkd)`;
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new CliUsageError(`--${name} must be a positive integer`);
+  return Number(value);
+}
+
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        sae: { type: 'string' },
+        kme: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        p12: { type: 'string' },
+        ca: { type: 'string' },
+        number: { type: 'string' },
+        size: { type: 'string' },
+        ttl: { type: 'string' },
+        'additional-slave': { type: 'string', multiple: true },
+        master: { type: 'string' },
+        slave: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        home: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') return { kind: 'help' };
+  const home = values.home ?? env['DQKD_HOME'] ?? '.dqkd';
+  const json = values.json;
+  if (command === 'demo') {
+    if (rest.length > 0) throw new CliUsageError('demo takes no arguments');
+    return {
+      kind: 'demo',
+      master: values.master ?? 'sae-alice',
+      slave: values.slave ?? 'sae-bob',
+      json,
+      home,
+    };
+  }
+  if (values.cert !== undefined && values.key === undefined) throw new CliUsageError('--cert needs --key');
+  if (values.p12 !== undefined && values.cert !== undefined)
+    throw new CliUsageError('--p12 or --cert, not both');
+  if (values.sae === undefined) throw new CliUsageError(`${command} needs --sae <id>: the calling SAE`);
+  const connection: Connection = {
+    sae: values.sae,
+    kmeUrl: values.kme,
+    cert: values.cert,
+    key: values.key,
+    p12: values.p12,
+    ca: values.ca,
+    home,
+  };
+  switch (command) {
+    case 'status':
+      if (rest.length !== 1) throw new CliUsageError('status needs exactly one slave_SAE_ID');
+      return { kind: 'status', slave: rest[0]!, connection, json };
+    case 'enc':
+      if (rest.length !== 1) throw new CliUsageError('enc needs exactly one slave_SAE_ID');
+      return {
+        kind: 'enc',
+        slave: rest[0]!,
+        number: positiveInteger('number', values.number),
+        size: positiveInteger('size', values.size),
+        ttlSeconds: positiveInteger('ttl', values.ttl),
+        additionalSlaves: values['additional-slave'] ?? [],
+        connection,
+        json,
+      };
+    case 'dec':
+      if (rest.length < 2) throw new CliUsageError('dec needs a master_SAE_ID and at least one key_ID');
+      return { kind: 'dec', master: rest[0]!, keyIds: rest.slice(1), connection, json };
+    default:
+      throw new CliUsageError(`unknown command "${command}"`);
+  }
+}

@@ -1,0 +1,33 @@
+import { demoTable, keysTable, table } from './format';
+
+const key = (id: string, bytes: number[]) => ({ key_ID: id, key: Buffer.from(bytes).toString('base64') });
+
+describe('table', () => {
+  it('aligns columns under the widest cell', () => {
+    expect(
+      table([
+        ['a', 'bb'],
+        ['ccc', 'd'],
+      ]),
+    ).toBe('a    bb\nccc  d');
+  });
+});
+
+describe('keysTable', () => {
+  it('shows each key with its size in bits and its deadline', () => {
+    const container = {
+      keys: [{ ...key('k1', [1, 2]), key_extension: { dqkd_expires_at: '2026-11-25T23:00:00.000Z' } }],
+    };
+    expect(keysTable(container).split('\n')[1]).toBe('k1      16    2026-11-25T23:00:00.000Z  AQI=');
+  });
+});
+
+describe('demoTable', () => {
+  it('says yes for a key both halves hold and NO for a differing or missing one', () => {
+    const rows = demoTable(
+      { keys: [key('k1', [1]), key('k2', [2]), key('k3', [3])] },
+      { keys: [key('k1', [1]), key('k2', [9])] },
+    ).split('\n');
+    expect(rows.slice(1).map((row) => row.split(/\s+/).at(-1))).toEqual(['yes', 'NO', 'NO']);
+  });
+});

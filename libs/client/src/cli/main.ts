@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { loadNetworkFile } from '@dqkd/config';
+
+import { EtsiClient } from '../etsi-client';
+import { EtsiClientError, EtsiHttpError } from '../errors';
+import { CliUsageError, parseCommand, USAGE, type CliCommand, type Connection } from './args';
+import { demoTable, keysTable, statusTable } from './format';
+
+const EX_USAGE = 64;
+
+/** The KME URL and certificate files of a connection, defaults filled in from DQKD_HOME. */
+function clientFor(connection: Connection): EtsiClient {
+  const pki = path.join(connection.home, 'pki');
+  const read = (file: string) => readFileSync(path.resolve(file));
+  const ca = read(connection.ca ?? path.join(pki, 'ca.pem'));
+  const baseUrl = connection.kmeUrl ?? kmeUrlOf(connection.sae, connection.home);
+  if (connection.p12) return new EtsiClient({ baseUrl, pfx: read(connection.p12), passphrase: '', ca });
+  return new EtsiClient({
+    baseUrl,
+    cert: read(connection.cert ?? path.join(pki, `${connection.sae}.pem`)),
+    key: read(connection.key ?? path.join(pki, `${connection.sae}.key`)),
+    ca,
+  });
+}
+
+function kmeUrlOf(sae: string, home: string): string {
+  const file = path.join(home, 'network.yaml');
+  const network = loadNetworkFile(file);
+  const kme = network.kmeOf(sae);
+  if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);
+  return kme.apiUrl;
+}
+
+async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<string> {
+  switch (command.kind) {
+    case 'status': {
+      const client = clientFor(command.connection);
+      try {
+        const status = await client.status(command.slave);
+        return command.json ? JSON.stringify(status, null, 2) : statusTable(status);
+      } finally {
+        client.close();
+      }
+    }
+    case 'enc': {
+      const client = clientFor(command.connection);
+      try {
+        const container = await client.encKeys(command.slave, {
+          number: command.number,
+          size: command.size,
+          additional_slave_SAE_IDs: command.additionalSlaves.length
+            ? [...command.additionalSlaves]
+            : undefined,
+          extension_optional: command.ttlSeconds ? [{ dqkd_ttl: command.ttlSeconds }] : undefined,
+        });
+        return command.json ? JSON.stringify(container, null, 2) : keysTable(container);
+      } finally {
+        client.close();
+      }
+    }
+    case 'dec': {
+      const client = clientFor(command.connection);
+      try {
+        const container = await client.decKeys(command.master, [...command.keyIds]);
+        return command.json ? JSON.stringify(container, null, 2) : keysTable(container);
+      } finally {
+        client.close();
+      }
+    }
+    case 'demo':
+      return demo(command);
+  }
+}
+
+/** The seed story: Alice gets a key for Bob and hands him only its key_ID; Bob fetches the same key. */
+async function demo(command: Extract<CliCommand, { kind: 'demo' }>): Promise<string> {
+  const alice = clientFor({ sae: command.master, home: command.home });
+  const bob = clientFor({ sae: command.slave, home: command.home });
+  try {
+    const sent = await alice.encKeys(command.slave, { number: 1 });
+    const fetched = await bob.decKeys(
+      command.master,
+      sent.keys.map((key) => key.key_ID),
+    );
+    if (command.json) return JSON.stringify({ [command.master]: sent, [command.slave]: fetched }, null, 2);
+    return [
+      `${command.master} asked its KME for a key for ${command.slave}, and passed on only its key_ID;`,
+      `${command.slave} fetched the key by that ID from its own KME:`,
+      '',
+      demoTable(sent, fetched),
+    ].join('\n');
+  } finally {
+    alice.close();
+    bob.close();
+  }
+}
+
+async function main(): Promise<number> {
+  let command: CliCommand;
+  try {
+    command = parseCommand(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error;
+    process.stderr.write(`dqkd: ${error.message}\n\n${USAGE}\n`);
+    return EX_USAGE;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    process.stdout.write(`${await run(command)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof EtsiHttpError) {
+      process.stderr.write(`dqkd: the KME answered ${error.status}: ${error.body.message}\n`);
+    } else if (error instanceof EtsiClientError || error instanceof CliUsageError || error instanceof Error) {
+      process.stderr.write(`dqkd: ${error.message}\n`);
+    }
+    return 1;
+  }
+}
+
+void main().then((code) => (process.exitCode = code));
