@@ -5,7 +5,8 @@ import { AppProcess } from './support/app-process';
 import { TestSite } from './support/test-site';
 
 const EX_CONFIG = 78;
-const apps = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper', 'entropy-server'];
+// entropy-server is not a KME process: entropy-server-process.e2e-spec.ts starts it with ENTROPY_SERVER_ID.
+const apps = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'];
 
 describe.each(apps)('the %s process', (app) => {
   let site: TestSite;

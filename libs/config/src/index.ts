@@ -30,3 +30,13 @@ export {
   type SealingPublicKeys,
 } from './network/sealing-public-keys';
 export { loadNetworkFile, loadProcessConfig, type ProcessConfig } from './process-config';
+export {
+  ENTROPY_FILE_VARIABLES,
+  parseEntropyServerEnv,
+  RANDOM_SOURCE_KINDS,
+  type EntropyServerEnv,
+  type PoolEnv,
+  type RandomSourceKind,
+  type RandomSourceSpec,
+} from './env/entropy-server-env';
+export { loadEntropyServerConfig, type EntropyServerConfig } from './entropy-server-config';

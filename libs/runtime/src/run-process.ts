@@ -1,15 +1,30 @@
-import { exitOnConfigError, loadProcessConfig, type ProcessConfig } from '@dqkd/config';
+import { exitOnConfigError, loadProcessConfig, type LogLevel, type ProcessConfig } from '@dqkd/config';
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { nestLogLevels } from './log-levels';
 
-/** What differs between DQKD's processes: their name and their root module. */
-export interface ProcessSpec {
+/** The part of any process's configuration that starting it needs. */
+export interface RunnableConfig {
+  readonly env: {
+    readonly logLevel: LogLevel;
+    readonly http: { readonly listenHost: string; readonly healthPort: number };
+  };
+}
+
+/** What differs between DQKD's processes: their name, their configuration and their root module. */
+export interface ProcessSpec<Config extends RunnableConfig = ProcessConfig> {
   /** The app's name as in `apps/`, e.g. `ttl-reaper`. */
   readonly app: string;
   /** Must import HealthModule: its plain-HTTP port is what every process serves. */
-  readonly rootModule: (config: ProcessConfig) => DynamicModule;
+  readonly rootModule: (config: Config) => DynamicModule;
+  /**
+   * Validates the environment (throwing a ConfigError). KME processes leave it out and get
+   * `loadProcessConfig`; a process that is not a KME, such as an entropy server, brings its own.
+   */
+  readonly loadConfig?: (env: NodeJS.ProcessEnv) => Config;
+  /** Whose process this is, for the start-up line; the KME_ID by default. */
+  readonly owner?: (config: Config) => string;
 }
 
 /** How long a stop may take before the process exits regardless (Kubernetes' grace is 30 s). */
@@ -21,20 +36,20 @@ const STOP_DEADLINE_MS = 20_000;
  * serves health probes on the plain-HTTP port. SIGTERM or SIGINT closes the application, so
  * in-flight work, NATS and the ledger shut down cleanly, and the process ends with code 0.
  */
-export function runProcess(
-  spec: ProcessSpec,
+export function runProcess<Config extends RunnableConfig = ProcessConfig>(
+  spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<INestApplication> {
   return exitOnConfigError(async () => {
-    const config = loadProcessConfig(env);
+    const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
     const logger = new Logger(spec.app);
     const app = await NestFactory.create(spec.rootModule(config), {
       logger: nestLogLevels(config.env.logLevel),
     });
     const { listenHost, healthPort } = config.env.http;
     await app.listen(healthPort, listenHost);
-    const kmeId = config.env.kmeId;
-    logger.log(`${spec.app} of ${kmeId} is running; health on ${await app.getUrl()}/health/ready`);
+    const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
+    logger.log(`${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`);
     stopOnSignals(app, logger);
     return app;
   });

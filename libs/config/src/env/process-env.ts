@@ -55,7 +55,7 @@ export type ParsedEnv = Omit<ProcessEnv, 'http'> & {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** An empty variable counts as unset, as compose files and Kubernetes manifests often leave `FOO=` behind. */
-function setVariables(env: Environment): Record<string, string> {
+export function setVariables(env: Environment): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env)
       .filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '')

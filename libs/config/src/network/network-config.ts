@@ -25,6 +25,8 @@ export interface EntropyServer {
   readonly url: string;
   /** Subject CN expected on the server's certificate. */
   readonly certificateCn: string;
+  /** Its sealing public keys: KMEs verify the signature on every sample it seals with `sigPublicKey`. */
+  readonly sealing?: SealingPublicKeys;
 }
 
 export interface BlastParameters {

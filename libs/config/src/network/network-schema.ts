@@ -85,7 +85,15 @@ export const networkSchema = z.strictObject({
     .min(2),
   saes: z.array(z.strictObject({ id, certificate_cn: certificateCn, kme: z.string().min(1) })),
   entropy_servers: z
-    .array(z.strictObject({ id, url: z.string().min(1), certificate_cn: certificateCn }))
+    .array(
+      z.strictObject({
+        id,
+        url: z.string().min(1),
+        certificate_cn: certificateCn,
+        // The Ed25519 key that signs the samples it seals to KMEs; KMEs refuse samples from a server without one.
+        public_keys: publicKeysSchema.optional(),
+      }),
+    )
     .min(3),
   blast: z
     .strictObject({

@@ -75,6 +75,7 @@ function build(
       id: server.id,
       url: normaliseBaseUrl(server.url),
       certificateCn: server.certificate_cn,
+      ...(sealing.has(server.id) ? { sealing: sealing.get(server.id) } : {}),
     })),
     blast: { t: input.blast.t, h: input.blast.h, blockBits: input.blast.block_bits },
     links: kmes.flatMap((source) =>
@@ -131,6 +132,14 @@ export function parseNetwork(text: string, source: NetworkSource): NetworkConfig
     const resolved = resolvePublicKeys(kme.public_keys, kme.id, files);
     if (resolved.keys) sealing.set(kme.id, resolved.keys);
     issues.push(...resolved.issues.map((issue) => ({ ...issue, path: ['kmes', i, ...issue.path] })));
+  });
+  input.entropy_servers.forEach((server, i) => {
+    if (server.public_keys === undefined) return;
+    const resolved = resolvePublicKeys(server.public_keys, server.id, files);
+    if (resolved.keys) sealing.set(server.id, resolved.keys);
+    issues.push(
+      ...resolved.issues.map((issue) => ({ ...issue, path: ['entropy_servers', i, ...issue.path] })),
+    );
   });
   issues.push(...checkNetwork(input));
   if (issues.length) throw new ConfigError(issues.map(toIssue));

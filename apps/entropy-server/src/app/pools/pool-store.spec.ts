@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+
+import { PoolStore } from './pool-store';
+import { SampleRefusal } from './sample-refusal';
+
+const HOUR = 3_600_000;
+const T0 = 1_700_000_000_000;
+const link = ['kme-east', 'kme-west'];
+
+function refusalOf(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof SampleRefusal) return error.reason;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('PoolStore', () => {
+  let store: PoolStore;
+  let pool: Uint8Array;
+
+  beforeEach(() => {
+    store = new PoolStore({ serverId: 'entropy-1', lifetimeMs: HOUR });
+    pool = new Uint8Array(randomBytes(1024));
+    store.addPool(pool, T0);
+  });
+
+  const lease = (bytes = 100, deadline = T0 + 60_000, caller = 'kme-east') =>
+    store.lease({ caller, bytes, readers: link, deadline }, T0);
+
+  describe('lease', () => {
+    it('hands out the next unused bytes of a pool, never the same bytes twice', () => {
+      const first = lease();
+      const second = lease();
+      expect(first.ref).toMatchObject({
+        serverId: 'entropy-1',
+        offset: 0,
+        length: 100,
+        notAfter: T0 + 60_000,
+      });
+      expect(second.ref.offset).toBe(100);
+      expect(Buffer.from(first.bytes)).toEqual(Buffer.from(pool.subarray(0, 100)));
+      expect(Buffer.from(second.bytes)).toEqual(Buffer.from(pool.subarray(100, 200)));
+      expect(store.availableBytes(T0)).toBe(824);
+    });
+
+    it("shortens the deadline to the pool's shred deadline", () => {
+      expect(lease(100, T0 + 2 * HOUR).ref.notAfter).toBe(T0 + HOUR);
+    });
+
+    it('refuses when no pool has enough unused bytes', () => {
+      lease(1000);
+      expect(refusalOf(() => lease(100))).toBe('exhausted');
+    });
+
+    it('refuses readers that are not the two KMEs of a link including the caller', () => {
+      expect(
+        refusalOf(() =>
+          store.lease({ caller: 'kme-east', bytes: 8, readers: ['kme-east'], deadline: T0 + 1 }, T0),
+        ),
+      ).toBe('invalid-request');
+      expect(refusalOf(() => lease(8, T0 + 1, 'kme-north'))).toBe('invalid-request');
+      expect(refusalOf(() => lease(8, T0))).toBe('invalid-request');
+    });
+  });
+
+  describe('read', () => {
+    it('gives the other reader the same bytes once, then zeroes them in the pool', () => {
+      const leased = lease();
+      const read = store.read('kme-west', leased.ref, T0 + 1);
+      expect(Buffer.from(read.bytes)).toEqual(Buffer.from(leased.bytes));
+      expect(pool.subarray(0, 100).every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('refuses a third read and a repeated read as already read', () => {
+      const { ref } = lease();
+      expect(refusalOf(() => store.read('kme-east', ref, T0 + 1))).toBe('already-read');
+      store.read('kme-west', ref, T0 + 1);
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + 2))).toBe('already-read');
+    });
+
+    it('refuses a KME that is not a listed reader', () => {
+      const { ref } = lease();
+      expect(refusalOf(() => store.read('kme-north', ref, T0 + 1))).toBe('not-yours');
+    });
+
+    it('refuses a read at or after the deadline and zeroes the sample', () => {
+      const { ref } = lease(100, T0 + 1000);
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + 1000))).toBe('expired');
+      expect(pool.subarray(0, 100).every((byte) => byte === 0)).toBe(true);
+    });
+
+    it('refuses a reference it never handed out as unknown', () => {
+      const { ref } = lease();
+      expect(refusalOf(() => store.read('kme-west', { ...ref, offset: 1 }, T0))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-west', { ...ref, length: 99 }, T0))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-west', { ...ref, poolId: 'other' }, T0))).toBe('unknown');
+    });
+  });
+
+  describe('shred', () => {
+    it('zeroes a sample at its deadline without touching the rest of the pool', () => {
+      lease(100, T0 + 1000);
+      const untouched = Buffer.from(pool.subarray(100));
+      expect(store.shred(T0 + 1000)).toBe(100);
+      expect(pool.subarray(0, 100).every((byte) => byte === 0)).toBe(true);
+      expect(Buffer.from(pool.subarray(100))).toEqual(untouched);
+    });
+
+    it('overwrites the whole pool with zeros and drops it at its shred deadline', () => {
+      const { ref } = lease();
+      expect(store.shred(T0 + HOUR)).toBe(1024);
+      expect(pool.every((byte) => byte === 0)).toBe(true);
+      expect(store.poolIds()).toEqual([]);
+      expect(store.availableBytes(T0 + HOUR)).toBe(0);
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + HOUR))).toBe('expired');
+    });
+
+    it('counts bytes already zeroed after their second read only once', () => {
+      const shreds: number[] = [];
+      store = new PoolStore({
+        serverId: 'entropy-1',
+        lifetimeMs: HOUR,
+        onShred: (bytes) => shreds.push(bytes),
+      });
+      store.addPool(pool, T0);
+      const { ref } = lease();
+      store.read('kme-west', ref, T0 + 1);
+      expect(store.shred(T0 + HOUR)).toBe(924);
+      expect(shreds).toEqual([100, 924]);
+    });
+  });
+
+  it('counts a pool as fresh while it has room and half its life ahead', () => {
+    expect(store.freshPools(T0, 100)).toBe(1);
+    expect(store.freshPools(T0 + HOUR / 2 + 1, 100)).toBe(0);
+    expect(store.freshPools(T0, 2000)).toBe(0);
+  });
+});

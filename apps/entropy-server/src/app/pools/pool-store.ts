@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+
+import type { SampleRef } from '@dqkd/blast';
+
+import { SampleRefusal } from './sample-refusal';
+
+interface Lease {
+  readonly length: number;
+  readonly readers: readonly string[];
+  readonly readBy: Set<string>;
+  readonly notAfter: number;
+  zeroed: boolean;
+}
+
+interface Pool {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly shredAt: number;
+  readonly bytes: Uint8Array;
+  /** Bytes before this offset have been leased; they are never handed out again. */
+  next: number;
+  zeroedBytes: number;
+  readonly leases: Map<number, Lease>;
+}
+
+export interface PoolStoreOptions {
+  readonly serverId: string;
+  /** From a pool's creation to its shredding (at most one hour). */
+  readonly lifetimeMs: number;
+  /** Told of every overwrite of bytes that still held random data: after a second read, at a deadline. */
+  readonly onShred?: (bytes: number) => void;
+}
+
+export interface LeaseRequest {
+  readonly caller: string;
+  readonly bytes: number;
+  readonly readers: readonly string[];
+  /** UTC ms. */
+  readonly deadline: number;
+}
+
+export interface SampleLocation {
+  readonly poolId: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A copy of a sample's bytes with its reference; the copy is the caller's to seal and zero. */
+export interface ServedSample {
+  readonly ref: SampleRef;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The pools of one entropy server: pure bookkeeping over buffers the source filled, with the clock
+ * passed in. Each sample is leased once, read at most once more by the other listed reader, and
+ * overwritten with zeros after its second read or at its deadline; a pool is overwritten whole and
+ * dropped at its shred deadline.
+ */
+export class PoolStore {
+  private readonly pools: Pool[] = [];
+  /** Shred deadlines of dropped pools, so a late read hears "expired" rather than "unknown". */
+  private readonly shredded = new Map<string, number>();
+
+  constructor(private readonly options: PoolStoreOptions) {}
+
+  /** Takes ownership of freshly filled bytes as a new pool. */
+  addPool(bytes: Uint8Array, now: number): string {
+    const pool: Pool = {
+      id: randomUUID(),
+      createdAt: now,
+      shredAt: now + this.options.lifetimeMs,
+      bytes,
+      next: 0,
+      zeroedBytes: 0,
+      leases: new Map(),
+    };
+    this.pools.push(pool);
+    return pool.id;
+  }
+
+  /**
+   * First read. Takes the next unused bytes of the oldest pool that lives until the deadline, or else
+   * of the youngest pool with room, whose shred deadline then shortens the lease's `notAfter`.
+   */
+  lease(request: LeaseRequest, now: number): ServedSample {
+    const problem = leaseProblem(request, now);
+    if (problem) throw new SampleRefusal('invalid-request', problem);
+    const open = this.pools.filter(
+      (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
+    );
+    const pool =
+      open.find((candidate) => candidate.shredAt >= request.deadline) ??
+      open.reduce<Pool | undefined>(
+        (best, each) => (!best || each.shredAt > best.shredAt ? each : best),
+        undefined,
+      );
+    if (!pool) throw new SampleRefusal('exhausted', `no pool has ${request.bytes} unused bytes; refilling`);
+    const offset = pool.next;
+    pool.next += request.bytes;
+    const lease: Lease = {
+      length: request.bytes,
+      readers: [...request.readers],
+      readBy: new Set([request.caller]),
+      notAfter: Math.min(request.deadline, pool.shredAt),
+      zeroed: false,
+    };
+    pool.leases.set(offset, lease);
+    return { ref: this.refOf(pool, offset, lease), bytes: pool.bytes.slice(offset, offset + lease.length) };
+  }
+
+  /** Second read: only by a listed reader that has not read yet, only before the deadline. */
+  read(caller: string, location: SampleLocation, now: number): ServedSample {
+    const pool = this.pools.find((each) => each.id === location.poolId);
+    if (!pool) {
+      if (this.shredded.has(location.poolId)) throw new SampleRefusal('expired', 'the sample was shredded');
+      throw new SampleRefusal('unknown', 'no such sample');
+    }
+    const lease = pool.leases.get(location.offset);
+    if (!lease || lease.length !== location.length) throw new SampleRefusal('unknown', 'no such sample');
+    if (!lease.readers.includes(caller))
+      throw new SampleRefusal('not-yours', `${caller} is not a reader of this sample`);
+    if (now >= lease.notAfter || pool.shredAt <= now) {
+      this.zeroLease(pool, location.offset, lease);
+      throw new SampleRefusal('expired', 'the sample was shredded at its deadline');
+    }
+    if (lease.readBy.has(caller)) throw new SampleRefusal('already-read', `${caller} has read this sample`);
+    lease.readBy.add(caller);
+    const bytes = pool.bytes.slice(location.offset, location.offset + lease.length);
+    if (lease.readers.every((reader) => lease.readBy.has(reader)))
+      this.zeroLease(pool, location.offset, lease);
+    return { ref: this.refOf(pool, location.offset, lease), bytes };
+  }
+
+  /**
+   * Zeroes every sample past its deadline and every pool past its shred deadline (which is then
+   * dropped); returns how many bytes were overwritten that still held random data.
+   */
+  shred(now: number): number {
+    let bytes = 0;
+    for (const pool of [...this.pools]) {
+      if (pool.shredAt <= now) {
+        const remaining = pool.bytes.length - pool.zeroedBytes;
+        bytes += remaining;
+        this.options.onShred?.(remaining);
+        pool.bytes.fill(0);
+        pool.leases.clear();
+        this.pools.splice(this.pools.indexOf(pool), 1);
+        this.shredded.set(pool.id, pool.shredAt);
+        continue;
+      }
+      for (const [offset, lease] of pool.leases) {
+        if (lease.notAfter <= now) bytes += this.zeroLease(pool, offset, lease);
+      }
+    }
+    // A dropped pool's ID stays known for one more lifetime: long after any reference to it expired.
+    for (const [id, shredAt] of this.shredded) {
+      if (shredAt + this.options.lifetimeMs <= now) this.shredded.delete(id);
+    }
+    return bytes;
+  }
+
+  /** Overwrites and drops every pool, as at shutdown; returns the bytes overwritten. */
+  shredAll(): number {
+    return this.shred(Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Unleased bytes of the pools that are still alive. */
+  availableBytes(now: number): number {
+    return this.pools
+      .filter((pool) => pool.shredAt > now)
+      .reduce((sum, pool) => sum + pool.bytes.length - pool.next, 0);
+  }
+
+  /** Pools with at least `bytes` unleased and at least half their life ahead: what refilling keeps up. */
+  freshPools(now: number, bytes: number): number {
+    const half = this.options.lifetimeMs / 2;
+    return this.pools.filter((pool) => pool.bytes.length - pool.next >= bytes && pool.shredAt - now >= half)
+      .length;
+  }
+
+  poolIds(): string[] {
+    return this.pools.map((pool) => pool.id);
+  }
+
+  private zeroLease(pool: Pool, offset: number, lease: Lease): number {
+    if (lease.zeroed) return 0;
+    pool.bytes.fill(0, offset, offset + lease.length);
+    lease.zeroed = true;
+    pool.zeroedBytes += lease.length;
+    this.options.onShred?.(lease.length);
+    return lease.length;
+  }
+
+  private refOf(pool: Pool, offset: number, lease: Lease): SampleRef {
+    return {
+      serverId: this.options.serverId,
+      poolId: pool.id,
+      offset,
+      length: lease.length,
+      notAfter: lease.notAfter,
+    };
+  }
+}
+
+function leaseProblem(request: LeaseRequest, now: number): string | undefined {
+  if (!Number.isSafeInteger(request.bytes) || request.bytes < 1) return 'bytes must be a positive integer';
+  if (request.readers.length !== 2 || request.readers[0] === request.readers[1]) {
+    return 'readers must name the two KMEs of a link';
+  }
+  if (!request.readers.includes(request.caller)) return 'the leasing KME must be one of the readers';
+  if (!Number.isSafeInteger(request.deadline) || request.deadline <= now)
+    return 'not_after must be in the future';
+  return undefined;
+}

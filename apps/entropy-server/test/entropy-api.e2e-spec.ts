@@ -1,0 +1,185 @@
+import 'reflect-metadata';
+
+import { request } from 'node:https';
+
+import {
+  createEntropySources,
+  EntropyServerMisidentified,
+  RemoteEntropySource,
+  SampleRefused,
+  type KmeEntropyCredentials,
+} from '@dqkd/entropy';
+import { readTlsOptions } from '@dqkd/pki';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
+import { EntropyApiServer } from '../src/app/api/entropy-api.server';
+import { AppModule } from '../src/app/app.module';
+import { loadEntropyServerSetup } from '../src/app/entropy-server-setup';
+
+const LINK = ['kme-east', 'kme-west'];
+
+async function refusalOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SampleRefused) return error.reason;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+/** A raw HTTPS POST with any client certificate of the PKI, to see exactly what goes over the wire. */
+async function post(url: string, tls: { key: string; cert: string; ca: string }, path: string, body: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const outgoing = request(new URL(path, url), { method: 'POST', ...tls, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+function metric(text: string, series: string): number {
+  const line = text.split('\n').find((each) => each.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
+describe('the entropy API', () => {
+  let network: EntropyNetwork;
+  let app: INestApplication;
+  let apiUrl: string;
+  let sources: Record<string, RemoteEntropySource>;
+  let credentials: Record<string, KmeEntropyCredentials>;
+
+  const scrape = async () => (await fetch(`${await app.getUrl()}/metrics`)).text();
+
+  beforeAll(async () => {
+    network = await EntropyNetwork.create({ saes: ['sae-alice'] });
+    const setup = loadEntropyServerSetup(
+      network.serverEnv('entropy-1', {
+        DQKD_API_PORT: '0',
+        ENTROPY_POOL_BYTES: '65536',
+        ENTROPY_POOLS_READY: '1',
+      }),
+      network.dir,
+    );
+    app = await NestFactory.create(AppModule.register(setup), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    apiUrl = app.get(EntropyApiServer).url!;
+    const server = { ...network.network.entropyServers[0], url: apiUrl };
+    credentials = {};
+    sources = {};
+    for (const kmeId of ['kme-east', 'kme-west', 'kme-north']) {
+      credentials[kmeId] = await network.credentials(kmeId);
+      sources[kmeId] = new RemoteEntropySource({ server, ...credentials[kmeId] });
+    }
+  });
+
+  afterAll(async () => {
+    Object.values(sources ?? {}).forEach((source) => source.close());
+    await app?.close();
+    network?.remove();
+  });
+
+  it('counts leases, reads and refusals by reason, and the bytes still available', async () => {
+    const before = await scrape();
+    const { ref } = await sources['kme-east'].lease(1000, LINK, Date.now() + 60_000);
+    await sources['kme-east'].lease(1000, LINK, Date.now() + 60_000);
+    await sources['kme-west'].read(ref);
+    await refusalOf(sources['kme-west'].read(ref));
+    await refusalOf(sources['kme-north'].read(ref));
+    await refusalOf(sources['kme-west'].read({ ...ref, offset: ref.offset + 1 }));
+    const after = await scrape();
+
+    const delta = (series: string) => metric(after, series) - metric(before, series);
+    expect(delta('dqkd_entropy_leases_total')).toBe(2);
+    expect(delta('dqkd_entropy_reads_total')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total{reason="already-read"}')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total{reason="not-yours"}')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total{reason="unknown"}')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total{reason="expired"}')).toBe(0);
+    expect(delta('dqkd_entropy_shredded_bytes_total')).toBe(1000);
+    expect(delta('dqkd_entropy_pool_available_bytes')).toBe(-2000);
+  });
+
+  it('seals every sample to the KME that asked: the bytes never appear in the answer', async () => {
+    const leased = await sources['kme-east'].lease(32, LINK, Date.now() + 60_000);
+    const tls = credentials['kme-west'].tls;
+    const read = await post(
+      apiUrl,
+      tls,
+      '/v1/reads',
+      JSON.stringify({ pool_id: leased.ref.poolId, offset: leased.ref.offset, length: 32 }),
+    );
+    const answer = JSON.parse(read.body) as { sample: string };
+    expect(read.status).toBe(200);
+    expect(Buffer.from(answer.sample, 'base64').includes(Buffer.from(leased.bytes))).toBe(false);
+    expect(answer.sample.includes(Buffer.from(leased.bytes).toString('base64'))).toBe(false);
+  });
+
+  it('refuses a client certificate that names no KME of the network', async () => {
+    const tls = await readTlsOptions(network.pkiDir, 'sae-alice');
+    const answer = await post(
+      apiUrl,
+      tls,
+      '/v1/leases',
+      JSON.stringify({ bytes: 8, readers: LINK, not_after: Date.now() + 1000 }),
+    );
+    expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+      status: 403,
+      body: { error: 'not-a-kme', message: 'the client certificate does not name a KME of the network' },
+    });
+  });
+
+  it('refuses malformed requests, readers outside the network, and a lease the caller is not a reader of', async () => {
+    const tls = credentials['kme-east'].tls;
+    const lease = (body: unknown) => post(apiUrl, tls, '/v1/leases', JSON.stringify(body));
+    const future = Date.now() + 60_000;
+    expect(JSON.parse((await post(apiUrl, tls, '/v1/leases', '{')).body)).toMatchObject({
+      error: 'invalid-request',
+    });
+    expect(JSON.parse((await lease({ bytes: 8, readers: LINK, not_after: future, extra: 1 })).body)).toEqual({
+      error: 'invalid-request',
+      message: 'unknown field "extra"',
+    });
+    expect(
+      JSON.parse((await lease({ bytes: 8, readers: ['kme-east', 'kme-mars'], not_after: future })).body),
+    ).toEqual({
+      error: 'invalid-request',
+      message: 'reader "kme-mars" is not a KME',
+    });
+    expect(await refusalOf(sources['kme-north'].lease(8, LINK, future))).toBe('invalid-request');
+  });
+
+  it('answers exhausted when no pool can serve a lease that large', async () => {
+    expect(await refusalOf(sources['kme-east'].lease(70_000, LINK, Date.now() + 60_000))).toBe('exhausted');
+  });
+
+  it('is refused by a KME when its certificate does not carry the CN the network file names', async () => {
+    const impostor = { ...network.network.entropyServers[1], url: apiUrl };
+    const source = new RemoteEntropySource({ server: impostor, ...credentials['kme-east'] });
+    try {
+      await expect(source.lease(8, LINK, Date.now() + 60_000)).rejects.toBeInstanceOf(
+        EntropyServerMisidentified,
+      );
+    } finally {
+      source.close();
+    }
+  });
+
+  it('builds a KME its t sources from the network file', () => {
+    const built = createEntropySources(network.network, credentials['kme-east']);
+    expect(built.forGeneration.map((source) => source.serverId)).toEqual([
+      'entropy-1',
+      'entropy-2',
+      'entropy-3',
+    ]);
+    built.close();
+  });
+});

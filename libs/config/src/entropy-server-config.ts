@@ -1,0 +1,93 @@
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { ConfigError, ENVIRONMENT, type ConfigIssue } from './config-error';
+import { deepFreeze } from './deep-freeze';
+import {
+  ENTROPY_FILE_VARIABLES,
+  parseEntropyServerEnv,
+  type EntropyServerEnv,
+} from './env/entropy-server-env';
+import type { Environment } from './env/process-env';
+import { fsReason } from './fs-reason';
+import type { EntropyServer, NetworkConfig } from './network/network-config';
+import { parseNetwork } from './network/parse-network';
+
+const readText = (file: string) => readFileSync(file, 'utf8');
+
+/** What an entropy server process runs on: it is not a KME, so it has no KME_ID, ledger or bus. */
+export interface EntropyServerConfig {
+  readonly network: NetworkConfig;
+  readonly env: EntropyServerEnv;
+  /** This server's own entry of the network file. */
+  readonly server: EntropyServer;
+}
+
+function unreadableFiles(env: Environment, cwd: string): ConfigIssue[] {
+  return ENTROPY_FILE_VARIABLES.flatMap((name) => {
+    const value = env[name]?.trim();
+    if (!value) return [];
+    try {
+      if (!statSync(path.resolve(cwd, value)).isFile()) {
+        return [{ source: ENVIRONMENT, path: name, message: `${value} is not a regular file` }];
+      }
+      return [];
+    } catch (error) {
+      return [{ source: ENVIRONMENT, path: name, message: `cannot read ${value}: ${fsReason(error)}` }];
+    }
+  });
+}
+
+/**
+ * Validates an entropy server's environment and the network file it names, once, at start-up; throws a
+ * single ConfigError listing every issue. `ENTROPY_SERVER_ID` must be an `entropy_servers[].id`, and its
+ * URL https: the server answers only over mutual TLS.
+ */
+export function loadEntropyServerConfig(
+  env: Environment = process.env,
+  cwd = process.cwd(),
+): EntropyServerConfig {
+  const parsed = parseEntropyServerEnv(env, cwd);
+  const issues: ConfigIssue[] = [...parsed.issues, ...unreadableFiles(env, cwd)];
+  const networkFile = env.DQKD_NETWORK_FILE?.trim();
+  let network: NetworkConfig | undefined;
+  if (networkFile) {
+    const location = path.resolve(cwd, networkFile);
+    try {
+      network = parseNetwork(readText(location), { file: networkFile, location, readFile: readText });
+    } catch (error) {
+      if (error instanceof ConfigError) issues.push(...error.issues);
+      else
+        issues.push({
+          source: ENVIRONMENT,
+          path: 'DQKD_NETWORK_FILE',
+          message: `cannot read ${networkFile}: ${fsReason(error)}`,
+        });
+    }
+  }
+  const server = parsed.env && network?.entropyServers.find((each) => each.id === parsed.env?.serverId);
+  if (network && parsed.env && !server) {
+    const known = network.entropyServers.map((each) => each.id).join(', ');
+    issues.push({
+      source: ENVIRONMENT,
+      path: 'ENTROPY_SERVER_ID',
+      message: `unknown entropy server "${parsed.env.serverId}" (the network file defines ${known})`,
+    });
+  }
+  if (network && server && new URL(server.url).protocol !== 'https:') {
+    const index = network.entropyServers.indexOf(server);
+    issues.push({
+      source: networkFile ?? network.file,
+      path: `entropy_servers[${index}].url`,
+      message: 'must be an https:// URL: an entropy server answers only over mutual TLS',
+    });
+  }
+  if (issues.length || !network || !parsed.env || !server) throw new ConfigError(issues);
+  const apiPort = parsed.env.http.apiPort ?? defaultPort(server.url);
+  return deepFreeze({ network, server, env: { ...parsed.env, http: { ...parsed.env.http, apiPort } } });
+}
+
+function defaultPort(url: string): number {
+  const parsed = new URL(url);
+  return parsed.port ? Number(parsed.port) : 443;
+}

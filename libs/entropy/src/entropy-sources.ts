@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+
+import type { NetworkConfig, ProcessConfig } from '@dqkd/config';
+import {
+  CA_CERTIFICATE_FILE,
+  certificateFile,
+  loadSealingIdentity,
+  privateKeyFile,
+  sealingIdentityFile,
+  type SealingIdentity,
+  type TlsOptions,
+} from '@dqkd/pki';
+
+import { RemoteEntropySource } from './entropy-server-client';
+
+/** What a KME presents to entropy servers: its TLS client certificate and its sealing identity. */
+export interface KmeEntropyCredentials {
+  readonly tls: TlsOptions;
+  readonly identity: SealingIdentity;
+}
+
+export interface KmeEntropySources {
+  /** Every entropy server of the network: regeneration reads whichever servers the metadata names. */
+  readonly all: readonly RemoteEntropySource[];
+  /** The `blast.t` servers a new block leases from, in network-file order; all must answer. */
+  readonly forGeneration: readonly RemoteEntropySource[];
+  close(): void;
+}
+
+/**
+ * The entropy sources of one KME, from the network file. A server without public keys there fails each
+ * request with EntropyServerUnverifiable, since its samples could not be verified.
+ */
+export function createEntropySources(
+  network: NetworkConfig,
+  credentials: KmeEntropyCredentials,
+  options: { readonly timeoutMs?: number; readonly now?: () => number } = {},
+): KmeEntropySources {
+  const all = network.entropyServers.map(
+    (server) => new RemoteEntropySource({ server, ...credentials, ...options }),
+  );
+  return {
+    all,
+    forGeneration: all.slice(0, network.blast.t),
+    close: () => all.forEach((source) => source.close()),
+  };
+}
+
+/**
+ * A KME's credentials: the ETSI API's certificate and key (DQKD_TLS_*; KME certificates carry the
+ * clientAuth usage too) or the development PKI's `<kme>.pem/.key`, the PKI's `ca.pem` (or
+ * DQKD_TLS_CA_FILE), and `<kme>.sealing.json` from the PKI folder.
+ */
+export async function loadKmeEntropyCredentials(config: ProcessConfig): Promise<KmeEntropyCredentials> {
+  const { pkiDir, kmeId, http } = config.env;
+  const inPki = (name: string) => path.join(pkiDir, name);
+  const [cert, key, ca, identity] = await Promise.all([
+    readFile(http.tls?.certFile ?? inPki(certificateFile(kmeId)), 'utf8'),
+    readFile(http.tls?.keyFile ?? inPki(privateKeyFile(kmeId)), 'utf8'),
+    readFile(http.tls?.caFile ?? inPki(CA_CERTIFICATE_FILE), 'utf8'),
+    loadSealingIdentity(inPki(sealingIdentityFile(kmeId))),
+  ]);
+  return { tls: { cert, key, ca }, identity };
+}

@@ -1,0 +1,13 @@
+export {
+  DEFAULT_TIMEOUT_MS,
+  RemoteEntropySource,
+  type EntropyServerClientOptions,
+} from './entropy-server-client';
+export {
+  createEntropySources,
+  loadKmeEntropyCredentials,
+  type KmeEntropyCredentials,
+  type KmeEntropySources,
+} from './entropy-sources';
+export * from './errors';
+export * from './protocol';

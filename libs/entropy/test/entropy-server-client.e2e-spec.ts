@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+import { seal } from '@dqkd/blast';
+import type { EntropyServer } from '@dqkd/config';
+import {
+  generateSealingIdentity,
+  loadSealingIdentity,
+  readMutualTlsServerOptions,
+  sealingIdentityFile,
+  type SealingIdentity,
+} from '@dqkd/pki';
+
+import {
+  EntropyAnswerInvalid,
+  EntropyServerUnreachable,
+  EntropyServerUnverifiable,
+  encodeSamplePlaintext,
+  refBody,
+  RemoteEntropySource,
+  SampleRefused,
+  type KmeEntropyCredentials,
+} from '../src';
+import { EntropyNetwork } from './entropy-network';
+
+type Reply = (body: { bytes: number; not_after: number }) => { status: number; body: unknown };
+
+/**
+ * A stand-in for entropy-1 over real mutual TLS that answers what each test scripts, to show what the
+ * client refuses; the real server is exercised end to end in apps/entropy-server and e2e/.
+ */
+describe('RemoteEntropySource', () => {
+  let network: EntropyNetwork;
+  let server: Server;
+  let reply: Reply;
+  let east: KmeEntropyCredentials;
+  let entropy1: EntropyServer;
+  let signer: SealingIdentity;
+
+  const sealed = (
+    identity: SealingIdentity,
+    bytes: Uint8Array,
+    poolId: string,
+    notAfter: number,
+    offset = 0,
+  ): { status: number; body: unknown } => {
+    const envelope = seal(
+      { kind: 'sample', subjectId: poolId, source: 'entropy-1', target: 'kme-east', expiresAt: notAfter },
+      encodeSamplePlaintext(offset, bytes),
+      identity.sigSecretKey,
+      east.identity.kemPublicKey,
+    );
+    const ref = { serverId: 'entropy-1', poolId, offset, length: bytes.length, notAfter };
+    return { status: 200, body: { ref: refBody(ref), sample: Buffer.from(envelope).toString('base64') } };
+  };
+
+  beforeAll(async () => {
+    network = await EntropyNetwork.create();
+    east = await network.credentials('kme-east');
+    signer = await loadSealingIdentity(path.join(network.pkiDir, sealingIdentityFile('entropy-1')));
+    server = createServer(
+      await readMutualTlsServerOptions(network.pkiDir, 'entropy-1'),
+      (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const { status, body } = reply(JSON.parse(Buffer.concat(chunks).toString()));
+          response.writeHead(status, { 'content-type': 'application/json' });
+          response.end(typeof body === 'string' ? body : JSON.stringify(body));
+        });
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    entropy1 = {
+      ...network.network.entropyServers[0],
+      url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    };
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    network?.remove();
+  });
+
+  async function lease(deadline = Date.now() + 60_000): Promise<unknown> {
+    const source = new RemoteEntropySource({ server: entropy1, ...east });
+    try {
+      return await source.lease(16, ['kme-east', 'kme-west'], deadline);
+    } catch (error) {
+      return error;
+    } finally {
+      source.close();
+    }
+  }
+
+  it('opens a sample sealed to this KME and signed by the server the network file names', async () => {
+    const bytes = Uint8Array.from({ length: 16 }, (_, i) => i);
+    reply = ({ not_after }) => sealed(signer, bytes, randomUUID(), not_after);
+    const leased = (await lease()) as { bytes: Uint8Array };
+    expect(Array.from(leased.bytes)).toEqual(Array.from(bytes));
+  });
+
+  it('refuses a sample signed by any other key', async () => {
+    reply = ({ not_after }) =>
+      sealed(generateSealingIdentity('entropy-1'), new Uint8Array(16), randomUUID(), not_after);
+    const failure = await lease();
+    expect(failure).toBeInstanceOf(EntropyAnswerInvalid);
+    expect((failure as Error).message).toMatch(/not signed by entropy-1/);
+  });
+
+  it('refuses a sample whose envelope is bound to another reference', async () => {
+    reply = ({ not_after }) => {
+      const answer = sealed(signer, new Uint8Array(16), randomUUID(), not_after);
+      return {
+        ...answer,
+        body: {
+          ...(answer.body as object),
+          ref: { ...(answer.body as { ref: object }).ref, pool_id: randomUUID() },
+        },
+      };
+    };
+    expect(await lease()).toBeInstanceOf(EntropyAnswerInvalid);
+  });
+
+  it('refuses a lease whose reference outlives the deadline asked for', async () => {
+    reply = ({ not_after }) => sealed(signer, new Uint8Array(16), randomUUID(), not_after + 1);
+    expect(await lease()).toBeInstanceOf(EntropyAnswerInvalid);
+  });
+
+  it('maps a refusal to SampleRefused with its reason, and anything else to EntropyAnswerInvalid', async () => {
+    reply = () => ({
+      status: 409,
+      body: { error: 'already-read', message: 'kme-east has read this sample' },
+    });
+    expect(await lease()).toMatchObject({
+      constructor: SampleRefused,
+      reason: 'already-read',
+      serverId: 'entropy-1',
+    });
+    reply = () => ({ status: 500, body: '<html>' });
+    expect(await lease()).toBeInstanceOf(EntropyAnswerInvalid);
+  });
+
+  it('reports a server that does not answer as unreachable', async () => {
+    const source = new RemoteEntropySource({ server: { ...entropy1, url: 'https://127.0.0.1:1' }, ...east });
+    await expect(
+      source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }),
+    ).rejects.toBeInstanceOf(EntropyServerUnreachable);
+    source.close();
+  });
+
+  it('asks nothing of a server without public keys in the network file', async () => {
+    const { sealing: _none, ...unverifiable } = entropy1;
+    const asked = jest.fn(() => ({ status: 500, body: {} }));
+    reply = asked;
+    const source = new RemoteEntropySource({ server: unverifiable, ...east });
+    await expect(source.lease(16, ['kme-east', 'kme-west'], Date.now() + 60_000)).rejects.toBeInstanceOf(
+      EntropyServerUnverifiable,
+    );
+    expect(asked).not.toHaveBeenCalled();
+    source.close();
+  });
+});

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+
+import { counterProvider, InjectMetric, MetricDefinitionError, MetricsModule, type Counter } from '../src';
+
+const REFUSALS = 'dqkd_test_refusals_total';
+
+@Injectable()
+class Refuser {
+  constructor(@InjectMetric(REFUSALS) readonly refusals: Counter) {}
+}
+
+@Module({
+  providers: [
+    counterProvider({
+      name: REFUSALS,
+      help: 'Refusals by reason.',
+      labels: { reason: ['unknown', 'expired'] },
+    }),
+    Refuser,
+  ],
+})
+class FeatureModule {}
+
+async function scrape(app: INestApplication): Promise<{ status: number; type: string | null; body: string }> {
+  const response = await fetch(`${await app.getUrl()}/metrics`);
+  return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+}
+
+describe('MetricsModule', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MetricsModule.forRoot(), FeatureModule],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('serves the default process metrics under the dqkd_ prefix at /metrics', async () => {
+    const { status, type, body } = await scrape(app);
+    expect(status).toBe(200);
+    expect(type).toMatch(/^text\/plain/);
+    expect(body).toMatch(/^dqkd_process_cpu_user_seconds_total \d/m);
+    expect(body).toMatch(/^dqkd_nodejs_heap_size_used_bytes \d/m);
+  });
+
+  it('shows every declared label value at 0 before its first event, then counts', async () => {
+    expect((await scrape(app)).body).toContain(`${REFUSALS}{reason="expired"} 0`);
+    app.get(Refuser).refusals.inc({ reason: 'expired' });
+    app.get(Refuser).refusals.inc({ reason: 'expired' });
+    const { body } = await scrape(app);
+    expect(body).toContain(`${REFUSALS}{reason="expired"} 2`);
+    expect(body).toContain(`${REFUSALS}{reason="unknown"} 0`);
+  });
+
+  it('starts a second application in the same process without registering the default metrics twice', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [MetricsModule.forRoot()] }).compile();
+    const second = moduleRef.createNestApplication({ logger: false });
+    await second.listen(0, '127.0.0.1');
+    try {
+      expect((await scrape(second)).body).toMatch(/^dqkd_process_cpu_user_seconds_total \d/m);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses to define a counter that breaks the naming rules', () => {
+    expect(() => counterProvider({ name: 'dqkd_leases', help: 'no _total' })).toThrow(MetricDefinitionError);
+  });
+});
