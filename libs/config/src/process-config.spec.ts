@@ -27,7 +27,13 @@ describe('loadProcessConfig', () => {
     cwd = mkdtempSync(path.join(tmpdir(), 'dqkd-config-'));
     mkdirSync(path.join(cwd, 'config'));
     copyFileSync(example, path.join(cwd, 'config', 'network.yaml'));
-    writeSealingPubFiles(path.join(cwd, '.dqkd', 'pki'), ['kme-east', 'kme-west']);
+    writeSealingPubFiles(path.join(cwd, '.dqkd', 'pki'), [
+      'kme-east',
+      'kme-west',
+      'entropy-1',
+      'entropy-2',
+      'entropy-3',
+    ]);
   });
   afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 

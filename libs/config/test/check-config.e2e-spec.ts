@@ -51,7 +51,13 @@ describe('check-config, run as a child process', () => {
     site = mkdtempSync(path.join(tmpdir(), 'dqkd-config-site-'));
     mkdirSync(path.join(site, 'config'));
     copyFileSync(example, networkFile());
-    writeSealingPubFiles(path.join(site, '.dqkd', 'pki'), ['kme-east', 'kme-west']);
+    writeSealingPubFiles(path.join(site, '.dqkd', 'pki'), [
+      'kme-east',
+      'kme-west',
+      'entropy-1',
+      'entropy-2',
+      'entropy-3',
+    ]);
   });
   afterEach(() => rmSync(site, { recursive: true, force: true }));
 

@@ -75,8 +75,9 @@ export async function ensureDevPki(options: DevPkiOptions): Promise<DevPkiReport
   ];
   const ca = await ensureCertificateAuthority(files);
   await Promise.all(leaves.map((leaf) => ensureLeaf(files, ca, leaf)));
-  for (const kmeId of identities.kmes) {
-    await ensureSealingIdentity(files, kmeId);
+  // Entropy servers seal and sign the samples they hand out, so they get an identity like a KME's.
+  for (const id of [...identities.kmes, ...identities.entropyServers]) {
+    await ensureSealingIdentity(files, id);
   }
   // Leaves are made in parallel; sorting keeps the report the same from one run to the next.
   report.created.sort();

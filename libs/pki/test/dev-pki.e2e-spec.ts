@@ -22,7 +22,10 @@ const DEFAULT_FILES = [
     `${id}.pem`,
   ]),
   ...['sae-alice', 'sae-bob', 'sae-carol'].flatMap((id) => [`${id}.key`, `${id}.pem`, `${id}.p12`]),
-  ...['kme-east', 'kme-west'].flatMap((id) => [`${id}.sealing.json`, `${id}.sealing.pub.json`]),
+  ...['kme-east', 'kme-west', 'entropy-1', 'entropy-2', 'entropy-3'].flatMap((id) => [
+    `${id}.sealing.json`,
+    `${id}.sealing.pub.json`,
+  ]),
 ].sort();
 
 async function fingerprints(dir: string): Promise<Record<string, string>> {

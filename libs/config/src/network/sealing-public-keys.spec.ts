@@ -57,7 +57,13 @@ describe('public sealing keys in the network file', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'dqkd-config-'));
-    writeSealingPubFiles(path.join(dir, '.dqkd', 'pki'), ['kme-east', 'kme-west']);
+    writeSealingPubFiles(path.join(dir, '.dqkd', 'pki'), [
+      'kme-east',
+      'kme-west',
+      'entropy-1',
+      'entropy-2',
+      'entropy-3',
+    ]);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
