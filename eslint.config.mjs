@@ -47,6 +47,8 @@ export default tseslint.config(
       ],
     },
   })),
+  // End-to-end tests compose whole sites from the apps' modules; they are harnesses, not deployables.
+  { files: ['e2e/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     languageOptions: {
