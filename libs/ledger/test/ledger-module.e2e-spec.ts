@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 
+import { DqkdConfig, DqkdConfigModule, parseNetwork, parseProcessEnv } from '@dqkd/config';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { type DynamicModule, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { stringify } from 'yaml';
 
 import { Ledger } from '../src/ledger';
 import { LEDGER_READINESS, LedgerModule } from '../src/nest/ledger.module';
@@ -108,5 +112,69 @@ describe('LedgerModule on the embedded default', () => {
     await expect(withClient(url as string, (client) => client.query('SELECT 1'))).rejects.toThrow(
       /ECONNREFUSED/,
     );
+  });
+});
+
+describe('LedgerModule in an app with a validated configuration', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await startTestDatabase('real Postgres');
+  });
+  afterAll(() => database.dispose());
+
+  const publicKeys = () => ({
+    kem_public_key: Buffer.from(ml_kem768_x25519.keygen().publicKey).toString('base64'),
+    sig_public_key: Buffer.from(ed25519.keygen().publicKey).toString('base64'),
+  });
+
+  /** One site's configuration, as loadProcessConfig would give it from that site's own environment. */
+  function siteConfig(env: Record<string, string>): DqkdConfig {
+    const network = parseNetwork(
+      stringify({
+        version: 1,
+        kmes: ['kme-east', 'kme-west'].map((id, i) => ({
+          id,
+          site: id.slice(4),
+          api_url: `https://127.0.0.1:${8443 + i * 1000}`,
+          public_keys: publicKeys(),
+        })),
+        saes: [{ id: 'sae-alice', certificate_cn: 'sae-alice', kme: 'kme-east' }],
+        entropy_servers: [1, 2, 3].map((n) => ({
+          id: `entropy-${n}`,
+          url: `https://127.0.0.1:${7100 + n}`,
+          certificate_cn: `entropy-${n}`,
+        })),
+      }),
+      { file: 'network.yaml', location: '/etc/dqkd/network.yaml', readFile: () => '' },
+    );
+    const parsed = parseProcessEnv(
+      { KME_ID: 'kme-east', DQKD_NETWORK_FILE: '/etc/dqkd/network.yaml', ...env },
+      '/',
+    );
+    return new DqkdConfig(network, { ...parsed.env!, http: { ...parsed.env!.http, apiPort: 8443 } });
+  }
+
+  it('opens the database its configuration names, not whatever process.env holds', async () => {
+    const config = siteConfig({
+      DATABASE_URL: database.url,
+      DQKD_KEK: `1:${randomBytes(32).toString('base64')}`,
+      DQKD_MIGRATE: 'true',
+    });
+    expect(process.env['DATABASE_URL']).toBeUndefined();
+    const app = await NestFactory.createApplicationContext(
+      {
+        module: SiteModule,
+        imports: [DqkdConfigModule.forRoot(config), LedgerModule.forRoot({ name: 'kme-east' })],
+      },
+      { logger: ['error'], abortOnError: false },
+    );
+    const ledger = app.get(Ledger);
+    try {
+      const { options } = ledger.dataSource;
+      expect(options.type === 'postgres' ? options.url : undefined).toBe(database.url);
+      expect(await ledger.links.ensure('kme-east', 'kme-west', 512)).toMatchObject({ blockBits: 512 });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { DqkdConfig } from '@dqkd/config';
 import { type DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 
 import { Ledger } from '../ledger';
@@ -8,8 +9,8 @@ export const LEDGER_READINESS = Symbol('dqkd.ledger.readiness');
 
 /**
  * Provides this site's `Ledger` to every module, injected by class: `constructor(private readonly ledger: Ledger)`.
- * The ledger opens while the application is created, from the environment as openLedger reads it, and closes
- * (pool, and the embedded Postgres if it started one) when the application shuts down.
+ * The ledger opens while the application is created — from the app's validated DqkdConfig when it has one,
+ * else from process.env — and closes (pool, and the embedded Postgres if it started one) on shutdown.
  */
 @Global()
 @Module({})
@@ -21,7 +22,12 @@ export class LedgerModule implements OnApplicationShutdown {
       module: LedgerModule,
       global: true,
       providers: [
-        { provide: Ledger, useFactory: () => openLedger(options) },
+        {
+          provide: Ledger,
+          inject: [{ token: DqkdConfig, optional: true }],
+          useFactory: (config: DqkdConfig | undefined) =>
+            openLedger({ ...options, env: options.env ?? (config ? ledgerEnv(config) : undefined) }),
+        },
         {
           provide: LEDGER_READINESS,
           inject: [Ledger],
@@ -35,4 +41,18 @@ export class LedgerModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.ledger.close();
   }
+}
+
+/**
+ * The variables openLedger reads, from the process's validated configuration rather than process.env, so that
+ * several sites can run in one process (the embedded default) each with its own database.
+ */
+export function ledgerEnv(config: DqkdConfig): NodeJS.ProcessEnv {
+  const { database, home } = config.env;
+  return {
+    DATABASE_URL: database.url,
+    DQKD_KEK: database.kek?.read(),
+    DQKD_MIGRATE: String(database.migrate),
+    DQKD_HOME: home,
+  };
 }
