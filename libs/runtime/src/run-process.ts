@@ -31,26 +31,39 @@ export interface ProcessSpec<Config extends RunnableConfig = ProcessConfig> {
 const STOP_DEADLINE_MS = 20_000;
 
 /**
- * Starts one DQKD process: validates the environment and network file first (a bad value exits
- * 78 with one line per problem, before anything connects), creates the Nest application, and
- * serves health probes on the plain-HTTP port. SIGTERM or SIGINT closes the application, so
- * in-flight work, NATS and the ledger shut down cleanly, and the process ends with code 0.
+ * Creates one app from its environment: validates the configuration (throwing a ConfigError before
+ * anything connects), creates the Nest application and serves health probes on the plain-HTTP port.
+ * The embedded default calls it once per app and site, all in one process.
+ */
+export async function startApp<Config extends RunnableConfig = ProcessConfig>(
+  spec: ProcessSpec<Config>,
+  env: NodeJS.ProcessEnv,
+): Promise<INestApplication> {
+  const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
+  const app = await NestFactory.create(spec.rootModule(config), {
+    logger: nestLogLevels(config.env.logLevel),
+  });
+  const { listenHost, healthPort } = config.env.http;
+  await app.listen(healthPort, listenHost);
+  const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
+  new Logger(spec.app).log(
+    `${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`,
+  );
+  return app;
+}
+
+/**
+ * Runs one DQKD process: startApp, where a bad configuration exits 78 with one line per problem;
+ * then SIGTERM or SIGINT closes the application, so in-flight work, NATS and the ledger shut down
+ * cleanly, and the process ends with code 0.
  */
 export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<INestApplication> {
   return exitOnConfigError(async () => {
-    const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
-    const logger = new Logger(spec.app);
-    const app = await NestFactory.create(spec.rootModule(config), {
-      logger: nestLogLevels(config.env.logLevel),
-    });
-    const { listenHost, healthPort } = config.env.http;
-    await app.listen(healthPort, listenHost);
-    const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
-    logger.log(`${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`);
-    stopOnSignals(app, logger);
+    const app = await startApp(spec, env);
+    stopOnSignals(app, new Logger(spec.app));
     return app;
   });
 }
