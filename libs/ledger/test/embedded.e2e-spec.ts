@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { preparePostgresBinaries } from '../src/embedded/binaries';
@@ -54,6 +54,21 @@ describe('embedded Postgres', () => {
       await first.stop();
     }
     expect(existsSync(join(second.dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('starts under a private (0700) DQKD_HOME, as the development PKI leaves it', async () => {
+    const home = join(dir, 'private-home');
+    mkdirSync(home, { mode: 0o700 });
+    chmodSync(home, 0o700);
+    const postgres = await startEmbeddedPostgres({ dir: join(home, 'postgres'), name: 'kme-north' });
+    try {
+      const rows = await withClient(postgres.url, (client) => client.query('SELECT 1 AS one'));
+      expect(rows.rows).toEqual([{ one: 1 }]);
+    } finally {
+      await postgres.stop();
+    }
+    // Others may pass through to the cluster, never list or read what DQKD_HOME holds.
+    expect(statSync(home).mode & 0o007).toBe(process.getuid?.() === 0 ? 0o001 : 0);
   });
 
   it('refuses a data folder whose postmaster.pid names a live process', async () => {

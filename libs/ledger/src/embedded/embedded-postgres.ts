@@ -1,9 +1,19 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { Client } from 'pg';
 
@@ -49,6 +59,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const runAs = process.getuid?.() === 0 ? ensurePostgresUser() : undefined;
 
   mkdirSync(options.dir, { recursive: true });
+  if (runAs !== undefined) allowTraversal(options.dir);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     await initialise(binaries.initdb, dataDir, passwordFile, runAs);
   }
@@ -109,6 +120,17 @@ function running(server: ChildProcess, url: string, port: number, dataDir: strin
       await terminate(server);
     },
   };
+}
+
+/**
+ * The postgres user must be able to walk down to its data directory. `dir` and its parent (the
+ * DQKD_HOME that holds the private PKI, often 0700) get search permission for others, never read.
+ */
+function allowTraversal(dir: string): void {
+  for (const folder of [dir, dirname(dir)]) {
+    const mode = statSync(folder).mode & 0o777;
+    if ((mode & 0o001) === 0) chmodSync(folder, mode | 0o001);
+  }
 }
 
 function ensurePostgresUser(): OsUser {

@@ -1,0 +1,244 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { loadNetworkFile, parseEntropyServerEnv, parseProcessEnv } from '@dqkd/config';
+import { encodeSealingPublicKeys, ensureDevPki, generateSealingIdentity } from '@dqkd/pki';
+import { parse } from 'yaml';
+
+import { WORKSPACE } from './support/app-process';
+
+// docker-compose.yml as docker-compose resolves it (anchors merged, variables substituted); no
+// Docker engine is needed for `docker-compose config`.
+const hasCompose = spawnSync('docker-compose', ['version']).status === 0;
+if (!hasCompose) console.warn('docker-compose is not installed: skipping the docker-compose checks');
+const describeWithCompose = hasCompose ? describe : describe.skip;
+
+interface ComposeService {
+  build?: { args?: Record<string, string> };
+  image?: string;
+  environment?: Record<string, string>;
+  volumes?: ({ source?: string; target: string; read_only?: boolean; type: string } | string)[];
+  secrets?: ({ source: string } | string)[];
+  ports?: ({ published: number | string; target: number; host_ip?: string } | string)[];
+  networks?: Record<string, { aliases?: string[] } | null> | string[];
+  read_only?: boolean;
+}
+
+const SITES = ['east', 'west'] as const;
+const KME_APPS = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'];
+const ENTROPY_SERVERS = ['entropy-1', 'entropy-2', 'entropy-3'];
+
+function compose(...args: string[]) {
+  return spawnSync(
+    'docker-compose',
+    ['--project-directory', WORKSPACE, '-f', 'docker-compose.yml', ...args],
+    {
+      cwd: WORKSPACE,
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir() },
+    },
+  );
+}
+
+describeWithCompose('docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+
+  beforeAll(() => {
+    const resolved = compose('config');
+    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
+    services = (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
+  });
+
+  // docker-compose 1 prints the short syntax, Compose 2 the long one: compare in the long one.
+  const mounts = (service: ComposeService) =>
+    (service.volumes ?? []).map((volume) => {
+      if (typeof volume !== 'string') return { target: volume.target, read_only: volume.read_only === true };
+      const [, target, mode] = volume.split(':');
+      return { target: target!, read_only: mode === 'ro' };
+    });
+  const ports = (service: ComposeService) =>
+    (service.ports ?? []).map((port) => {
+      if (typeof port !== 'string')
+        return { host_ip: port.host_ip, published: Number(port.published), target: port.target };
+      const [hostIp, published, target] = port.replace(/\/tcp$/, '').split(':');
+      return { host_ip: hostIp, published: Number(published), target: Number(target) };
+    });
+  const networks = (service: ComposeService) =>
+    Array.isArray(service.networks) ? service.networks : Object.keys(service.networks ?? {});
+
+  it('passes docker-compose config -q', () => {
+    const check = compose('config', '-q');
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('runs the four KME apps at both sites, three shared entropy servers, Prometheus and Grafana', () => {
+    const expected = [
+      ...SITES.flatMap((site) => [...KME_APPS, 'postgres', 'nats'].map((app) => `${app}-${site}`)),
+      ...ENTROPY_SERVERS,
+      'prometheus',
+      'grafana',
+    ];
+    expect(Object.keys(services).sort()).toEqual(expected.sort());
+  });
+
+  describe.each(SITES)('at site %s', (site) => {
+    it.each(KME_APPS)('builds %s from the one Dockerfile and gives it the site environment', (app) => {
+      const service = services[`${app}-${site}`]!;
+      expect(service.build?.args).toEqual({ APP: app });
+      expect(service.environment).toMatchObject({
+        KME_ID: `kme-${site}`,
+        DQKD_NETWORK_FILE: '/etc/dqkd/network.yaml',
+        DQKD_HOME: '/etc/dqkd',
+        DATABASE_URL: `postgres://dqkd:dqkd@postgres-${site}:5432/dqkd`,
+        DQKD_KEK_FILE: `/run/secrets/kek-${site}`,
+        NATS_URL: `nats://nats-${site}:4222`,
+        DQKD_LISTEN_HOST: '0.0.0.0',
+        DQKD_HEALTH_PORT: '9464',
+      });
+      expect(service.secrets?.map((secret) => (typeof secret === 'string' ? secret : secret.source))).toEqual(
+        [`kek-${site}`],
+      );
+      expect(networks(service)).toEqual([site]);
+      expect(service.read_only).toBe(true);
+    });
+
+    it.each(KME_APPS)('gives %s an environment the process accepts', (app) => {
+      const result = parseProcessEnv(services[`${app}-${site}`]!.environment!, '/app');
+      expect(result.issues).toEqual([]);
+    });
+
+    it('publishes the ETSI API of its gateway on the host loopback only', () => {
+      expect(ports(services[`api-gateway-${site}`]!)).toEqual([
+        { host_ip: '127.0.0.1', published: site === 'east' ? 8443 : 9443, target: 8443 },
+      ]);
+      expect(services[`api-gateway-${site}`]!.environment!['DQKD_API_PORT']).toBe('8443');
+    });
+  });
+
+  it('mounts the network file and the development PKI read-only into every DQKD process', () => {
+    for (const name of [
+      ...SITES.flatMap((site) => KME_APPS.map((app) => `${app}-${site}`)),
+      ...ENTROPY_SERVERS,
+    ]) {
+      const targets = mounts(services[name]!).filter((mount) => mount.target.startsWith('/etc/dqkd'));
+      expect({ name, targets }).toEqual({
+        name,
+        targets: expect.arrayContaining([
+          { target: '/etc/dqkd/network.yaml', read_only: true },
+          { target: '/etc/dqkd/pki', read_only: true },
+        ]),
+      });
+    }
+  });
+
+  it.each(ENTROPY_SERVERS)('runs %s under its own ID on the networks of both sites', (id) => {
+    const service = services[id]!;
+    expect(service.build?.args).toEqual({ APP: 'entropy-server' });
+    expect(service.environment!['ENTROPY_SERVER_ID']).toBe(id);
+    expect(networks(service).sort()).toEqual(['east', 'west']);
+    expect(parseEntropyServerEnv(service.environment!, '/app').issues).toEqual([]);
+  });
+
+  it('lets the west site dial the leaf-node link by the name on the east KME certificate', () => {
+    const east = services['nats-east']!.networks as Record<string, { aliases?: string[] } | null>;
+    expect(east['west']?.aliases).toContain('kme-east');
+    expect(services['nats-west']!.environment!['LEAF_URL']).toMatch(/^tls:\/\/[^:]+:[^@]+@kme-east:7422$/);
+    expect(services['nats-east']!.environment!['LEAF_PASSWORD']).toBe(
+      services['nats-west']!.environment!['LEAF_URL']!.split(':')[2]!.split('@')[0],
+    );
+  });
+
+  it('has Prometheus scrape the health port of every DQKD process, each target a compose service', () => {
+    const config = parse(readFileSync(path.join(WORKSPACE, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: {
+        job_name: string;
+        static_configs: { targets: string[]; labels?: { site?: string } }[];
+      }[];
+    };
+    const targets = config.scrape_configs
+      .filter((job) => job.job_name !== 'prometheus')
+      .flatMap((job) => job.static_configs.flatMap((group) => group.targets));
+    for (const target of targets) {
+      const [host, port] = target.split(':');
+      expect({ target, known: host! in services, port }).toEqual({ target, known: true, port: '9464' });
+    }
+    const scraped = targets.map((target) => target.split(':')[0]).sort();
+    const apps = [...SITES.flatMap((site) => KME_APPS.map((app) => `${app}-${site}`)), ...ENTROPY_SERVERS];
+    expect(scraped).toEqual(apps.sort());
+  });
+});
+
+describe('the Dockerfile', () => {
+  const dockerfile = () => readFileSync(path.join(WORKSPACE, 'Dockerfile'), 'utf8');
+
+  it('builds in one stage, installs production dependencies in another and runs a slim image', () => {
+    const stages = [...dockerfile().matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((match) => [match[1], match[2]]);
+    expect(stages).toEqual([
+      ['${NODE_IMAGE}', 'manifests'],
+      ['${NODE_IMAGE}', 'build'],
+      ['${NODE_IMAGE}', 'prune'],
+      ['${RUNTIME_IMAGE}', 'runtime'],
+    ]);
+    expect(dockerfile()).toMatch(/^ARG RUNTIME_IMAGE=node:20-[a-z]+-slim$/m);
+    expect(dockerfile()).toContain('npm ci --omit=dev');
+  });
+
+  it('runs the chosen app as a non-root user, node itself as PID 1', () => {
+    expect(dockerfile()).toMatch(/^USER 1000:1000$/m);
+    expect(dockerfile()).toContain('CMD ["/bin/sh", "-c", "exec node apps/$APP/dist/main.js"]');
+  });
+
+  it('starts each app from the entry point its package names', () => {
+    for (const app of [...KME_APPS, 'entropy-server']) {
+      const manifest = JSON.parse(
+        readFileSync(path.join(WORKSPACE, 'apps', app, 'package.json'), 'utf8'),
+      ) as {
+        main: string;
+      };
+      expect({ app, main: manifest.main }).toEqual({ app, main: 'dist/main.js' });
+    }
+  });
+
+  it('leaves dependencies, builds, git and the development PKI out of the build context', () => {
+    const ignored = readFileSync(path.join(WORKSPACE, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.nx', '.dqkd', '.git']));
+  });
+});
+
+describe('deploy/compose/network.yaml', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    // Laid out as in the containers: the network file beside the development PKI.
+    dir = mkdtempSync(path.join(tmpdir(), 'dqkd-deploy-compose-'));
+    copyFileSync(path.join(WORKSPACE, 'deploy/compose/network.yaml'), path.join(dir, 'network.yaml'));
+    await ensureDevPki({ dir: path.join(dir, 'pki') });
+    for (const id of ENTROPY_SERVERS) {
+      writeFileSync(
+        path.join(dir, 'pki', `${id}.sealing.pub.json`),
+        encodeSealingPublicKeys(generateSealingIdentity(id)),
+      );
+    }
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is a valid network file whose URLs name the compose services, on names their certificates carry', () => {
+    const network = loadNetworkFile(path.join(dir, 'network.yaml'));
+    const hosts = [
+      ...network.kmes.map((kme) => [kme.id, new URL(kme.apiUrl).hostname]),
+      ...network.entropyServers.map((server) => [server.id, new URL(server.url).hostname]),
+    ];
+    expect(hosts).toEqual([
+      ['kme-east', 'kme-east'],
+      ['kme-west', 'kme-west'],
+      ['entropy-1', 'entropy-1'],
+      ['entropy-2', 'entropy-2'],
+      ['entropy-3', 'entropy-3'],
+    ]);
+  });
+});
