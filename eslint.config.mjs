@@ -47,8 +47,9 @@ export default tseslint.config(
       ],
     },
   })),
-  // End-to-end tests compose whole sites from the apps' modules; they are harnesses, not deployables.
-  { files: ['e2e/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // The embedded default and the end-to-end tests compose whole sites from the apps' modules: they are
+  // composition roots, not deployables.
+  { files: ['embedded/**/*.ts', 'e2e/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     languageOptions: {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { ensureDevPki } from '@dqkd/pki';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 
 import { WORKSPACE } from './app-process';
@@ -18,6 +20,8 @@ export const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4
  */
 export class TestSite {
   readonly databaseUrl: string;
+  /** This run's own subjects and streams on the shared NATS. */
+  readonly subjectPrefix = `t${randomBytes(5).toString('hex')}`;
 
   private constructor(
     readonly dir: string,
@@ -47,12 +51,19 @@ export class TestSite {
       DQKD_KEK: `1:${randomBytes(32).toString('base64')}`,
       DQKD_MIGRATE: 'true',
       NATS_URL,
+      DQKD_SUBJECT_PREFIX: this.subjectPrefix,
       DQKD_HEALTH_PORT: '0',
     };
   }
 
   async remove(): Promise<void> {
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
+    const nc = await connect({ servers: NATS_URL, maxReconnectAttempts: 0 });
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      if (name.startsWith(`${this.subjectPrefix.toUpperCase()}_`)) await jsm.streams.delete(name);
+    }
+    await nc.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

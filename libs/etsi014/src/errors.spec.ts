@@ -31,6 +31,10 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
   'keys-not-found': [{ kind: 'keys-not-found' }, 400],
   'invalid-path-id': [{ kind: 'invalid-path-id', parameter: 'slave_SAE_ID', expected: 'printable' }, 400],
   'unknown-sae': [{ kind: 'unknown-sae', member: 'slave_SAE_ID', saeId: 'sae-nobody' }, 400],
+  'slave-on-own-kme': [{ kind: 'slave-on-own-kme', member: 'slave_SAE_ID', saeId: 'sae-alice' }, 400],
+  'slaves-on-several-kmes': [{ kind: 'slaves-on-several-kmes' }, 400],
+  'body-not-json': [{ kind: 'body-not-json' }, 400],
+  'body-too-large': [{ kind: 'body-too-large', max: 65536 }, 400],
   unauthenticated: [{ kind: 'unauthenticated' }, 401],
   'not-attached': [{ kind: 'not-attached' }, 401],
   'not-a-slave': [{ kind: 'not-a-slave' }, 401],
@@ -39,6 +43,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
     { kind: 'status-invariant-violated', invariant: 'min_key_size ≤ key_size ≤ max_key_size' },
     503,
   ],
+  'rate-limited': [{ kind: 'rate-limited' }, 503],
   'server-error': [{ kind: 'server-error' }, 503],
 };
 

@@ -31,6 +31,12 @@ export type EtsiError =
   | { readonly kind: 'invalid-path-id'; readonly parameter: string; readonly expected: string }
   /** An SAE ID named in the path or the body that the network file does not list. */
   | { readonly kind: 'unknown-sae'; readonly member: string; readonly saeId: string }
+  /** A slave named in the path or the body is attached to the caller's own KME: keys join two KMEs. */
+  | { readonly kind: 'slave-on-own-kme'; readonly member: string; readonly saeId: string }
+  /** The slaves of one request sit on different KMEs; one request serves one link. */
+  | { readonly kind: 'slaves-on-several-kmes' }
+  | { readonly kind: 'body-not-json' }
+  | { readonly kind: 'body-too-large'; readonly max: number }
   // 401: the caller may not do this.
   | { readonly kind: 'unauthenticated' }
   | { readonly kind: 'not-attached' }
@@ -38,6 +44,8 @@ export type EtsiError =
   // 503: the KME cannot serve a valid request right now.
   | { readonly kind: 'insufficient-key-material' }
   | { readonly kind: 'status-invariant-violated'; readonly invariant: string }
+  /** The caller sent more requests than its rate limit allows. */
+  | { readonly kind: 'rate-limited' }
   | { readonly kind: 'server-error' };
 
 export type EtsiErrorKind = EtsiError['kind'];
@@ -131,6 +139,16 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return badRequest(`${error.parameter} in the path shall be ${error.expected}`);
     case 'unknown-sae':
       return badRequest(`${error.member} ${quote(error.saeId)} is not an SAE of this network`);
+    case 'slave-on-own-kme':
+      return badRequest(
+        `${error.member} ${quote(error.saeId)} is attached to this KME; keys are shared with another KME's SAEs`,
+      );
+    case 'slaves-on-several-kmes':
+      return badRequest('all slave SAEs of one request shall be attached to the same KME');
+    case 'body-not-json':
+      return badRequest('the request body shall be JSON (RFC 8259)');
+    case 'body-too-large':
+      return badRequest(`the request body shall be at most ${error.max} bytes`);
     case 'unauthenticated':
       return unauthorized('a valid client certificate of a known SAE is required');
     case 'not-attached':
@@ -141,6 +159,8 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return serverError('not enough key material is ready on this link; retry later');
     case 'status-invariant-violated':
       return serverError(`error on server side: the link's limits break ${error.invariant}`);
+    case 'rate-limited':
+      return serverError('too many requests from this SAE; retry later');
     case 'server-error':
       return serverError('error on server side');
     default:

@@ -1,4 +1,4 @@
-import { concatBits, sliceBits } from './bits';
+import { concatBits, sliceBits, zeroBits } from './bits';
 
 describe('sliceBits', () => {
   const source = Buffer.from([0b10110011, 0b01011100, 0xff]);
@@ -47,5 +47,22 @@ describe('concatBits', () => {
       { bits: sliceBits(source, 18, 6), length: 6 },
     ];
     expect(concatBits(parts)).toEqual(source);
+  });
+});
+
+describe('zeroBits', () => {
+  it('clears exactly the bits of the range, whatever its alignment', () => {
+    for (let start = 0; start < 24; start += 1) {
+      for (let length = 0; start + length <= 24; length += 1) {
+        const target = Buffer.from([0xff, 0xff, 0xff]);
+        zeroBits(target, start, length);
+        const bits = [...target].map((byte) => byte.toString(2).padStart(8, '0')).join('');
+        expect(bits).toBe('1'.repeat(start) + '0'.repeat(length) + '1'.repeat(24 - start - length));
+      }
+    }
+  });
+
+  it('refuses ranges outside the buffer', () => {
+    expect(() => zeroBits(Buffer.alloc(2), 10, 7)).toThrow(RangeError);
   });
 });

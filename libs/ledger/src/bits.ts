@@ -34,3 +34,22 @@ export function concatBits(parts: readonly { bits: Buffer; length: number }[]): 
   }
   return out;
 }
+
+/** Clears bits [start, start + length) of a buffer in place, most significant bit first. */
+export function zeroBits(target: Buffer, start: number, length: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0) {
+    throw new RangeError('bit offsets must be non-negative integers');
+  }
+  if (start + length > target.length * 8) {
+    throw new RangeError(`bits ${start}..${start + length} lie outside a ${target.length * 8}-bit buffer`);
+  }
+  const end = start + length;
+  let at = start;
+  for (; at < end && at & 7; at += 1) target[at >> 3] &= ~(0x80 >> (at & 7));
+  const wholeEnd = end - (end & 7);
+  if (at < wholeEnd) {
+    target.fill(0, at >> 3, wholeEnd >> 3);
+    at = wholeEnd;
+  }
+  for (; at < end; at += 1) target[at >> 3] &= ~(0x80 >> (at & 7));
+}

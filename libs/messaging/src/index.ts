@@ -19,3 +19,4 @@ export { DEFAULT_PREFIX, siteNaming, type SiteNaming } from './naming';
 export { isValidSubject, subjectMatches, subjectsOverlap } from './subjects';
 export { resolveTopology, type ConsumerSpec, type StreamSpec, type Topology } from './topology';
 export { BUS, BUS_READINESS, BusModule, busTarget, type BusModuleOptions } from './nest/bus.module';
+export * from './protocol';

@@ -27,6 +27,20 @@ describe('topology', () => {
     expect(resolveConsumer(consumer).maxAckPending).toBe(1000);
   });
 
+  it('accepts a stream with no subjects of its own when it gathers sources', () => {
+    const gathering = { ...stream, subjects: [], sources: [{ name: 'DQKD_KME_WEST_OUT' }] };
+    expect(resolveStream(gathering).sources).toEqual([{ name: 'DQKD_KME_WEST_OUT' }]);
+    expect(resolveStream(stream).sources).toEqual([]);
+  });
+
+  it.each<[string, Partial<StreamSpec>]>([
+    ['itself as a source', { sources: [{ name: stream.name }] }],
+    ['a source with an invalid filter', { sources: [{ name: 'OTHER', filterSubject: 'a..b' }] }],
+    ['a source in an invalid domain', { sources: [{ name: 'OTHER', domain: 'a.b' }] }],
+  ])('refuses a stream with %s', (_case, change) =>
+    expect(() => resolveStream({ ...stream, ...change })).toThrow(BusConfigError),
+  );
+
   it.each<[string, Partial<StreamSpec>]>([
     ['a name with a dot', { name: 'DQKD.BLOCKS' }],
     ['no subjects', { subjects: [] }],

@@ -7,6 +7,7 @@ import { isValidSubject, subjectsOverlap } from './subjects';
  */
 export interface StreamSpec {
   name: string;
+  /** Subjects published into it; may be empty for a stream that only gathers other streams' messages. */
   subjects: string[];
   /** `workqueue` deletes a message once a consumer acks it; `limits` keeps it until maxAge. */
   retention: 'limits' | 'workqueue';
@@ -15,6 +16,20 @@ export interface StreamSpec {
   duplicateWindowMs: number;
   storage?: 'file' | 'memory';
   replicas?: number;
+  /** Streams whose messages this one copies in, from their first message on (JetStream stream sources). */
+  sources?: StreamSource[];
+}
+
+/**
+ * Another stream whose messages are copied in. The origin may not exist yet or may be out of reach:
+ * copying starts or resumes when it is there, so a site can start before its peer and catch up later.
+ */
+export interface StreamSource {
+  name: string;
+  /** Only the origin's messages on matching subjects are copied. */
+  filterSubject?: string;
+  /** JetStream domain of the origin when it lives on another server (joined by a leaf node); unset = this one. */
+  domain?: string;
 }
 
 /** A durable pull consumer with explicit acks, delivering the stream from its start. */
@@ -42,7 +57,10 @@ const DEFAULT_MAX_ACK_PENDING = 1000;
 export function resolveStream(spec: StreamSpec): ResolvedStream {
   const at = `stream ${spec.name}`;
   name(`${at}: name`, spec.name);
-  if (spec.subjects.length === 0) throw new BusConfigError(`${at}: subjects`, 'must not be empty');
+  const sources = (spec.sources ?? []).map((source) => resolveSource(at, spec.name, source));
+  if (spec.subjects.length === 0 && sources.length === 0) {
+    throw new BusConfigError(`${at}: subjects`, 'must not be empty for a stream without sources');
+  }
   for (const s of spec.subjects) {
     if (!isValidSubject(s, { wildcards: true }))
       throw new BusConfigError(`${at}: subjects`, `"${s}" is not a subject`);
@@ -57,7 +75,20 @@ export function resolveStream(spec: StreamSpec): ResolvedStream {
   }
   const replicas = spec.replicas ?? 1;
   positive(`${at}: replicas`, replicas);
-  return { ...spec, subjects: [...spec.subjects], storage: spec.storage ?? 'file', replicas };
+  return { ...spec, subjects: [...spec.subjects], storage: spec.storage ?? 'file', replicas, sources };
+}
+
+function resolveSource(at: string, streamName: string, source: StreamSource): StreamSource {
+  name(`${at}: sources`, source.name);
+  if (source.name === streamName)
+    throw new BusConfigError(`${at}: sources`, 'must not name the stream itself');
+  if (source.filterSubject !== undefined && !isValidSubject(source.filterSubject, { wildcards: true })) {
+    throw new BusConfigError(`${at}: sources`, `"${source.filterSubject}" is not a subject`);
+  }
+  if (source.domain !== undefined && !/^[A-Za-z0-9_-]+$/.test(source.domain)) {
+    throw new BusConfigError(`${at}: sources`, `"${source.domain}" is not a JetStream domain`);
+  }
+  return { ...source };
 }
 
 export function resolveConsumer(spec: ConsumerSpec): ResolvedConsumer {

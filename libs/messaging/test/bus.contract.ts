@@ -6,6 +6,7 @@ import {
   type Bus,
   type BusMessage,
   type ConsumerSpec,
+  siteNaming,
   type StreamSpec,
 } from '../src';
 import type { BusHarness } from './support/harness';
@@ -268,6 +269,74 @@ export function busContract(makeHarness: () => BusHarness): void {
         throw new Error('entropy server down');
       });
       await expect(bus.request(service(), bytes('ping'), 2000)).rejects.toBeInstanceOf(ReplyFailedError);
+    });
+  });
+
+  describe('stream sources', () => {
+    const west = () => siteNaming('kme-west', { prefix: harness.naming.prefix });
+    const eastOut = (): StreamSpec => ({
+      name: harness.naming.stream('out'),
+      subjects: [harness.naming.wildcard('out')],
+      retention: 'limits',
+      maxAgeMs: 60_000,
+      duplicateWindowMs: 30_000,
+    });
+    const westIn = (): StreamSpec => ({
+      name: west().stream('in'),
+      subjects: [],
+      retention: 'limits',
+      maxAgeMs: 60_000,
+      duplicateWindowMs: 30_000,
+      sources: [{ name: eastOut().name, filterSubject: harness.naming.wildcard('out', 'kme-west') }],
+    });
+    const westReplication = (): ConsumerSpec => ({
+      stream: westIn().name,
+      durable: 'replication',
+      ackWaitMs: 1000,
+      maxDeliver: 5,
+    });
+    const toWest = () => harness.naming.subject('out', 'kme-west', 'metadata');
+    const toNorth = () => harness.naming.subject('out', 'kme-north', 'metadata');
+    const collect = async (bus: Bus, seen: BusMessage[]) =>
+      bus.consume(westReplication(), async (m) => {
+        seen.push(m);
+        await m.ack();
+      });
+
+    it("copies the origin's matching messages, also those stored before the sourcing stream existed", async () => {
+      const east = await harness.connect({ streams: [eastOut()] });
+      await east.publish(toWest(), bytes('before'), { msgId: 'before' });
+      await east.publish(toNorth(), bytes('not-for-west'), { msgId: 'north' });
+
+      const westBus = await harness.connect({ streams: [westIn()], consumers: [westReplication()] });
+      const seen: BusMessage[] = [];
+      await collect(westBus, seen);
+      await east.publish(toWest(), bytes('after'), { msgId: 'after' });
+
+      await waitFor(() => seen.length === 2, 10_000, 'both sourced messages');
+      await sleep(300);
+      expect(seen.map((m) => [m.subject, text(m.data)])).toEqual([
+        [toWest(), 'before'],
+        [toWest(), 'after'],
+      ]);
+    });
+
+    it('starts copying once an origin that did not exist yet appears', async () => {
+      const westBus = await harness.connect({ streams: [westIn()], consumers: [westReplication()] });
+      const seen: BusMessage[] = [];
+      await collect(westBus, seen);
+
+      const east = await harness.connect({ streams: [eastOut()] });
+      await east.publish(toWest(), bytes('late'), { msgId: 'late' });
+
+      await waitFor(() => seen.length === 1, 15_000, 'the message of the late origin');
+      expect(text(seen[0].data)).toBe('late');
+    });
+
+    it('provisions a sourcing stream again without a change', async () => {
+      await harness.connect({ streams: [eastOut()] });
+      await harness.connect({ streams: [westIn()] });
+      await expect(harness.connect({ streams: [westIn()] })).resolves.toBeDefined();
     });
   });
 

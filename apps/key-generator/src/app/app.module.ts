@@ -1,19 +1,32 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
 import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
-import { BUS_READINESS, BusModule } from '@dqkd/messaging';
+import { MetricsModule } from '@dqkd/metrics';
+import { BUS_READINESS, BusModule, publisherTopology } from '@dqkd/messaging';
 import { HealthModule } from '@dqkd/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import type { AppOptions } from './app-options';
+import { generatorSettings } from './pool/generator-settings';
+import { PoolModule } from './pool/pool.module';
+
 @Module({})
 export class AppModule {
-  static register(config: ProcessConfig): DynamicModule {
+  static register(config: ProcessConfig, options: AppOptions = {}): DynamicModule {
+    const prefix = options.subjectPrefix ?? config.env.nats.subjectPrefix;
+    // Parsed here, where a bad value still stops the process with the configuration exit code.
+    const settings = generatorSettings(process.env);
     return {
       module: AppModule,
       imports: [
         DqkdConfigModule.forRoot(config),
-        LedgerModule.forRoot({ name: config.env.kmeId }),
-        BusModule.forRoot({ app: 'key-generator', topology: { streams: [] } }),
+        LedgerModule.forRoot({ name: config.env.kmeId, env: options.ledgerEnv }),
+        BusModule.forRoot({
+          app: 'key-generator',
+          topology: publisherTopology(config.env.kmeId, { prefix }),
+        }),
+        MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
+        PoolModule.register(settings, prefix),
       ],
     };
   }

@@ -1,19 +1,37 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
 import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
-import { BUS_READINESS, BusModule } from '@dqkd/messaging';
+import { MetricsModule } from '@dqkd/metrics';
+import { BUS_READINESS, BusModule, siteTopology } from '@dqkd/messaging';
 import { HealthModule } from '@dqkd/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
 
+import type { AppOptions } from './app-options';
+import { InboundModule } from './inbound/inbound.module';
+import { replicationSettings } from './replication-settings';
+
 @Module({})
 export class AppModule {
-  static register(config: ProcessConfig): DynamicModule {
+  static register(config: ProcessConfig, options: AppOptions = {}): DynamicModule {
+    const prefix = options.subjectPrefix ?? config.env.nats.subjectPrefix;
+    const self = config.env.kmeId;
+    const peers = config.network.kmes.map((kme) => kme.id).filter((id) => id !== self);
+    const settings = replicationSettings(process.env);
+    // Sites on NATS servers joined by leaf nodes reach a peer's OUT stream through its JetStream domain;
+    // sites sharing one NATS (tests, a single cluster) have no domains to cross.
+    const topology = siteTopology(self, peers, {
+      prefix,
+      ackWaitMs: settings.ackWaitMs,
+      peerDomain: settings.peerDomains ? (peer) => config.network.kme(peer)?.natsDomain : undefined,
+    });
     return {
       module: AppModule,
       imports: [
         DqkdConfigModule.forRoot(config),
-        LedgerModule.forRoot({ name: config.env.kmeId }),
-        BusModule.forRoot({ app: 'replication', topology: { streams: [] } }),
+        LedgerModule.forRoot({ name: self, env: options.ledgerEnv }),
+        BusModule.forRoot({ app: 'replication', topology }),
+        MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
+        InboundModule.register(topology.consumers![0], prefix),
       ],
     };
   }

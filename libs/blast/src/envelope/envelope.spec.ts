@@ -102,6 +102,12 @@ describe('envelope header', () => {
     expect(() => readHeader(reader)).toThrow(EnvelopeMalformed);
   });
 
+  it('reads back the kind of a block acknowledgement', () => {
+    const sent = header({ kind: 'ack' });
+    const reader = new ByteReader(encodeHeader(sent), (_fault, detail) => new EnvelopeMalformed(detail));
+    expect(readHeader(reader)).toEqual(sent);
+  });
+
   it('refuses an unknown kind', () => {
     const bytes = fromHex(vectors[0].headerBytes);
     bytes[1] = 9;

@@ -3,9 +3,9 @@ import { EnvelopeMalformed } from '../errors';
 
 export const ENVELOPE_VERSION = 1;
 
-export type EnvelopeKind = 'metadata' | 'assignment' | 'sample';
+export type EnvelopeKind = 'metadata' | 'assignment' | 'sample' | 'ack';
 
-const KIND_CODES: Record<EnvelopeKind, number> = { metadata: 1, assignment: 2, sample: 3 };
+const KIND_CODES: Record<EnvelopeKind, number> = { metadata: 1, assignment: 2, sample: 3, ack: 4 };
 const KINDS_BY_CODE = new Map(Object.entries(KIND_CODES).map(([kind, code]) => [code, kind as EnvelopeKind]));
 
 /**
@@ -14,7 +14,7 @@ const KINDS_BY_CODE = new Map(Object.entries(KIND_CODES).map(([kind, code]) => [
  */
 export interface EnvelopeHeader {
   readonly kind: EnvelopeKind;
-  /** Block ID for metadata, key ID for an assignment, sample ID for a sample (UUIDs). */
+  /** Block ID for metadata and acks, reservation ID for an assignment, sample ID for a sample (UUIDs). */
   readonly subjectId: string;
   /** Sending KME (or entropy server, for samples): the signer. */
   readonly source: string;

@@ -77,6 +77,11 @@ const natsFiles = ['NATS_CREDS_FILE', 'NATS_TLS_CA_FILE', 'NATS_TLS_CERT_FILE', 
 export const natsEnv = z
   .object({
     NATS_URL: serviceUrls(['nats:', 'tls:'], true, ',').optional(),
+    // Subjects and streams are named `<prefix>.<kme>…`; test runs sharing one NATS each take their own.
+    DQKD_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and "-"')
+      .default('dqkd'),
     NATS_CREDS_FILE: z.string().optional(),
     NATS_TLS_CA_FILE: z.string().optional(),
     NATS_TLS_CERT_FILE: z.string().optional(),

@@ -27,7 +27,12 @@ describe('parseProcessEnv', () => {
 
     it('selects the embedded database and the in-process bus', () => {
       expect(env.database).toEqual({ url: undefined, kek: undefined, migrate: false });
-      expect(env.nats).toEqual({ servers: undefined, credsFile: undefined, tls: undefined });
+      expect(env.nats).toEqual({
+        subjectPrefix: 'dqkd',
+        servers: undefined,
+        credsFile: undefined,
+        tls: undefined,
+      });
     });
 
     it('logs at info and serves health on 127.0.0.1:9464, the API port following the network file', () => {
@@ -182,6 +187,12 @@ describe('parseProcessEnv', () => {
       expect(issuesOf({ ...minimal, DQKD_API_PORT: '65536', DQKD_HEALTH_PORT: 'http' })).toEqual([
         'environment: DQKD_API_PORT: must be a port number from 0 to 65535 (0 = any free port)',
         'environment: DQKD_HEALTH_PORT: must be a port number from 0 to 65535 (0 = any free port)',
+      ]);
+    });
+
+    it('a subject prefix that is not a lower-case NATS token', () => {
+      expect(issuesOf({ ...minimal, DQKD_SUBJECT_PREFIX: 'Run.1' })).toEqual([
+        'environment: DQKD_SUBJECT_PREFIX: must be lower-case letters, digits and "-"',
       ]);
     });
 

@@ -17,6 +17,8 @@ export interface DatabaseEnv {
 }
 
 export interface NatsEnv {
+  /** Prefix of every cross-site subject and stream name (DQKD_SUBJECT_PREFIX, default `dqkd`). */
+  readonly subjectPrefix: string;
   /** Unset: the in-process bus. */
   readonly servers: readonly string[] | undefined;
   readonly credsFile: string | undefined;
@@ -111,6 +113,7 @@ export function parseProcessEnv(
         migrate: database.DQKD_MIGRATE === 'true',
       },
       nats: {
+        subjectPrefix: nats.DQKD_SUBJECT_PREFIX,
         servers: nats.NATS_URL?.split(',').map((server) => server.trim()),
         credsFile: file(nats.NATS_CREDS_FILE),
         tls: natsTls

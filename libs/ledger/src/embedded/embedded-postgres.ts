@@ -69,6 +69,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
+  const ownerFile = join(options.dir, `${options.name}.owner`);
+  await stopOrphan(dataDir, ownerFile);
   removeStalePidFile(dataDir);
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
@@ -93,6 +95,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const stderr = keepTail(server);
     try {
       await waitUntilReady(server, url, deadline, stderr);
+      writeFileSync(ownerFile, `${process.pid}\n`);
       return running(server, url, port, dataDir);
     } catch (error) {
       lastError = error as Error;
@@ -210,6 +213,30 @@ async function initialise(
  * A cluster killed with SIGKILL leaves postmaster.pid behind. It is removed only when the PID in it is not alive;
  * a live PID means another process may own the folder, and two postmasters on one folder would corrupt it.
  */
+/**
+ * A cluster whose owner (the process that started it) was killed keeps running on its own; the next
+ * start stops it, so a start after a killed run recovers by itself. A cluster whose owner is alive is
+ * left alone (removeStalePidFile then refuses to start a second server on it).
+ */
+async function stopOrphan(dataDir: string, ownerFile: string): Promise<void> {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined || !isAlive(pid) || !existsSync(ownerFile)) return;
+  const owner = Number(readFileSync(ownerFile, 'utf8').trim());
+  if (!Number.isInteger(owner) || owner === process.pid || isAlive(owner)) return;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 export function removeStalePidFile(dataDir: string): void {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) {

@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 
-import { concatBits, sliceBits } from '../bits';
+import { concatBits, sliceBits, zeroBits } from '../bits';
 import { MaterialCipher } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
@@ -195,5 +195,68 @@ export class BlockStore {
     } finally {
       materials.forEach((material) => material.fill(0));
     }
+  }
+
+  /**
+   * Source side: the bits of a run of segments, concatenated in order, and zeroed in the stored blocks in the
+   * same transaction, so once the caller has handed them out the ledger keeps no copy. Blocks are locked in ID
+   * order (no deadlock between concurrent takers) and re-sealed under a fresh data key. Undefined, and nothing
+   * changed, when any block no longer has material.
+   */
+  async takeBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
+    const blockIds = [...new Set(segments.map((segment) => segment.blockId))].sort();
+    return inTransaction(this.manager, async (manager) => {
+      const found = await rows<{
+        id: string;
+        ciphertext: Buffer | null;
+        wrapped_key: Buffer;
+        kek_id: number;
+      }>(
+        manager,
+        `SELECT id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+         FROM blocks WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [blockIds],
+      );
+      if (found.length !== blockIds.length || found.some((row) => row.ciphertext === null)) {
+        return undefined;
+      }
+      const materials = new Map(
+        found.map((row) => [
+          row.id,
+          this.cipher.open('blocks', row.id, {
+            ciphertext: row.ciphertext as Buffer,
+            wrappedKey: row.wrapped_key,
+            kekId: row.kek_id,
+          }),
+        ]),
+      );
+      try {
+        const parts = segments.map((segment) => {
+          const length = segment.end - segment.start;
+          return { bits: sliceBits(materials.get(segment.blockId) as Buffer, segment.start, length), length };
+        });
+        const taken = concatBits(parts);
+        parts.forEach((part) => part.bits.fill(0));
+        for (const segment of segments) {
+          zeroBits(materials.get(segment.blockId) as Buffer, segment.start, segment.end - segment.start);
+        }
+        const resealed = blockIds.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
+        await manager.query(
+          `UPDATE blocks AS b SET material_ciphertext = t.ciphertext, material_wrapped_key = t.wrapped_key,
+             material_kek_id = t.kek_id
+           FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::int[]) AS t (id, ciphertext, wrapped_key, kek_id)
+           WHERE b.id = t.id`,
+          [
+            blockIds,
+            resealed.map((sealed) => sealed.ciphertext),
+            resealed.map((sealed) => sealed.wrappedKey),
+            resealed.map((sealed) => sealed.kekId),
+          ],
+        );
+        return taken;
+      } finally {
+        materials.forEach((material) => material.fill(0));
+      }
+    });
   }
 }

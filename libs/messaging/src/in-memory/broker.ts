@@ -18,6 +18,8 @@ interface Responder {
 export class InMemoryBroker {
   private readonly streams = new Map<string, MemoryStream>();
   private readonly consumers = new Map<string, MemoryConsumer>();
+  /** Per sourcing stream and origin, the last origin sequence copied: `<stream>/<origin>` → sequence. */
+  private readonly sourced = new Map<string, number>();
   private responders: Responder[] = [];
   private turn = 0;
 
@@ -38,6 +40,7 @@ export class InMemoryBroker {
     }
     if (existing) existing.spec = spec;
     else this.streams.set(spec.name, new MemoryStream(spec));
+    this.copySources();
   }
 
   provisionConsumer(spec: ResolvedConsumer): MemoryConsumer {
@@ -73,11 +76,48 @@ export class InMemoryBroker {
       s.spec.subjects.some((f) => subjectMatches(f, message.subject)),
     );
     if (!stream) throw new NoStreamError(message.subject);
+    const receipt = this.storeIn(stream, message);
+    if (!receipt.duplicate) this.copySources();
+    return receipt;
+  }
+
+  private storeIn(
+    stream: MemoryStream,
+    message: Omit<StoredMessage, 'sequence' | 'storedAt'>,
+  ): PublishReceipt {
     const { sequence, duplicate } = stream.store(message, this.clock());
     if (!duplicate) {
       for (const c of this.consumers.values()) if (c.spec.stream === stream.spec.name) c.pump();
     }
     return { stream: stream.spec.name, sequence, duplicate };
+  }
+
+  /**
+   * Copies what origins hold beyond each sourcing stream's cursor, as JetStream's stream sources do; runs
+   * to a fixed point so that chains of sources (a stream sourcing a sourcing stream) settle too.
+   */
+  private copySources(): void {
+    for (let copied = true; copied;) {
+      copied = false;
+      for (const stream of this.streams.values()) {
+        for (const source of stream.spec.sources) {
+          const origin = this.streams.get(source.name);
+          if (!origin) continue;
+          const cursor = `${stream.spec.name}/${source.name}`;
+          const accept = (m: StoredMessage) =>
+            source.filterSubject === undefined || subjectMatches(source.filterSubject, m.subject);
+          for (
+            let m = origin.next(this.sourced.get(cursor) ?? 0, accept, this.clock());
+            m !== undefined;
+            m = origin.next(m.sequence, accept, this.clock())
+          ) {
+            this.sourced.set(cursor, m.sequence);
+            const { subject, data, msgId, headers } = m;
+            if (!this.storeIn(stream, { subject, data, msgId, headers }).duplicate) copied = true;
+          }
+        }
+      }
+    }
   }
 
   /** Registers a responder; the returned function removes it. */
@@ -101,6 +141,7 @@ export class InMemoryBroker {
     this.consumers.forEach((c) => c.stop());
     this.consumers.clear();
     this.streams.clear();
+    this.sourced.clear();
     this.responders = [];
   }
 }

@@ -43,6 +43,32 @@ describe('JetStream configuration', () => {
     );
   });
 
+  it('describes sources, a peer domain as its JetStream API prefix, and no subjects of its own', () => {
+    const gathering = resolveStream({
+      ...stream,
+      name: 'DQKD_KME_WEST_IN',
+      subjects: [],
+      retention: 'limits',
+      sources: [{ name: 'DQKD_KME_EAST_OUT', filterSubject: 'dqkd.kme-east.out.kme-west.>', domain: 'east' }],
+    });
+    const config = streamConfig(gathering);
+    expect(config.subjects).toBeUndefined();
+    expect(config.sources).toEqual([
+      {
+        name: 'DQKD_KME_EAST_OUT',
+        filter_subject: 'dqkd.kme-east.out.kme-west.>',
+        external: { api: '$JS.east.API', deliver: '' },
+      },
+    ]);
+    const held: Record<string, unknown> = {
+      ...config,
+      sources: [{ ...config.sources![0], opt_start_seq: 0 }],
+    };
+    const other: Record<string, unknown> = { ...config, sources: [{ name: 'DQKD_KME_NORTH_OUT' }] };
+    expect(changedFields(held, { ...config })).toEqual([]);
+    expect(changedFields(held, other)).toEqual(['sources']);
+  });
+
   it('sees no change in what the server holds when only the subjects are reordered', () => {
     const held = { ...streamConfig(stream), subjects: ['b', 'a'], sealed: false };
     expect(changedFields(held, { ...streamConfig(stream), subjects: ['a', 'b'] })).toEqual([]);

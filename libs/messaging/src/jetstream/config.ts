@@ -6,9 +6,10 @@ import {
   StorageType,
   type ConsumerConfig,
   type StreamConfig,
+  type StreamSource as JetStreamSource,
 } from '@nats-io/jetstream';
 
-import type { ResolvedConsumer, ResolvedStream } from '../topology';
+import type { ResolvedConsumer, ResolvedStream, StreamSource } from '../topology';
 
 /** JetStream durations are nanoseconds. */
 export const nanos = (ms: number): number => ms * 1_000_000;
@@ -20,12 +21,23 @@ export const nanos = (ms: number): number => ms * 1_000_000;
 export function streamConfig(spec: ResolvedStream): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
-    subjects: [...spec.subjects],
+    // A stream that only gathers its sources lists no subjects (NATS would otherwise default to its name).
+    ...(spec.subjects.length === 0 && spec.sources.length > 0 ? {} : { subjects: [...spec.subjects] }),
     retention: spec.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
     storage: spec.storage === 'memory' ? StorageType.Memory : StorageType.File,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs),
     num_replicas: spec.replicas,
+    ...(spec.sources.length === 0 ? {} : { sources: spec.sources.map(sourceConfig) }),
+  };
+}
+
+/** A domain becomes the origin's JetStream API prefix, which is how a leaf-node peer's stream is reached. */
+function sourceConfig(source: StreamSource): JetStreamSource {
+  return {
+    name: source.name,
+    ...(source.filterSubject === undefined ? {} : { filter_subject: source.filterSubject }),
+    ...(source.domain === undefined ? {} : { external: { api: `$JS.${source.domain}.API`, deliver: '' } }),
   };
 }
 
@@ -48,8 +60,23 @@ export function changedFields<T extends object>(existing: T, desired: Partial<T>
 }
 
 function same(a: unknown, b: unknown): boolean {
+  if (isSourceList(a) || isSourceList(b)) return sameSources(a, b);
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
   }
   return a === b;
+}
+
+function isSourceList(value: unknown): value is JetStreamSource[] {
+  return Array.isArray(value) && value.length > 0 && typeof value[0] === 'object' && value[0] !== null;
+}
+
+/** The server echoes sources with fields of its own (start sequence, empty deliver prefix), so only ours count. */
+function sameSources(a: unknown, b: unknown): boolean {
+  const key = (list: unknown) =>
+    ((list ?? []) as JetStreamSource[])
+      .map((s) => [s.name, s.filter_subject ?? '', s.external?.api ?? ''].join(' '))
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
 }

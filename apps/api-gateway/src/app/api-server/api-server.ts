@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+import { DqkdConfig } from '@dqkd/config';
+import { toEtsiResponse } from '@dqkd/etsi014';
+import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+
+import { siteLimits } from '../keys/site-limits';
+import { sendJson } from './json-response';
+import { readBody, setRawBody } from './raw-body';
+
+/** The only paths served over mutual TLS; everything else (health included) is a 404 there. */
+const ETSI_PATH = /^\/api\/v1\/(?:keys\/[^/]+\/(?:status|enc_keys|dec_keys)|openapi\.json)$/;
+
+/**
+ * The ETSI API's HTTPS listener with mutual TLS, on the API port, in front of the same Express instance that
+ * serves health on the plain port. A client certificate from another CA fails the handshake. Request bodies
+ * are read here, within the size limit, so every Content-Type (or none) reaches the routes as raw bytes.
+ */
+@Injectable()
+export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ApiServer');
+  private server: https.Server | undefined;
+
+  constructor(
+    private readonly config: DqkdConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  /** The port the API listens on (the configured one, or the one the system chose for port 0). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo).port;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { http } = this.config.env;
+    const routes = this.adapterHost.httpAdapter.getInstance<RequestListener>();
+    const maxBodyBytes = siteLimits(this.config.network, this.config.kme.id).maxRequestBodyBytes;
+    const server = https.createServer(
+      { ...(await this.tlsOptions()), keepAliveTimeout: 60_000 },
+      (request, response) =>
+        this.accept(request, response, routes, maxBodyBytes).catch((error: unknown) => {
+          this.logger.error(
+            `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
+          );
+          if (!response.headersSent) sendJson(response, 503, toEtsiResponse({ kind: 'server-error' }).body);
+        }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(http.apiPort, http.listenHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.logger.log(`ETSI GS QKD 014 API on https://${http.listenHost}:${this.port}/api/v1/keys/`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  }
+
+  private async accept(
+    request: IncomingMessage,
+    response: ServerResponse,
+    routes: RequestListener,
+    maxBodyBytes: number,
+  ): Promise<void> {
+    const pathname = (request.url ?? '/').split('?')[0];
+    if (!ETSI_PATH.test(pathname)) {
+      sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
+      return;
+    }
+    if (request.method === 'POST') {
+      const read = await readBody(request, maxBodyBytes);
+      if (!read.ok) {
+        // The rest of the body is never read, so this connection cannot carry another request.
+        response.setHeader('Connection', 'close');
+        sendJson(response, 400, toEtsiResponse({ kind: 'body-too-large', max: maxBodyBytes }).body);
+        return;
+      }
+      setRawBody(request, read.body);
+    }
+    routes(request, response);
+  }
+
+  private async tlsOptions(): Promise<MutualTlsServerOptions> {
+    const { env, kme } = this.config;
+    if (env.http.tls === undefined) return readMutualTlsServerOptions(env.pkiDir, kme.id);
+    const { certFile, keyFile, caFile } = env.http.tls;
+    const [cert, key, ca] = await Promise.all([
+      readFile(certFile, 'utf8'),
+      readFile(keyFile, 'utf8'),
+      readFile(caFile ?? path.join(env.pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
+    ]);
+    return { cert, key, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  }
+}

@@ -1,0 +1,11 @@
+/** What differs between deployments and test runs beyond the process environment. */
+export interface GatewayOptions {
+  /** Subject prefix of cross-site messages (default `dqkd`); tests give each run its own. */
+  readonly subjectPrefix?: string;
+  /** This KME's sealing identity (default `<pkiDir>/<kmeId>.sealing.json`, a mounted secret in production). */
+  readonly sealingIdentityFile?: string;
+  /** The variables the ledger opens from (default `process.env`); tests run two sites in one process. */
+  readonly ledgerEnv?: NodeJS.ProcessEnv;
+}
+
+export const GATEWAY_OPTIONS = Symbol('dqkd.api-gateway.options');

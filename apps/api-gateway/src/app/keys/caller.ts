@@ -1,0 +1,21 @@
+import type { IncomingMessage } from 'node:http';
+import { TLSSocket } from 'node:tls';
+
+import type { NetworkConfig, Sae } from '@dqkd/config';
+import { fail, ok, type Result } from '@dqkd/etsi014';
+import { certificateIdentity } from '@dqkd/pki';
+
+/** Whether a request came over the API's mutual-TLS listener (rather than the plain health port). */
+export function overMutualTls(request: IncomingMessage): boolean {
+  return request.socket instanceof TLSSocket && request.socket.authorized;
+}
+
+/** The SAE calling, from its client certificate's CN; it must be attached to this KME. */
+export function callerOf(request: IncomingMessage, network: NetworkConfig, kmeId: string): Result<Sae> {
+  const socket = request.socket as TLSSocket;
+  const commonName = certificateIdentity(socket.getPeerCertificate());
+  const sae = commonName === undefined ? undefined : network.saeByCertificateCn(commonName);
+  if (sae === undefined) return fail({ kind: 'unauthenticated' });
+  if (sae.kmeId !== kmeId) return fail({ kind: 'not-attached' });
+  return ok(sae);
+}

@@ -1,0 +1,34 @@
+import { DqkdConfig, type Sae } from '@dqkd/config';
+import { buildStatus, fail, type Result, type Status } from '@dqkd/etsi014';
+import { Ledger } from '@dqkd/ledger';
+import { Injectable } from '@nestjs/common';
+
+import { resolvePeerKme } from './addressing';
+
+/** status: the link from this KME to the slave's, with its limits and the keys its ready pool holds now. */
+@Injectable()
+export class StatusService {
+  constructor(
+    private readonly config: DqkdConfig,
+    private readonly ledger: Ledger,
+  ) {}
+
+  async status(master: Sae, pathId: string): Promise<Result<Status>> {
+    const { network, kme } = this.config;
+    const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
+    if (!target.ok) return target;
+    const limits = network.linkLimits(kme.id, target.value);
+    if (limits === undefined) return fail({ kind: 'server-error' });
+    const link = await this.ledger.links.find(kme.id, target.value);
+    const readyBits = link === undefined ? 0 : await this.ledger.blocks.readyBits(link.id);
+    return buildStatus({
+      sourceKmeId: kme.id,
+      targetKmeId: target.value,
+      masterSaeId: master.id,
+      slaveSaeId: pathId,
+      limits,
+      // Keys of the default size the pool could give now; a pool larger than max_key_count still shows the cap.
+      storedKeyCount: Math.min(limits.maxKeyCount, Math.floor(readyBits / limits.keySize)),
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { ConfigError } from '@dqkd/config';
+
+import { generatorSettings } from './generator-settings';
+
+describe('generator settings', () => {
+  it('defaults to one-hour blocks that the target has ten minutes to confirm', () => {
+    expect(generatorSettings({})).toEqual({
+      intervalMs: 200,
+      concurrency: 4,
+      blockLifetimeMs: 3_600_000,
+      ackTimeoutMs: 600_000,
+    });
+  });
+
+  it('takes integers from the environment', () => {
+    expect(generatorSettings({ DQKD_BLOCK_ACK_TIMEOUT_MS: '3000' }).ackTimeoutMs).toBe(3000);
+  });
+
+  it('refuses values out of range or not integers, naming every variable', () => {
+    const refused = () =>
+      generatorSettings({ DQKD_GENERATOR_CONCURRENCY: '0', DQKD_BLOCK_LIFETIME_MS: '1.5h' });
+    expect(refused).toThrow(/DQKD_GENERATOR_CONCURRENCY/);
+    expect(refused).toThrow(/DQKD_BLOCK_LIFETIME_MS/);
+    expect(() => generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '7200000' })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,41 @@
+import { ConfigError, ENVIRONMENT, type Environment } from '@dqkd/config';
+
+export interface GeneratorSettings {
+  /** How often each link's pool is checked (ms). */
+  readonly intervalMs: number;
+  /** Blocks of one link made at once. */
+  readonly concurrency: number;
+  /** A block's life from creation: the source carves only from blocks younger than this. */
+  readonly blockLifetimeMs: number;
+  /**
+   * How long the target has to confirm a block; also how long entropy servers keep its samples for the
+   * target's read. A pending block older than this is burned.
+   */
+  readonly ackTimeoutMs: number;
+}
+
+const VARIABLES: Record<keyof GeneratorSettings, [name: string, fallback: number, min: number, max: number]> =
+  {
+    intervalMs: ['DQKD_GENERATOR_INTERVAL_MS', 200, 10, 600_000],
+    concurrency: ['DQKD_GENERATOR_CONCURRENCY', 4, 1, 64],
+    blockLifetimeMs: ['DQKD_BLOCK_LIFETIME_MS', 3_600_000, 1000, 3_600_000],
+    ackTimeoutMs: ['DQKD_BLOCK_ACK_TIMEOUT_MS', 600_000, 1000, 3_600_000],
+  };
+
+/** The generator's tuning from the environment, each a bounded integer; a bad value stops the process. */
+export function generatorSettings(env: Environment): GeneratorSettings {
+  const issues: { source: string; path: string; message: string }[] = [];
+  const settings = Object.fromEntries(
+    Object.entries(VARIABLES).map(([field, [name, fallback, min, max]]) => {
+      const text = env[name]?.trim();
+      if (!text) return [field, fallback];
+      const value = Number(text);
+      if (!Number.isSafeInteger(value) || value < min || value > max) {
+        issues.push({ source: ENVIRONMENT, path: name, message: `must be an integer from ${min} to ${max}` });
+      }
+      return [field, value];
+    }),
+  ) as unknown as GeneratorSettings;
+  if (issues.length > 0) throw new ConfigError(issues);
+  return settings;
+}

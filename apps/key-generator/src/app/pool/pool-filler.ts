@@ -1,0 +1,170 @@
+import { EntropyUnavailable, generateBlock, sealMetadata } from '@dqkd/blast';
+import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
+import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
+import type { Ledger, Link } from '@dqkd/ledger';
+import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
+import type { Logger } from '@nestjs/common';
+
+import type { GeneratorMetrics } from './generator-metrics';
+import type { GeneratorSettings } from './generator-settings';
+import { blocksToGenerate } from './watermarks';
+
+/** First key of the advisory locks that let one generator at a time fill a link (the second: the link ID). */
+const FILL_LOCK_NAMESPACE = 0x64716b67;
+
+export interface PoolFillerParts {
+  readonly config: DqkdConfig;
+  readonly ledger: Ledger;
+  readonly entropy: KmeEntropySources;
+  readonly credentials: KmeEntropyCredentials;
+  readonly relay: OutboxRelay;
+  readonly settings: GeneratorSettings;
+  readonly metrics: GeneratorMetrics;
+  /** Subject prefix of cross-site messages; undefined = `dqkd`. */
+  readonly prefix: string | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * Keeps each outgoing link's pool between its watermarks, and burns blocks the target never confirmed.
+ * Replicas cooperate through a Postgres advisory lock per link: the one holding it fills that link, the
+ * others skip it, and a replica that dies releases it with its connection, so no block is made twice.
+ */
+export class PoolFiller {
+  private stopping = false;
+
+  constructor(private readonly parts: PoolFillerParts) {}
+
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** One pass over every outgoing link; answers the number of blocks made. */
+  async round(): Promise<number> {
+    const { config } = this.parts;
+    let made = 0;
+    for (const link of config.network.linksFrom(config.kme.id)) {
+      if (this.stopping) break;
+      made += await this.fillLink(link);
+    }
+    await this.burnUnconfirmed();
+    return made;
+  }
+
+  private async fillLink(linkConfig: LinkConfig): Promise<number> {
+    const { ledger, config } = this.parts;
+    const link = await ledger.links.ensure(
+      linkConfig.source,
+      linkConfig.target,
+      config.network.blast.blockBits,
+    );
+    const runner = ledger.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1, $2) AS locked', [
+        FILL_LOCK_NAMESPACE,
+        link.id,
+      ])) as { locked: boolean }[];
+      if (!locked) return 0;
+      try {
+        return await this.fill(link, linkConfig);
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1, $2)', [FILL_LOCK_NAMESPACE, link.id]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
+    const wanted = blocksToGenerate(await this.poolBits(link.id), linkConfig.limits, link.blockBits);
+    let made = 0;
+    while (made < wanted && !this.stopping) {
+      const batch = Math.min(this.parts.settings.concurrency, wanted - made);
+      const outcomes = await Promise.allSettled(Array.from({ length: batch }, () => this.makeBlock(link)));
+      made += outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+      const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failure) {
+        const reason: unknown = failure.reason;
+        if (!(reason instanceof EntropyUnavailable)) throw reason;
+        // Entropy servers come back on their own; the next round tries again.
+        this.parts.logger.warn(`link ${link.sourceKmeId} → ${link.targetKmeId}: ${reason.message}`);
+        break;
+      }
+    }
+    if (made > 0) {
+      this.parts.logger.log(
+        `link ${link.sourceKmeId} → ${link.targetKmeId}: ${made} block(s) sent for confirmation`,
+      );
+    }
+    return made;
+  }
+
+  /** Ready unreserved bits plus bits still awaiting the target's confirmation, of unexpired source blocks. */
+  private async poolBits(linkId: number): Promise<number> {
+    const [row] = (await this.parts.ledger.manager.query(
+      `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
+       WHERE link_id = $1 AND role = 'source' AND state IN ('ready', 'pending') AND expires_at > now()`,
+      [linkId],
+    )) as { bits: string }[];
+    return Number(row.bits);
+  }
+
+  private async makeBlock(link: Link): Promise<void> {
+    const { config, ledger, entropy, credentials, relay, settings } = this.parts;
+    const peer = config.network.kme(link.targetKmeId);
+    if (!peer) throw new Error(`link target ${link.targetKmeId} is not a KME of the network file`);
+    const now = Date.now();
+    const generated = await generateBlock({
+      source: link.sourceKmeId,
+      target: link.targetKmeId,
+      blockBits: link.blockBits,
+      minEntropyRate: config.network.blast.h,
+      sources: entropy.forGeneration,
+      now,
+      expiresAt: now + settings.blockLifetimeMs,
+      sampleDeadline: now + settings.ackTimeoutMs,
+    });
+    const material = Buffer.from(generated.block);
+    generated.block.fill(0);
+    try {
+      const { metadata } = generated;
+      const sealed = sealMetadata(metadata, credentials.identity.sigSecretKey, peer.sealing.kemPublicKey);
+      const ends = { source: link.sourceKmeId, target: link.targetKmeId };
+      const message = metadataMessage(ends, metadata.blockId, sealed, { prefix: this.parts.prefix });
+      await ledger.transaction(async (scope) => {
+        await scope.blocks.store({
+          id: metadata.blockId,
+          linkId: link.id,
+          role: 'source',
+          state: 'pending',
+          material,
+          bits: link.blockBits,
+          metadata: Buffer.from(sealed),
+          expiresAt: new Date(metadata.expiresAt),
+        });
+        await scope.outbox.append(message.subject, message.msgId, message.payload);
+      });
+    } finally {
+      material.fill(0);
+    }
+    relay.kick();
+    this.parts.metrics.generated.inc();
+  }
+
+  /** A block its target has not confirmed in time can never be used: its samples are shredded by now. */
+  private async burnUnconfirmed(): Promise<void> {
+    const { ledger, settings, logger } = this.parts;
+    const overdue = (await ledger.manager.query(
+      `SELECT id FROM blocks WHERE role = 'source' AND state = 'pending'
+       AND created_at < now() - $1 * interval '1 millisecond' ORDER BY created_at LIMIT 1000`,
+      [settings.ackTimeoutMs],
+    )) as { id: string }[];
+    let burned = 0;
+    for (const { id } of overdue) {
+      if (await ledger.blocks.burn(id, 'unconfirmed by the target')) burned += 1;
+    }
+    this.parts.metrics.unconfirmed.inc(burned);
+    if (burned > 0) logger.warn(`burned ${burned} block(s) their target did not confirm in time`);
+  }
+}

@@ -1,0 +1,58 @@
+import { EnvelopeError } from '@dqkd/blast';
+import type { Ledger } from '@dqkd/ledger';
+import { blockAckMessageId, openBlockAck, type BusMessage } from '@dqkd/messaging';
+import type { Logger } from '@nestjs/common';
+
+import type { ReplicationMetrics } from '../replication-metrics';
+import type { Settlement } from './regeneration';
+import type { SiteKeys } from './site-keys';
+
+/** The source's side: a block its target confirmed becomes `ready`; one it rejected is burned. */
+export class Acknowledgements {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly keys: SiteKeys,
+    private readonly metrics: ReplicationMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(message: BusMessage, peer: string): Promise<Settlement> {
+    let opened: ReturnType<typeof openBlockAck>;
+    try {
+      opened = openBlockAck(message.data, this.keys.openOptions());
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      this.logger.error(
+        `refused block acknowledgement on ${message.subject}: ${error.code}: ${error.message}`,
+      );
+      this.metrics.refused.inc({ kind: 'block-ack' });
+      return 'term';
+    }
+    const { ack, from } = opened;
+    if (from !== peer) {
+      this.logger.error(`refused acknowledgement signed by ${from} arriving from ${peer}`);
+      this.metrics.refused.inc({ kind: 'block-ack' });
+      return 'term';
+    }
+    await this.ledger.processOnce(blockAckMessageId(ack.blockId), message.subject, async (scope) => {
+      const block = await scope.blocks.find(ack.blockId);
+      const link = await scope.links.find(this.keys.self, peer);
+      // Only the target of a block's own link may settle it.
+      if (!block || block.role !== 'source' || !link || block.linkId !== link.id) {
+        this.logger.warn(`acknowledgement of ${peer} for block ${ack.blockId}, which is not ours to ${peer}`);
+        return;
+      }
+      if (ack.outcome === 'ready') {
+        if (!(await scope.blocks.markReady(ack.blockId))) {
+          this.logger.warn(
+            `block ${ack.blockId} confirmed by ${peer} after it stopped pending (${block.state})`,
+          );
+        }
+      } else {
+        await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
+        this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
+      }
+    });
+    return 'ack';
+  }
+}

@@ -1,0 +1,55 @@
+import { EnvelopeError } from '@dqkd/blast';
+import { applyAssignment, LedgerConflictError, type Ledger } from '@dqkd/ledger';
+import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessage } from '@dqkd/messaging';
+import type { Logger } from '@nestjs/common';
+
+import type { ReplicationMetrics } from '../replication-metrics';
+import type { Settlement } from './regeneration';
+import type { SiteKeys } from './site-keys';
+
+/** The target's side of enc_keys: the keys of a reservation become fetchable by their slaves here. */
+export class Assignments {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly keys: SiteKeys,
+    private readonly metrics: ReplicationMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(message: BusMessage, peer: string): Promise<Settlement> {
+    let opened: ReturnType<typeof openAssignment>;
+    try {
+      opened = openAssignment(message.data, this.keys.openOptions());
+    } catch (error) {
+      if (!(error instanceof EnvelopeError) && !(error instanceof AssignmentMalformed)) throw error;
+      this.logger.error(`refused assignment on ${message.subject}: ${error.message}`);
+      this.metrics.refused.inc({ kind: 'assignment' });
+      return 'term';
+    }
+    const { assignment } = opened;
+    const { reservation } = assignment;
+    if (reservation.linkSource !== peer || reservation.linkTarget !== this.keys.self) {
+      this.logger.error(
+        `refused assignment of link ${reservation.linkSource} → ${reservation.linkTarget} from ${peer}`,
+      );
+      this.metrics.refused.inc({ kind: 'assignment' });
+      return 'term';
+    }
+    try {
+      const result = await this.ledger.processOnce(
+        assignmentMessageId(reservation.id),
+        message.subject,
+        (scope) => applyAssignment(scope, assignment),
+      );
+      if (result.processed && result.value.applied) this.metrics.assignments.inc();
+    } catch (error) {
+      if (!(error instanceof LedgerConflictError)) throw error;
+      this.logger.error(
+        `ALARM assignment ${reservation.id} from ${peer} cannot apply here: ${error.message}`,
+      );
+      this.metrics.refused.inc({ kind: 'assignment' });
+      return 'term';
+    }
+    return 'ack';
+  }
+}

@@ -1,0 +1,84 @@
+import {
+  parseProtocolSubject,
+  type Bus,
+  type ConsumerSpec,
+  type BusMessage,
+  type Subscription,
+} from '@dqkd/messaging';
+import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+
+import type { ReplicationMetrics } from '../replication-metrics';
+import type { Acknowledgements } from './acknowledgements';
+import type { Assignments } from './assignments';
+import type { Regeneration, Settlement } from './regeneration';
+
+export interface InboundHandlers {
+  readonly regeneration: Regeneration;
+  readonly acknowledgements: Acknowledgements;
+  readonly assignments: Assignments;
+}
+
+/** Handlers running at once: regeneration waits on entropy servers, so several overlap. */
+const IN_FLIGHT = 8;
+/** A message whose handler failed (entropy server or database out of reach) comes again after this. */
+const RETRY_DELAY_MS = 2000;
+
+/**
+ * Applies what the peers sent this site, from the durable consumer of this site's IN stream. A message is
+ * settled only after its effect is committed, so a crash at any point means a redelivery, never a loss; the
+ * ledger's inbox makes the redelivery a no-op.
+ */
+export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly consumer: ConsumerSpec,
+    private readonly self: string,
+    private readonly peers: readonly string[],
+    private readonly prefix: string | undefined,
+    private readonly handlers: InboundHandlers,
+    private readonly metrics: ReplicationMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscription = await this.bus.consume(this.consumer, (message) => this.apply(message), {
+      maxInFlight: IN_FLIGHT,
+      retryDelayMs: RETRY_DELAY_MS,
+      onError: (error) =>
+        this.logger.warn(
+          `${error instanceof Error ? error.message : String(error)}; the message comes again`,
+        ),
+    });
+    this.logger.log(`replication of ${this.self} applies what ${this.peers.join(', ')} send it`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.subscription?.close();
+    this.subscription = undefined;
+  }
+
+  private async apply(message: BusMessage): Promise<void> {
+    const settlement = await this.settlementOf(message);
+    await (settlement === 'ack' ? message.ack() : message.term());
+  }
+
+  private settlementOf(message: BusMessage): Promise<Settlement> {
+    const subject = parseProtocolSubject(message.subject, { prefix: this.prefix });
+    if (!subject || !this.peers.includes(subject.source) || subject.target !== this.self) {
+      this.logger.error(`refused a message on ${message.subject}, which is not from a peer to ${this.self}`);
+      this.metrics.refused.inc({ kind: 'unknown' });
+      return Promise.resolve('term');
+    }
+    const peer = subject.source;
+    switch (subject.kind) {
+      case 'metadata':
+        return this.handlers.regeneration.handle(message, peer);
+      case 'block-ack':
+        return this.handlers.acknowledgements.handle(message, peer);
+      case 'assignment':
+        return this.handlers.assignments.handle(message, peer);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { EnvelopeError, openMetadata, regenerateBlock } from '@dqkd/blast';
+import type { KmeEntropySources } from '@dqkd/entropy';
+import type { Ledger } from '@dqkd/ledger';
+import {
+  blockAckMessage,
+  metadataMessageId,
+  sealBlockAck,
+  type BlockAck,
+  type BusMessage,
+  type OutboxRelay,
+} from '@dqkd/messaging';
+import type { Logger } from '@nestjs/common';
+
+import type { ReplicationMetrics } from '../replication-metrics';
+import { regenerationRefusal, type Refusal } from './refusal';
+import type { SiteKeys } from './site-keys';
+
+/** What to tell the bus once a message is handled: done, or never again. Throwing means "try again later". */
+export type Settlement = 'ack' | 'term';
+
+/**
+ * The target's side of a block: open the sealed metadata, regenerate the block from the entropy servers,
+ * store it `ready` together with the acknowledgement in the outbox, and only then settle the message.
+ */
+export class Regeneration {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly keys: SiteKeys,
+    private readonly entropy: KmeEntropySources,
+    private readonly relay: OutboxRelay,
+    private readonly metrics: ReplicationMetrics,
+    private readonly prefix: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(message: BusMessage, peer: string): Promise<Settlement> {
+    let opened: ReturnType<typeof openMetadata>;
+    try {
+      opened = openMetadata(message.data, this.keys.openOptions());
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      this.logger.error(`refused metadata on ${message.subject}: ${error.code}: ${error.message}`);
+      this.metrics.refused.inc({ kind: 'metadata' });
+      return 'term';
+    }
+    const { metadata } = opened;
+    if (metadata.source !== peer) {
+      this.logger.error(
+        `refused metadata of ${metadata.source} arriving from ${peer} (block ${metadata.blockId})`,
+      );
+      this.metrics.refused.inc({ kind: 'metadata' });
+      return 'term';
+    }
+    const messageId = metadataMessageId(metadata.blockId);
+    // A redelivery: the block and its acknowledgement were committed together the first time.
+    if (await this.ledger.inbox.has(messageId)) return 'ack';
+
+    let material: Buffer | undefined;
+    let refusal: Refusal | undefined;
+    try {
+      material = Buffer.from(await regenerateBlock(metadata, this.entropy.all));
+    } catch (error) {
+      refusal = regenerationRefusal(error);
+      if (!refusal) throw error;
+      const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${(error as Error).message}`;
+      if (refusal.alarm) this.logger.error(`ALARM ${line}`);
+      else this.logger.warn(line);
+    }
+    const ack: BlockAck = refusal
+      ? { blockId: metadata.blockId, outcome: 'rejected', reason: refusal.reason }
+      : { blockId: metadata.blockId, outcome: 'ready' };
+    const route = { from: this.keys.self, to: peer };
+    const sealed = sealBlockAck(
+      ack,
+      { ...route, expiresAt: metadata.expiresAt },
+      this.keys.identity.sigSecretKey,
+      this.keys.kemPublicKeyOf(peer),
+    );
+    const reply = blockAckMessage(route, metadata.blockId, sealed, { prefix: this.prefix });
+    try {
+      await this.ledger.processOnce(messageId, message.subject, async (scope) => {
+        if (material) {
+          const link = await scope.links.ensure(metadata.source, metadata.target, metadata.layout.blockBits);
+          await scope.blocks.store({
+            id: metadata.blockId,
+            linkId: link.id,
+            role: 'target',
+            state: 'ready',
+            material,
+            bits: metadata.layout.blockBits,
+            metadata: Buffer.from(message.data),
+            expiresAt: new Date(metadata.expiresAt),
+          });
+        }
+        await scope.outbox.append(reply.subject, reply.msgId, reply.payload);
+      });
+    } finally {
+      material?.fill(0);
+    }
+    this.relay.kick();
+    this.metrics.blocks.inc({ outcome: ack.outcome });
+    if (refusal?.alarm) this.metrics.kcvMismatches.inc();
+    return 'ack';
+  }
+}

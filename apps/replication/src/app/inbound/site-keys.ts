@@ -1,0 +1,30 @@
+import type { OpenOptions } from '@dqkd/blast';
+import type { DqkdConfig } from '@dqkd/config';
+import type { SealingIdentity } from '@dqkd/pki';
+
+/** This KME's sealing identity and its peers' public keys from the network file. */
+export class SiteKeys {
+  constructor(
+    private readonly config: DqkdConfig,
+    readonly identity: SealingIdentity,
+  ) {}
+
+  get self(): string {
+    return this.config.kme.id;
+  }
+
+  openOptions(now = Date.now()): OpenOptions {
+    return {
+      self: this.config.kme.id,
+      recipientKemSecret: this.identity.kemSecretKey,
+      senderSigPublicKeys: (id) => this.config.network.kme(id)?.sealing.sigPublicKey,
+      now,
+    };
+  }
+
+  kemPublicKeyOf(peer: string): Uint8Array {
+    const kme = this.config.network.kme(peer);
+    if (!kme) throw new Error(`${peer} is not a KME of the network file`);
+    return kme.sealing.kemPublicKey;
+  }
+}

@@ -1,0 +1,22 @@
+import { ConfigError } from '@dqkd/config';
+
+import { reaperSettings } from './reaper-settings';
+
+describe('reaper settings', () => {
+  it('defaults to a round every ten seconds and ten minutes of grace at the target', () => {
+    expect(reaperSettings({})).toEqual({
+      intervalMs: 10_000,
+      targetGraceMs: 600_000,
+      batchSize: 1000,
+      inboxRetentionMs: 10_800_000,
+    });
+  });
+
+  it('refuses to forget processed messages while a stream may still redeliver them', () => {
+    expect(() => reaperSettings({ DQKD_INBOX_RETENTION_MS: '60000' })).toThrow(ConfigError);
+  });
+
+  it('refuses a value that is not an integer', () => {
+    expect(() => reaperSettings({ DQKD_REAPER_INTERVAL_MS: 'soon' })).toThrow(/DQKD_REAPER_INTERVAL_MS/);
+  });
+});

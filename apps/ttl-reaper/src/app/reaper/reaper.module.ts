@@ -1,0 +1,25 @@
+import { Ledger } from '@dqkd/ledger';
+import { metricToken, type Counter } from '@dqkd/metrics';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+
+import { REAPED, reaperMetricProviders } from './reaper-metrics';
+import type { ReaperSettings } from './reaper-settings';
+import { ReaperService } from './reaper.service';
+
+@Module({})
+export class ReaperModule {
+  static register(settings: ReaperSettings): DynamicModule {
+    return {
+      module: ReaperModule,
+      providers: [
+        ...reaperMetricProviders,
+        {
+          provide: ReaperService,
+          inject: [Ledger, metricToken(REAPED)],
+          useFactory: (ledger: Ledger, reaped: Counter) =>
+            new ReaperService(ledger, settings, reaped, new Logger('reaper')),
+        },
+      ],
+    };
+  }
+}

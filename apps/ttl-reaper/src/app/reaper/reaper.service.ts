@@ -1,0 +1,71 @@
+import type { Ledger, ReapCounts } from '@dqkd/ledger';
+import type { Counter } from '@dqkd/metrics';
+import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+
+import type { ReaperSettings } from './reaper-settings';
+
+/** Batches per round at most, so a huge backlog cannot keep one round going forever. */
+const MAX_BATCHES_PER_ROUND = 100;
+
+/**
+ * Deletes this site's expired keys and blocks on a timer (the ledger zeroes their material first). Replicas
+ * skip rows another one is deleting, so they share the work and every row is counted once.
+ */
+export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly settings: ReaperSettings,
+    private readonly reaped: Counter,
+    private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.tick(), this.settings.intervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One round: batches until nothing expired is left; answers what it deleted. */
+  async round(): Promise<ReapCounts> {
+    const total = { keys: 0, blocks: 0, reservations: 0 };
+    const { targetGraceMs, batchSize } = this.settings;
+    for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
+      const counts = await this.ledger.reapExpired({ targetGraceMs, limit: batchSize });
+      total.keys += counts.keys;
+      total.blocks += counts.blocks;
+      total.reservations += counts.reservations;
+      this.reaped.inc({ what: 'keys' }, counts.keys);
+      this.reaped.inc({ what: 'blocks' }, counts.blocks);
+      this.reaped.inc({ what: 'reservations' }, counts.reservations);
+      if (counts.keys < batchSize && counts.blocks < batchSize) break;
+    }
+    await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));
+    if (total.keys + total.blocks + total.reservations > 0) {
+      this.logger.log(
+        `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
+      );
+    }
+    return total;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = this.round()
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger.error(`reaping failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => (this.running = undefined));
+  }
+}

@@ -1,0 +1,98 @@
+/** The benchmark's table: each figure beside the bare server's, and its ratio against issue 4's target. */
+import type { Measurement } from './load-generator';
+
+export interface Figures {
+  readonly bare: Measurement;
+  readonly enc1: Measurement;
+  readonly enc100: Measurement;
+  readonly roundTrip: Measurement;
+  readonly lag: Measurement;
+}
+
+interface Row {
+  readonly name: string;
+  readonly run: Measurement;
+  /** What the target compares, e.g. keys/s against the bare server's requests/s. */
+  readonly figure?: { readonly label: string; readonly value: number; readonly minRatio: number };
+}
+
+const rate = (run: Measurement, count: number) => count / run.seconds;
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+export function formatTable(figures: Figures, maxLagMs: number): string {
+  const bareRate = rate(figures.bare, figures.bare.succeeded);
+  const rows: Row[] = [
+    { name: 'bare mTLS server (baseline)', run: figures.bare },
+    {
+      name: 'enc_keys number=1',
+      run: figures.enc1,
+      figure: { label: 'req/s', value: rate(figures.enc1, figures.enc1.succeeded), minRatio: 0.5 },
+    },
+    {
+      name: 'enc_keys number=100',
+      run: figures.enc100,
+      figure: { label: 'keys/s', value: rate(figures.enc100, figures.enc100.units), minRatio: 0.5 },
+    },
+    {
+      name: 'enc→dec round trip, no retry',
+      run: figures.roundTrip,
+      figure: {
+        label: 'trips/s',
+        value: rate(figures.roundTrip, figures.roundTrip.succeeded),
+        minRatio: 0.25,
+      },
+    },
+  ];
+  const header = [
+    'scenario'.padEnd(30),
+    'req/s'.padStart(9),
+    'keys/s'.padStart(10),
+    'p50 ms'.padStart(8),
+    'p99 ms'.padStart(8),
+    'failed'.padStart(7),
+    '  target vs bare req/s',
+  ].join('');
+  const lines = [header, '-'.repeat(header.length + 18)];
+  for (const { name, run, figure } of rows) {
+    const failed = [...run.failures.values()].reduce((sum, n) => sum + n, 0);
+    const verdict =
+      figure === undefined
+        ? `  ${fixed(bareRate)} req/s = 100 %`
+        : `  ${figure.label} ≥ ${figure.minRatio * 100} %: ${fixed((figure.value / bareRate) * 100)} % ` +
+          (figure.value / bareRate >= figure.minRatio ? 'PASS' : 'MISS');
+    lines.push(
+      [
+        name.padEnd(30),
+        fixed(rate(run, run.succeeded)).padStart(9),
+        fixed(rate(run, run.units)).padStart(10),
+        fixed(run.latencyMs.p50, 2).padStart(8),
+        fixed(run.latencyMs.p99, 2).padStart(8),
+        String(failed).padStart(7),
+        verdict,
+      ].join(''),
+    );
+  }
+  const lag = figures.lag.lagMs;
+  const lagFailed = [...figures.lag.failures.values()].reduce((sum, n) => sum + n, 0);
+  // The lag row puts the lag, not the step's latency, under p50 and p99.
+  lines.push(
+    [
+      'replication lag, 1 ms retries'.padEnd(30),
+      fixed(rate(figures.lag, figures.lag.succeeded)).padStart(9),
+      fixed(rate(figures.lag, figures.lag.units)).padStart(10),
+      fixed(lag?.p50 ?? NaN, 2).padStart(8),
+      fixed(lag?.p99 ?? NaN, 2).padStart(8),
+      String(lagFailed).padStart(7),
+      `  lag p99 ≤ ${maxLagMs} ms: ${lag !== undefined && lag.p99 <= maxLagMs ? 'PASS' : 'MISS'}` +
+        ` (max ${fixed(lag?.max ?? NaN)} ms)`,
+    ].join(''),
+  );
+  return lines.join('\n');
+}
+
+/** One line per failure reason and scenario, or nothing when every step succeeded. */
+export function formatFailures(figures: Figures): string[] {
+  return Object.entries(figures).flatMap(([scenario, run]: [string, Measurement]) =>
+    [...run.failures].map(([reason, count]) => `  ${scenario}: ${count} × ${reason}`),
+  );
+}

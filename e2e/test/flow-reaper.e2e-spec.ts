@@ -1,0 +1,95 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+import type { Ledger } from '@dqkd/ledger';
+
+import type { AppProcess } from './support/app-process';
+import { eventually, FlowNetwork } from './support/flow-network';
+
+const BITS = 512;
+
+describe('ttl-reaper', () => {
+  let network: FlowNetwork;
+  let east: Ledger;
+
+  beforeAll(async () => {
+    network = await FlowNetwork.start();
+    east = await network.ledger('kme-east');
+  }, 120_000);
+
+  afterAll(() => network?.stop(), 60_000);
+
+  async function block(linkId: number, role: 'source' | 'target', expiresAt: Date): Promise<string> {
+    const id = randomUUID();
+    await east.blocks.store({
+      id,
+      linkId,
+      role,
+      state: 'ready',
+      bits: BITS,
+      material: randomBytes(BITS / 8),
+      metadata: Buffer.from('sealed metadata'),
+      expiresAt,
+    });
+    return id;
+  }
+
+  const reapedIn = (reapers: AppProcess[]) =>
+    reapers
+      .flatMap((reaper) => [...reaper.text.matchAll(/reaped (\d+) expired key\(s\), (\d+) block\(s\)/g)])
+      .reduce(
+        (sum, [, keys, blocks]) => ({ keys: sum.keys + Number(keys), blocks: sum.blocks + Number(blocks) }),
+        {
+          keys: 0,
+          blocks: 0,
+        },
+      );
+
+  it('deletes expired keys and blocks at its site, two replicas counting each once', async () => {
+    const outgoing = await east.links.ensure('kme-east', 'kme-west', BITS);
+    const incoming = await east.links.ensure('kme-west', 'kme-east', BITS);
+    const now = Date.now();
+    const live = await block(outgoing.id, 'source', new Date(now + 3_600_000));
+    const expired = [
+      ...(await Promise.all([1, 2, 3, 4, 5].map(() => block(outgoing.id, 'source', new Date(now - 1000))))),
+      // Past the target's grace period too.
+      ...(await Promise.all([1, 2].map(() => block(incoming.id, 'target', new Date(now - 10_000))))),
+    ];
+    const reserved = await east.reservations.reserve(outgoing.id, 256);
+    if (!reserved.ok) throw new Error('no reservation');
+    const key = (offset: number, expiresAt: Date) => ({
+      keyId: randomUUID(),
+      linkId: outgoing.id,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId: reserved.reservation.id,
+      offset,
+      expiresAt,
+      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+    });
+    const expiredKeys = [0, 64, 128].map((offset) => key(offset, new Date(now - 1)));
+    const liveKey = key(192, new Date(now + 3_600_000));
+    await east.keys.record([...expiredKeys, liveKey]);
+
+    const settings = {
+      DQKD_REAPER_INTERVAL_MS: '100',
+      DQKD_REAPER_BATCH_SIZE: '2',
+      DQKD_TARGET_GRACE_MS: '5000',
+    };
+    const reapers = await Promise.all([
+      network.startApp('ttl-reaper', 'kme-east', settings),
+      network.startApp('ttl-reaper', 'kme-east', settings),
+    ]);
+
+    await eventually(
+      async () => reapedIn(reapers).keys === 3 && reapedIn(reapers).blocks === expired.length,
+      20_000,
+      'both replicas to report the expired keys and blocks',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(reapedIn(reapers)).toEqual({ keys: 3, blocks: expired.length });
+    for (const id of expired) expect(await east.blocks.find(id)).toBeUndefined();
+    expect(await east.keys.find(expiredKeys.map((k) => k.keyId))).toEqual([]);
+    expect((await east.blocks.find(live))?.hasMaterial).toBe(true);
+    expect(await east.keys.find([liveKey.keyId])).toHaveLength(1);
+  }, 60_000);
+});

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+
+import { generateBlock, sealMetadata } from '@dqkd/blast';
+import { createEntropySources } from '@dqkd/entropy';
+import type { Ledger } from '@dqkd/ledger';
+import { sealAssignment, type Assignment } from '@dqkd/messaging';
+
+import type { AppProcess } from './support/app-process';
+import { BLOCK_BITS, blocksOf, eventually, FlowNetwork, HIGH_WATERMARK_BITS } from './support/flow-network';
+
+const METADATA_TO_WEST = 'dqkd.kme-east.out.kme-west.metadata';
+const ASSIGNMENT_TO_WEST = 'dqkd.kme-east.out.kme-west.assignment';
+const ACK_TIMEOUT_MS = 5000;
+
+describe('pool filling and replication between two sites over NATS JetStream', () => {
+  let network: FlowNetwork;
+  let east: Ledger;
+  let west: Ledger;
+  let westReplication: AppProcess;
+
+  beforeAll(async () => {
+    network = await FlowNetwork.start();
+    [, , westReplication] = await Promise.all([
+      network.startApp('key-generator', 'kme-east', { DQKD_BLOCK_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) }),
+      network.startApp('replication', 'kme-east'),
+      network.startApp('replication', 'kme-west'),
+    ]);
+    east = await network.ledger('kme-east');
+    west = await network.ledger('kme-west');
+  }, 120_000);
+
+  afterAll(() => network?.stop(), 60_000);
+
+  const readyAt = async (ledger: Ledger) => (await blocksOf(ledger)).filter((b) => b.state === 'ready');
+  const count = async (ledger: Ledger, table: string) =>
+    Number(((await ledger.manager.query(`SELECT count(*) AS n FROM ${table}`)) as { n: string }[])[0].n);
+
+  it('fills kme-east → kme-west to its high watermark with blocks ready at both ends', async () => {
+    const full = HIGH_WATERMARK_BITS / BLOCK_BITS;
+    await eventually(async () => (await readyAt(east)).length >= full, 60_000, 'a full pool at kme-east');
+
+    const source = await readyAt(east);
+    const target = await readyAt(west);
+    expect(source).toHaveLength(full);
+    expect(source.every((b) => b.role === 'source')).toBe(true);
+    expect(target.map((b) => [b.id, b.role])).toEqual(
+      expect.arrayContaining(source.map((b) => [b.id, 'target'])),
+    );
+  }, 90_000);
+
+  it('holds bit-identical material at both ends of every block', async () => {
+    for (const { id } of await readyAt(east)) {
+      const [a, b] = [await east.blocks.readMaterial(id), await west.blocks.readMaterial(id)];
+      expect(a?.length).toBe(BLOCK_BITS / 8);
+      expect(b?.equals(a!)).toBe(true);
+    }
+  });
+
+  it('never puts block material in a NATS message', async () => {
+    const messages = [
+      ...(await network.streamMessages('DQKD_KME_EAST_OUT')),
+      ...(await network.streamMessages('DQKD_KME_WEST_OUT')),
+      ...(await network.streamMessages('DQKD_KME_WEST_IN')),
+      ...(await network.streamMessages('DQKD_KME_EAST_IN')),
+    ];
+    expect(messages.filter((m) => m.subject.endsWith('.metadata')).length).toBeGreaterThan(0);
+    expect(messages.filter((m) => m.subject.endsWith('.block-ack')).length).toBeGreaterThan(0);
+    for (const { id } of await readyAt(east)) {
+      const material = (await east.blocks.readMaterial(id))!;
+      for (let at = 0; at + 16 <= material.length; at += 16) {
+        const window = material.subarray(at, at + 16);
+        expect(messages.some((m) => Buffer.from(m.data).includes(window))).toBe(false);
+      }
+    }
+  });
+
+  it('gives a metadata message that comes again no second effect', async () => {
+    const [block] = await readyAt(east);
+    const before = await Promise.all(
+      ['blocks', 'outbox_messages', 'processed_messages'].map((t) => count(west, t)),
+    );
+    const { metadata } = (await east.blocks.find(block.id))!;
+
+    await network.publishAndSettle(METADATA_TO_WEST, metadata, `again:${block.id}`, 'kme-west');
+
+    const after = await Promise.all(
+      ['blocks', 'outbox_messages', 'processed_messages'].map((t) => count(west, t)),
+    );
+    expect(after).toEqual(before);
+    expect((await west.blocks.find(block.id))?.state).toBe('ready');
+  });
+
+  it('applies a key assignment once, so that the slave at kme-west gets the bits kme-east carved', async () => {
+    const link = (await east.links.find('kme-east', 'kme-west'))!;
+    const reserved = await east.reservations.reserve(link.id, 512);
+    if (!reserved.ok) throw new Error('the pool cannot cover 512 bits');
+    const { reservation } = reserved;
+    const carved = (await east.blocks.readBits(reservation.segments))!;
+    const assignment: Assignment = {
+      reservation: { ...reservation, linkSource: 'kme-east', linkTarget: 'kme-west' },
+      keys: [
+        { keyId: randomUUID(), offset: 0, size: 256 },
+        { keyId: randomUUID(), offset: 256, size: 256 },
+      ],
+      masterSaeId: 'sae-alice',
+      slaves: [{ kind: 'sae', id: 'sae-bob' }],
+      expiresAt: new Date(Date.now() + 600_000),
+    };
+    const { identity } = await network.entropy.credentials('kme-east');
+    const kem = network.entropy.network.kme('kme-west')!.sealing.kemPublicKey;
+    const sealed = sealAssignment(assignment, identity.sigSecretKey, kem);
+
+    await network.publishAndSettle(ASSIGNMENT_TO_WEST, sealed, `assignment:${reservation.id}`, 'kme-west');
+    await network.publishAndSettle(ASSIGNMENT_TO_WEST, sealed, `again:${reservation.id}`, 'kme-west');
+
+    const keyIds = assignment.keys.map((key) => key.keyId);
+    expect(await west.keys.find(keyIds)).toHaveLength(2);
+    const delivered = await west.keys.deliver(keyIds, { kind: 'sae', id: 'sae-bob' });
+    if (!delivered.ok) throw new Error(`not delivered: ${delivered.reason}`);
+    expect(Buffer.concat(delivered.keys.map((key) => key.material)).equals(carved)).toBe(true);
+  });
+
+  it('refuses a tampered envelope, and the source burns the block it never saw confirmed', async () => {
+    const credentials = await network.entropy.credentials('kme-east');
+    const sources = createEntropySources(network.entropy.network, credentials);
+    const now = Date.now();
+    const generated = await generateBlock({
+      source: 'kme-east',
+      target: 'kme-west',
+      blockBits: BLOCK_BITS,
+      minEntropyRate: 1,
+      sources: sources.forGeneration,
+      now,
+      expiresAt: now + 3_600_000,
+    });
+    sources.close();
+    const sealed = sealMetadata(
+      generated.metadata,
+      credentials.identity.sigSecretKey,
+      network.entropy.network.kme('kme-west')!.sealing.kemPublicKey,
+    );
+    const blockId = generated.metadata.blockId;
+    const link = (await east.links.find('kme-east', 'kme-west'))!;
+    await east.blocks.store({
+      id: blockId,
+      linkId: link.id,
+      role: 'source',
+      state: 'pending',
+      material: Buffer.from(generated.block),
+      bits: BLOCK_BITS,
+      metadata: Buffer.from(sealed),
+      expiresAt: new Date(generated.metadata.expiresAt),
+    });
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.length - 100] ^= 1;
+
+    await network.publishAndSettle(METADATA_TO_WEST, tampered, `metadata:${blockId}`, 'kme-west');
+
+    expect(await west.blocks.find(blockId)).toBeUndefined();
+    expect(westReplication.text).toContain(`refused metadata on ${METADATA_TO_WEST}: envelope-bad-signature`);
+    const health = /health on (http:\/\/[^/\s]+)\//.exec(westReplication.text)![1];
+    const metrics = await (await fetch(`${health}/metrics`)).text();
+    expect(metrics).toContain('dqkd_replication_refused_total{kind="metadata"} 1');
+    expect(metrics).toMatch(/dqkd_replication_blocks_total\{outcome="ready"\} [1-9]/);
+    await eventually(
+      async () => (await east.blocks.find(blockId))?.state === 'burned',
+      ACK_TIMEOUT_MS + 10_000,
+      'the unconfirmed block to burn at kme-east',
+    );
+    expect((await east.blocks.find(blockId))?.burnReason).toBe('unconfirmed by the target');
+  }, 60_000);
+});

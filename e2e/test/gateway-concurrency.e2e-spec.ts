@@ -1,0 +1,101 @@
+import { EtsiHttpError } from '@dqkd/client';
+import type { Key } from '@dqkd/etsi014';
+
+import { GatewayNetwork } from './support/gateway-network';
+
+const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+describe('api-gateway under concurrency, on NATS JetStream', () => {
+  let network: GatewayNetwork;
+  const received: Key[] = [];
+  const errorBodies: string[] = [];
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({
+      natsUrl: NATS_URL,
+      limits: { sae_requests_per_second: 100000, sae_request_burst: 100000 },
+    });
+    await network.seedBlocks(4);
+  });
+  afterAll(() => network?.stop());
+
+  it('hands out no key ID and no bit twice to 50 parallel enc_keys', async () => {
+    const alice = network.client('sae-alice', 'kme-east');
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => alice.encKeys('sae-bob', { number: 4, size: 256 })),
+    );
+    const keys = answers.flatMap((answer) => answer.keys);
+    received.push(...keys);
+    expect(keys).toHaveLength(200);
+    expect(new Set(keys.map((key) => key.key_ID)).size).toBe(200);
+    expect(new Set(keys.map((key) => key.key)).size).toBe(200);
+    const [overlap] = (await network.site('kme-east').ledger.dataSource.query(
+      `SELECT count(*)::int AS n FROM bit_ranges a JOIN bit_ranges b
+         ON a.block_id = b.block_id AND a.bits && b.bits AND (a.reservation_id, a.ordinal) <> (b.reservation_id, b.ordinal)`,
+    )) as { n: number }[];
+    expect(overlap.n).toBe(0);
+  });
+
+  it('keeps no copy of the material at the source once it answered', async () => {
+    const east = network.site('kme-east').ledger;
+    const [held] = (await east.dataSource.query(
+      `SELECT count(*)::int AS n FROM keys WHERE material_ciphertext IS NOT NULL`,
+    )) as { n: number }[];
+    expect(held.n).toBe(0);
+    const blocks = (await east.dataSource.query(`SELECT id FROM blocks`)) as { id: string }[];
+    const stored = await Promise.all(blocks.map((block) => east.blocks.readMaterial(block.id)));
+    for (const key of received.slice(0, 20)) {
+      const material = Buffer.from(key.key, 'base64');
+      expect(stored.some((block) => block?.includes(material))).toBe(false);
+    }
+  });
+
+  it('delivers one key exactly once to each slave under parallel dec_keys', async () => {
+    const alice = network.client('sae-alice', 'kme-east');
+    const { keys } = await alice.encKeys('sae-bob', { additional_slave_SAE_IDs: ['sae-carol'] });
+    received.push(...keys);
+    await network.settled();
+    const attempts = ['sae-bob', 'sae-carol'].flatMap((saeId) =>
+      Array.from({ length: 8 }, () =>
+        network
+          .client(saeId, 'kme-west')
+          .decKeys('sae-alice', [keys[0].key_ID])
+          .then(
+            (container) => ({ saeId, key: container.keys[0].key }),
+            (error: unknown) => {
+              if (error instanceof EtsiHttpError) errorBodies.push(JSON.stringify(error.body));
+              return { saeId, status: (error as EtsiHttpError).status };
+            },
+          ),
+      ),
+    );
+    const results = await Promise.all(attempts);
+    for (const saeId of ['sae-bob', 'sae-carol']) {
+      const mine = results.filter((result) => result.saeId === saeId);
+      expect(mine.filter((result) => 'key' in result)).toEqual([{ saeId, key: keys[0].key }]);
+      expect(mine.filter((result) => 'status' in result).map((result) => result.status)).toEqual(
+        Array(7).fill(400),
+      );
+    }
+  });
+
+  it('lets Bob decode every key Alice received', async () => {
+    await network.settled();
+    const bob = network.client('sae-bob', 'kme-west');
+    const ids = received.slice(0, 200).map((key) => key.key_ID);
+    const fetched = await bob.decKeys('sae-alice', ids);
+    expect(fetched.keys.map((key) => key.key)).toEqual(received.slice(0, 200).map((key) => key.key));
+  });
+
+  it('writes no key material into NATS messages, logs or error bodies', () => {
+    expect(received.length).toBeGreaterThan(200);
+    expect(network.published.length).toBeGreaterThan(50);
+    const payloads = Buffer.concat(network.published);
+    for (const key of received) {
+      const material = Buffer.from(key.key, 'base64');
+      expect(payloads.includes(material)).toBe(false);
+      expect(network.log.text).not.toContain(key.key);
+      expect(network.log.text).not.toContain(material.toString('hex'));
+      errorBodies.forEach((body) => expect(body).not.toContain(key.key));
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import { EtsiHttpError } from '@dqkd/client';
+
+import { GatewayNetwork } from './support/gateway-network';
+
+const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+const MODES: [string, string | undefined][] = [
+  ['the in-process bus', undefined],
+  ['NATS JetStream', NATS_URL],
+];
+
+async function refusal(promise: Promise<unknown>): Promise<EtsiHttpError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof EtsiHttpError)) throw new Error(`expected an ETSI error, got ${String(error)}`);
+  return error;
+}
+
+describe.each(MODES)('api-gateway keys on %s', (_mode, natsUrl) => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({
+      natsUrl,
+      limits: { sae_requests_per_second: 100000, sae_request_burst: 100000 },
+    });
+    await network.seedBlocks(8);
+  });
+  afterAll(() => network?.stop());
+
+  const alice = () => network.client('sae-alice', 'kme-east');
+  const bob = () => network.client('sae-bob', 'kme-west');
+  const carol = () => network.client('sae-carol', 'kme-west');
+
+  describe('status', () => {
+    it('describes the link east → west with its limits and the keys its ready pool holds', async () => {
+      const status = await alice().status('sae-bob');
+      expect(status).toMatchObject({
+        source_KME_ID: 'kme-east',
+        target_KME_ID: 'kme-west',
+        master_SAE_ID: 'sae-alice',
+        slave_SAE_ID: 'sae-bob',
+        key_size: 256,
+        max_key_per_request: 1024,
+        min_key_size: 64,
+        max_key_size: 65536,
+        max_SAE_ID_count: 8,
+      });
+      expect(status.stored_key_count).toBeGreaterThan(0);
+      expect(status.stored_key_count).toBeLessThanOrEqual(status.max_key_count);
+    });
+
+    it('describes the link west → east, empty here, for Bob', async () => {
+      const status = await bob().status('sae-alice');
+      expect(status).toMatchObject({
+        source_KME_ID: 'kme-west',
+        target_KME_ID: 'kme-east',
+        master_SAE_ID: 'sae-bob',
+        key_size: 512,
+        stored_key_count: 0,
+      });
+    });
+  });
+
+  describe('enc_keys and dec_keys', () => {
+    it('gives Bob the same keys Alice got (POST), each once', async () => {
+      const { keys } = await alice().encKeys('sae-bob', { number: 3, size: 512 });
+      expect(keys).toHaveLength(3);
+      keys.forEach((key) => expect(Buffer.from(key.key, 'base64')).toHaveLength(64));
+      expect(new Date(String(keys[0].key_extension?.['dqkd_expires_at'])).getTime()).toBeGreaterThan(
+        Date.now(),
+      );
+      const fetched = await bob().decKeys(
+        'sae-alice',
+        keys.map((key) => key.key_ID),
+      );
+      expect(fetched.keys.map((key) => [key.key_ID, key.key])).toEqual(
+        keys.map((key) => [key.key_ID, key.key]),
+      );
+      const again = await refusal(bob().decKeys('sae-alice', [keys[0].key_ID]));
+      expect(again.status).toBe(400);
+      expect(again.body.message).toBe('one or more keys specified are not found on KME');
+    });
+
+    it('serves GET enc_keys with number and size, and GET dec_keys of one key', async () => {
+      const { keys } = await alice().encKeys('sae-bob', { number: 2, size: 128 }, { method: 'GET' });
+      expect(keys.map((key) => Buffer.from(key.key, 'base64').length)).toEqual([16, 16]);
+      const fetched = await bob().decKeys('sae-alice', [keys[1].key_ID], { method: 'GET' });
+      expect(fetched.keys).toEqual([expect.objectContaining({ key_ID: keys[1].key_ID, key: keys[1].key })]);
+    });
+
+    it('lets any one SAE of kme-west take a key addressed to the KME, once', async () => {
+      const { keys } = await alice().encKeys('kme-west', {});
+      expect(Buffer.from(keys[0].key, 'base64')).toHaveLength(32);
+      const fetched = await carol().decKeys('kme-east', [keys[0].key_ID]);
+      expect(fetched.keys[0].key).toBe(keys[0].key);
+      expect((await refusal(bob().decKeys('kme-east', [keys[0].key_ID]))).status).toBe(400);
+    });
+
+    it('gives a multicast key to Bob and to Carol, once each', async () => {
+      const { keys } = await alice().encKeys('sae-bob', { additional_slave_SAE_IDs: ['sae-carol'] });
+      const [forBob, forCarol] = await Promise.all([
+        bob().decKeys('sae-alice', [keys[0].key_ID]),
+        carol().decKeys('sae-alice', [keys[0].key_ID]),
+      ]);
+      expect(forBob.keys[0].key).toBe(keys[0].key);
+      expect(forCarol.keys[0].key).toBe(keys[0].key);
+      expect((await refusal(carol().decKeys('sae-alice', [keys[0].key_ID]))).status).toBe(400);
+    });
+
+    it('answers 401 to an SAE that is not a slave of every key asked for, and delivers nothing', async () => {
+      const { keys } = await alice().encKeys('sae-bob', { number: 1 });
+      const refused = await refusal(carol().decKeys('sae-alice', [keys[0].key_ID]));
+      expect(refused.status).toBe(401);
+      expect((await bob().decKeys('sae-alice', [keys[0].key_ID])).keys[0].key).toBe(keys[0].key);
+    });
+  });
+});

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+
+import { EtsiClientError, EtsiHttpError } from '@dqkd/client';
+import { ensureDevPki } from '@dqkd/pki';
+
+import { GatewayNetwork } from './support/gateway-network';
+
+interface Answer {
+  readonly status: number;
+  readonly body: { message?: unknown; details?: unknown };
+}
+
+describe('api-gateway refusals', () => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({
+      limits: { sae_requests_per_second: 100000, sae_request_burst: 100000, max_request_body_bytes: 4096 },
+    });
+    await network.seedBlocks(4);
+  });
+  afterAll(() => network?.stop());
+
+  /** A raw HTTPS request as `saeId`, so that malformed bodies reach the KME as sent. */
+  function send(
+    method: 'GET' | 'POST' | 'PUT',
+    target: string,
+    options: { saeId?: string; kmeId?: string; body?: string | Buffer; contentType?: string } = {},
+  ): Promise<Answer> {
+    const pki = path.join(network.dir, '.dqkd/pki');
+    const saeId = options.saeId ?? 'sae-alice';
+    const url = new URL(target, network.site(options.kmeId ?? 'kme-east').baseUrl);
+    return new Promise((resolve, reject) => {
+      const request = https.request(
+        url,
+        {
+          method,
+          cert: readFileSync(path.join(pki, `${saeId}.pem`)),
+          key: readFileSync(path.join(pki, `${saeId}.key`)),
+          ca: readFileSync(path.join(pki, 'ca.pem')),
+          headers: options.contentType ? { 'Content-Type': options.contentType } : {},
+        },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => {
+            expect(response.headers['content-type']).toMatch(/^application\/json/);
+            resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] });
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end(options.body);
+    });
+  }
+
+  const enc = (body: string, contentType?: string) =>
+    send('POST', '/api/v1/keys/sae-bob/enc_keys', { body, contentType });
+
+  it.each([
+    ['size is not a multiple of 8', '{"size": 100}', 'size shall be a multiple of 8'],
+    ['size is below min_key_size', '{"size": 56}', /^size shall be from 64 to 65536/],
+    ['size is above max_key_size', '{"size": 65544}', /^size shall be from 64/],
+    ['number is 0', '{"number": 0}', /^number shall be an integer from 1 to 1024/],
+    ['number is above max_key_per_request', '{"number": 1025}', /^number shall be/],
+    ['number is a string', '{"number": "3"}', 'number shall be an integer'],
+    ['size is a fraction', '{"size": 128.5}', 'size shall be an integer'],
+    ['the body is malformed JSON', '{"number": ', 'the request body shall be JSON (RFC 8259)'],
+    ['the body is a JSON array', '[{"number": 1}]', 'the request body shall be a JSON object'],
+    [
+      'an additional slave is unknown',
+      '{"additional_slave_SAE_IDs": ["sae-nobody"]}',
+      /is not an SAE of this network/,
+    ],
+    [
+      'an additional slave sits on the caller’s KME',
+      '{"additional_slave_SAE_IDs": ["sae-alice"]}',
+      /attached to this KME/,
+    ],
+    [
+      'a mandatory extension is unknown',
+      '{"extension_mandatory": [{"abc_route_type": 1}]}',
+      'not all extension_mandatory parameters are supported',
+    ],
+    [
+      'a mandatory dqkd_ttl is out of range',
+      '{"extension_mandatory": [{"dqkd_ttl": 3601}]}',
+      'not all extension_mandatory request options could be met',
+    ],
+  ])('answers enc_keys 400 when %s, and records nothing', async (_case, body, message) => {
+    const before = await network.counts();
+    const answer = await enc(body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toEqual(
+      typeof message === 'string' ? message : expect.stringMatching(message),
+    );
+    expect(await network.counts()).toEqual(before);
+  });
+
+  it('parses a POST body as JSON whatever its Content-Type', async () => {
+    const answer = await enc('{"number": 1, "size": 64}', 'application/x-www-form-urlencoded');
+    expect(answer.status).toBe(200);
+    expect((answer.body as { keys: unknown[] }).keys).toHaveLength(1);
+  });
+
+  it('answers 400 to a body over the size limit, and records nothing', async () => {
+    const before = await network.counts();
+    const answer = await enc(`{"number": 1, "pad": "${'x'.repeat(5000)}"}`);
+    expect(answer).toEqual({
+      status: 400,
+      body: { message: 'the request body shall be at most 4096 bytes' },
+    });
+    expect(await network.counts()).toEqual(before);
+  });
+
+  it.each([
+    ['an unknown slave', '/api/v1/keys/sae-nobody/enc_keys', /is not an SAE of this network/],
+    ['a slave on the caller’s own KME', '/api/v1/keys/sae-alice/enc_keys', /attached to this KME/],
+    ['the caller’s own KME', '/api/v1/keys/kme-east/enc_keys', /attached to this KME/],
+    ['an unexpected query parameter', '/api/v1/keys/sae-bob/enc_keys?ttl=5', /send anything else with POST/],
+  ])('answers GET enc_keys 400 for %s', async (_case, target, message) => {
+    const before = await network.counts();
+    const answer = await send('GET', target);
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toEqual(expect.stringMatching(message));
+    expect(await network.counts()).toEqual(before);
+  });
+
+  describe('dec_keys', () => {
+    const dec = (body: string) =>
+      send('POST', '/api/v1/keys/sae-alice/dec_keys', { saeId: 'sae-bob', kmeId: 'kme-west', body });
+
+    it.each([
+      ['a key ID is not a UUID', '{"key_IDs": [{"key_ID": "not-a-uuid"}]}', /key_ID shall be a UUID/],
+      ['key_IDs is empty', '{"key_IDs": []}', /key_IDs shall be a non-empty array/],
+      ['the body is malformed JSON', '{"key_IDs": [', 'the request body shall be JSON (RFC 8259)'],
+      ['the body is a JSON array', '[]', 'the request body shall be a JSON object'],
+      [
+        'a key is unknown',
+        `{"key_IDs": [{"key_ID": "${randomUUID()}"}]}`,
+        'one or more keys specified are not found on KME',
+      ],
+    ])('answers 400 when %s', async (_case, body, message) => {
+      const before = await network.counts();
+      const answer = await dec(body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.message).toEqual(
+        typeof message === 'string' ? message : expect.stringMatching(message),
+      );
+      expect(await network.counts()).toEqual(before);
+    });
+
+    it('burns nothing when good and unknown key IDs are mixed', async () => {
+      const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1 });
+      const mixed = JSON.stringify({ key_IDs: [{ key_ID: keys[0].key_ID }, { key_ID: randomUUID() }] });
+      expect((await dec(mixed)).status).toBe(400);
+      const fetched = await network.client('sae-bob', 'kme-west').decKeys('sae-alice', [keys[0].key_ID]);
+      expect(fetched.keys[0].key).toBe(keys[0].key);
+    });
+  });
+
+  describe('identity', () => {
+    it('answers 401 with a JSON message to a valid certificate of an SAE the network does not know', async () => {
+      const refused = await network
+        .client('sae-mallory', 'kme-east')
+        .status('sae-bob')
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(EtsiHttpError);
+      expect((refused as EtsiHttpError).status).toBe(401);
+      expect((refused as EtsiHttpError).body.message).toBe(
+        'a valid client certificate of a known SAE is required',
+      );
+    });
+
+    it('answers 401 to an SAE of another KME', async () => {
+      const answer = await send('GET', '/api/v1/keys/sae-alice/status', { saeId: 'sae-bob' });
+      expect(answer.status).toBe(401);
+    });
+
+    it('fails the handshake of a certificate from a foreign CA', async () => {
+      const foreign = mkdtempSync(path.join(tmpdir(), 'dqkd-foreign-'));
+      try {
+        await ensureDevPki({ dir: foreign });
+        const refused = await network
+          .client('sae-alice', 'kme-east', foreign)
+          .status('sae-bob')
+          .catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(EtsiClientError);
+        expect((refused as EtsiClientError).code).toBe('connection');
+      } finally {
+        rmSync(foreign, { recursive: true, force: true });
+      }
+    });
+
+    it('answers unknown routes and methods 404 with JSON', async () => {
+      expect((await send('GET', '/api/v1/keys/sae-bob/nothing')).status).toBe(404);
+      expect((await send('PUT', '/api/v1/keys/sae-bob/enc_keys')).status).toBe(404);
+      expect((await send('GET', '/health/live')).status).toBe(404);
+    });
+
+    it('serves the OpenAPI document', async () => {
+      const answer = await send('GET', '/api/v1/openapi.json');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toHaveProperty('openapi');
+    });
+  });
+});

@@ -1,0 +1,291 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { EtsiClient } from '@dqkd/client';
+import { loadProcessConfig, type ProcessConfig } from '@dqkd/config';
+import { applyAssignment, Ledger } from '@dqkd/ledger';
+import {
+  assignmentSubject,
+  BUS,
+  openAssignment,
+  outStream,
+  type Bus,
+  type Subscription,
+} from '@dqkd/messaging';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { ensureDevPki, loadSealingIdentity } from '@dqkd/pki';
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Client } from 'pg';
+
+// eslint-disable-next-line no-restricted-imports -- the gateway runs in-process here so two sites share one test process; e2e is not a deployable
+import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-server';
+// eslint-disable-next-line no-restricted-imports -- the gateway runs in-process here so two sites share one test process; e2e is not a deployable
+import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
+import { WORKSPACE } from './app-process';
+import { DATABASE_URL } from './test-site';
+
+export const BLOCK_BITS = 65536;
+
+/** Every line Nest logs, so a test can prove no key material was written. */
+export class CapturedLog implements LoggerService {
+  text = '';
+  log(message: unknown): void {
+    this.text += `${String(message)}\n`;
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.text += `${String(message)} ${rest.map(String).join(' ')}\n`;
+  }
+  warn(message: unknown): void {
+    this.log(message);
+  }
+  debug(message: unknown): void {
+    this.log(message);
+  }
+  verbose(message: unknown): void {
+    this.log(message);
+  }
+}
+
+export interface GatewaySite {
+  readonly kmeId: string;
+  readonly app: INestApplication;
+  readonly ledger: Ledger;
+  readonly config: ProcessConfig;
+  readonly baseUrl: string;
+  readonly databaseUrl: string;
+}
+
+/**
+ * Two sites' api-gateways in this process (kme-east, kme-west), each on a database of its own, sharing a
+ * throwaway folder with the example network file and a development PKI. Blocks are seeded at both ends, and
+ * assignments are moved from east to west by a consumer here, as replication will.
+ */
+export class GatewayNetwork {
+  readonly log = new CapturedLog();
+  /** Every payload published on the assignment subject, to scan for key material. */
+  readonly published: Buffer[] = [];
+  private readonly sites = new Map<string, GatewaySite>();
+  private readonly clients: EtsiClient[] = [];
+  private subscription: Subscription | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly prefix: string,
+    private readonly natsUrl: string | undefined,
+  ) {}
+
+  static async start(
+    options: { natsUrl?: string; limits?: Record<string, number> } = {},
+  ): Promise<GatewayNetwork> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-gateway-'));
+    mkdirSync(path.join(dir, 'config'));
+    const networkFile = path.join(dir, 'config/network.yaml');
+    copyFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), networkFile);
+    let text = readFileSync(networkFile, 'utf8');
+    for (const [name, value] of Object.entries(options.limits ?? {})) {
+      text = text.replace(new RegExp(`^  ${name}: \\d+`, 'm'), `  ${name}: ${value}`);
+    }
+    writeFileSync(networkFile, text);
+    await ensureDevPki({
+      dir: path.join(dir, '.dqkd/pki'),
+      saes: ['sae-alice', 'sae-bob', 'sae-carol', 'sae-mallory'],
+    });
+    const network = new GatewayNetwork(dir, `gw${randomBytes(4).toString('hex')}`, options.natsUrl);
+    try {
+      for (const kmeId of ['kme-east', 'kme-west']) await network.startSite(kmeId);
+      await network.relayAssignments();
+    } catch (error) {
+      await network.stop();
+      throw error;
+    }
+    return network;
+  }
+
+  site(kmeId: string): GatewaySite {
+    const site = this.sites.get(kmeId);
+    if (site === undefined) throw new Error(`no site ${kmeId}`);
+    return site;
+  }
+
+  /** An ETSI client of `saeId` (its certificate from the PKI) to the KME `kmeId`. */
+  client(saeId: string, kmeId: string, pkiDir = path.join(this.dir, '.dqkd/pki')): EtsiClient {
+    const read = (file: string) => readFileSync(path.join(pkiDir, file));
+    const client = new EtsiClient({
+      baseUrl: this.site(kmeId).baseUrl,
+      cert: read(`${saeId}.pem`),
+      key: read(`${saeId}.key`),
+      ca: readFileSync(path.join(this.dir, '.dqkd/pki/ca.pem')),
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** The same ready blocks at both ends of east → west: role source at east, target at west. */
+  async seedBlocks(count: number): Promise<void> {
+    const east = this.site('kme-east').ledger;
+    const west = this.site('kme-west').ledger;
+    const [source, target] = await Promise.all([
+      east.links.ensure('kme-east', 'kme-west', BLOCK_BITS),
+      west.links.ensure('kme-east', 'kme-west', BLOCK_BITS),
+    ]);
+    for (let i = 0; i < count; i += 1) {
+      const block = {
+        id: randomUUID(),
+        material: randomBytes(BLOCK_BITS / 8),
+        bits: BLOCK_BITS,
+        state: 'ready' as const,
+        metadata: Buffer.from('seeded'),
+        expiresAt: new Date(Date.now() + 3_600_000 + i),
+      };
+      await east.blocks.store({ ...block, linkId: source.id, role: 'source' });
+      await west.blocks.store({ ...block, linkId: target.id, role: 'target' });
+    }
+  }
+
+  /** Row counts of the tables a request could touch, at both sites, once west applied every assignment sent. */
+  async counts(): Promise<Record<string, number>> {
+    await this.settled();
+    const tables = [
+      'keys',
+      'key_slaves',
+      'reservations',
+      'bit_ranges',
+      'outbox_messages',
+      'processed_messages',
+    ];
+    const counts: Record<string, number> = {};
+    for (const site of this.sites.values()) {
+      for (const table of tables) {
+        const [row] = (await site.ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
+          n: number;
+        }[];
+        counts[`${site.kmeId}.${table}`] = row.n;
+      }
+    }
+    return counts;
+  }
+
+  /** Waits (bounded) until west has applied every assignment east has in its outbox. */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const count = async (ledger: Ledger, table: string) =>
+      ((await ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as { n: number }[])[0].n;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const sent = await count(this.site('kme-east').ledger, 'outbox_messages');
+      if ((await count(this.site('kme-west').ledger, 'processed_messages')) >= sent) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
+  }
+
+  async stop(): Promise<void> {
+    this.clients.forEach((client) => client.close());
+    await this.subscription?.close();
+    for (const site of this.sites.values()) {
+      await site.app.close();
+      await dropDatabase(site.databaseUrl);
+    }
+    if (this.natsUrl !== undefined) {
+      const connection = await connect({ servers: this.natsUrl, maxReconnectAttempts: 0 });
+      const manager = await jetstreamManager(connection);
+      await manager.streams.delete(outStream('kme-east', { prefix: this.prefix }).name).catch(() => false);
+      await manager.streams.delete(outStream('kme-west', { prefix: this.prefix }).name).catch(() => false);
+      await connection.close();
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async startSite(kmeId: string): Promise<void> {
+    const databaseUrl = await createDatabase();
+    const env: Record<string, string> = {
+      KME_ID: kmeId,
+      DQKD_NETWORK_FILE: 'config/network.yaml',
+      DATABASE_URL: databaseUrl,
+      DQKD_KEK: `1:${randomBytes(32).toString('base64')}`,
+      DQKD_MIGRATE: 'true',
+      DQKD_API_PORT: '0',
+      DQKD_HEALTH_PORT: '0',
+      ...(this.natsUrl === undefined ? {} : { NATS_URL: this.natsUrl }),
+    };
+    const config = loadProcessConfig(env, this.dir);
+    const app = await NestFactory.create(
+      AppModule.register(config, { subjectPrefix: this.prefix, ledgerEnv: env }),
+      {
+        logger: this.log,
+      },
+    );
+    try {
+      await app.init();
+    } catch (error) {
+      await dropDatabase(databaseUrl);
+      throw error;
+    }
+    const port = app.get(ApiServer).port;
+    this.sites.set(kmeId, {
+      kmeId,
+      app,
+      ledger: app.get(Ledger),
+      config,
+      baseUrl: `https://127.0.0.1:${port}`,
+      databaseUrl,
+    });
+  }
+
+  /** What replication at west does with an assignment: open it and apply it once. */
+  private async relayAssignments(): Promise<void> {
+    const west = this.site('kme-west');
+    const bus = west.app.get<Bus>(BUS);
+    const identity = await loadSealingIdentity(path.join(this.dir, '.dqkd/pki/kme-west.sealing.json'));
+    const network = west.config.network;
+    this.subscription = await bus.consume(
+      {
+        stream: outStream('kme-east', { prefix: this.prefix }).name,
+        durable: `test-${this.prefix}`,
+        filterSubject: assignmentSubject('kme-east', 'kme-west', { prefix: this.prefix }),
+        ackWaitMs: 30_000,
+        maxDeliver: 100,
+      },
+      async (message) => {
+        this.published.push(Buffer.from(message.data));
+        const { assignment } = openAssignment(message.data, {
+          self: 'kme-west',
+          recipientKemSecret: identity.kemSecretKey,
+          senderSigPublicKeys: (id) => network.kme(id)?.sealing.sigPublicKey,
+          now: Date.now(),
+        });
+        await west.ledger.processOnce(message.msgId, message.subject, (scope) =>
+          applyAssignment(scope, assignment),
+        );
+        await message.ack();
+      },
+      { maxInFlight: 16 },
+    );
+  }
+}
+
+async function createDatabase(): Promise<string> {
+  const name = `dqkd_gw_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {
+  const client = new Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,148 @@
+import 'reflect-metadata';
+
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { exitOnConfigError, loadNetworkFile, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
+import { ensureKekFile, Ledger, startEmbeddedPostgres, type EmbeddedPostgres } from '@dqkd/ledger';
+import { ensureDevPki } from '@dqkd/pki';
+import { startApp, type ProcessSpec, type RunnableConfig } from '@dqkd/runtime';
+import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
+
+import { AppModule as GatewayModule } from '@dqkd/api-gateway/dist/app/app.module';
+import { AppModule as EntropyServerModule } from '@dqkd/entropy-server/dist/app/app.module';
+import { loadEntropyServerSetup } from '@dqkd/entropy-server/dist/app/entropy-server-setup';
+import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/app.module';
+import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
+import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
+
+import { ensureNetworkFile } from './network-file';
+import { waitForPools } from './wait-for-pools';
+
+const logger = new Logger('embedded');
+
+/**
+ * Health and metrics ports, one per app from DQKD_HEALTH_PORT on (default 19100), away from the ETSI
+ * (8443, 9443), NATS and Postgres ports.
+ */
+const DEFAULT_HEALTH_PORT_BASE = 19100;
+
+interface Running {
+  readonly name: string;
+  readonly app: INestApplication;
+  /** The app's plain-HTTP base URL (health and metrics). */
+  readonly url: string;
+}
+
+/**
+ * The embedded default (`npm start`): the development PKI, one embedded Postgres per site, three
+ * entropy servers, and every app of both sites in this one process on the in-process bus. The ETSI
+ * ports open only once every link's pool has reached its low watermark.
+ */
+async function main(): Promise<void> {
+  const home = path.resolve(process.env['DQKD_HOME'] ?? '.dqkd');
+  const pki = await ensureDevPki({ dir: path.join(home, 'pki') });
+  const networkFile = ensureNetworkFile(home);
+  const network = loadNetworkFile(networkFile);
+  const kek = readFileSync(ensureKekFile(home), 'utf8').trim();
+  const running: Running[] = [];
+  const databases: EmbeddedPostgres[] = [];
+  let nextPort = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
+  const base = {
+    DQKD_HOME: home,
+    DQKD_NETWORK_FILE: networkFile,
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    DQKD_LISTEN_HOST: '127.0.0.1',
+  };
+  const start = async <Config extends RunnableConfig>(
+    name: string,
+    spec: ProcessSpec<Config>,
+    env: Record<string, string>,
+  ) => {
+    const app = await startApp(spec, { ...base, ...env, DQKD_HEALTH_PORT: String(nextPort++) });
+    running.push({ name, app, url: await app.getUrl() });
+    return app;
+  };
+
+  const stop = async () => {
+    for (const { app } of running.reverse()) await app.close().catch(() => undefined);
+    for (const database of databases) await database.stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void stop().then(() => (process.exitCode = 0)));
+  process.once('SIGTERM', () => void stop().then(() => (process.exitCode = 0)));
+
+  try {
+    for (const server of network.entropyServers) {
+      await start(
+        `entropy-server ${server.id}`,
+        {
+          app: 'entropy-server',
+          loadConfig: loadEntropyServerSetup,
+          owner: (setup) => setup.server.id,
+          rootModule: (setup) => EntropyServerModule.register(setup),
+        },
+        { ENTROPY_SERVER_ID: server.id },
+      );
+    }
+    const generators: INestApplication[] = [];
+    const sites = new Map<string, Record<string, string>>();
+    for (const kme of network.kmes) {
+      const database = await startEmbeddedPostgres({ dir: path.join(home, 'postgres'), name: kme.id });
+      databases.push(database);
+      const env = { KME_ID: kme.id, DATABASE_URL: database.url, DQKD_KEK: kek, DQKD_MIGRATE: 'true' };
+      sites.set(kme.id, env);
+      await start(`replication ${kme.id}`, kmeSpec('replication', ReplicationModule), env);
+      generators.push(
+        await start(`key-generator ${kme.id}`, kmeSpec('key-generator', KeyGeneratorModule), env),
+      );
+      await start(`ttl-reaper ${kme.id}`, kmeSpec('ttl-reaper', TtlReaperModule), env);
+    }
+    logger.log('filling the pools of every link before the ETSI ports open…');
+    await waitForPools(
+      network,
+      generators.map((app) => app.get(Ledger)),
+    );
+    for (const kme of network.kmes) {
+      await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
+    }
+    printBanner(network, pki.dir, running);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function kmeSpec(app: string, module: { register(config: ProcessConfig): DynamicModule }): ProcessSpec {
+  return { app, rootModule: (config) => module.register(config) };
+}
+
+function printBanner({ kmes, saes }: NetworkConfig, pkiDir: string, running: readonly Running[]): void {
+  const lines = [
+    '',
+    'DQKD is running: two sites on this machine, key material never crossing between them.',
+    '',
+    ...kmes.map(
+      (kme) =>
+        `  ${kme.id.padEnd(9)} ETSI GS QKD 014 API ${kme.apiUrl}  SAEs: ${saes
+          .filter((sae) => sae.kmeId === kme.id)
+          .map((sae) => sae.id)
+          .join(', ')}`,
+    ),
+    `  PKI        ${pkiDir} (ca.pem; <sae>.pem, <sae>.key, <sae>.p12 with an empty password)`,
+    '',
+    ...running.map(({ name, url }) => `  metrics ${name}: ${url}/metrics`),
+    '',
+    'Try it (Alice asks kme-east for a key for Bob; Bob fetches it from kme-west by its key_ID):',
+    `  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/sae-alice.pem --key ${pkiDir}/sae-alice.key \\`,
+    `       ${kmes[0]!.apiUrl}/api/v1/keys/sae-bob/enc_keys`,
+    '  npx dqkd demo',
+    '',
+    'Ctrl-C stops everything.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+void exitOnConfigError(main).catch((error: unknown) => {
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});

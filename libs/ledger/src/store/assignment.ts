@@ -1,0 +1,91 @@
+import { sliceBits } from '../bits';
+import { LedgerConflictError } from '../errors';
+import type { LedgerScope } from '../ledger';
+import { segmentsAt } from '../segments';
+import { BitSegment, NewKey, Slave } from './types';
+
+/**
+ * What a source KME tells the target about one enc_keys request: the bits it reserved on the link, the keys
+ * carved from them and who may fetch them. It never holds material; the target reads that from its own copy
+ * of the blocks.
+ */
+export interface KeyAssignment {
+  readonly reservation: {
+    readonly id: string;
+    readonly linkSource: string;
+    readonly linkTarget: string;
+    readonly bits: number;
+    readonly segments: readonly BitSegment[];
+  };
+  /** Each key is `size` bits at `offset` of the reservation's run of segments. */
+  readonly keys: readonly { readonly keyId: string; readonly offset: number; readonly size: number }[];
+  readonly masterSaeId: string;
+  readonly slaves: readonly Slave[];
+  readonly expiresAt: Date;
+}
+
+/** Whether this call recorded the keys, or found them recorded by an earlier delivery of the same assignment. */
+export type ApplyAssignmentResult = { readonly applied: true } | { readonly applied: false };
+
+/**
+ * Target side: records the reservation and its keys, each with its material sliced from this site's copy of
+ * the blocks, so that slaves can fetch them. Run it inside a transaction (`ledger.processOnce`): it is all or
+ * nothing. Applying the same assignment again records nothing. An assignment whose blocks are not held here,
+ * or that overlaps bits already used, is refused with a LedgerConflictError.
+ */
+export async function applyAssignment(
+  scope: LedgerScope,
+  assignment: KeyAssignment,
+): Promise<ApplyAssignmentResult> {
+  const { reservation } = assignment;
+  if (assignment.keys.length === 0) {
+    throw new RangeError(`assignment of reservation ${reservation.id} carries no key`);
+  }
+  const link = await scope.links.find(reservation.linkSource, reservation.linkTarget);
+  if (link === undefined) {
+    throw new LedgerConflictError(
+      'segments-not-on-link',
+      `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
+    );
+  }
+  const recorded = await scope.reservations.record({
+    id: reservation.id,
+    linkId: link.id,
+    bits: reservation.bits,
+    segments: reservation.segments,
+  });
+  if (!recorded) {
+    const existing = await scope.keys.find(assignment.keys.map((key) => key.keyId));
+    if (existing.length === assignment.keys.length) {
+      return { applied: false };
+    }
+  }
+  const first = Math.min(...assignment.keys.map((key) => key.offset));
+  const end = Math.max(...assignment.keys.map((key) => key.offset + key.size));
+  // One read of the bits the keys span, sliced per key, rather than one decryption of each block per key.
+  const run = await scope.blocks.readBits(segmentsAt(reservation.segments, first, end - first));
+  if (run === undefined) {
+    throw new LedgerConflictError(
+      'segments-not-on-link',
+      `reservation ${reservation.id} lies on blocks that hold no material here`,
+    );
+  }
+  const keys: NewKey[] = assignment.keys.map((key) => ({
+    keyId: key.keyId,
+    linkId: link.id,
+    masterSaeId: assignment.masterSaeId,
+    size: key.size,
+    reservationId: reservation.id,
+    offset: key.offset,
+    expiresAt: assignment.expiresAt,
+    slaves: assignment.slaves,
+    material: sliceBits(run, key.offset - first, key.size),
+  }));
+  try {
+    await scope.keys.record(keys);
+  } finally {
+    run.fill(0);
+    keys.forEach((key) => key.material?.fill(0));
+  }
+  return { applied: true };
+}

@@ -1,0 +1,162 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+import { sliceBits } from '../src/bits';
+import { LedgerConflictError } from '../src/errors';
+import { Ledger } from '../src/ledger';
+import { applyAssignment, KeyAssignment } from '../src/store/assignment';
+import { Link } from '../src/store/types';
+import { DATABASE_MODES } from './support/test-database';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+
+describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
+  const context = useTestLedger(mode);
+
+  describe('blocks.takeBits (source side)', () => {
+    it('answers the bits of the segments and zeroes exactly those bits in the stored blocks', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const [first, second] = await readyBlocks(ledger, link, 2);
+      const segments = [
+        { blockId: first.id, start: 1000, end: 1024 },
+        { blockId: second.id, start: 3, end: 43 },
+      ];
+      const taken = await ledger.transaction((scope) => scope.blocks.takeBits(segments));
+      expect(taken).toEqual(
+        Buffer.concat([sliceBits(first.material, 1000, 24), sliceBits(second.material, 3, 40)]),
+      );
+      const afterFirst = (await ledger.blocks.readMaterial(first.id)) as Buffer;
+      expect(sliceBits(afterFirst, 1000, 24)).toEqual(Buffer.alloc(3));
+      expect(sliceBits(afterFirst, 0, 1000)).toEqual(sliceBits(first.material, 0, 1000));
+      const afterSecond = (await ledger.blocks.readMaterial(second.id)) as Buffer;
+      expect(sliceBits(afterSecond, 3, 40)).toEqual(Buffer.alloc(5));
+      expect(sliceBits(afterSecond, 0, 3)).toEqual(sliceBits(second.material, 0, 3));
+      expect(sliceBits(afterSecond, 43, 981)).toEqual(sliceBits(second.material, 43, 981));
+    });
+
+    it('answers undefined and changes nothing when a block holds no material', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const [kept, burned] = await readyBlocks(ledger, link, 2);
+      await ledger.blocks.burn(burned.id, 'test');
+      const taken = await ledger.blocks.takeBits([
+        { blockId: kept.id, start: 0, end: 64 },
+        { blockId: burned.id, start: 0, end: 64 },
+      ]);
+      expect(taken).toBeUndefined();
+      expect(await ledger.blocks.readMaterial(kept.id)).toEqual(kept.material);
+    });
+  });
+
+  describe('applyAssignment (target side)', () => {
+    /** Target blocks with the same IDs and material as a source would hold. */
+    async function targetBlocks(ledger: Ledger, link: Link, count: number) {
+      const blocks = Array.from({ length: count }, () => ({ id: randomUUID(), material: randomBytes(128) }));
+      for (const block of blocks) {
+        await ledger.blocks.store({
+          ...block,
+          linkId: link.id,
+          role: 'target',
+          state: 'ready',
+          bits: 1024,
+          metadata: Buffer.from('sealed metadata'),
+          expiresAt: inAnHour(),
+        });
+      }
+      return blocks;
+    }
+
+    function assignmentFor(link: Link, blockIds: string[]): KeyAssignment {
+      return {
+        reservation: {
+          id: randomUUID(),
+          linkSource: link.sourceKmeId,
+          linkTarget: link.targetKmeId,
+          bits: 384,
+          segments: [
+            { blockId: blockIds[0], start: 896, end: 1024 },
+            { blockId: blockIds[1], start: 0, end: 256 },
+          ],
+        },
+        keys: [
+          { keyId: randomUUID(), offset: 0, size: 256 },
+          { keyId: randomUUID(), offset: 256, size: 128 },
+        ],
+        masterSaeId: 'sae-alice',
+        slaves: [
+          { kind: 'sae', id: 'sae-bob' },
+          { kind: 'sae', id: 'sae-carol' },
+        ],
+        expiresAt: inAnHour(),
+      };
+    }
+
+    it('records the keys with the material of their bits, ready for each slave', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const blocks = await targetBlocks(ledger, link, 2);
+      const assignment = assignmentFor(
+        link,
+        blocks.map((block) => block.id),
+      );
+      const result = await ledger.transaction((scope) => applyAssignment(scope, assignment));
+      expect(result).toEqual({ applied: true });
+      const run = Buffer.concat([
+        sliceBits(blocks[0].material, 896, 128),
+        sliceBits(blocks[1].material, 0, 256),
+      ]);
+      const delivered = await ledger.keys.deliver(
+        assignment.keys.map((key) => key.keyId),
+        { kind: 'sae', id: 'sae-bob' },
+      );
+      expect(delivered).toEqual({
+        ok: true,
+        keys: [
+          { keyId: assignment.keys[0].keyId, material: run.subarray(0, 32) },
+          { keyId: assignment.keys[1].keyId, material: run.subarray(32, 48) },
+        ],
+      });
+      const [record] = await ledger.keys.find([assignment.keys[0].keyId]);
+      expect(record).toMatchObject({ masterSaeId: 'sae-alice', size: 256, linkId: link.id });
+      expect(record.slaves.map((slave) => slave.id)).toEqual(['sae-bob', 'sae-carol']);
+    });
+
+    it('records nothing the second time the same assignment is applied', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const blocks = await targetBlocks(ledger, link, 2);
+      const assignment = assignmentFor(
+        link,
+        blocks.map((block) => block.id),
+      );
+      await ledger.transaction((scope) => applyAssignment(scope, assignment));
+      const again = await ledger.transaction((scope) => applyAssignment(scope, assignment));
+      expect(again).toEqual({ applied: false });
+      expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
+    });
+
+    it('refuses an assignment on blocks it does not hold and leaves no trace', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const [held] = await targetBlocks(ledger, link, 1);
+      const assignment = assignmentFor(link, [held.id, randomUUID()]);
+      await expect(ledger.transaction((scope) => applyAssignment(scope, assignment))).rejects.toBeInstanceOf(
+        LedgerConflictError,
+      );
+      expect(await ledger.reservations.find(assignment.reservation.id)).toBeUndefined();
+      expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toEqual([]);
+    });
+
+    it('refuses an assignment for a link this site does not know', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const blocks = await targetBlocks(ledger, link, 2);
+      const assignment = assignmentFor(
+        { ...link, sourceKmeId: 'kme-nowhere' },
+        blocks.map((block) => block.id),
+      );
+      await expect(ledger.transaction((scope) => applyAssignment(scope, assignment))).rejects.toBeInstanceOf(
+        LedgerConflictError,
+      );
+    });
+  });
+});

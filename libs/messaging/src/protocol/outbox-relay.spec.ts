@@ -1,0 +1,113 @@
+import { InMemoryBroker } from '../in-memory/broker';
+import { InMemoryBus } from '../in-memory/memory-bus';
+import type { BusMessage } from '../bus';
+import { OutboxRelay, type RelayedMessage, type RelayOutbox } from './outbox-relay';
+import { outStream, protocolSubject } from './topology';
+
+/** The ledger's outbox reduced to what the relay sees; the real one is exercised by the flow e2e specs. */
+class ListOutbox implements RelayOutbox {
+  readonly rows: (RelayedMessage & { published: boolean })[] = [];
+
+  append(msgId: string): void {
+    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', { prefix: 'relay' });
+    this.rows.push({
+      id: String(this.rows.length + 1),
+      subject,
+      msgId,
+      payload: Buffer.from(msgId),
+      published: false,
+    });
+  }
+
+  async pending(limit: number): Promise<RelayedMessage[]> {
+    return this.rows.filter((row) => !row.published).slice(0, limit);
+  }
+
+  async markPublished(ids: readonly string[]): Promise<number> {
+    const marked = this.rows.filter((row) => ids.includes(row.id) && !row.published);
+    marked.forEach((row) => (row.published = true));
+    return marked.length;
+  }
+}
+
+describe('outbox relay', () => {
+  let broker: InMemoryBroker;
+  let bus: InMemoryBus;
+  const stream = outStream('kme-east', { prefix: 'relay' });
+
+  beforeEach(async () => {
+    broker = new InMemoryBroker();
+    bus = await InMemoryBus.connect(broker, { streams: [stream] });
+  });
+  afterEach(async () => {
+    await bus.close({ graceMs: 10 });
+    broker.close();
+  });
+
+  const received = async (): Promise<string[]> => {
+    const seen: BusMessage[] = [];
+    await bus.consume(
+      { stream: stream.name, durable: 'probe', ackWaitMs: 1000, maxDeliver: 1 },
+      async (m) => {
+        seen.push(m);
+        await m.ack();
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return seen.map((m) => m.msgId);
+  };
+
+  it('publishes every pending row with its msgId, in batches, and marks each published', async () => {
+    const outbox = new ListOutbox();
+    for (let i = 0; i < 5; i += 1) outbox.append(`metadata:${i}`);
+    const relay = new OutboxRelay(outbox, bus, { batchSize: 2 });
+
+    expect(await relay.flush()).toBe(5);
+    expect(outbox.rows.every((row) => row.published)).toBe(true);
+    expect((await received()).sort()).toEqual([
+      'metadata:0',
+      'metadata:1',
+      'metadata:2',
+      'metadata:3',
+      'metadata:4',
+    ]);
+  });
+
+  it('stores a message once when two relays publish the same row', async () => {
+    const outbox = new ListOutbox();
+    outbox.append('metadata:twice');
+    const [a, b] = [new OutboxRelay(outbox, bus), new OutboxRelay(outbox, bus)];
+    await Promise.all([a.flush(), b.flush()]);
+    expect(await received()).toEqual(['metadata:twice']);
+  });
+
+  it('leaves a row pending when its publish fails, and publishes it on a later round', async () => {
+    const outbox = new ListOutbox();
+    outbox.append('metadata:late');
+    const errors: unknown[] = [];
+    const empty = await InMemoryBus.connect(new InMemoryBroker(), { streams: [] });
+    await expect(
+      new OutboxRelay(outbox, empty, { onError: (e) => errors.push(e) }).flush(),
+    ).rejects.toMatchObject({
+      kind: 'no-stream',
+    });
+    expect(outbox.rows[0].published).toBe(false);
+
+    expect(await new OutboxRelay(outbox, bus).flush()).toBe(1);
+    await empty.close();
+  });
+
+  it('publishes after a kick and stops polling once stopped', async () => {
+    const outbox = new ListOutbox();
+    const relay = new OutboxRelay(outbox, bus, { intervalMs: 20 });
+    relay.start();
+    outbox.append('metadata:polled');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(outbox.rows[0].published).toBe(true);
+
+    await relay.stop();
+    outbox.append('metadata:after-stop');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(outbox.rows[1].published).toBe(false);
+  });
+});

@@ -1,0 +1,98 @@
+import type { Bus } from '../bus';
+
+/** A pending outbox row, as the ledger's Outbox answers it (structurally, so messaging needs no ledger). */
+export interface RelayedMessage {
+  readonly id: string;
+  readonly subject: string;
+  readonly msgId: string;
+  readonly payload: Uint8Array;
+}
+
+export interface RelayOutbox {
+  pending(limit: number): Promise<readonly RelayedMessage[]>;
+  markPublished(ids: readonly string[]): Promise<number>;
+}
+
+export interface OutboxRelayOptions {
+  /** How often the outbox is polled when nobody kicks the relay (ms). */
+  readonly intervalMs?: number;
+  /** Rows published per round; their publishes are pipelined. */
+  readonly batchSize?: number;
+  /** Told about failed rounds; the rows stay pending and the next round retries them. */
+  readonly onError?: (error: unknown) => void;
+}
+
+const DEFAULT_INTERVAL_MS = 1000;
+const DEFAULT_BATCH_SIZE = 64;
+
+/**
+ * Publishes outbox rows through the bus with their msgId and marks them published. Rows are written in the
+ * same transaction as the ledger change they announce, so a crash anywhere loses nothing: an unmarked row is
+ * published again, and the stream's duplicate window (and the receiver's inbox) drop the repeat. Several
+ * replicas may relay one outbox for the same reason.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<number> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly outbox: RelayOutbox,
+    private readonly bus: Bus,
+    private readonly options: OutboxRelayOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer ??= setInterval(() => this.kick(), this.intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Publishes soon, e.g. right after a commit that appended to the outbox. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.round) {
+      this.again = true;
+      return;
+    }
+    void this.flush().catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  /** Publishes everything pending now; answers how many rows this call marked published. */
+  flush(): Promise<number> {
+    this.round ??= this.drain().finally(() => {
+      this.round = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+    return this.round;
+  }
+
+  /** Stops polling and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.round?.catch(() => undefined);
+  }
+
+  private async drain(): Promise<number> {
+    let marked = 0;
+    for (;;) {
+      const batch = await this.outbox.pending(this.batchSize);
+      if (batch.length === 0) return marked;
+      await Promise.all(batch.map((m) => this.bus.publish(m.subject, m.payload, { msgId: m.msgId })));
+      marked += await this.outbox.markPublished(batch.map((m) => m.id));
+      if (batch.length < this.batchSize || this.stopped) return marked;
+    }
+  }
+}

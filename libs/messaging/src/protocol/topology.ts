@@ -1,0 +1,123 @@
+import { DEFAULT_PREFIX, siteNaming } from '../naming';
+import type { ConsumerSpec, StreamSpec, Topology } from '../topology';
+
+/** What crosses sites; each kind has its own subject under the sender's `out` tokens. */
+export type ProtocolKind = 'metadata' | 'block-ack' | 'assignment';
+const KINDS: readonly ProtocolKind[] = ['metadata', 'block-ack', 'assignment'];
+
+export interface ProtocolNamingOptions {
+  /** Subject prefix; tests give each run its own. */
+  readonly prefix?: string;
+}
+
+export interface SiteTopologyOptions extends ProtocolNamingOptions {
+  /** JetStream domain of a peer whose NATS is joined to ours by a leaf node; undefined = the same NATS. */
+  readonly peerDomain?: (peer: string) => string | undefined;
+  /** Stream max age: how long a peer may be down and still catch up. */
+  readonly maxAgeMs?: number;
+  /** How long a message of a peer may stay unacknowledged before it comes again. */
+  readonly ackWaitMs?: number;
+}
+
+export const OUT_MAX_AGE_MS = 2 * 3_600_000;
+export const OUT_DUPLICATE_WINDOW_MS = 20 * 60_000;
+const ACK_WAIT_MS = 30_000;
+// Large on purpose: a message whose entropy servers or ledger are briefly out of reach comes again
+// (after the handler's retry delay) for as long as the stream keeps it.
+const MAX_DELIVER = 10_000;
+const MAX_ACK_PENDING = 32;
+
+/** `<prefix>.<source>.out.<target>.<kind>`: published by the source site into its OUT stream. */
+export function protocolSubject(
+  source: string,
+  target: string,
+  kind: ProtocolKind,
+  options: ProtocolNamingOptions = {},
+): string {
+  return siteNaming(source, options).subject('out', target, kind);
+}
+
+export interface ParsedSubject {
+  readonly source: string;
+  readonly target: string;
+  readonly kind: ProtocolKind;
+}
+
+/** The inverse of protocolSubject; undefined for anything else. */
+export function parseProtocolSubject(
+  subject: string,
+  options: ProtocolNamingOptions = {},
+): ParsedSubject | undefined {
+  const tokens = subject.split('.');
+  const [prefix, source, out, target, kind] = tokens;
+  if (tokens.length !== 5 || prefix !== (options.prefix ?? DEFAULT_PREFIX) || out !== 'out') return undefined;
+  if (!KINDS.includes(kind as ProtocolKind)) return undefined;
+  return { source, target, kind: kind as ProtocolKind };
+}
+
+/** `DQKD_<KME>_OUT`: everything this site sends to its peers, kept long enough for a peer to catch up. */
+export function outStream(kmeId: string, options: SiteTopologyOptions = {}): StreamSpec {
+  const naming = siteNaming(kmeId, options);
+  return {
+    name: naming.stream('out'),
+    subjects: [naming.wildcard('out')],
+    retention: 'limits',
+    maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
+    duplicateWindowMs: OUT_DUPLICATE_WINDOW_MS,
+  };
+}
+
+/**
+ * `DQKD_<KME>_IN`: what the peers sent this site, copied in from their OUT streams (stream sources), so the
+ * site's consumers read a stream of their own NATS even while a peer or the link to it is down.
+ */
+export function inStream(
+  kmeId: string,
+  peers: readonly string[],
+  options: SiteTopologyOptions = {},
+): StreamSpec {
+  return {
+    name: siteNaming(kmeId, options).stream('in'),
+    subjects: [],
+    retention: 'limits',
+    maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
+    duplicateWindowMs: OUT_DUPLICATE_WINDOW_MS,
+    sources: peers.map((peer) => ({
+      name: outStream(peer, options).name,
+      filterSubject: siteNaming(peer, options).wildcard('out', kmeId),
+      ...(options.peerDomain?.(peer) === undefined ? {} : { domain: options.peerDomain(peer) }),
+    })),
+  };
+}
+
+/**
+ * The durable consumer through which this site's replication applies what its peers sent it. One for all
+ * peers, unfiltered: NATS 2.9 accepts no filter on a stream that only gathers sources; the subject names
+ * the sender of each message.
+ */
+export function inConsumer(kmeId: string, options: SiteTopologyOptions = {}): ConsumerSpec {
+  return {
+    stream: inStream(kmeId, [], options).name,
+    durable: 'replication',
+    ackWaitMs: options.ackWaitMs ?? ACK_WAIT_MS,
+    maxDeliver: MAX_DELIVER,
+    maxAckPending: MAX_ACK_PENDING,
+  };
+}
+
+/** Everything replication at `kmeId` needs: its OUT stream, its IN stream and the consumer of the latter. */
+export function siteTopology(
+  kmeId: string,
+  peers: readonly string[],
+  options: SiteTopologyOptions = {},
+): Topology {
+  return {
+    streams: [outStream(kmeId, options), inStream(kmeId, peers, options)],
+    consumers: [inConsumer(kmeId, options)],
+  };
+}
+
+/** What an app that only publishes to peers (key-generator, api-gateway) provisions. */
+export function publisherTopology(kmeId: string, options: SiteTopologyOptions = {}): Topology {
+  return { streams: [outStream(kmeId, options)] };
+}
