@@ -11,3 +11,4 @@ export {
 } from './entropy-sources';
 export * from './errors';
 export * from './protocol';
+export { EntropySourcesLifecycle } from './entropy-sources.lifecycle';

@@ -20,3 +20,4 @@ export { isValidSubject, subjectMatches, subjectsOverlap } from './subjects';
 export { resolveTopology, type ConsumerSpec, type StreamSpec, type Topology } from './topology';
 export { BUS, BUS_READINESS, BusModule, busTarget, type BusModuleOptions } from './nest/bus.module';
 export * from './protocol';
+export { OutboxRelayLifecycle } from './nest/outbox-relay.lifecycle';

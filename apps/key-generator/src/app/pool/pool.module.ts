@@ -3,19 +3,13 @@ import {
   createEntropySources,
   loadKmeEntropyCredentials,
   type KmeEntropyCredentials,
+  EntropySourcesLifecycle,
   type KmeEntropySources,
 } from '@dqkd/entropy';
 import { Ledger } from '@dqkd/ledger';
-import { BUS, OutboxRelay, type Bus } from '@dqkd/messaging';
+import { BUS, OutboxRelay, OutboxRelayLifecycle, type Bus } from '@dqkd/messaging';
 import { metricToken, type Counter } from '@dqkd/metrics';
-import {
-  Logger,
-  Module,
-  type DynamicModule,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 
 import { GENERATED, generatorMetricProviders, UNCONFIRMED } from './generator-metrics';
 import type { GeneratorSettings } from './generator-settings';
@@ -26,30 +20,6 @@ const SETTINGS = Symbol('key-generator.settings');
 const CREDENTIALS = Symbol('key-generator.credentials');
 const ENTROPY = Symbol('key-generator.entropy');
 const PREFIX = Symbol('key-generator.subject-prefix');
-
-class EntropyLifecycle implements OnApplicationShutdown {
-  constructor(private readonly entropy: KmeEntropySources) {}
-
-  onApplicationShutdown(): void {
-    this.entropy.close();
-  }
-}
-
-/**
- * Relays what this app appends to the outbox (block metadata) while the application runs. It stops
- * before the ledger and the bus close; rows it leaves pending go out with the next relay to run.
- */
-class RelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(readonly relay: OutboxRelay) {}
-
-  onApplicationBootstrap(): void {
-    this.relay.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.relay.stop();
-  }
-}
 
 const PROVIDERS = [
   ...generatorMetricProviders,
@@ -65,16 +35,16 @@ const PROVIDERS = [
       createEntropySources(config.network, credentials),
   },
   {
-    provide: EntropyLifecycle,
+    provide: EntropySourcesLifecycle,
     inject: [ENTROPY],
-    useFactory: (entropy: KmeEntropySources) => new EntropyLifecycle(entropy),
+    useFactory: (entropy: KmeEntropySources) => new EntropySourcesLifecycle(entropy),
   },
   {
-    provide: RelayLifecycle,
+    provide: OutboxRelayLifecycle,
     inject: [Ledger, BUS],
     useFactory: (ledger: Ledger, bus: Bus) => {
       const logger = new Logger('outbox-relay');
-      return new RelayLifecycle(
+      return new OutboxRelayLifecycle(
         new OutboxRelay(ledger.outbox, bus, {
           onError: (error) =>
             logger.warn(`publish failed: ${error instanceof Error ? error.message : String(error)}`),
@@ -89,7 +59,7 @@ const PROVIDERS = [
       Ledger,
       ENTROPY,
       CREDENTIALS,
-      RelayLifecycle,
+      OutboxRelayLifecycle,
       SETTINGS,
       metricToken(GENERATED),
       metricToken(UNCONFIRMED),
@@ -100,7 +70,7 @@ const PROVIDERS = [
       ledger: Ledger,
       entropy: KmeEntropySources,
       credentials: KmeEntropyCredentials,
-      { relay }: RelayLifecycle,
+      { relay }: OutboxRelayLifecycle,
       settings: GeneratorSettings,
       generated: Counter,
       unconfirmed: Counter,

@@ -3,19 +3,12 @@ import {
   createEntropySources,
   loadKmeEntropyCredentials,
   type KmeEntropyCredentials,
-  type KmeEntropySources,
+  EntropySourcesLifecycle,
 } from '@dqkd/entropy';
 import { Ledger } from '@dqkd/ledger';
 import { metricToken, type Counter } from '@dqkd/metrics';
-import { BUS, OutboxRelay, type Bus, type ConsumerSpec } from '@dqkd/messaging';
-import {
-  Logger,
-  Module,
-  type DynamicModule,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { BUS, OutboxRelay, OutboxRelayLifecycle, type Bus, type ConsumerSpec } from '@dqkd/messaging';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 
 import {
   ASSIGNMENTS,
@@ -33,30 +26,6 @@ import { SiteKeys } from './site-keys';
 
 const CREDENTIALS = Symbol('replication.credentials');
 const ENTROPY = Symbol('replication.entropy');
-
-class EntropyLifecycle implements OnApplicationShutdown {
-  constructor(readonly entropy: KmeEntropySources) {}
-
-  onApplicationShutdown(): void {
-    this.entropy.close();
-  }
-}
-
-/**
- * Relays what this app appends to the outbox (block acknowledgements) while the application runs. It stops
- * before the ledger and the bus close; rows it leaves pending go out with the next relay to run.
- */
-class RelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(readonly relay: OutboxRelay) {}
-
-  onApplicationBootstrap(): void {
-    this.relay.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.relay.stop();
-  }
-}
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const CONSUMER = Symbol('replication.consumer');
@@ -90,29 +59,29 @@ const PROVIDERS = [
     provide: ENTROPY,
     inject: [DqkdConfig, CREDENTIALS],
     useFactory: (config: DqkdConfig, credentials: KmeEntropyCredentials) =>
-      new EntropyLifecycle(createEntropySources(config.network, credentials)),
+      new EntropySourcesLifecycle(createEntropySources(config.network, credentials)),
   },
   {
-    provide: RelayLifecycle,
+    provide: OutboxRelayLifecycle,
     inject: [Ledger, BUS],
     useFactory: (ledger: Ledger, bus: Bus) => {
       const logger = new Logger('outbox-relay');
       const relay = new OutboxRelay(ledger.outbox, bus, {
         onError: (error) => logger.warn(`publish failed: ${reason(error)}`),
       });
-      return new RelayLifecycle(relay);
+      return new OutboxRelayLifecycle(relay);
     },
   },
   {
     provide: InboundService,
-    inject: [DqkdConfig, Ledger, BUS, SiteKeys, ENTROPY, RelayLifecycle, CONSUMER, METRICS, PREFIX],
+    inject: [DqkdConfig, Ledger, BUS, SiteKeys, ENTROPY, OutboxRelayLifecycle, CONSUMER, METRICS, PREFIX],
     useFactory: (
       config: DqkdConfig,
       ledger: Ledger,
       bus: Bus,
       keys: SiteKeys,
-      { entropy }: EntropyLifecycle,
-      { relay }: RelayLifecycle,
+      { entropy }: EntropySourcesLifecycle,
+      { relay }: OutboxRelayLifecycle,
       consumer: ConsumerSpec,
       metrics: ReplicationMetrics,
       prefix: string | undefined,
