@@ -1,6 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
-import * as path from 'node:path';
-
 import { ConfigError, ENVIRONMENT, type ConfigIssue } from './config-error';
 import { deepFreeze } from './deep-freeze';
 import {
@@ -9,11 +6,8 @@ import {
   type EntropyServerEnv,
 } from './env/entropy-server-env';
 import type { Environment } from './env/process-env';
-import { fsReason } from './fs-reason';
 import type { EntropyServer, NetworkConfig } from './network/network-config';
-import { parseNetwork } from './network/parse-network';
-
-const readText = (file: string) => readFileSync(file, 'utf8');
+import { readNetworkOf, unreadableFiles } from './process-config';
 
 /** What an entropy server process runs on: it is not a KME, so it has no KME_ID, ledger or bus. */
 export interface EntropyServerConfig {
@@ -21,21 +15,6 @@ export interface EntropyServerConfig {
   readonly env: EntropyServerEnv;
   /** This server's own entry of the network file. */
   readonly server: EntropyServer;
-}
-
-function unreadableFiles(env: Environment, cwd: string): ConfigIssue[] {
-  return ENTROPY_FILE_VARIABLES.flatMap((name) => {
-    const value = env[name]?.trim();
-    if (!value) return [];
-    try {
-      if (!statSync(path.resolve(cwd, value)).isFile()) {
-        return [{ source: ENVIRONMENT, path: name, message: `${value} is not a regular file` }];
-      }
-      return [];
-    } catch (error) {
-      return [{ source: ENVIRONMENT, path: name, message: `cannot read ${value}: ${fsReason(error)}` }];
-    }
-  });
 }
 
 /**
@@ -48,23 +27,8 @@ export function loadEntropyServerConfig(
   cwd = process.cwd(),
 ): EntropyServerConfig {
   const parsed = parseEntropyServerEnv(env, cwd);
-  const issues: ConfigIssue[] = [...parsed.issues, ...unreadableFiles(env, cwd)];
-  const networkFile = env.DQKD_NETWORK_FILE?.trim();
-  let network: NetworkConfig | undefined;
-  if (networkFile) {
-    const location = path.resolve(cwd, networkFile);
-    try {
-      network = parseNetwork(readText(location), { file: networkFile, location, readFile: readText });
-    } catch (error) {
-      if (error instanceof ConfigError) issues.push(...error.issues);
-      else
-        issues.push({
-          source: ENVIRONMENT,
-          path: 'DQKD_NETWORK_FILE',
-          message: `cannot read ${networkFile}: ${fsReason(error)}`,
-        });
-    }
-  }
+  const issues: ConfigIssue[] = [...parsed.issues, ...unreadableFiles(env, cwd, ENTROPY_FILE_VARIABLES)];
+  const network = readNetworkOf(env, cwd, issues);
   const server = parsed.env && network?.entropyServers.find((each) => each.id === parsed.env?.serverId);
   if (network && parsed.env && !server) {
     const known = network.entropyServers.map((each) => each.id).join(', ');
@@ -77,7 +41,7 @@ export function loadEntropyServerConfig(
   if (network && server && new URL(server.url).protocol !== 'https:') {
     const index = network.entropyServers.indexOf(server);
     issues.push({
-      source: networkFile ?? network.file,
+      source: env.DQKD_NETWORK_FILE?.trim() ?? network.file,
       path: `entropy_servers[${index}].url`,
       message: 'must be an https:// URL: an entropy server answers only over mutual TLS',
     });

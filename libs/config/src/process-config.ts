@@ -28,8 +28,13 @@ export function loadNetworkFile(file: string, cwd = process.cwd()): NetworkConfi
   return parseNetwork(text, { file, location, readFile: readText });
 }
 
-function unreadableFiles(env: Environment, cwd: string): ConfigIssue[] {
-  return FILE_VARIABLES.flatMap((name) => {
+/** An issue for each of the named variables whose file cannot be read. */
+export function unreadableFiles(
+  env: Environment,
+  cwd: string,
+  variables: readonly string[] = FILE_VARIABLES,
+): ConfigIssue[] {
+  return variables.flatMap((name) => {
     const value = env[name]?.trim();
     if (!value) return [];
     try {
@@ -43,6 +48,29 @@ function unreadableFiles(env: Environment, cwd: string): ConfigIssue[] {
   });
 }
 
+/** The network file DQKD_NETWORK_FILE names, or undefined with its problems added to `issues`. */
+export function readNetworkOf(
+  env: Environment,
+  cwd: string,
+  issues: ConfigIssue[],
+): NetworkConfig | undefined {
+  const networkFile = env.DQKD_NETWORK_FILE?.trim();
+  if (!networkFile) return undefined;
+  const location = path.resolve(cwd, networkFile);
+  try {
+    return parseNetwork(readText(location), { file: networkFile, location, readFile: readText });
+  } catch (error) {
+    if (error instanceof ConfigError) issues.push(...error.issues);
+    else
+      issues.push({
+        source: ENVIRONMENT,
+        path: 'DQKD_NETWORK_FILE',
+        message: `cannot read ${networkFile}: ${fsReason(error)}`,
+      });
+    return undefined;
+  }
+}
+
 /**
  * Validates this process's environment and the network file it names, once, at start-up;
  * throws a single ConfigError listing every issue found. Relative paths are resolved against `cwd`.
@@ -50,22 +78,7 @@ function unreadableFiles(env: Environment, cwd: string): ConfigIssue[] {
 export function loadProcessConfig(env: Environment = process.env, cwd = process.cwd()): ProcessConfig {
   const parsed = parseProcessEnv(env, cwd);
   const issues: ConfigIssue[] = [...parsed.issues, ...unreadableFiles(env, cwd)];
-  const networkFile = env.DQKD_NETWORK_FILE?.trim();
-  let network: NetworkConfig | undefined;
-  if (networkFile) {
-    const location = path.resolve(cwd, networkFile);
-    try {
-      network = parseNetwork(readText(location), { file: networkFile, location, readFile: readText });
-    } catch (error) {
-      if (error instanceof ConfigError) issues.push(...error.issues);
-      else
-        issues.push({
-          source: ENVIRONMENT,
-          path: 'DQKD_NETWORK_FILE',
-          message: `cannot read ${networkFile}: ${fsReason(error)}`,
-        });
-    }
-  }
+  const network = readNetworkOf(env, cwd, issues);
   const kme = parsed.env && network?.kme(parsed.env.kmeId);
   if (network && parsed.env && !kme) {
     const known = network.kmes.map((each) => each.id).join(', ');

@@ -2,11 +2,10 @@ import * as path from 'node:path';
 
 import { z } from 'zod';
 
-import { ENVIRONMENT, type ConfigIssue } from '../config-error';
+import type { ConfigIssue } from '../config-error';
 import { checkBaseUrl } from '../url';
-import { schemaIssues } from '../zod-issues';
 import { httpEnv, runtimeEnv, type LogLevel } from './env-schema';
-import { setVariables, type Environment, type HttpEnv } from './process-env';
+import { environmentParser, type Environment, type HttpEnv } from './process-env';
 
 /** Where an entropy server's pools get their bytes; `xor` combines two independent sources. */
 export type RandomSourceSpec =
@@ -127,25 +126,11 @@ export const ENTROPY_FILE_VARIABLES = [
   'DQKD_TLS_CA_FILE',
 ] as const;
 
-/** Parses each concern's variables independently, so one run reports every bad variable. */
 export function parseEntropyServerEnv(
   env: Environment,
   cwd: string,
 ): { readonly env?: ParsedEntropyServerEnv; readonly issues: readonly ConfigIssue[] } {
-  const vars = setVariables(env);
-  const issues: ConfigIssue[] = [];
-  const parse = <T extends z.ZodType>(schema: T): z.output<T> | undefined => {
-    const result = schema.safeParse(vars, { reportInput: true });
-    if (result.success) return result.data;
-    issues.push(
-      ...schemaIssues(result.error, 'required but not set').map((issue) => ({
-        source: ENVIRONMENT,
-        path: issue.path.map(String).join('.'),
-        message: issue.message,
-      })),
-    );
-    return undefined;
-  };
+  const { parse, issues } = environmentParser(env);
   const site = parse(entropyServerSiteEnv);
   const runtime = parse(runtimeEnv);
   const http = parse(httpEnv);

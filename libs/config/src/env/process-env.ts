@@ -65,11 +65,14 @@ export function setVariables(env: Environment): Record<string, string> {
   );
 }
 
-/** Parses each concern's variables independently, so one run reports every bad variable. */
-export function parseProcessEnv(
-  env: Environment,
-  cwd: string,
-): { readonly env?: ParsedEnv; readonly issues: readonly ConfigIssue[] } {
+/**
+ * Parses each concern's variables independently with `parse`, collecting every issue in `issues`, so
+ * one run reports every bad variable.
+ */
+export function environmentParser(env: Environment): {
+  readonly parse: <T extends z.ZodType>(schema: T) => z.output<T> | undefined;
+  readonly issues: ConfigIssue[];
+} {
   const vars = setVariables(env);
   const issues: ConfigIssue[] = [];
   const parse = <T extends z.ZodType>(schema: T): z.output<T> | undefined => {
@@ -84,6 +87,14 @@ export function parseProcessEnv(
     );
     return undefined;
   };
+  return { parse, issues };
+}
+
+export function parseProcessEnv(
+  env: Environment,
+  cwd: string,
+): { readonly env?: ParsedEnv; readonly issues: readonly ConfigIssue[] } {
+  const { parse, issues } = environmentParser(env);
   const site = parse(siteEnv);
   const runtime = parse(runtimeEnv);
   const database = parse(databaseEnv);
