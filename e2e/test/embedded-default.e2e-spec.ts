@@ -116,6 +116,16 @@ describe('the embedded default (npm start)', () => {
     await network.running();
     expect(network.output).toContain(`kme-east  ETSI GS QKD 014 API https://127.0.0.1:${ports.east}`);
     expect(network.output).toMatch(/curl --cacert .*sae-alice\.pem/);
+    // Every app of both sites, and each entropy server, prints a metrics URL that answers.
+    const metricsUrls = [...network.output.matchAll(/^ {2}metrics .*: (http:\/\/\S+\/metrics)$/gm)].map(
+      (m) => m[1]!,
+    );
+    expect(metricsUrls).toHaveLength(11);
+    for (const url of metricsUrls) {
+      const answer = await fetch(url);
+      expect({ url, status: answer.status }).toEqual({ url, status: 200 });
+      expect(await answer.text()).toContain('# TYPE');
+    }
     await roundTrip();
     expect(await network.stop('SIGINT')).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
 import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
 import { BUS_READINESS, BusModule, publisherTopology } from '@dqkd/messaging';
+import { MetricsModule } from '@dqkd/metrics';
 import { HealthModule } from '@dqkd/runtime';
 import { Module, type DynamicModule } from '@nestjs/common';
 
@@ -20,6 +21,7 @@ export class AppModule {
           app: 'api-gateway',
           topology: publisherTopology(config.env.kmeId, { prefix }),
         }),
+        MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
         KeysModule.register({ ...options, subjectPrefix: prefix }),
       ],
