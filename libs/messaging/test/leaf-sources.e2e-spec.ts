@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { JetStreamBus, siteTopology, type Bus, type BusMessage, protocolSubject } from '../src';
+import { accepts, freePort } from './support/nats-server';
 import { sleep, text, waitFor } from './support/wait';
 
 /** A private nats-server with its own JetStream domain, from a configuration file. */
@@ -88,25 +88,3 @@ describe('site topology across two NATS servers joined by a leaf node', () => {
     expect([seen[0].subject, text(seen[0].data)]).toEqual([subject, 'sealed metadata']);
   }, 40_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => (socket.destroy(), resolve(ok));
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
