@@ -4,6 +4,7 @@ import { blockAckMessageId, openBlockAck, type BusMessage } from '@dqkd/messagin
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
+import { refuse } from './refuse';
 import type { Settlement } from './regeneration';
 import type { SiteKeys } from './site-keys';
 
@@ -22,17 +23,21 @@ export class Acknowledgements {
       opened = openBlockAck(message.data, this.keys.openOptions());
     } catch (error) {
       if (!(error instanceof EnvelopeError)) throw error;
-      this.logger.error(
+      return refuse(
+        this.metrics,
+        this.logger,
+        'block-ack',
         `refused block acknowledgement on ${message.subject}: ${error.code}: ${error.message}`,
       );
-      this.metrics.refused.inc({ kind: 'block-ack' });
-      return 'term';
     }
     const { ack, from } = opened;
     if (from !== peer) {
-      this.logger.error(`refused acknowledgement signed by ${from} arriving from ${peer}`);
-      this.metrics.refused.inc({ kind: 'block-ack' });
-      return 'term';
+      return refuse(
+        this.metrics,
+        this.logger,
+        'block-ack',
+        `refused acknowledgement signed by ${from} arriving from ${peer}`,
+      );
     }
     await this.ledger.processOnce(blockAckMessageId(ack.blockId), message.subject, async (scope) => {
       const block = await scope.blocks.find(ack.blockId);

@@ -4,6 +4,7 @@ import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessa
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
+import { refuse } from './refuse';
 import type { Settlement } from './regeneration';
 import type { SiteKeys } from './site-keys';
 
@@ -22,18 +23,22 @@ export class Assignments {
       opened = openAssignment(message.data, this.keys.openOptions());
     } catch (error) {
       if (!(error instanceof EnvelopeError) && !(error instanceof AssignmentMalformed)) throw error;
-      this.logger.error(`refused assignment on ${message.subject}: ${error.message}`);
-      this.metrics.refused.inc({ kind: 'assignment' });
-      return 'term';
+      return refuse(
+        this.metrics,
+        this.logger,
+        'assignment',
+        `refused assignment on ${message.subject}: ${error.message}`,
+      );
     }
     const { assignment } = opened;
     const { reservation } = assignment;
     if (reservation.linkSource !== peer || reservation.linkTarget !== this.keys.self) {
-      this.logger.error(
+      return refuse(
+        this.metrics,
+        this.logger,
+        'assignment',
         `refused assignment of link ${reservation.linkSource} → ${reservation.linkTarget} from ${peer}`,
       );
-      this.metrics.refused.inc({ kind: 'assignment' });
-      return 'term';
     }
     try {
       const result = await this.ledger.processOnce(
@@ -44,11 +49,12 @@ export class Assignments {
       if (result.processed && result.value.applied) this.metrics.assignments.inc();
     } catch (error) {
       if (!(error instanceof LedgerConflictError)) throw error;
-      this.logger.error(
+      return refuse(
+        this.metrics,
+        this.logger,
+        'assignment',
         `ALARM assignment ${reservation.id} from ${peer} cannot apply here: ${error.message}`,
       );
-      this.metrics.refused.inc({ kind: 'assignment' });
-      return 'term';
     }
     return 'ack';
   }

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
+import { refuse } from './refuse';
 import { regenerationRefusal, type Refusal } from './refusal';
 import type { SiteKeys } from './site-keys';
 
@@ -39,17 +40,21 @@ export class Regeneration {
       opened = openMetadata(message.data, this.keys.openOptions());
     } catch (error) {
       if (!(error instanceof EnvelopeError)) throw error;
-      this.logger.error(`refused metadata on ${message.subject}: ${error.code}: ${error.message}`);
-      this.metrics.refused.inc({ kind: 'metadata' });
-      return 'term';
+      return refuse(
+        this.metrics,
+        this.logger,
+        'metadata',
+        `refused metadata on ${message.subject}: ${error.code}: ${error.message}`,
+      );
     }
     const { metadata } = opened;
     if (metadata.source !== peer) {
-      this.logger.error(
+      return refuse(
+        this.metrics,
+        this.logger,
+        'metadata',
         `refused metadata of ${metadata.source} arriving from ${peer} (block ${metadata.blockId})`,
       );
-      this.metrics.refused.inc({ kind: 'metadata' });
-      return 'term';
     }
     const messageId = metadataMessageId(metadata.blockId);
     // A redelivery: the block and its acknowledgement were committed together the first time.
