@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
-
 import { ByteReader, zero } from '../bytes';
 import {
   BlastParameterInvalid,
@@ -14,6 +11,7 @@ import {
 } from '../errors';
 import { aeadOpen, aeadSeal, deriveEnvelopeKey, TAG_BYTES } from './aead';
 import { encodeHeader, EnvelopeHeader, readHeader } from './header';
+import { ed25519Sign, ed25519Verify, xwingDecapsulate, xwingEncapsulate } from './native-curves';
 
 /** X-Wing: the secret key is a 32-byte seed. */
 export const KEM_PUBLIC_KEY_BYTES = 1216;
@@ -62,12 +60,12 @@ export function seal(
     throw new BlastParameterInvalid(`KEM public key must be ${KEM_PUBLIC_KEY_BYTES} bytes`);
   }
   const headerBytes = encodeHeader(header);
-  const { cipherText: kemCiphertext, sharedSecret } = ml_kem768_x25519.encapsulate(recipientKemPublicKey);
+  const { cipherText: kemCiphertext, sharedSecret } = xwingEncapsulate(recipientKemPublicKey);
   const key = deriveEnvelopeKey(sharedSecret, headerBytes);
   const aeadCiphertext = aeadSeal(key, headerBytes, plaintext);
   zero(sharedSecret, key.key, key.nonce);
   const signed = concat(headerBytes, kemCiphertext, aeadCiphertext);
-  return concat(signed, ed25519.sign(signed, senderSigningKey));
+  return concat(signed, ed25519Sign(signed, senderSigningKey));
 }
 
 /**
@@ -110,7 +108,7 @@ export function open(bytes: Uint8Array, options: OpenOptions): OpenedEnvelope {
 /** A ciphertext the sender signed but that is not valid X-Wing for us counts as tampered, like a bad tag. */
 function decapsulate(kemCiphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   try {
-    return ml_kem768_x25519.decapsulate(kemCiphertext, secretKey);
+    return xwingDecapsulate(kemCiphertext, secretKey);
   } catch (error) {
     throw new EnvelopeTampered('envelope signed but its KEM ciphertext is invalid', { cause: error });
   }
@@ -124,13 +122,10 @@ function lookUp(keys: SigningKeyLookup, id: string): Uint8Array | undefined {
   return typeof keys === 'function' ? keys(id) : keys.get(id);
 }
 
-/**
- * Strict RFC 8032 verification (no ZIP-215 leniency): nobody but the signer can turn a valid signature
- * into other valid bytes, so the envelope ID cannot be varied by a relay.
- */
+/** Strict verification (see ed25519Verify), so the envelope ID cannot be varied by a relay. */
 function verifies(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
+    return ed25519Verify(signature, message, publicKey);
   } catch {
     return false;
   }
