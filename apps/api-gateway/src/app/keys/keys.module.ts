@@ -4,6 +4,7 @@ import { ApiServer } from '../api-server/api-server';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { DecKeysService } from './dec-keys.service';
 import { EncKeysService } from './enc-keys.service';
+import { KeyIssuer } from './issuance';
 import { KeysController } from './keys.controller';
 import { sealingIdentityProvider } from './sealing';
 import { StatusService } from './status.service';
@@ -19,6 +20,7 @@ export class KeysModule {
         { provide: GATEWAY_OPTIONS, useValue: options },
         sealingIdentityProvider,
         StatusService,
+        KeyIssuer,
         EncKeysService,
         DecKeysService,
         ApiServer,
