@@ -36,7 +36,8 @@ export type LedgerConflictReason =
   | 'bits-already-used'
   | 'unknown-reservation'
   | 'segments-not-on-link'
-  | 'reservation-id-taken';
+  | 'reservation-id-taken'
+  | 'no-material';
 
 /** A write the ledger refused because it would break an invariant (a key ID or a bit used twice, …). */
 export class LedgerConflictError extends Error {

@@ -42,7 +42,14 @@ export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from 
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
 export { BlockStore, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';
-export { type DeliveryRefusal, type DeliveryResult, KeyStore } from './store/key-store';
+export {
+  type DeliverableKey,
+  type DeliveryClaim,
+  type DeliveryRefusal,
+  deliveryRefusal,
+  type DeliveryResult,
+  KeyStore,
+} from './store/key-store';
 export { LinkStore } from './store/link-store';
 export { Outbox, type OutboxMessage } from './store/outbox';
 export type { ReapCounts, ReapOptions } from './store/reaper';

@@ -1,7 +1,7 @@
 import { EntityManager, In } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
-import { MaterialCipher, SealedMaterial } from '../crypto/material-cipher';
+import { MaterialCipher } from '../crypto/material-cipher';
 import { KeyEntity } from '../entities/key.entity';
 import { AuditTrail } from './audit-trail';
 import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } from './sql';
@@ -14,14 +14,32 @@ export type DeliveryResult =
   | { readonly ok: true; readonly keys: readonly { readonly keyId: string; readonly material: Buffer }[] }
   | { readonly ok: false; readonly reason: DeliveryRefusal; readonly keyId: string };
 
+/** A key as a delivery sees it, its slave entries locked until the transaction ends. */
+export interface DeliverableKey {
+  readonly keyId: string;
+  readonly linkId: number;
+  readonly masterSaeId: string;
+  readonly expiresAt: Date;
+  readonly expired: boolean;
+  readonly hasMaterial: boolean;
+  readonly slaves: readonly (Slave & { readonly deliveredAt: Date | null })[];
+}
+
+/** One key handed to one slave entry. */
+export interface DeliveryClaim {
+  readonly keyId: string;
+  readonly slave: Slave;
+}
+
 interface DeliveryRow {
   key_id: string;
   link_id: number;
+  master_sae_id: string;
+  expires_at: Date;
   expired: boolean;
-  ciphertext: Buffer | null;
-  wrapped_key: Buffer | null;
-  kek_id: number | null;
-  slave_id: string | null;
+  has_material: boolean;
+  kind: 'sae' | 'kme';
+  slave_id: string;
   delivered_at: Date | null;
 }
 
@@ -150,84 +168,142 @@ export class KeyStore {
   }
 
   /**
-   * Delivers keys to one slave: all of them or none. Each slave entry is marked delivered exactly once, even
-   * under concurrent attempts (the row lock serialises them and the loser sees delivered_at set). A key's
-   * material is dropped as soon as every slave has it.
+   * Delivers keys to one slave: all of them or none, each slave entry at most once (see lockForDelivery and
+   * completeDelivery, which the gateway uses to deliver many requests in one transaction).
    */
   async deliver(keyIds: readonly string[], slave: Slave): Promise<DeliveryResult> {
     return inTransaction(this.manager, async (manager) => {
-      // Lock the slave rows first, in key order, so concurrent deliveries of overlapping sets cannot deadlock.
-      await manager.query(
-        `SELECT 1 FROM key_slaves WHERE key_id = ANY ($1::uuid[]) AND slave_id = $2 AND kind = $3
-         ORDER BY key_id FOR UPDATE`,
-        [keyIds, slave.id, slave.kind],
-      );
-      const found = await rows<DeliveryRow>(
-        manager,
-        `SELECT k.key_id, k.link_id, k.expires_at <= now() AS expired, k.material_ciphertext AS ciphertext,
-           k.material_wrapped_key AS wrapped_key, k.material_kek_id AS kek_id, s.slave_id, s.delivered_at
-         FROM keys k LEFT JOIN key_slaves s ON s.key_id = k.key_id AND s.slave_id = $2 AND s.kind = $3
-         WHERE k.key_id = ANY ($1::uuid[])`,
-        [keyIds, slave.id, slave.kind],
-      );
-      const byId = new Map(found.map((row) => [row.key_id, row]));
+      const store = new KeyStore(manager, this.cipher);
+      const found = await store.lockForDelivery(keyIds);
       for (const keyId of keyIds) {
-        const refusal = refusalFor(byId.get(keyId));
+        const refusal = deliveryRefusal(found.get(keyId), slave);
         if (refusal !== undefined) {
           return { ok: false, reason: refusal, keyId };
         }
       }
-      const delivered = keyIds.map((keyId) => {
-        const row = byId.get(keyId) as DeliveryRow;
-        return { keyId, material: this.cipher.open('keys', keyId, sealedOf(row)) };
-      });
-      await manager.query(
-        `UPDATE key_slaves SET delivered_at = now() WHERE key_id = ANY ($1::uuid[]) AND slave_id = $2 AND kind = $3`,
-        [keyIds, slave.id, slave.kind],
-      );
-      await manager.query(
-        `UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE k.key_id = ANY ($1::uuid[])
-           AND NOT EXISTS (SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL)`,
-        [keyIds],
-      );
-      const audit = new AuditTrail(manager);
-      for (const linkId of new Set(found.map((row) => row.link_id))) {
-        await audit.append({
-          event: 'key-delivered',
-          linkId,
-          keyIds: found.filter((row) => row.link_id === linkId).map((row) => row.key_id),
-          saeIds: [slave.id],
-        });
-      }
-      return { ok: true, keys: delivered };
+      const materials = await store.completeDelivery(keyIds.map((keyId) => ({ keyId, slave })));
+      return { ok: true, keys: keyIds.map((keyId) => ({ keyId, material: materials.get(keyId) as Buffer })) };
     });
+  }
+
+  /**
+   * Run inside a transaction: reads the keys among `keyIds` with their slave entries, and locks those entries
+   * (in key order, so concurrent deliveries of overlapping sets cannot deadlock) until the transaction ends.
+   * A concurrent delivery of the same entry waits, then sees it delivered.
+   */
+  async lockForDelivery(keyIds: readonly string[]): Promise<Map<string, DeliverableKey>> {
+    const found = await rows<DeliveryRow>(
+      this.manager,
+      `SELECT k.key_id, k.link_id, k.master_sae_id, k.expires_at, k.expires_at <= now() AS expired,
+         k.material_kek_id IS NOT NULL AS has_material, s.kind, s.slave_id, s.delivered_at
+       FROM keys k JOIN key_slaves s ON s.key_id = k.key_id
+       WHERE k.key_id = ANY ($1::uuid[])
+       ORDER BY k.key_id, s.kind, s.slave_id FOR UPDATE OF s`,
+      [[...new Set(keyIds)]],
+    );
+    const keys = new Map<string, DeliverableKey & { slaves: (Slave & { deliveredAt: Date | null })[] }>();
+    for (const row of found) {
+      let key = keys.get(row.key_id);
+      if (key === undefined) {
+        key = {
+          keyId: row.key_id,
+          linkId: row.link_id,
+          masterSaeId: row.master_sae_id,
+          expiresAt: row.expires_at,
+          expired: row.expired,
+          hasMaterial: row.has_material,
+          slaves: [],
+        };
+        keys.set(row.key_id, key);
+      }
+      key.slaves.push({ kind: row.kind, id: row.slave_id, deliveredAt: row.delivered_at });
+    }
+    return keys;
+  }
+
+  /**
+   * Run inside the transaction of lockForDelivery, with claims it allowed: marks each slave entry delivered,
+   * answers each key's material (the caller zeroes it), and drops the material of keys every slave now has.
+   */
+  async completeDelivery(claims: readonly DeliveryClaim[]): Promise<Map<string, Buffer>> {
+    if (claims.length === 0) {
+      return new Map();
+    }
+    const keyIds = [...new Set(claims.map((claim) => claim.keyId))];
+    const sealed = await rows<{
+      key_id: string;
+      link_id: number;
+      ciphertext: Buffer;
+      wrapped_key: Buffer;
+      kek_id: number;
+    }>(
+      this.manager,
+      `SELECT key_id, link_id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key,
+         material_kek_id AS kek_id
+       FROM keys WHERE key_id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
+      [keyIds],
+    );
+    if (sealed.length !== keyIds.length) {
+      throw new LedgerConflictError('no-material', 'a key claimed for delivery holds no material');
+    }
+    const materials = new Map(
+      sealed.map((row) => [
+        row.key_id,
+        this.cipher.open('keys', row.key_id, {
+          ciphertext: row.ciphertext,
+          wrappedKey: row.wrapped_key,
+          kekId: row.kek_id,
+        }),
+      ]),
+    );
+    await this.manager.query(
+      `UPDATE key_slaves s SET delivered_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (key_id, kind, slave_id)
+       WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id`,
+      [
+        claims.map((claim) => claim.keyId),
+        claims.map((claim) => claim.slave.kind),
+        claims.map((claim) => claim.slave.id),
+      ],
+    );
+    await this.manager.query(
+      `UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+       WHERE k.key_id = ANY ($1::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL)`,
+      [keyIds],
+    );
+    const audit = new AuditTrail(this.manager);
+    for (const linkId of new Set(sealed.map((row) => row.link_id))) {
+      const ofLink = new Set(sealed.filter((row) => row.link_id === linkId).map((row) => row.key_id));
+      const ofLinkClaims = claims.filter((claim) => ofLink.has(claim.keyId));
+      await audit.append({
+        event: 'key-delivered',
+        linkId,
+        keyIds: [...ofLink],
+        saeIds: [...new Set(ofLinkClaims.map((claim) => claim.slave.id))],
+      });
+    }
+    return materials;
   }
 }
 
-function refusalFor(row: DeliveryRow | undefined): DeliveryRefusal | undefined {
-  if (row === undefined) {
+/** Why `slave` cannot take `key` now, or undefined when it can (its entry exists and is not yet delivered). */
+export function deliveryRefusal(key: DeliverableKey | undefined, slave: Slave): DeliveryRefusal | undefined {
+  if (key === undefined) {
     return 'unknown-key';
   }
-  if (row.slave_id === null) {
+  const entry = key.slaves.find((each) => each.kind === slave.kind && each.id === slave.id);
+  if (entry === undefined) {
     return 'not-a-slave';
   }
-  if (row.delivered_at !== null) {
+  if (entry.deliveredAt !== null) {
     return 'already-delivered';
   }
-  if (row.expired) {
+  if (key.expired) {
     return 'expired';
   }
-  if (row.ciphertext === null) {
+  if (!key.hasMaterial) {
     return 'no-material';
   }
   return undefined;
-}
-
-function sealedOf(row: DeliveryRow): SealedMaterial {
-  return {
-    ciphertext: row.ciphertext as Buffer,
-    wrappedKey: row.wrapped_key as Buffer,
-    kekId: row.kek_id as number,
-  };
 }

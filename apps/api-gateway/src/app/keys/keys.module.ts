@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiServer } from '../api-server/api-server';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { DecKeysService } from './dec-keys.service';
+import { KeyDelivery } from './delivery';
 import { EncKeysService } from './enc-keys.service';
 import { KeyIssuer } from './issuance';
 import { KeysController } from './keys.controller';
@@ -22,6 +23,7 @@ export class KeysModule {
         StatusService,
         KeyIssuer,
         EncKeysService,
+        KeyDelivery,
         DecKeysService,
         ApiServer,
       ],

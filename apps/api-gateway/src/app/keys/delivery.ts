@@ -1,0 +1,204 @@
+import { DqkdConfig } from '@dqkd/config';
+import type { EtsiError } from '@dqkd/etsi014';
+import {
+  deliveryRefusal,
+  Ledger,
+  type DeliverableKey,
+  type DeliveryClaim,
+  type LedgerScope,
+  type Slave,
+} from '@dqkd/ledger';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+
+/** How long dec_keys waits for keys whose assignment is still on its way from the source. */
+const ASSIGNMENT_WAIT_MS = 1_000;
+/** Pause before a batch that only holds requests waiting for their assignment. */
+const ASSIGNMENT_POLL_MS = 3;
+
+/** One dec_keys request, checked: the slave SAE asks for keys of the link from `sourceKmeId`. */
+export interface DeliveryRequest {
+  readonly sourceKmeId: string;
+  readonly slaveSaeId: string;
+  /** The path ID: the master SAE, or its KME when the keys were addressed to the KME. */
+  readonly pathId: string;
+  readonly keyIds: readonly string[];
+}
+
+export type Delivered =
+  | {
+      readonly ok: true;
+      readonly keys: readonly {
+        readonly keyId: string;
+        readonly material: Buffer;
+        readonly expiresAt: Date;
+      }[];
+    }
+  | { readonly ok: false; readonly error: EtsiError };
+
+interface Pending {
+  readonly request: DeliveryRequest;
+  readonly waitUntil: number;
+  readonly resolve: (delivered: Delivered) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What one request of a batch came to: its claims, a refusal, or a wait for keys not here yet. */
+type Verdict =
+  | { readonly kind: 'claims'; readonly claims: DeliveryClaim[] }
+  | { readonly kind: 'refused'; readonly error: EtsiError }
+  | { readonly kind: 'wait' };
+
+/**
+ * dec_keys at the target, as group commits: the requests that arrive while a batch is in the ledger form
+ * the next batch, and each batch is one transaction that locks the slave entries of all its keys, judges
+ * each request on its own (all of its keys or none, §5.4's 401 when the caller is not a slave of every
+ * key, each slave entry once even when two requests of one batch ask for it) and marks what it delivers.
+ * Requests naming keys whose assignment has not arrived wait in later batches, up to ASSIGNMENT_WAIT_MS.
+ */
+@Injectable()
+export class KeyDelivery implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('KeyDelivery');
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+  private readonly linkIds = new Map<string, number>();
+
+  constructor(
+    private readonly config: DqkdConfig,
+    private readonly ledger: Ledger,
+  ) {}
+
+  deliver(request: DeliveryRequest): Promise<Delivered> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, waitUntil: Date.now() + ASSIGNMENT_WAIT_MS, resolve, reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    let waiting: Pending[] = [];
+    while (this.queue.length > 0 || waiting.length > 0) {
+      if (this.queue.length === 0) await new Promise((resolve) => setTimeout(resolve, ASSIGNMENT_POLL_MS));
+      const batch = [...waiting, ...this.queue];
+      this.queue = [];
+      try {
+        waiting = await this.runBatch(batch);
+      } catch (error) {
+        this.logger.error(`a batch of ${batch.length} dec_keys requests failed: ${describe(error)}`);
+        batch.forEach((pending) => pending.reject(error));
+        waiting = [];
+      }
+    }
+    this.running = undefined;
+  }
+
+  /** One transaction for the whole batch; answers the requests that wait for keys not here yet. */
+  private async runBatch(batch: readonly Pending[]): Promise<Pending[]> {
+    const now = Date.now();
+    const linkIds = new Map<string, number | undefined>();
+    for (const { request } of batch) {
+      if (!linkIds.has(request.sourceKmeId))
+        linkIds.set(request.sourceKmeId, await this.linkId(request.sourceKmeId));
+    }
+    const waiting: Pending[] = [];
+    const answers: [Pending, Verdict][] = [];
+    const materials = await this.ledger.transaction(async (scope: LedgerScope) => {
+      const found = await scope.keys.lockForDelivery(batch.flatMap(({ request }) => request.keyIds));
+      const claimed = new Set<string>();
+      for (const pending of batch) {
+        const verdict = this.judge(pending.request, found, claimed, linkIds.get(pending.request.sourceKmeId));
+        if (verdict.kind === 'wait' && now + ASSIGNMENT_POLL_MS < pending.waitUntil) waiting.push(pending);
+        else answers.push([pending, verdict]);
+      }
+      const claims = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? verdict.claims : []));
+      return { found, delivered: await scope.keys.completeDelivery(claims) };
+    });
+    try {
+      for (const [{ resolve }, verdict] of answers) {
+        if (verdict.kind === 'claims') {
+          resolve({
+            ok: true,
+            keys: verdict.claims.map(({ keyId }) => ({
+              keyId,
+              material: Buffer.from(materials.delivered.get(keyId) as Buffer),
+              expiresAt: (materials.found.get(keyId) as DeliverableKey).expiresAt,
+            })),
+          });
+        } else {
+          // A key still missing once the wait is over is unknown, as far as this KME can tell.
+          resolve({
+            ok: false,
+            error: verdict.kind === 'refused' ? verdict.error : { kind: 'keys-not-found' },
+          });
+        }
+      }
+    } finally {
+      materials.delivered.forEach((material) => material.fill(0));
+    }
+    return waiting;
+  }
+
+  /**
+   * One request against the keys the batch locked: first every key must exist (else wait), be of this link
+   * and from the path's master; then the caller must be a slave of each (else 401); then each slave entry
+   * must be undelivered (in the ledger and in this batch), unexpired and still hold material.
+   */
+  private judge(
+    request: DeliveryRequest,
+    found: ReadonlyMap<string, DeliverableKey>,
+    claimed: Set<string>,
+    linkId: number | undefined,
+  ): Verdict {
+    if (request.keyIds.some((keyId) => !found.has(keyId))) return { kind: 'wait' };
+    const { network, kme } = this.config;
+    const claims: DeliveryClaim[] = [];
+    for (const keyId of request.keyIds) {
+      const key = found.get(keyId) as DeliverableKey;
+      const fromMaster =
+        key.masterSaeId === request.pathId || network.sae(key.masterSaeId)?.kmeId === request.pathId;
+      if (key.linkId !== linkId || !fromMaster) return { kind: 'refused', error: { kind: 'keys-not-found' } };
+      const slave = slaveEntry(key, request.slaveSaeId, kme.id);
+      if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
+      claims.push({ keyId, slave });
+    }
+    for (const claim of claims) {
+      const taken = claimed.has(claimKey(claim));
+      if (taken || deliveryRefusal(found.get(claim.keyId), claim.slave) !== undefined) {
+        // Delivered, expired or emptied keys cannot be returned: the spec's one answer for that is "not found".
+        return { kind: 'refused', error: { kind: 'keys-not-found' } };
+      }
+    }
+    claims.forEach((claim) => claimed.add(claimKey(claim)));
+    return { kind: 'claims', claims };
+  }
+
+  private async linkId(sourceKmeId: string): Promise<number | undefined> {
+    let id = this.linkIds.get(sourceKmeId);
+    if (id === undefined) {
+      id = (await this.ledger.links.find(sourceKmeId, this.config.kme.id))?.id;
+      if (id !== undefined) this.linkIds.set(sourceKmeId, id);
+    }
+    return id;
+  }
+}
+
+/** The slave entry the caller fetches a key as: itself by name, or any SAE of this KME for a KME-addressed key. */
+function slaveEntry(key: DeliverableKey, saeId: string, kmeId: string): Slave | undefined {
+  if (key.slaves.some((entry) => entry.kind === 'sae' && entry.id === saeId))
+    return { kind: 'sae', id: saeId };
+  return key.slaves.some((entry) => entry.kind === 'kme' && entry.id === kmeId)
+    ? { kind: 'kme', id: kmeId }
+    : undefined;
+}
+
+function claimKey(claim: DeliveryClaim): string {
+  return `${claim.keyId} ${claim.slave.kind} ${claim.slave.id}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
