@@ -4,6 +4,7 @@ import { appendFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { openLedger, type Ledger } from '@dqkd/ledger';
+import { DEFAULT_PREFIX, inStream } from '@dqkd/messaging';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
@@ -11,7 +12,7 @@ import { Client } from 'pg';
 import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
 import { PrivateNatsServer } from '../../../libs/messaging/test/support/nats-server';
 import { AppProcess } from './app-process';
-import { DATABASE_URL } from './test-site';
+import { DATABASE_URL, deleteStreams, NATS_URL } from './test-site';
 
 export const SITES = ['kme-east', 'kme-west'] as const;
 export type SiteId = (typeof SITES)[number];
@@ -19,6 +20,18 @@ export const BLOCK_BITS = 8192;
 /** Four blocks fill a pool; it refills when under two. */
 export const LOW_WATERMARK_BITS = 2 * BLOCK_BITS;
 export const HIGH_WATERMARK_BITS = 4 * BLOCK_BITS;
+
+export interface FlowNetworkOptions {
+  /** SAEs with client certificates, each attached to a site in the network file. */
+  readonly saes?: Readonly<Record<string, SiteId>>;
+  /** Limits of every link in the network file, beside the small watermarks. */
+  readonly limits?: Readonly<Record<string, number>>;
+  /**
+   * Runs on the shared NATS under a subject prefix of this network's own, its streams deleted by `stop()`,
+   * rather than on a private nats-server.
+   */
+  readonly sharedNats?: boolean;
+}
 
 interface Site {
   readonly id: SiteId;
@@ -39,32 +52,51 @@ export class FlowNetwork {
 
   private constructor(
     readonly entropy: EntropyNetwork,
-    readonly nats: PrivateNatsServer,
+    /** The private nats-server; undefined on the shared NATS. */
+    readonly nats: PrivateNatsServer | undefined,
+    readonly subjectPrefix: string,
     private readonly sites: Record<SiteId, Site>,
   ) {}
 
-  static async start(): Promise<FlowNetwork> {
-    const entropy = await EntropyNetwork.create({ kmes: [...SITES], blockBits: BLOCK_BITS });
+  static async start(options: FlowNetworkOptions = {}): Promise<FlowNetwork> {
+    const entropy = await EntropyNetwork.create({
+      kmes: [...SITES],
+      blockBits: BLOCK_BITS,
+      attachedSaes: options.saes,
+    });
+    const limits = {
+      low_watermark_bits: LOW_WATERMARK_BITS,
+      high_watermark_bits: HIGH_WATERMARK_BITS,
+      ...options.limits,
+    };
     appendFileSync(
       entropy.networkFile,
-      [
-        'limits:',
-        `  low_watermark_bits: ${LOW_WATERMARK_BITS}`,
-        `  high_watermark_bits: ${HIGH_WATERMARK_BITS}`,
-        '',
-      ].join('\n'),
+      ['limits:', ...Object.entries(limits).map(([name, value]) => `  ${name}: ${value}`), ''].join('\n'),
     );
-    const nats = await PrivateNatsServer.start();
+    const nats = options.sharedNats ? undefined : await PrivateNatsServer.start();
+    const prefix = options.sharedNats ? `flow${randomBytes(4).toString('hex')}` : DEFAULT_PREFIX;
     const sites = {} as Record<SiteId, Site>;
     for (const id of SITES) {
       sites[id] = { id, databaseUrl: await createDatabase(), kek: `1:${randomBytes(32).toString('base64')}` };
     }
-    const network = new FlowNetwork(entropy, nats, sites);
-    const servers = ['entropy-1', 'entropy-2', 'entropy-3'].map((id) =>
-      network.track(AppProcess.start('entropy-server', entropy.serverEnv(id), entropy.dir)),
-    );
-    await Promise.all(servers.map((server) => server.waitFor('is running')));
+    const network = new FlowNetwork(entropy, nats, prefix, sites);
+    await Promise.all(['entropy-1', 'entropy-2', 'entropy-3'].map((id) => network.startEntropyServer(id)));
     return network;
+  }
+
+  get natsUrl(): string {
+    return this.nats?.url ?? NATS_URL;
+  }
+
+  /** Starts one entropy server of the network file (again, after a kill); resolves once it is running. */
+  async startEntropyServer(id: string): Promise<AppProcess> {
+    const child = this.track(
+      AppProcess.start('entropy-server', this.entropy.serverEnv(id), this.entropy.dir),
+      'entropy-server',
+      id,
+    );
+    await child.waitFor('is running');
+    return child;
   }
 
   /** Starts one app of one site; resolves once it is running. */
@@ -100,11 +132,16 @@ export class FlowNetwork {
     return child;
   }
 
-  /** The last process of this app and site the test started. */
-  running(app: string, site: SiteId): AppProcess {
+  /** The last process of this app and site (or entropy server ID) the test started. */
+  running(app: string, site: string): AppProcess {
     const found = this.started.filter((entry) => entry.app === app && entry.site === site).pop();
     if (!found) throw new Error(`no ${app} of ${site} was started`);
     return found.child;
+  }
+
+  /** What every process the test started, killed ones included, has written so far. */
+  get output(): string[] {
+    return this.processes.map((child) => child.text);
   }
 
   env(site: SiteId): Record<string, string> {
@@ -115,7 +152,8 @@ export class FlowNetwork {
       DATABASE_URL: this.sites[site].databaseUrl,
       DQKD_KEK: this.sites[site].kek,
       DQKD_MIGRATE: 'true',
-      NATS_URL: this.nats.url,
+      NATS_URL: this.natsUrl,
+      DQKD_SUBJECT_PREFIX: this.subjectPrefix,
       DQKD_HEALTH_PORT: '0',
       LOG_LEVEL: 'info',
     };
@@ -142,7 +180,7 @@ export class FlowNetwork {
    */
   async publishAndSettle(subject: string, data: Uint8Array, msgId: string, site: SiteId): Promise<void> {
     const jsm = await this.jsm();
-    const stream = inStreamOf(site);
+    const stream = this.inStreamOf(site);
     const before = (await jsm.streams.info(stream)).state.last_seq;
     await jetstream(await this.connection()).publish(subject, data, { msgID: msgId });
     await eventually(
@@ -156,7 +194,7 @@ export class FlowNetwork {
   /** Resolves once the site's replication has settled every message its IN stream holds. */
   async drained(site: SiteId, timeoutMs = 20_000): Promise<void> {
     const jsm = await this.jsm();
-    const stream = inStreamOf(site);
+    const stream = this.inStreamOf(site);
     await eventually(
       async () => {
         const info = await jsm.consumers.info(stream, 'replication');
@@ -168,8 +206,13 @@ export class FlowNetwork {
     );
   }
 
-  private async connection(): Promise<NatsConnection> {
-    this.nc ??= await connect({ servers: this.nats.url, maxReconnectAttempts: 0 });
+  private inStreamOf(site: SiteId): string {
+    return inStream(site, [], { prefix: this.subjectPrefix }).name;
+  }
+
+  /** The test's own connection to the network's NATS. */
+  async connection(): Promise<NatsConnection> {
+    this.nc ??= await connect({ servers: this.natsUrl, maxReconnectAttempts: 0 });
     return this.nc;
   }
 
@@ -186,7 +229,7 @@ export class FlowNetwork {
     return messages;
   }
 
-  private track(child: AppProcess, app = 'entropy-server', site = ''): AppProcess {
+  private track(child: AppProcess, app: string, site: string): AppProcess {
     this.processes.push(child);
     this.started.push({ app, site, child });
     return child;
@@ -203,7 +246,8 @@ export class FlowNetwork {
       await site.ledger?.close();
       await dropDatabase(site.databaseUrl);
     }
-    await this.nats.stop();
+    if (this.nats) await this.nats.stop();
+    else await deleteStreams(this.subjectPrefix);
     this.entropy.remove();
   }
 }
@@ -271,8 +315,6 @@ export class ScriptProcess {
     clearTimeout(timer);
   }
 }
-
-const inStreamOf = (site: SiteId) => `DQKD_${site.toUpperCase().replace('-', '_')}_IN`;
 
 export const EMPTIED_BY_TEST = 'emptied by the test';
 

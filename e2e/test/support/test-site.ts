@@ -58,14 +58,19 @@ export class TestSite {
 
   async remove(): Promise<void> {
     await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
-    const nc = await connect({ servers: NATS_URL, maxReconnectAttempts: 0 });
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (name.startsWith(`${this.subjectPrefix.toUpperCase()}_`)) await jsm.streams.delete(name);
-    }
-    await nc.close();
+    await deleteStreams(this.subjectPrefix);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Deletes every stream of one run's subject prefix from the shared NATS. */
+export async function deleteStreams(subjectPrefix: string): Promise<void> {
+  const nc = await connect({ servers: NATS_URL, maxReconnectAttempts: 0 });
+  const jsm = await jetstreamManager(nc);
+  for await (const name of jsm.streams.names()) {
+    if (name.startsWith(`${subjectPrefix.toUpperCase()}_`)) await jsm.streams.delete(name);
+  }
+  await nc.close();
 }
 
 async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {

@@ -22,6 +22,8 @@ export interface EntropyNetworkOptions {
   readonly servers?: readonly string[];
   /** Client certificates of the PKI that name no KME. */
   readonly saes?: readonly string[];
+  /** SAEs written into the network file, each attached to its KME, with client certificates. */
+  readonly attachedSaes?: Readonly<Record<string, string>>;
   readonly blockBits?: number;
 }
 
@@ -42,7 +44,9 @@ export class EntropyNetwork {
     const servers = options.servers ?? ['entropy-1', 'entropy-2', 'entropy-3'];
     const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-entropy-'));
     const pkiDir = path.join(dir, '.dqkd', 'pki');
-    await ensureDevPki({ dir: pkiDir, kmes, saes: options.saes ?? [], entropyServers: servers });
+    const attached = Object.entries(options.attachedSaes ?? {});
+    const saes = [...(options.saes ?? []), ...attached.map(([id]) => id)];
+    await ensureDevPki({ dir: pkiDir, kmes, saes, entropyServers: servers });
     // The development PKI makes sealing identities for KMEs only; entropy servers get theirs here.
     for (const id of servers) {
       const identity = generateSealingIdentity(id);
@@ -61,7 +65,16 @@ export class EntropyNetwork {
         `    api_url: https://127.0.0.1:${8443 + i}`,
         `    public_keys: ../.dqkd/pki/${sealingPublicKeysFile(id)}`,
       ]),
-      'saes: []',
+      ...(attached.length === 0
+        ? ['saes: []']
+        : [
+            'saes:',
+            ...attached.flatMap(([id, kme]) => [
+              `  - id: ${id}`,
+              `    certificate_cn: ${id}`,
+              `    kme: ${kme}`,
+            ]),
+          ]),
       'entropy_servers:',
       ...servers.flatMap((id, i) => [
         `  - id: ${id}`,
