@@ -7,7 +7,12 @@ import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } 
 import { BitSegment, Reservation } from './types';
 
 export type ReserveResult =
-  | { readonly ok: true; readonly reservation: Reservation }
+  | {
+      readonly ok: true;
+      readonly reservation: Reservation;
+      /** The earliest deadline of the blocks it lies on: its bits are not to be carved after this. */
+      readonly expiresAt: Date;
+    }
   | { readonly ok: false; readonly reason: 'insufficient-bits'; readonly availableBits: number };
 
 interface CandidateRow {
@@ -158,7 +163,8 @@ async function tryReserve(manager: EntityManager, linkId: number, bits: number):
     reservation,
     taken.map(({ row }) => row.bits),
   );
-  return { ok: true, reservation };
+  const expiresAt = new Date(Math.min(...taken.map(({ row }) => row.expires_at.getTime())));
+  return { ok: true, reservation, expiresAt };
 }
 
 async function insertReservation(

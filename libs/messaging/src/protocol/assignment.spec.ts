@@ -65,12 +65,28 @@ describe('assignment encoding', () => {
     expect(decodeAssignment(encodeAssignment(assignment))).toEqual(assignment);
   });
 
+  it('carries the issue time when there is one, and reads assignments without it', () => {
+    const issued = { ...assignment, issuedAt: new Date(NOW) };
+    expect(decodeAssignment(encodeAssignment(issued))).toEqual(issued);
+    expect(wireOf(assignment)).not.toHaveProperty('i');
+  });
+
+  it('gives batches carved from one reservation at other offsets other message IDs', () => {
+    const later = {
+      ...assignment,
+      keys: assignment.keys.map((key) => ({ ...key, offset: key.offset + 512 })),
+    };
+    expect(assignmentMessageId(later)).not.toBe(assignmentMessageId(assignment));
+  });
+
   it('names its subject and message ID after the link and the reservation', () => {
     expect(assignmentSubject('kme-east', 'kme-west')).toBe('dqkd.kme-east.out.kme-west.assignment');
     expect(assignmentSubject('kme-east', 'kme-west', { prefix: 't1' })).toBe(
       't1.kme-east.out.kme-west.assignment',
     );
-    expect(assignmentMessageId(assignment.reservation.id)).toBe(`assignment:${assignment.reservation.id}`);
+    expect(assignmentMessageId(assignment)).toBe(
+      `assignment:${assignment.reservation.id}:${assignment.keys[0]!.offset}`,
+    );
   });
 
   it.each([
@@ -84,6 +100,7 @@ describe('assignment encoding', () => {
     ['a key size that is not an integer', wire({ ...wireOf(assignment), k: [[randomUUID(), 0, 1.5]] })],
     ['a slave of an unknown kind', wire({ ...wireOf(assignment), s: [['sat', 'x']] })],
     ['a deadline that is not an ISO instant', wire({ ...wireOf(assignment), x: 'tomorrow' })],
+    ['an issue time that is not an ISO instant', wire({ ...wireOf(assignment), i: 17 })],
     ['no keys', wire({ ...wireOf(assignment), k: [] })],
   ])('refuses %s', (_case, bytes) => {
     expect(() => decodeAssignment(bytes)).toThrow(AssignmentMalformed);

@@ -31,6 +31,8 @@ export interface Assignment {
   readonly masterSaeId: string;
   readonly slaves: readonly AssignmentSlave[];
   readonly expiresAt: Date;
+  /** When the source answered the master (the start of the replication lag); absent from older senders. */
+  readonly issuedAt?: Date;
 }
 
 export const ASSIGNMENT_VERSION = 1;
@@ -52,14 +54,18 @@ export function assignmentSubject(source: string, target: string, options: { pre
   return siteNaming(source, options).subject('out', target, 'assignment');
 }
 
-/** One message per reservation: a second publish of it within the duplicate window is dropped by the broker. */
-export function assignmentMessageId(reservationId: string): string {
-  return `assignment:${reservationId}`;
+/**
+ * One message per batch of keys carved from a reservation (a gateway carves a reservation in several
+ * batches, at disjoint offsets): a second publish of it within the duplicate window is dropped by the
+ * broker, and the target's inbox applies it once.
+ */
+export function assignmentMessageId(assignment: Assignment): string {
+  return `assignment:${assignment.reservation.id}:${assignment.keys[0]?.offset ?? 0}`;
 }
 
 /**
  * Wire form, JSON of version 1 with positional tuples so that a request of a thousand keys stays small:
- * `{ v, r: [id, source, target, bits, [[blockId, start, end]…]], k: [[keyId, offset, size]…], m, s: [[kind, id]…], x }`.
+ * `{ v, r: [id, source, target, bits, [[blockId, start, end]…]], k: [[keyId, offset, size]…], m, s: [[kind, id]…], x, i? }`.
  */
 export function encodeAssignment(assignment: Assignment): Uint8Array {
   check(assignment);
@@ -77,6 +83,7 @@ export function encodeAssignment(assignment: Assignment): Uint8Array {
     m: assignment.masterSaeId,
     s: assignment.slaves.map((slave) => [slave.kind, slave.id]),
     x: assignment.expiresAt.toISOString(),
+    ...(assignment.issuedAt !== undefined && { i: assignment.issuedAt.toISOString() }),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
 }
@@ -122,6 +129,7 @@ export function decodeAssignment(bytes: Uint8Array): Assignment {
       return { kind, id: text(slaveId, `s[${i}].id`) };
     }),
     expiresAt: instant(top['x'], 'x'),
+    ...(top['i'] !== undefined && { issuedAt: instant(top['i'], 'i') }),
   };
   check(assignment);
   return assignment;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { DqkdConfig } from '@dqkd/config';
-import { Ledger, type LedgerScope, type Slave } from '@dqkd/ledger';
+import { Ledger, type LedgerScope, type Reservation, type Slave } from '@dqkd/ledger';
 import {
   assignmentMessageId,
   assignmentSubject,
@@ -20,8 +20,18 @@ import { SEALING_IDENTITY } from './sealing';
 const POOL_WAIT_MS = 2_000;
 /** Pause before a batch that only holds requests waiting for the pool. */
 const POOL_POLL_MS = 25;
-/** Alike requests share a reservation up to this many bits, so one large request cannot hold up the others. */
+/** Alike requests share an assignment up to this many bits, so one large request cannot hold up the others. */
 const MAX_GROUP_BITS = 1 << 20;
+/**
+ * Bits a gateway reserves and takes out of the ledger at once (more when a group needs more): a lease. The
+ * batches that follow carve their keys from it in memory, so a batch's transaction only records keys.
+ */
+const LEASE_BITS = 1 << 16;
+/**
+ * A lease is carved for at most this long (and never past its blocks' deadline), so its bits always reach
+ * the target well within the grace before uncarved material is burned there. What is left is zeroed.
+ */
+const LEASE_MAX_AGE_MS = 30_000;
 
 /** One enc_keys request, checked and addressed: what the source needs to carve and announce its keys. */
 export interface IssueRequest {
@@ -50,15 +60,18 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** Requests of one batch that become one reservation and one sealed assignment: same link, master, slaves, TTL. */
-interface Group {
-  readonly members: Pending[];
-  readonly bits: number;
+/** Bits of one reservation taken out of the ledger and held here until carved: `next` is the first not yet carved. */
+interface Lease {
+  readonly reservation: Reservation;
+  readonly material: Buffer;
+  readonly usableUntil: number;
+  next: number;
 }
 
 interface Carved {
-  readonly group: Group;
+  readonly members: readonly Pending[];
   readonly assignment: Assignment;
+  /** The keys' material, back to back in assignment order. */
   readonly material: Buffer;
   readonly subject: string;
   readonly msgId: string;
@@ -66,13 +79,13 @@ interface Carved {
 }
 
 /**
- * enc_keys at the source, as group commits: requests that arrive while a batch is in the ledger wait for
- * the next one, and each batch is one transaction. Requests alike (same link, master, slaves and TTL)
- * share one reservation, one sealed assignment and one JetStream publish, so under load the ledger, the
- * sealing and the broker work per batch, not per request or per key. Within the transaction the bits are
- * reserved, taken out of the ledger (zeroed there), the keys recorded without material and the sealed
- * assignments put in the outbox; after commit the assignments are published, and only once JetStream
- * acknowledged them are the keys handed out. The source keeps no copy.
+ * enc_keys at the source, as group commits. Requests that arrive while a batch is in the ledger wait for
+ * the next one. The bits come from leases: a reservation taken out of the ledger (zeroed there) in a
+ * transaction of its own, held in memory and carved by the batches that follow. Requests alike (same link,
+ * master, slaves and TTL) become one assignment; a batch's one transaction records its keys (no material),
+ * then each assignment is sealed and published, and only once JetStream acknowledged it are the keys
+ * handed out. The source keeps no copy: carved bits are zeroed in the lease as they are handed out, and a
+ * lease's leftovers when it ages out or the gateway stops.
  */
 @Injectable()
 export class KeyIssuer implements BeforeApplicationShutdown {
@@ -80,6 +93,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
   private readonly linkIds = new Map<string, number>();
+  private readonly leases = new Map<string, Lease>();
 
   constructor(
     private readonly config: DqkdConfig,
@@ -99,6 +113,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   /** Lets the batch in the ledger finish, so every request it holds is answered before the bus closes. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
+    this.leases.forEach((lease) => lease.material.fill(0));
+    this.leases.clear();
   }
 
   /** Runs batches until the queue is empty; requests only waiting for the pool are retried after a pause. */
@@ -127,109 +143,152 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     this.running = undefined;
   }
 
-  /** One transaction for the whole batch; answers the requests the pool could not cover this time. */
+  /** Carves, records and publishes one batch; answers the requests the pool could not cover this time. */
   private async runBatch(batch: readonly Pending[]): Promise<Pending[]> {
-    const groups = groupAlike(batch);
     const short: Pending[] = [];
-    const carved = await this.ledger.transaction(async (scope) => {
-      const done: Carved[] = [];
-      try {
-        for (const group of groups) {
-          const one = await this.carve(scope, group);
-          if (one === undefined) short.push(...group.members);
-          else done.push(one);
-        }
-        return done;
-      } catch (error) {
-        done.forEach((one) => one.material.fill(0));
-        throw error;
-      }
-    });
+    const carved: Carved[] = [];
     try {
+      for (const group of groupAlike(batch)) {
+        let members: readonly Pending[] = group;
+        while (members.length > 0) {
+          const lease = await this.leaseFor(members);
+          if (lease === undefined) {
+            short.push(...members);
+            break;
+          }
+          const one = this.carve(lease, members);
+          carved.push(one);
+          members = members.slice(one.members.length);
+        }
+      }
+      await this.ledger.transaction(async (scope) => {
+        for (const one of carved) await this.record(scope, one.assignment);
+      });
       await Promise.all(carved.map((one) => this.bus.publish(one.subject, one.sealed, { msgId: one.msgId })));
-    } catch (error) {
+      carved.forEach((one) => this.answer(one));
+      return short;
+    } finally {
       carved.forEach((one) => one.material.fill(0));
-      throw error;
     }
-    for (const one of carved) this.answer(one);
-    // The outbox row only matters if this process dies before the publish; marking it is off the answer's path.
-    this.ledger.outbox
-      .markPublishedByMsgIds(carved.map((one) => one.msgId))
-      .catch((error: unknown) => this.logger.warn(`outbox not marked published: ${describe(error)}`));
-    return short;
   }
 
-  /** Reserves and takes the group's bits and records its keys and assignment; undefined when the pool is short. */
-  private async carve(scope: LedgerScope, group: Group): Promise<Carved | undefined> {
-    const { request } = group.members[0]!;
-    const { kme } = this.config;
-    const linkId = await this.linkId(request.targetKmeId);
+  /** The link's lease when it still holds the first request, else a fresh one; undefined when short. */
+  private async leaseFor(members: readonly Pending[]): Promise<Lease | undefined> {
+    const first = members[0]!.request;
+    const { targetKmeId } = first;
+    const bits = members.reduce((sum, { request }) => sum + request.number * request.size, 0);
+    let current = this.leases.get(targetKmeId);
+    if (current !== undefined && Date.now() >= current.usableUntil) {
+      current.material.fill(0);
+      this.leases.delete(targetKmeId);
+      current = undefined;
+    }
+    if (current !== undefined && current.reservation.bits - current.next >= first.number * first.size) {
+      return current;
+    }
+    const linkId = await this.linkId(targetKmeId);
     if (linkId === undefined) return undefined;
-    const reserved = await scope.reservations.reserve(linkId, group.bits);
-    if (!reserved.ok) return undefined;
-    const material = await scope.blocks.takeBits(reserved.reservation.segments);
-    if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
-    try {
-      const expiresAt = new Date(Date.now() + request.ttlSeconds * 1000);
-      const keys: { keyId: string; offset: number; size: number }[] = [];
-      let offset = 0;
-      for (const { request: each } of group.members) {
-        for (let i = 0; i < each.number; i++, offset += each.size) {
-          keys.push({ keyId: randomUUID(), offset, size: each.size });
-        }
-      }
-      const assignment: Assignment = {
-        reservation: {
-          id: reserved.reservation.id,
-          linkSource: kme.id,
-          linkTarget: request.targetKmeId,
-          bits: reserved.reservation.bits,
-          segments: reserved.reservation.segments,
-        },
-        keys,
-        masterSaeId: request.masterSaeId,
-        slaves: request.slaves,
-        expiresAt,
-      };
-      await scope.keys.record(
-        keys.map((key) => ({
-          keyId: key.keyId,
-          linkId,
-          masterSaeId: request.masterSaeId,
-          size: key.size,
-          reservationId: assignment.reservation.id,
-          offset: key.offset,
-          expiresAt,
-          slaves: request.slaves,
-        })),
-      );
-      const peer = this.config.network.kme(request.targetKmeId);
-      if (peer === undefined) throw new Error(`${request.targetKmeId} is not in the network file`);
-      const subject = assignmentSubject(kme.id, request.targetKmeId, { prefix: this.options.subjectPrefix });
-      const msgId = assignmentMessageId(assignment.reservation.id);
-      const sealed = Buffer.from(
-        sealAssignment(assignment, this.identity.sigSecretKey, peer.sealing.kemPublicKey),
-      );
-      await scope.outbox.append(subject, msgId, sealed);
-      return { group, assignment, material, subject, msgId, sealed };
-    } catch (error) {
-      material.fill(0);
-      throw error;
-    }
+    const lease = await this.ledger.transaction(async (scope): Promise<Lease | undefined> => {
+      let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
+      if (!reserved.ok && bits < LEASE_BITS) reserved = await scope.reservations.reserve(linkId, bits);
+      if (!reserved.ok) return undefined;
+      const material = await scope.blocks.takeBits(reserved.reservation.segments);
+      if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
+      const usableUntil = Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime());
+      return { reservation: reserved.reservation, material, usableUntil, next: 0 };
+    });
+    if (lease === undefined) return undefined;
+    // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
+    current?.material.fill(0);
+    this.leases.set(targetKmeId, lease);
+    return lease;
   }
 
-  /** Hands each request of the group its keys, in the order they were carved, and zeroes the group's copy. */
-  private answer({ group, assignment, material }: Carved): void {
+  /**
+   * One assignment of the leading requests the lease can hold (at least the first, see leaseFor); a request is
+   * never split across leases. Carved bits are moved out of the lease and zeroed there.
+   */
+  private carve(lease: Lease, members: readonly Pending[]): Carved {
+    const fitting: Pending[] = [];
+    let bits = 0;
+    for (const pending of members) {
+      const { number, size } = pending.request;
+      if (lease.next + bits + number * size > lease.reservation.bits) break;
+      fitting.push(pending);
+      bits += number * size;
+    }
+    const start = lease.next;
+    const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
+    lease.material.fill(0, start / 8, (start + bits) / 8);
+    lease.next += bits;
+    const { request } = fitting[0]!;
+    const keys: { keyId: string; offset: number; size: number }[] = [];
+    let offset = start;
+    for (const { request: each } of fitting) {
+      for (let i = 0; i < each.number; i++, offset += each.size) {
+        keys.push({ keyId: randomUUID(), offset, size: each.size });
+      }
+    }
+    const now = Date.now();
+    const assignment: Assignment = {
+      reservation: {
+        id: lease.reservation.id,
+        linkSource: this.config.kme.id,
+        linkTarget: request.targetKmeId,
+        bits: lease.reservation.bits,
+        segments: lease.reservation.segments,
+      },
+      keys,
+      masterSaeId: request.masterSaeId,
+      slaves: request.slaves,
+      expiresAt: new Date(now + request.ttlSeconds * 1000),
+      issuedAt: new Date(now),
+    };
+    const peer = this.config.network.kme(request.targetKmeId);
+    if (peer === undefined) throw new Error(`${request.targetKmeId} is not in the network file`);
+    return {
+      members: fitting,
+      assignment,
+      material,
+      subject: assignmentSubject(this.config.kme.id, request.targetKmeId, {
+        prefix: this.options.subjectPrefix,
+      }),
+      msgId: assignmentMessageId(assignment),
+      sealed: Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, peer.sealing.kemPublicKey)),
+    };
+  }
+
+  /** Records an assignment's keys at the source: who may fetch them and until when, never their material. */
+  private async record(scope: LedgerScope, assignment: Assignment): Promise<void> {
+    const linkId = this.linkIds.get(assignment.reservation.linkTarget) as number;
+    await scope.keys.record(
+      assignment.keys.map((key) => ({
+        keyId: key.keyId,
+        linkId,
+        masterSaeId: assignment.masterSaeId,
+        size: key.size,
+        reservationId: assignment.reservation.id,
+        offset: key.offset,
+        expiresAt: assignment.expiresAt,
+        slaves: assignment.slaves,
+      })),
+    );
+  }
+
+  /** Hands each request its keys, in the order they were carved. */
+  private answer({ members, assignment, material }: Carved): void {
+    const start = assignment.keys[0]!.offset;
     let next = 0;
-    for (const { request, resolve } of group.members) {
+    for (const { request, resolve } of members) {
       const keys = assignment.keys.slice(next, next + request.number).map((key) => ({
         keyId: key.keyId,
-        material: Buffer.from(material.subarray(key.offset / 8, (key.offset + key.size) / 8)),
+        material: Buffer.from(
+          material.subarray((key.offset - start) / 8, (key.offset - start + key.size) / 8),
+        ),
       }));
       next += request.number;
       resolve({ ok: true, keys, expiresAt: assignment.expiresAt });
     }
-    material.fill(0);
   }
 
   private async linkId(targetKmeId: string): Promise<number | undefined> {
@@ -242,15 +301,16 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   }
 }
 
-function groupAlike(batch: readonly Pending[]): Group[] {
-  const done: Group[] = [];
+/** The batch's requests in groups that can share an assignment: same link, master, slaves and TTL. */
+function groupAlike(batch: readonly Pending[]): Pending[][] {
+  const done: Pending[][] = [];
   const open = new Map<string, { members: Pending[]; bits: number }>();
   for (const pending of batch) {
     const { targetKmeId, masterSaeId, slaves, ttlSeconds, number, size } = pending.request;
     const key = JSON.stringify([targetKmeId, masterSaeId, slaves, ttlSeconds]);
     let group = open.get(key);
     if (group !== undefined && group.bits + number * size > MAX_GROUP_BITS) {
-      done.push(group);
+      done.push(group.members);
       group = undefined;
     }
     if (group === undefined) {
@@ -260,7 +320,7 @@ function groupAlike(batch: readonly Pending[]): Group[] {
     group.members.push(pending);
     group.bits += number * size;
   }
-  return [...done, ...open.values()];
+  return [...done, ...[...open.values()].map((each) => each.members)];
 }
 
 function describe(error: unknown): string {

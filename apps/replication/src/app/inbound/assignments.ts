@@ -42,7 +42,7 @@ export class Assignments {
     }
     try {
       const result = await this.ledger.processOnce(
-        assignmentMessageId(reservation.id),
+        assignmentMessageId(assignment),
         message.subject,
         (scope) => applyAssignment(scope, assignment),
       );
