@@ -134,6 +134,37 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
     });
 
+    it('applies assignments carved from one reservation in several batches, even when they arrive at once', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const blocks = await targetBlocks(ledger, link, 2);
+      const whole = assignmentFor(
+        link,
+        blocks.map((block) => block.id),
+      );
+      // The gateway's batches: each names the whole reservation and its own keys at disjoint offsets.
+      const batches = whole.keys.map((key) => ({ ...whole, keys: [key] }));
+      const results = await Promise.all(
+        batches.map((batch) => ledger.transaction((scope) => applyAssignment(scope, batch))),
+      );
+      expect(results).toEqual([{ applied: true }, { applied: true }]);
+      const delivered = await ledger.keys.deliver(
+        whole.keys.map((key) => key.keyId),
+        { kind: 'sae', id: 'sae-carol' },
+      );
+      const run = Buffer.concat([
+        sliceBits(blocks[0].material, 896, 128),
+        sliceBits(blocks[1].material, 0, 256),
+      ]);
+      expect(delivered).toEqual({
+        ok: true,
+        keys: [
+          { keyId: whole.keys[0].keyId, material: run.subarray(0, 32) },
+          { keyId: whole.keys[1].keyId, material: run.subarray(32, 48) },
+        ],
+      });
+    });
+
     it('refuses an assignment on blocks it does not hold and leaves no trace', async () => {
       const { ledger } = context();
       const link = await newLink(ledger, 1024);

@@ -59,6 +59,8 @@ describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
     const first = await ledger.reservations.reserve(link.id, 384);
     expect(first).toEqual({
       ok: true,
+      // Both blocks share a deadline; the reservation's is the earliest of its blocks'.
+      expiresAt: (await ledger.blocks.find(oldest.id))?.expiresAt,
       reservation: expect.objectContaining({
         bits: 384,
         segments: [

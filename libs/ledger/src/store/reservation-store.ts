@@ -67,16 +67,18 @@ export class ReservationStore {
    */
   async record(reservation: Reservation): Promise<boolean> {
     return inTransaction(this.manager, async (manager) => {
+      // Several assignments carved from one reservation may arrive at once. Whoever records it locks its
+      // blocks first (in ID order), so asking whether it exists after the lock sees a concurrent recording.
+      const blockIds = [...new Set(reservation.segments.map((segment) => segment.blockId))].sort();
+      const blocks = await rows<{ id: string; bits: number }>(
+        manager,
+        `SELECT id, bits FROM blocks WHERE id = ANY ($1::uuid[]) AND link_id = $2 ORDER BY id FOR UPDATE`,
+        [blockIds, reservation.linkId],
+      );
       const existing = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
       if (existing.length > 0) {
         return false;
       }
-      const blockIds = [...new Set(reservation.segments.map((segment) => segment.blockId))];
-      const blocks = await rows<{ id: string; bits: number }>(
-        manager,
-        `SELECT id, bits FROM blocks WHERE id = ANY ($1::uuid[]) AND link_id = $2 FOR UPDATE`,
-        [blockIds, reservation.linkId],
-      );
       if (blocks.length !== blockIds.length) {
         throw new LedgerConflictError(
           'segments-not-on-link',
