@@ -33,7 +33,7 @@ export {
   type LedgerConflictReason,
   MaterialIntegrityError,
 } from './errors';
-export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
+export { KEYS_RECORDED_CHANNEL, Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
 export { LEDGER_MIGRATIONS } from './migrations';
 export { LEDGER_READINESS, LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
 import { Keyring } from './crypto/keyring';
 import { MaterialCipher } from './crypto/material-cipher';
@@ -11,6 +12,9 @@ import { Outbox } from './store/outbox';
 import { ReapCounts, reapExpired, ReapOptions } from './store/reaper';
 import { ReservationStore } from './store/reservation-store';
 import { RewrapCounts, rewrapAll } from './store/rewrap';
+
+/** The Postgres notification channel on which a site's ledger announces newly recorded target keys. */
+export const KEYS_RECORDED_CHANNEL = 'dqkd_keys_recorded';
 
 /** Every store of the ledger, bound to one EntityManager: the pool, or one transaction. */
 export class LedgerScope {
@@ -69,6 +73,28 @@ export class Ledger extends LedgerScope {
       }
       return { processed: true, value: await work(scope) };
     });
+  }
+
+  /**
+   * Calls `listener` whenever a transaction that applied a key assignment commits at this site (Postgres
+   * LISTEN on a connection of its own; NOTIFY is delivered at commit, to every process of the site). A hint,
+   * not a guarantee: a dropped connection loses notifications until `close` and a new call, so callers also
+   * look again on a timer. Answers the function that stops listening.
+   */
+  async onKeysRecorded(listener: () => void): Promise<() => Promise<void>> {
+    const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
+    const connection = client as {
+      on(event: 'notification' | 'error', handler: (value: unknown) => void): void;
+      query(sql: string): Promise<unknown>;
+    };
+    connection.on('notification', () => listener());
+    // An error on an idle listening connection must not crash the process; the pool discards the client.
+    connection.on('error', () => undefined);
+    await connection.query(`LISTEN ${KEYS_RECORDED_CHANNEL}`);
+    return async () => {
+      await connection.query(`UNLISTEN ${KEYS_RECORDED_CHANNEL}`).catch(() => undefined);
+      (release as (error?: unknown) => void)();
+    };
   }
 
   /** Resolves when the database answers now (readiness probes). */

@@ -1,7 +1,8 @@
 import { sliceBits } from '../bits';
 import { LedgerConflictError } from '../errors';
-import type { LedgerScope } from '../ledger';
+import { KEYS_RECORDED_CHANNEL, type LedgerScope } from '../ledger';
 import { segmentsAt } from '../segments';
+import { rows } from './sql';
 import { BitSegment, NewKey, Slave } from './types';
 
 /**
@@ -55,8 +56,13 @@ export async function applyAssignment(
     segments: reservation.segments,
   });
   if (!recorded) {
-    const existing = await scope.keys.find(assignment.keys.map((key) => key.keyId));
-    if (existing.length === assignment.keys.length) {
+    // The reservation came with an earlier batch of it, or this very assignment was applied before.
+    const [existing] = await rows<{ count: number }>(
+      scope.manager,
+      `SELECT count(*)::int AS count FROM keys WHERE key_id = ANY ($1::uuid[])`,
+      [assignment.keys.map((key) => key.keyId)],
+    );
+    if (existing.count === assignment.keys.length) {
       return { applied: false };
     }
   }
@@ -87,5 +93,7 @@ export async function applyAssignment(
     run.fill(0);
     keys.forEach((key) => key.material?.fill(0));
   }
+  // Delivered at commit: gateways waiting for these keys look again at once rather than on their next poll.
+  await rows(scope.manager, `NOTIFY ${KEYS_RECORDED_CHANNEL}`);
   return { applied: true };
 }

@@ -47,7 +47,8 @@ export class AuditTrail {
   constructor(private readonly manager: EntityManager) {}
 
   async append(event: AuditEvent): Promise<void> {
-    await this.manager.query(
+    await rows(
+      this.manager,
       `INSERT INTO audit_events (event, link_id, block_ids, key_ids, sae_ids, bits, reason)
        VALUES ($1, $2, $3::uuid[], $4::uuid[], $5::text[], $6, $7)`,
       [

@@ -241,7 +241,8 @@ export class BlockStore {
           zeroBits(materials.get(segment.blockId) as Buffer, segment.start, segment.end - segment.start);
         }
         const resealed = blockIds.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
-        await manager.query(
+        await rows(
+          manager,
           `UPDATE blocks AS b SET material_ciphertext = t.ciphertext, material_wrapped_key = t.wrapped_key,
              material_kek_id = t.kek_id
            FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::int[]) AS t (id, ciphertext, wrapped_key, kek_id)

@@ -104,7 +104,8 @@ export class KeyStore {
         throw error;
       }
       const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
-      await manager.query(
+      await rows(
+        manager,
         `INSERT INTO key_slaves (key_id, slave_id, kind) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])`,
         [slaves.map((s) => s.keyId), slaves.map((s) => s.id), slaves.map((s) => s.kind)],
       );
@@ -256,7 +257,8 @@ export class KeyStore {
         }),
       ]),
     );
-    await this.manager.query(
+    await rows(
+      this.manager,
       `UPDATE key_slaves s SET delivered_at = now()
        FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (key_id, kind, slave_id)
        WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id`,
@@ -266,7 +268,8 @@ export class KeyStore {
         claims.map((claim) => claim.slave.id),
       ],
     );
-    await this.manager.query(
+    await rows(
+      this.manager,
       `UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
        WHERE k.key_id = ANY ($1::uuid[])
          AND NOT EXISTS (SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL)`,

@@ -66,17 +66,21 @@ export class ReservationStore {
    * used again here either. Answers false when this reservation was recorded before.
    */
   async record(reservation: Reservation): Promise<boolean> {
+    const recorded = async (manager: EntityManager) =>
+      (await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id])).length > 0;
+    if (await recorded(this.manager)) {
+      return false;
+    }
     return inTransaction(this.manager, async (manager) => {
       // Several assignments carved from one reservation may arrive at once. Whoever records it locks its
-      // blocks first (in ID order), so asking whether it exists after the lock sees a concurrent recording.
+      // blocks first (in ID order), so asking again after the lock sees a concurrent recording.
       const blockIds = [...new Set(reservation.segments.map((segment) => segment.blockId))].sort();
       const blocks = await rows<{ id: string; bits: number }>(
         manager,
         `SELECT id, bits FROM blocks WHERE id = ANY ($1::uuid[]) AND link_id = $2 ORDER BY id FOR UPDATE`,
         [blockIds, reservation.linkId],
       );
-      const existing = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
-      if (existing.length > 0) {
+      if (await recorded(manager)) {
         return false;
       }
       if (blocks.length !== blockIds.length) {
@@ -91,7 +95,8 @@ export class ReservationStore {
         reservation,
         reservation.segments.map((segment) => sizes.get(segment.blockId) as number),
       );
-      await manager.query(
+      await rows(
+        manager,
         `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
          FROM (SELECT id, sum(take)::int AS take FROM unnest($1::uuid[], $2::int[]) AS u (id, take) GROUP BY id) AS t
          WHERE b.id = t.id`,
@@ -154,7 +159,8 @@ async function tryReserve(manager: EntityManager, linkId: number, bits: number):
     start: row.reserved_bits,
     end: row.reserved_bits + take,
   }));
-  await manager.query(
+  await rows(
+    manager,
     `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
      FROM unnest($1::uuid[], $2::int[]) AS t (id, take) WHERE b.id = t.id`,
     [taken.map(({ row }) => row.id), taken.map(({ take }) => take)],
@@ -181,12 +187,13 @@ async function insertReservation(
     );
   }
   try {
-    await manager.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, $3)`, [
+    await rows(manager, `INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, $3)`, [
       reservation.id,
       reservation.linkId,
       reservation.bits,
     ]);
-    await manager.query(
+    await rows(
+      manager,
       `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
        SELECT $1, t.ordinal - 1, t.block_id, t.block_bits, int4range(t.lo, t.hi)
        FROM unnest($2::uuid[], $3::int[], $4::int[], $5::int[]) WITH ORDINALITY AS t (block_id, block_bits, lo, hi, ordinal)`,

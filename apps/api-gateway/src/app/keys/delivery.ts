@@ -8,12 +8,20 @@ import {
   type LedgerScope,
   type Slave,
 } from '@dqkd/ledger';
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 
 /** How long dec_keys waits for keys whose assignment is still on its way from the source. */
 const ASSIGNMENT_WAIT_MS = 1_000;
-/** Pause before a batch that only holds requests waiting for their assignment. */
-const ASSIGNMENT_POLL_MS = 3;
+/**
+ * Longest pause before a batch that only holds requests waiting for their assignment: the ledger's
+ * notification that keys were recorded, or a new request, ends it sooner.
+ */
+const ASSIGNMENT_POLL_MS = 50;
 
 /** One dec_keys request, checked: the slave SAE asks for keys of the link from `sourceKmeId`. */
 export interface DeliveryRequest {
@@ -56,33 +64,42 @@ type Verdict =
  * Requests naming keys whose assignment has not arrived wait in later batches, up to ASSIGNMENT_WAIT_MS.
  */
 @Injectable()
-export class KeyDelivery implements BeforeApplicationShutdown {
+export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('KeyDelivery');
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
   private readonly linkIds = new Map<string, number>();
+  private stopListening: (() => Promise<void>) | undefined;
+  /** Ends the pause of a drain that waits for assignments. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly config: DqkdConfig,
     private readonly ledger: Ledger,
   ) {}
 
+  async onApplicationBootstrap(): Promise<void> {
+    this.stopListening = await this.ledger.onKeysRecorded(() => this.wake?.());
+  }
+
   deliver(request: DeliveryRequest): Promise<Delivered> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, waitUntil: Date.now() + ASSIGNMENT_WAIT_MS, resolve, reject });
       this.running ??= this.drain();
+      this.wake?.();
     });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
+    await this.stopListening?.();
   }
 
   private async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     let waiting: Pending[] = [];
     while (this.queue.length > 0 || waiting.length > 0) {
-      if (this.queue.length === 0) await new Promise((resolve) => setTimeout(resolve, ASSIGNMENT_POLL_MS));
+      if (this.queue.length === 0) await this.pause();
       const batch = [...waiting, ...this.queue];
       this.queue = [];
       try {
@@ -94,6 +111,17 @@ export class KeyDelivery implements BeforeApplicationShutdown {
       }
     }
     this.running = undefined;
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), ASSIGNMENT_POLL_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 
   /** One transaction for the whole batch; answers the requests that wait for keys not here yet. */
