@@ -60,20 +60,30 @@ export class KeyStore {
     const sealed = keys.map((key) =>
       key.material === undefined ? undefined : this.cipher.seal('keys', key.keyId, key.material),
     );
+    const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
     await inTransaction(this.manager, async (manager) => {
       try {
-        const inserted = await rows<{ key_id: string }>(
+        // Keys and their slave entries in one statement (one round trip); the slave entries join the keys
+        // actually inserted, so a key refused for an unknown reservation brings none.
+        const [inserted] = await rows<{ count: number }>(
           manager,
-          `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-             reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
-           SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id, r.bits, t.offset_bits,
-             t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::bytea[],
-             $8::bytea[], $9::int[], $10::timestamptz[])
-             AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
-               expires_at)
-           JOIN reservations r ON r.id = t.reservation_id AND r.link_id = t.link_id
-           RETURNING key_id`,
+          `WITH k AS (
+             INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+               reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
+             SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id, r.bits, t.offset_bits,
+               t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
+             FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::bytea[],
+               $8::bytea[], $9::int[], $10::timestamptz[])
+               AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
+                 expires_at)
+             JOIN reservations r ON r.id = t.reservation_id AND r.link_id = t.link_id
+             RETURNING key_id
+           ), s AS (
+             INSERT INTO key_slaves (key_id, slave_id, kind)
+             SELECT u.key_id, u.slave_id, u.kind FROM unnest($11::uuid[], $12::text[], $13::text[])
+               AS u (key_id, slave_id, kind) JOIN k USING (key_id)
+           )
+           SELECT count(*)::int AS count FROM k`,
           [
             keys.map((key) => key.keyId),
             keys.map((key) => key.linkId),
@@ -85,9 +95,12 @@ export class KeyStore {
             sealed.map((s) => s?.wrappedKey ?? null),
             sealed.map((s) => s?.kekId ?? null),
             keys.map((key) => key.expiresAt),
+            slaves.map((slave) => slave.keyId),
+            slaves.map((slave) => slave.id),
+            slaves.map((slave) => slave.kind),
           ],
         );
-        if (inserted.length !== keys.length) {
+        if (inserted.count !== keys.length) {
           throw new LedgerConflictError(
             'unknown-reservation',
             'a key names a reservation that is not recorded for its link',
@@ -103,12 +116,6 @@ export class KeyStore {
         }
         throw error;
       }
-      const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
-      await rows(
-        manager,
-        `INSERT INTO key_slaves (key_id, slave_id, kind) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])`,
-        [slaves.map((s) => s.keyId), slaves.map((s) => s.id), slaves.map((s) => s.kind)],
-      );
       const audit = new AuditTrail(manager);
       for (const linkId of new Set(keys.map((key) => key.linkId))) {
         const ofLink = keys.filter((key) => key.linkId === linkId);
