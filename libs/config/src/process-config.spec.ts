@@ -43,11 +43,11 @@ describe('loadProcessConfig', () => {
     expect(network.saesOf('kme-west').map((sae) => sae.id)).toEqual(['sae-bob', 'sae-carol']);
     expect(network.linkLimits('kme-west', 'kme-east')).toMatchObject({
       keySize: 512,
-      highWatermarkBits: 2097152,
+      highWatermarkBits: 8388608,
     });
     expect(network.linkLimits('kme-east', 'kme-west')).toMatchObject({
       keySize: 256,
-      highWatermarkBits: 1048576,
+      highWatermarkBits: 4194304,
     });
   });
 

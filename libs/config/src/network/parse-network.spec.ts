@@ -70,8 +70,8 @@ describe('parseNetwork', () => {
         maxSaeIdCount: 8,
         defaultTtlSeconds: 3600,
         maxTtlSeconds: 3600,
-        lowWatermarkBits: 262144,
-        highWatermarkBits: 1048576,
+        lowWatermarkBits: 1048576,
+        highWatermarkBits: 4194304,
         maxRequestBodyBytes: 65536,
         maxKeyIdsPerRequest: 1024,
         saeRequestsPerSecond: 50,
@@ -358,8 +358,8 @@ describe('parseNetwork', () => {
     });
 
     it('a low watermark that is not below the high watermark', () => {
-      expect(issuesAfter((n) => (n.limits = { low_watermark_bits: 1048576 }))[0]).toContain(
-        'limits.low_watermark_bits: low_watermark_bits (1048576) must be less than high_watermark_bits (1048576)',
+      expect(issuesAfter((n) => (n.limits = { low_watermark_bits: 4194304 }))[0]).toContain(
+        'limits.low_watermark_bits: low_watermark_bits (4194304) must be less than high_watermark_bits (4194304)',
       );
     });
 
