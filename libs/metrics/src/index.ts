@@ -1,4 +1,11 @@
 export {
+  BLOCK_BURN_REASONS,
+  BLOCKS_BURNED,
+  blocksBurnedProvider,
+  linkLabel,
+  type BlockBurnReason,
+} from './domain-metrics';
+export {
   labelCombinations,
   MAX_LABEL_VALUES,
   METRIC_PREFIX,
@@ -9,10 +16,14 @@ export {
 export {
   counterProvider,
   gaugeProvider,
+  histogramProvider,
   InjectMetric,
   MetricDefinitionError,
   metricToken,
   MetricsModule,
+  type GaugeSpec,
+  type HistogramSpec,
   type MetricSpec,
+  type MetricsOptions,
 } from './metrics.module';
-export type { Counter, Gauge } from 'prom-client';
+export { Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
