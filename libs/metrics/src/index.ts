@@ -26,4 +26,4 @@ export {
   type MetricSpec,
   type MetricsOptions,
 } from './metrics.module';
-export { Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+export { Histogram, Registry, type Counter, type Gauge } from 'prom-client';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DqkdConfig } from '@dqkd/config';
 import { toEtsiResponse } from '@dqkd/etsi014';
 import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
+import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
   Logger,
@@ -16,6 +17,8 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 
 import { siteLimits } from '../keys/site-limits';
+import { CertificateExpiry } from '../observability/certificate-expiry';
+import { EtsiRequests } from '../observability/etsi-requests';
 import { sendJson } from './json-response';
 import { readBody, setRawBody } from './raw-body';
 
@@ -35,6 +38,8 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(
     private readonly config: DqkdConfig,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly requests: EtsiRequests,
+    private readonly certificates: CertificateExpiry,
   ) {}
 
   /** The port the API listens on (the configured one, or the one the system chose for port 0). */
@@ -46,15 +51,19 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const { http } = this.config.env;
     const routes = this.adapterHost.httpAdapter.getInstance<RequestListener>();
     const maxBodyBytes = siteLimits(this.config.network, this.config.kme.id).maxRequestBodyBytes;
-    const server = https.createServer(
-      { ...(await this.tlsOptions()), keepAliveTimeout: 60_000 },
-      (request, response) =>
+    const tls = await this.tlsOptions();
+    this.certificates.record('api-server', tls.cert);
+    this.certificates.record('sae-ca', tls.ca);
+    const server = https.createServer({ ...tls, keepAliveTimeout: 60_000 }, (request, response) =>
+      // Each request's log lines carry its ID (and, once identified, its SAE).
+      withLogContext({ request_id: this.requests.begin(request, response) }, () =>
         this.accept(request, response, routes, maxBodyBytes).catch((error: unknown) => {
           this.logger.error(
             `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
           );
           if (!response.headersSent) sendJson(response, 503, toEtsiResponse({ kind: 'server-error' }).body);
         }),
+      ),
     );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
