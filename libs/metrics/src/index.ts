@@ -27,3 +27,4 @@ export {
   type MetricsOptions,
 } from './metrics.module';
 export { Histogram, Registry, type Counter, type Gauge } from 'prom-client';
+export { ExpositionError, parseExposition, type Exposition, type Sample } from './exposition';

@@ -42,6 +42,16 @@ export interface MetricsOptions {
   readonly defaultLabels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * prom-client's default gauges that end in `_total`, which `promtool check metrics` refuses (only counters
+ * may); the same counts stay available, by type, in `nodejs_active_handles` and its siblings.
+ */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** A metric that breaks the naming rules is a programming error: the process refuses to start. */
 export class MetricDefinitionError extends Error {
   override readonly name = 'MetricDefinitionError';
@@ -81,6 +91,7 @@ export class MetricsModule {
         const created = new Registry();
         created.setDefaultLabels({ ...options.defaultLabels });
         collectDefaultMetrics({ register: created, prefix: METRIC_PREFIX });
+        for (const name of MISNAMED_DEFAULTS) created.removeSingleMetric(`${METRIC_PREFIX}${name}`);
         return created;
       },
     };

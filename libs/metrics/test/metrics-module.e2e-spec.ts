@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 
+import { spawnSync } from 'node:child_process';
+
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 
@@ -15,6 +17,10 @@ import {
 } from '../src';
 
 const REFUSALS = 'dqkd_test_refusals_total';
+
+const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
+if (!hasPromtool) console.warn('promtool is not installed: skipping promtool check metrics');
+const withPromtool = hasPromtool ? it : it.skip;
 
 @Injectable()
 class Refuser {
@@ -111,6 +117,17 @@ describe('MetricsModule', () => {
     } finally {
       await third.close();
     }
+  });
+
+  withPromtool('serves what promtool check metrics accepts, default metrics included', async () => {
+    const check = spawnSync('promtool', ['check', 'metrics'], {
+      input: (await scrape(app)).body,
+      encoding: 'utf8',
+    });
+    expect({ status: check.status, problems: check.stdout + check.stderr }).toEqual({
+      status: 0,
+      problems: '',
+    });
   });
 
   it('refuses to define a counter that breaks the naming rules', () => {

@@ -16,9 +16,11 @@ import { PoolReadings } from './pool-readings';
 
 export const GENERATED = 'dqkd_blocks_generated_total';
 export const GENERATION_DURATION = 'dqkd_blast_generation_duration_seconds';
-export const POOL_READY_BITS = 'dqkd_pool_ready_bits';
+export const POOL_READY_BYTES = 'dqkd_pool_ready_bytes';
 export const POOL_READY_KEYS = 'dqkd_pool_ready_keys';
-export const POOL_LOW_WATERMARK = 'dqkd_pool_low_watermark_bits';
+// Prometheus' base unit is the byte: pools and watermarks, counted in bits in the ledger and the network file,
+// are shown in bytes (key sizes are whole bytes, so nothing is lost).
+export const POOL_LOW_WATERMARK = 'dqkd_pool_low_watermark_bytes';
 
 // Leasing from three servers over TLS and extracting a block takes milliseconds to a second; more is trouble.
 const GENERATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -52,11 +54,11 @@ export function generatorMetricProviders(links: readonly LinkConfig[]) {
       buckets: GENERATION_BUCKETS,
     }),
     gaugeProvider({
-      name: POOL_READY_BITS,
-      help: 'Ready, unreserved bits of unexpired blocks of each outgoing link: what enc_keys can carve now.',
+      name: POOL_READY_BYTES,
+      help: 'Ready, unreserved key material of unexpired blocks of each outgoing link: what enc_keys can carve now.',
       labels,
       inject: [PoolReadings],
-      collect: fromPool((bits) => bits),
+      collect: fromPool((bits) => bits / 8),
     }),
     gaugeProvider({
       name: POOL_READY_KEYS,
@@ -67,11 +69,11 @@ export function generatorMetricProviders(links: readonly LinkConfig[]) {
     }),
     gaugeProvider({
       name: POOL_LOW_WATERMARK,
-      help: 'Ready bits under which the key-generator fills the link (its alerts compare the pool with it).',
+      help: 'Ready material under which the key-generator fills the link (the pool alerts compare with it).',
       labels,
       collect: (gauge: Gauge) => {
         for (const link of links)
-          gauge.set({ link: linkLabel(link.source, link.target) }, link.limits.lowWatermarkBits);
+          gauge.set({ link: linkLabel(link.source, link.target) }, link.limits.lowWatermarkBits / 8);
       },
     }),
   ];
