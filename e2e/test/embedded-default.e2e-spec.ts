@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { EtsiClient } from '@dqkd/client';
 import {
   EmbeddedProcess as EmbeddedNetwork,
   prepareHome,
   type EmbeddedPorts,
 } from '@dqkd/embedded/dist/observe';
+
+import { saeClient } from './support/sae-client';
 
 describe('the embedded default (npm start)', () => {
   let home: string;
@@ -20,13 +21,7 @@ describe('the embedded default (npm start)', () => {
 
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-  const client = (sae: string, port: number) =>
-    new EtsiClient({
-      baseUrl: `https://127.0.0.1:${port}`,
-      cert: readFileSync(path.join(home, 'pki', `${sae}.pem`)),
-      key: readFileSync(path.join(home, 'pki', `${sae}.key`)),
-      ca: readFileSync(path.join(home, 'pki', 'ca.pem')),
-    });
+  const client = (sae: string, port: number) => saeClient(home, sae, port);
 
   /** Alice gets a key for Bob at kme-east; Bob fetches the same key from kme-west. */
   async function roundTrip(): Promise<void> {

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { EtsiClient, EtsiHttpError } from '@dqkd/client';
+import { EtsiHttpError } from '@dqkd/client';
 import { loadNetworkFile } from '@dqkd/config';
 import {
   EmbeddedProcess,
@@ -17,6 +17,7 @@ import {
 } from '@dqkd/embedded/dist/observe';
 
 import { DQKD_METRICS, METRICS_BY_APP } from './support/dqkd-metrics';
+import { saeClient, saeTls } from './support/sae-client';
 
 const EAST_TO_WEST = 'kme-east->kme-west';
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
@@ -53,13 +54,7 @@ describe('metrics of the embedded network', () => {
   let storedKeyCount: number;
   let requestId: string | undefined;
 
-  const client = (sae: string, port: number) =>
-    new EtsiClient({
-      baseUrl: `https://127.0.0.1:${port}`,
-      cert: readFileSync(path.join(home, 'pki', `${sae}.pem`)),
-      key: readFileSync(path.join(home, 'pki', `${sae}.key`)),
-      ca: readFileSync(path.join(home, 'pki', 'ca.pem')),
-    });
+  const client = (sae: string, port: number) => saeClient(home, sae, port);
 
   const scrapeAll = () =>
     Promise.all(
@@ -110,11 +105,7 @@ describe('metrics of the embedded network', () => {
       https
         .get(
           `https://127.0.0.1:${ports.east}/api/v1/keys/sae-bob/status`,
-          {
-            cert: readFileSync(path.join(home, 'pki', 'sae-alice.pem')),
-            key: readFileSync(path.join(home, 'pki', 'sae-alice.key')),
-            ca: readFileSync(path.join(home, 'pki', 'ca.pem')),
-          },
+          saeTls(home, 'sae-alice'),
           (response) => {
             response.resume();
             resolve(response.headers['x-request-id'] as string | undefined);
