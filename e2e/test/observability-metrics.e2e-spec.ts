@@ -71,7 +71,7 @@ describe('metrics of the embedded network', () => {
   beforeAll(async () => {
     home = mkdtempSync(path.join(tmpdir(), 'dqkd-metrics-'));
     ports = await prepareHome(home);
-    network = new EmbeddedProcess(home, ports.health);
+    network = new EmbeddedProcess(home, ports.health, { LOG_LEVEL: 'info' });
     await network.running();
     before = await scrapeAll();
 
@@ -251,6 +251,26 @@ describe('metrics of the embedded network', () => {
       expect({ app: endpoint.url, suspicious }).toEqual({ app: endpoint.url, suspicious: [] });
       for (const secret of [...received.keyIds, ...received.keys]) expect(text).not.toContain(secret);
     }
+  });
+
+  it('logs JSON lines naming the app, KME, request ID and SAE of each ETSI request, and no key', () => {
+    const lines = network.output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.find((line) => line['request_id'] === requestId)).toMatchObject({
+      level: 'info',
+      app: 'api-gateway',
+      kme: 'kme-east',
+      sae: 'sae-alice',
+      route: 'status',
+      status: 200,
+    });
+    expect(lines.filter((line) => line['app'] === 'replication' && line['kme'] === 'kme-west')).not.toEqual(
+      [],
+    );
+    for (const key of received.keys) expect(network.output).not.toContain(key);
   });
 
   withPromtool('passes promtool check metrics, app by app', () => {

@@ -18,7 +18,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 
 import { siteLimits } from '../keys/site-limits';
 import { CertificateExpiry } from '../observability/certificate-expiry';
-import { EtsiRequests } from '../observability/etsi-requests';
+import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { sendJson } from './json-response';
 import { readBody, setRawBody } from './raw-body';
 
@@ -54,17 +54,19 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const tls = await this.tlsOptions();
     this.certificates.record('api-server', tls.cert);
     this.certificates.record('sae-ca', tls.ca);
-    const server = https.createServer({ ...tls, keepAliveTimeout: 60_000 }, (request, response) =>
+    const server = https.createServer({ ...tls, keepAliveTimeout: 60_000 }, (request, response) => {
+      const requestId = requestIdOf(request);
       // Each request's log lines carry its ID (and, once identified, its SAE).
-      withLogContext({ request_id: this.requests.begin(request, response) }, () =>
+      withLogContext({ request_id: requestId }, () => {
+        this.requests.begin(request, response, requestId);
         this.accept(request, response, routes, maxBodyBytes).catch((error: unknown) => {
           this.logger.error(
             `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
           );
           if (!response.headersSent) sendJson(response, 503, toEtsiResponse({ kind: 'server-error' }).body);
-        }),
-      ),
-    );
+        });
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.apiPort, http.listenHost, () => {

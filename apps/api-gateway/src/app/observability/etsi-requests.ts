@@ -27,10 +27,8 @@ export class EtsiRequests {
     @InjectMetric(REQUEST_DURATION) private readonly duration: Histogram,
   ) {}
 
-  /** The request's ID; call first, before anything can answer. */
-  begin(request: IncomingMessage, response: ServerResponse): string {
-    const sent = request.headers['x-request-id'];
-    const requestId = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+  /** Call first, before anything can answer, within the request's log context (see requestIdOf). */
+  begin(request: IncomingMessage, response: ServerResponse, requestId: string): void {
     response.setHeader(REQUEST_ID_HEADER, requestId);
     const route = etsiRoute((request.url ?? '/').split('?')[0]!);
     const started = process.hrtime.bigint();
@@ -53,6 +51,11 @@ export class EtsiRequests {
         });
       }),
     );
-    return requestId;
   }
+}
+
+/** The ID of a request: the client's X-Request-Id when it sent a sane one, else a new UUID. */
+export function requestIdOf(request: IncomingMessage): string {
+  const sent = request.headers['x-request-id'];
+  return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
 }
