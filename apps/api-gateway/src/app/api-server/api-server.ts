@@ -22,6 +22,9 @@ import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { sendJson } from './json-response';
 import { readBody, setRawBody } from './raw-body';
 
+/** How often a stopping server looks for connections that have become idle since it stopped listening. */
+const IDLE_CHECK_MS = 50;
+
 /** The only paths served over mutual TLS; everything else (health included) is a 404 there. */
 const ETSI_PATH = /^\/api\/v1\/(?:keys\/[^/]+\/(?:status|enc_keys|dec_keys)|openapi\.json)$/;
 
@@ -78,13 +81,20 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.logger.log(`ETSI GS QKD 014 API on https://${http.listenHost}:${this.port}/api/v1/keys/`);
   }
 
+  /**
+   * Stops taking connections and waits for the requests in flight to be answered (the ledger and NATS close
+   * after this, in onApplicationShutdown). A kept-alive connection is closed as soon as it is idle, so SAEs
+   * that keep theirs open cannot hold the stop up.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
+    const idle = setInterval(() => server.closeIdleConnections(), IDLE_CHECK_MS);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    clearInterval(idle);
   }
 
   private async accept(
