@@ -6,9 +6,8 @@ import {
   EmbeddedProcess as EmbeddedNetwork,
   prepareHome,
   type EmbeddedPorts,
+  saeClient,
 } from '@dqkd/embedded/dist/observe';
-
-import { saeClient } from './support/sae-client';
 
 describe('the embedded default (npm start)', () => {
   let home: string;

@@ -1,8 +1,9 @@
 import https from 'node:https';
 import * as path from 'node:path';
 
+import { saeTls } from '@dqkd/embedded/dist/observe';
+
 import { GatewayNetwork } from './support/gateway-network';
-import { saeTls } from './support/sae-client';
 import { NATS_URL } from './support/test-site';
 
 interface Answer {

@@ -14,10 +14,11 @@ import {
   type EmbeddedPorts,
   type MetricsEndpoint,
   type Scrape,
+  saeClient,
+  saeTls,
 } from '@dqkd/embedded/dist/observe';
 
 import { DQKD_METRICS, METRICS_BY_APP } from './support/dqkd-metrics';
-import { saeClient, saeTls } from './support/sae-client';
 
 const EAST_TO_WEST = 'kme-east->kme-west';
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;

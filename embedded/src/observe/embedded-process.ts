@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 /** The repository, where the built launcher and the example network file are. */
-const WORKSPACE = path.resolve(__dirname, '../../..');
+export const WORKSPACE = path.resolve(__dirname, '../../..');
 
 /** A port nobody listens on now, so a run never meets a developer's own `npm start`. */
 export function freePort(): Promise<number> {
