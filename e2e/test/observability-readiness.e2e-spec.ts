@@ -91,6 +91,12 @@ describe('readiness of an app whose Postgres or NATS stops', () => {
     });
   });
 
+  it('serves its metrics beside the probes, with the default process metrics of its own process', async () => {
+    const metrics = await (await fetch(`${health}/metrics`)).text();
+    expect(metrics).toMatch(/^dqkd_process_cpu_user_seconds_total \d/m);
+    expect(metrics).toMatch(/^dqkd_etsi_responses_total\{route="enc_keys",status="200"\} 0$/m);
+  });
+
   it('turns unready while Postgres is stopped, naming the ledger, and ready once it is back', async () => {
     await postgres.stop();
     const down = await readinessBecomes(503);
