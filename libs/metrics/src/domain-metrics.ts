@@ -4,6 +4,13 @@ import { counterProvider } from './metrics.module';
 export const linkLabel = (source: string, target: string): string => `${source}->${target}`;
 
 /**
+ * The `link` label's values for these links. A KME without such links still declares the label, with one
+ * value that no link has, since a label needs at least one; its series stay at 0.
+ */
+export const linkLabelValues = (links: readonly { source: string; target: string }[]): string[] =>
+  links.length > 0 ? links.map((link) => linkLabel(link.source, link.target)) : ['none'];
+
+/**
  * Defined by the key-generator (blocks its target never confirmed) and replication (blocks its target
  * rejected), both at the block's source, so one name and one list of reasons serve the dashboard.
  */

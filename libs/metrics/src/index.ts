@@ -3,6 +3,7 @@ export {
   BLOCKS_BURNED,
   blocksBurnedProvider,
   linkLabel,
+  linkLabelValues,
   type BlockBurnReason,
 } from './domain-metrics';
 export {

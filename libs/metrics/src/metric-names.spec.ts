@@ -1,3 +1,4 @@
+import { linkLabelValues } from './domain-metrics';
 import { labelCombinations, metricProblem } from './metric-names';
 
 describe('metricProblem', () => {
@@ -47,5 +48,12 @@ describe('labelCombinations', () => {
 
   it('gives the one unlabelled series when there are no labels', () => {
     expect(labelCombinations({})).toEqual([{}]);
+  });
+});
+
+describe('linkLabelValues', () => {
+  it('names each link source->target, and gives a KME without links one placeholder value', () => {
+    expect(linkLabelValues([{ source: 'kme-east', target: 'kme-west' }])).toEqual(['kme-east->kme-west']);
+    expect(linkLabelValues([])).toEqual(['none']);
   });
 });

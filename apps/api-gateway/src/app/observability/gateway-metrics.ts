@@ -1,5 +1,5 @@
 import type { NetworkConfig } from '@dqkd/config';
-import { counterProvider, gaugeProvider, histogramProvider, linkLabel } from '@dqkd/metrics';
+import { counterProvider, gaugeProvider, histogramProvider, linkLabelValues } from '@dqkd/metrics';
 
 import { CertificateExpiry } from './certificate-expiry';
 import { ETSI_ROUTES } from './etsi-route';
@@ -17,10 +17,10 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 /** The gateway's metrics; `kmeId`'s links (both ways) are the values of the `link` label. */
 export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
-  const links = network.links
-    .filter((link) => link.source === kmeId || link.target === kmeId)
-    .map((link) => linkLabel(link.source, link.target));
-  const outgoing = network.linksFrom(kmeId).map((link) => linkLabel(link.source, link.target));
+  const links = linkLabelValues(
+    network.links.filter((link) => link.source === kmeId || link.target === kmeId),
+  );
+  const outgoing = linkLabelValues(network.linksFrom(kmeId));
   return [
     counterProvider({
       name: RESPONSES,
@@ -36,12 +36,12 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
     counterProvider({
       name: KEYS_ISSUED,
       help: 'Keys made by enc_keys on each outgoing link (answered to their master SAE).',
-      labels: { link: outgoing.length > 0 ? outgoing : ['none'] },
+      labels: { link: outgoing },
     }),
     counterProvider({
       name: KEYS_DELIVERED,
       help: 'Keys handed to an SAE, by link and the role of the SAE: master (enc_keys) or slave (dec_keys).',
-      labels: { link: links.length > 0 ? links : ['none'], role: ['master', 'slave'] },
+      labels: { link: links, role: ['master', 'slave'] },
     }),
     { provide: CertificateExpiry, useClass: CertificateExpiry },
     gaugeProvider({

@@ -7,6 +7,7 @@ import {
   gaugeProvider,
   histogramProvider,
   linkLabel,
+  linkLabelValues,
   type Counter,
   type Gauge,
   type Histogram,
@@ -27,7 +28,7 @@ const GENERATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 
 /** The metrics of this site's outgoing links; their label values are the links of the network file. */
 export function generatorMetricProviders(links: readonly LinkConfig[]) {
-  const labels = { link: links.map((link) => linkLabel(link.source, link.target)) };
+  const labels = { link: linkLabelValues(links) };
   const byLabel = new Map(links.map((link) => [linkLabel(link.source, link.target), link]));
   // Read at scrape time from the ledger, once for both gauges, so bits and keys of one scrape agree. While the
   // ledger is out of reach the gauges keep their last values: readiness reports the outage, and a failed
