@@ -90,7 +90,8 @@ export class EmbeddedNetwork {
   private watch(text: string): void {
     const lines = (this.partialLine + text).split('\n');
     this.partialLine = lines.pop() ?? '';
-    for (const line of lines.filter((each) => /\b(WARN|ERROR)\b/.test(each))) {
+    // The apps log JSON lines (pino); anything before the first app starts is Nest's plain text.
+    for (const line of lines.filter((each) => /"level":"(warn|error|fatal)"|\b(WARN|ERROR)\b/.test(each))) {
       this.warnings.count++;
       if (this.warnings.first.length < WARNINGS_KEPT) this.warnings.first.push(line.trim());
     }

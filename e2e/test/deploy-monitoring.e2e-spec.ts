@@ -5,36 +5,8 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 
 import { WORKSPACE } from './support/app-process';
+import { DQKD_METRICS, HISTOGRAMS } from './support/dqkd-metrics';
 
-// The alert rules and the Grafana dashboard may name only the metrics the apps export.
-const DQKD_METRICS = [
-  'dqkd_pool_ready_bits',
-  'dqkd_pool_ready_keys',
-  'dqkd_pool_low_watermark_bits',
-  'dqkd_keys_issued_total',
-  'dqkd_keys_delivered_total',
-  'dqkd_blocks_generated_total',
-  'dqkd_blocks_regenerated_total',
-  'dqkd_blocks_burned_total',
-  'dqkd_blast_generation_duration_seconds',
-  'dqkd_replication_lag_seconds',
-  'dqkd_messages_redelivered_total',
-  'dqkd_entropy_pool_available_bytes',
-  'dqkd_entropy_leases_total',
-  'dqkd_entropy_reads_total',
-  'dqkd_entropy_refusals_total',
-  'dqkd_entropy_shredded_bytes_total',
-  'dqkd_reaper_deleted_total',
-  'dqkd_etsi_responses_total',
-  'dqkd_etsi_request_duration_seconds',
-  'dqkd_certificate_not_after_timestamp_seconds',
-  'dqkd_peer_clock_skew_seconds',
-];
-const HISTOGRAMS = [
-  'dqkd_blast_generation_duration_seconds',
-  'dqkd_replication_lag_seconds',
-  'dqkd_etsi_request_duration_seconds',
-];
 // prettier-ignore
 const PROMQL_WORDS = new Set([
   'sum', 'min', 'max', 'avg', 'count', 'by', 'without', 'rate', 'irate', 'increase', 'histogram_quantile',
@@ -55,7 +27,8 @@ function metricNames(expression: string): string[] {
 
 function known(name: string): boolean {
   if (DQKD_METRICS.includes(name) || name === 'up') return true;
-  if (/^(process|nodejs)_[a-z0-9_]+$/.test(name)) return true;
+  // Node's default metrics, under the same prefix as every DQKD metric.
+  if (/^dqkd_(process|nodejs)_[a-z0-9_]+$/.test(name)) return true;
   const histogram = /^(.+)_(bucket|sum|count)$/.exec(name);
   return histogram !== null && HISTOGRAMS.includes(histogram[1]!);
 }
@@ -109,7 +82,7 @@ describe('deploy/prometheus/alerts.yml', () => {
   it('alerts on an empty pool, replication lag, refusing entropy servers, 5xx, expiring certificates and clock skew', () => {
     const metrics = rules().flatMap((rule) => metricNames(rule.expr));
     for (const metric of [
-      'dqkd_pool_ready_bits',
+      'dqkd_pool_ready_bytes',
       'dqkd_replication_lag_seconds_bucket',
       'dqkd_entropy_refusals_total',
       'dqkd_etsi_responses_total',
@@ -189,7 +162,7 @@ describe('deploy/grafana/dqkd.json', () => {
   it('shows pools, issuance and delivery, replication lag p50 and p99, errors, entropy servers and the reaper', () => {
     const used = new Set(expressions().flatMap(metricNames));
     for (const metric of [
-      'dqkd_pool_ready_bits',
+      'dqkd_pool_ready_bytes',
       'dqkd_pool_ready_keys',
       'dqkd_keys_issued_total',
       'dqkd_keys_delivered_total',

@@ -25,7 +25,7 @@ describe('the entropy-server process', () => {
       body: { status: 'ok', info: { pools: { status: 'up' } } },
     });
     const metrics = await (await fetch(`${health}/metrics`)).text();
-    expect(metrics).toMatch(/^dqkd_entropy_pool_available_bytes 1048576$/m);
+    expect(metrics).toMatch(/^dqkd_entropy_pool_available_bytes\{server="entropy-1"\} 1048576$/m);
     process.signal('SIGTERM');
     expect(await process.exit()).toBe(0);
   });

@@ -161,7 +161,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     const health = /health on (http:\/\/[^/\s]+)\//.exec(westReplication.text)![1];
     const metrics = await (await fetch(`${health}/metrics`)).text();
     expect(metrics).toContain('dqkd_replication_refused_total{kind="metadata"} 1');
-    expect(metrics).toMatch(/dqkd_replication_blocks_total\{outcome="ready"\} [1-9]/);
+    expect(metrics).toMatch(/^dqkd_blocks_regenerated_total [1-9]/m);
     await eventually(
       async () => (await east.blocks.find(blockId))?.state === 'burned',
       ACK_TIMEOUT_MS + 10_000,

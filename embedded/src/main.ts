@@ -79,6 +79,7 @@ async function main(): Promise<void> {
           app: 'entropy-server',
           loadConfig: loadEntropyServerSetup,
           owner: (setup) => setup.server.id,
+          ownerField: 'server',
           rootModule: (setup) => EntropyServerModule.register(setup),
         },
         { ENTROPY_SERVER_ID: server.id },

@@ -9,5 +9,6 @@ void runProcess({
   app: 'entropy-server',
   loadConfig: (env) => loadEntropyServerSetup(env),
   owner: (setup) => setup.server.id,
+  ownerField: 'server',
   rootModule: (setup) => AppModule.register(setup),
 });

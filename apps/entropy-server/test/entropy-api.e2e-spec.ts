@@ -97,13 +97,17 @@ describe('the entropy API', () => {
     await refusalOf(sources['kme-west'].read({ ...ref, offset: ref.offset + 1 }));
     const after = await scrape();
 
-    const delta = (series: string) => metric(after, series) - metric(before, series);
+    // Every series carries the server's ID, which says where it came from on a shared dashboard.
+    const delta = (name: string, label = '') => {
+      const series = `${name}{${label}${label ? ',' : ''}server="entropy-1"}`;
+      return metric(after, series) - metric(before, series);
+    };
     expect(delta('dqkd_entropy_leases_total')).toBe(2);
     expect(delta('dqkd_entropy_reads_total')).toBe(1);
-    expect(delta('dqkd_entropy_refusals_total{reason="already-read"}')).toBe(1);
-    expect(delta('dqkd_entropy_refusals_total{reason="not-yours"}')).toBe(1);
-    expect(delta('dqkd_entropy_refusals_total{reason="unknown"}')).toBe(1);
-    expect(delta('dqkd_entropy_refusals_total{reason="expired"}')).toBe(0);
+    expect(delta('dqkd_entropy_refusals_total', 'reason="already-read"')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total', 'reason="not-yours"')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total', 'reason="unknown"')).toBe(1);
+    expect(delta('dqkd_entropy_refusals_total', 'reason="expired"')).toBe(0);
     expect(delta('dqkd_entropy_shredded_bytes_total')).toBe(1000);
     expect(delta('dqkd_entropy_pool_available_bytes')).toBe(-2000);
   });

@@ -186,7 +186,8 @@ export class GatewayNetwork {
     this.clients.forEach((client) => client.close());
     await this.subscription?.close();
     for (const site of this.sites.values()) {
-      await site.app.close();
+      // A test may have closed a site already, as SIGTERM would.
+      await site.app.close().catch(() => undefined);
       await dropDatabase(site.databaseUrl);
     }
     if (this.natsUrl !== undefined) {

@@ -28,4 +28,4 @@ export { MAX_TTL_SECONDS, type EtsiLimits } from './limits';
 export { openApiDocument } from './openapi/openapi-document';
 export type { QueryInput } from './query';
 export { fail, ok, type Result } from './result';
-export { buildStatus, type StatusInput } from './status';
+export { buildStatus, storedKeyCount, type StatusInput } from './status';

@@ -1,6 +1,6 @@
 import { toEtsiResponse } from './errors';
 import type { EtsiLimits } from './limits';
-import { buildStatus, type StatusInput } from './status';
+import { buildStatus, storedKeyCount, type StatusInput } from './status';
 
 // The limits of the spec's example status (§6.1).
 const LIMITS: EtsiLimits = {
@@ -83,5 +83,12 @@ describe('buildStatus', () => {
     const result = buildStatus({ ...INPUT, ...change });
     expect(result).toEqual({ ok: false, error: { kind: 'status-invariant-violated', invariant } });
     if (!result.ok) expect(toEtsiResponse(result.error).status).toBe(503);
+  });
+});
+
+describe('storedKeyCount', () => {
+  it('counts whole keys of the default size and stops at max_key_count', () => {
+    expect(storedKeyCount(2047, { keySize: 256, maxKeyCount: 10 })).toBe(7);
+    expect(storedKeyCount(256 * 50, { keySize: 256, maxKeyCount: 10 })).toBe(10);
   });
 });

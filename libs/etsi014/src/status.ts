@@ -14,6 +14,17 @@ export interface StatusInput {
 }
 
 /**
+ * Keys of the default size a ready pool of `readyBits` could give now, as status' stored_key_count says it; a
+ * pool larger than max_key_count still shows the cap. The pool metrics use the same count.
+ */
+export function storedKeyCount(
+  readyBits: number,
+  limits: Pick<EtsiLimits, 'keySize' | 'maxKeyCount'>,
+): number {
+  return Math.min(limits.maxKeyCount, Math.floor(readyBits / limits.keySize));
+}
+
+/**
  * The Status answer (Table 9). Clients check its invariants and may refuse a KME that breaks one, so an
  * inconsistent status is a server error rather than an answer.
  */

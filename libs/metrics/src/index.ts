@@ -1,4 +1,12 @@
 export {
+  BLOCK_BURN_REASONS,
+  BLOCKS_BURNED,
+  blocksBurnedProvider,
+  linkLabel,
+  linkLabelValues,
+  type BlockBurnReason,
+} from './domain-metrics';
+export {
   labelCombinations,
   MAX_LABEL_VALUES,
   METRIC_PREFIX,
@@ -9,10 +17,15 @@ export {
 export {
   counterProvider,
   gaugeProvider,
+  histogramProvider,
   InjectMetric,
   MetricDefinitionError,
   metricToken,
   MetricsModule,
+  type GaugeSpec,
+  type HistogramSpec,
   type MetricSpec,
+  type MetricsOptions,
 } from './metrics.module';
-export type { Counter, Gauge } from 'prom-client';
+export { Histogram, Registry, type Counter, type Gauge } from 'prom-client';
+export { ExpositionError, parseExposition, type Exposition, type Sample } from './exposition';

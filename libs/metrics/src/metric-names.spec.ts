@@ -1,3 +1,4 @@
+import { linkLabelValues } from './domain-metrics';
 import { labelCombinations, metricProblem } from './metric-names';
 
 describe('metricProblem', () => {
@@ -20,6 +21,13 @@ describe('metricProblem', () => {
     expect(metricProblem('counter', 'dqkd_sample_kb_total')).toMatch(/base units/);
   });
 
+  it('accepts a histogram in seconds and refuses one with an le label', () => {
+    expect(
+      metricProblem('histogram', 'dqkd_replication_lag_seconds', { kind: ['metadata'] }),
+    ).toBeUndefined();
+    expect(metricProblem('histogram', 'dqkd_x_seconds', { le: ['1'] })).toMatch(/"le"/);
+  });
+
   it('refuses a label without a closed list of values', () => {
     expect(metricProblem('counter', 'dqkd_refusals_total', { reason: [] })).toMatch(/1 to 32 values/);
     const many = Array.from({ length: 33 }, (_, i) => `v${i}`);
@@ -40,5 +48,12 @@ describe('labelCombinations', () => {
 
   it('gives the one unlabelled series when there are no labels', () => {
     expect(labelCombinations({})).toEqual([{}]);
+  });
+});
+
+describe('linkLabelValues', () => {
+  it('names each link source->target, and gives a KME without links one placeholder value', () => {
+    expect(linkLabelValues([{ source: 'kme-east', target: 'kme-west' }])).toEqual(['kme-east->kme-west']);
+    expect(linkLabelValues([])).toEqual(['none']);
   });
 });

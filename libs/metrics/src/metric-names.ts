@@ -1,4 +1,4 @@
-export type MetricKind = 'counter' | 'gauge';
+export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
 /** Every DQKD metric starts with this, so one Prometheus query finds them all. */
 export const METRIC_PREFIX = 'dqkd_';
@@ -32,6 +32,8 @@ export function metricProblem(
   for (const [label, values] of Object.entries(labels)) {
     if (!LABEL_NAME.test(label) || label.startsWith('__'))
       return `${name}: label "${label}" is not snake_case`;
+    // Prometheus names a histogram's bucket bounds `le`; a label of that name would clash with them.
+    if (kind === 'histogram' && label === 'le') return `${name}: a histogram cannot have a label "le"`;
     if (values.length === 0 || values.length > MAX_LABEL_VALUES) {
       return `${name}: label "${label}" must list 1 to ${MAX_LABEL_VALUES} values`;
     }

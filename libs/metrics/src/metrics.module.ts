@@ -1,12 +1,11 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Controller, Get, Module, Res, type DynamicModule, type Provider } from '@nestjs/common';
 import {
   getToken,
   InjectMetric as InjectPrometheusMetric,
-  makeCounterProvider,
-  makeGaugeProvider,
+  PrometheusController,
   PrometheusModule,
 } from '@willsoto/nestjs-prometheus';
-import { register, type Counter, type Gauge } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import {
   labelCombinations,
@@ -23,23 +22,79 @@ export interface MetricSpec {
   readonly labels?: BoundedLabels;
 }
 
+export interface GaugeSpec<Deps extends unknown[] = unknown[]> extends MetricSpec {
+  /** Providers handed to `collect`, e.g. the ledger a pool gauge reads. */
+  readonly inject?: readonly (string | symbol | (abstract new (...args: never[]) => unknown))[];
+  /** Sets the gauge's series just before each scrape, so the value is read where it lives, never cached. */
+  readonly collect?: (gauge: Gauge, ...deps: Deps) => Promise<void> | void;
+}
+
+export interface HistogramSpec extends MetricSpec {
+  /** Upper bounds in the metric's base unit, ascending. */
+  readonly buckets: readonly number[];
+}
+
+export interface MetricsOptions {
+  /**
+   * Labels on every series of this app, e.g. the entropy server's `server`. Deployments add `site` and `job`
+   * when they scrape, so those are never set here.
+   */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * prom-client's default gauges that end in `_total`, which `promtool check metrics` refuses (only counters
+ * may); the same counts stay available, by type, in `nodejs_active_handles` and its siblings.
+ */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** A metric that breaks the naming rules is a programming error: the process refuses to start. */
 export class MetricDefinitionError extends Error {
   override readonly name = 'MetricDefinitionError';
 }
 
-// A probe of one default metric: collectDefaultMetrics throws if called twice on one registry,
-// which happens whenever a process (or a test file) creates a second Nest application.
-const DEFAULT_METRIC_PROBE = `${METRIC_PREFIX}process_cpu_user_seconds_total`;
+/**
+ * prom-client's global registry would be shared by every app of the embedded process (and of a test that
+ * starts two sites); each application gets its own, so /metrics of one app shows that app's series only.
+ */
+@Controller()
+class RegistryController extends PrometheusController {
+  constructor(private readonly registry: Registry) {
+    super();
+  }
+
+  @Get()
+  override async index(
+    @Res({ passthrough: true }) response: { header(name: string, value: string): unknown },
+  ) {
+    response.header('Content-Type', this.registry.contentType);
+    return this.registry.metrics();
+  }
+}
 
 @Module({})
 export class MetricsModule {
   /**
    * `GET /metrics` in Prometheus' text format on the application's own HTTP server (the plain-HTTP
-   * health port of runProcess), with Node's default process metrics under the `dqkd_` prefix.
-   * Global, so feature modules only provide their metrics with `counterProvider` / `gaugeProvider`.
+   * health port of runProcess), with Node's default process metrics under the `dqkd_` prefix, from a
+   * registry of this application's own. Global, so feature modules only provide their metrics with
+   * `counterProvider` / `gaugeProvider` / `histogramProvider`.
    */
-  static forRoot(): DynamicModule {
+  static forRoot(options: MetricsOptions = {}): DynamicModule {
+    const registry: Provider = {
+      provide: Registry,
+      useFactory: () => {
+        const created = new Registry();
+        created.setDefaultLabels({ ...options.defaultLabels });
+        collectDefaultMetrics({ register: created, prefix: METRIC_PREFIX });
+        for (const name of MISNAMED_DEFAULTS) created.removeSingleMetric(`${METRIC_PREFIX}${name}`);
+        return created;
+      },
+    };
     return {
       module: MetricsModule,
       global: true,
@@ -47,12 +102,13 @@ export class MetricsModule {
         PrometheusModule.register({
           global: true,
           path: '/metrics',
-          defaultMetrics: {
-            enabled: register.getSingleMetric(DEFAULT_METRIC_PROBE) === undefined,
-            config: { prefix: METRIC_PREFIX },
-          },
+          controller: RegistryController,
+          // Collected into the app's registry above; the module's own switch would use the global one.
+          defaultMetrics: { enabled: false },
         }),
       ],
+      providers: [registry],
+      exports: [registry],
     };
   }
 }
@@ -65,40 +121,74 @@ function checked(kind: MetricKind, spec: MetricSpec): BoundedLabels {
 }
 
 /**
- * A counter whose every labelled series starts at 0, so a rate or an alert sees the first event.
- * Values persist for the life of the process, across Nest applications in it.
+ * A provider of one metric in the application's registry, under the token InjectMetric reads; every labelled
+ * series starts at 0, so a rate or an alert sees the first event.
  */
+function metricProvider<Metric>(
+  spec: MetricSpec,
+  kind: MetricKind,
+  create: (registry: Registry, labelNames: string[], deps: unknown[]) => Metric,
+  start: (metric: Metric, series: Record<string, string>) => void,
+  inject: GaugeSpec['inject'] = [],
+): Provider {
+  const labels = checked(kind, spec);
+  return {
+    provide: getToken(spec.name),
+    inject: [Registry, ...inject],
+    useFactory: (registry: Registry, ...deps: unknown[]) => {
+      const metric = create(registry, Object.keys(labels), deps);
+      if (Object.keys(labels).length > 0) {
+        for (const series of labelCombinations(labels)) start(metric, series);
+      }
+      return metric;
+    },
+  };
+}
+
 export function counterProvider(spec: MetricSpec): Provider {
-  const labels = checked('counter', spec);
-  const provider = makeCounterProvider({ name: spec.name, help: spec.help, labelNames: Object.keys(labels) });
-  return withSeries(provider, labels, (metric: Counter, series) => metric.inc(series, 0));
+  return metricProvider(
+    spec,
+    'counter',
+    (registry, labelNames) => new Counter({ ...names(spec), labelNames, registers: [registry] }),
+    (metric, series) => metric.inc(series, 0),
+  );
 }
 
-export function gaugeProvider(spec: MetricSpec): Provider {
-  const labels = checked('gauge', spec);
-  const provider = makeGaugeProvider({ name: spec.name, help: spec.help, labelNames: Object.keys(labels) });
-  return withSeries(provider, labels, (metric: Gauge, series) => metric.inc(series, 0));
+export function gaugeProvider<Deps extends unknown[]>(spec: GaugeSpec<Deps>): Provider {
+  const collect = spec.collect;
+  return metricProvider(
+    spec,
+    'gauge',
+    (registry, labelNames, deps) =>
+      new Gauge({
+        ...names(spec),
+        labelNames,
+        registers: [registry],
+        ...(collect && {
+          collect(this: Gauge) {
+            return collect(this, ...(deps as Deps));
+          },
+        }),
+      }),
+    (metric, series) => metric.inc(series, 0),
+    spec.inject,
+  );
 }
 
-/** Injects a metric provided by `counterProvider` or `gaugeProvider`, by its full name. */
+export function histogramProvider(spec: HistogramSpec): Provider {
+  return metricProvider(
+    spec,
+    'histogram',
+    (registry, labelNames) =>
+      new Histogram({ ...names(spec), labelNames, buckets: [...spec.buckets], registers: [registry] }),
+    (metric, series) => metric.zero(series),
+  );
+}
+
+const names = (spec: MetricSpec) => ({ name: spec.name, help: spec.help });
+
+/** Injects a metric provided by `counterProvider`, `gaugeProvider` or `histogramProvider`, by its full name. */
 export const InjectMetric = (name: string): PropertyDecorator & ParameterDecorator =>
   InjectPrometheusMetric(name);
 
 export const metricToken = (name: string): string => getToken(name);
-
-function withSeries<Metric>(
-  provider: Provider,
-  labels: BoundedLabels,
-  start: (metric: Metric, series: Record<string, string>) => void,
-): Provider {
-  const factory = provider as { useFactory: (...args: unknown[]) => Metric };
-  if (Object.keys(labels).length === 0) return provider;
-  return {
-    ...factory,
-    useFactory: (...args: unknown[]) => {
-      const metric = factory.useFactory(...args);
-      for (const series of labelCombinations(labels)) start(metric, series);
-      return metric;
-    },
-  } as Provider;
-}

@@ -1,11 +1,26 @@
 import 'reflect-metadata';
 
+import { spawnSync } from 'node:child_process';
+
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 
-import { counterProvider, InjectMetric, MetricDefinitionError, MetricsModule, type Counter } from '../src';
+import {
+  counterProvider,
+  histogramProvider,
+  InjectMetric,
+  MetricDefinitionError,
+  metricToken,
+  MetricsModule,
+  type Counter,
+  type Histogram,
+} from '../src';
 
 const REFUSALS = 'dqkd_test_refusals_total';
+
+const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
+if (!hasPromtool) console.warn('promtool is not installed: skipping promtool check metrics');
+const withPromtool = hasPromtool ? it : it.skip;
 
 @Injectable()
 class Refuser {
@@ -61,15 +76,58 @@ describe('MetricsModule', () => {
     expect(body).toContain(`${REFUSALS}{reason="unknown"} 0`);
   });
 
-  it('starts a second application in the same process without registering the default metrics twice', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [MetricsModule.forRoot()] }).compile();
+  it('gives a second application in the same process its own registry: its own series, default metrics too', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MetricsModule.forRoot({ defaultLabels: { server: 'entropy-2' } }), FeatureModule],
+    }).compile();
     const second = moduleRef.createNestApplication({ logger: false });
     await second.listen(0, '127.0.0.1');
     try {
-      expect((await scrape(second)).body).toMatch(/^dqkd_process_cpu_user_seconds_total \d/m);
+      app.get(Refuser).refusals.inc({ reason: 'unknown' }, 5);
+      second.get(Refuser).refusals.inc({ reason: 'unknown' });
+      const { body } = await scrape(second);
+      expect(body).toMatch(/^dqkd_process_cpu_user_seconds_total\{server="entropy-2"\} \d/m);
+      expect(body).toContain(`${REFUSALS}{reason="unknown",server="entropy-2"} 1`);
+      expect((await scrape(app)).body).toContain(`${REFUSALS}{reason="unknown"} 5`);
     } finally {
       await second.close();
     }
+  });
+
+  it('observes a histogram whose buckets exist before the first observation', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MetricsModule.forRoot()],
+      providers: [
+        histogramProvider({
+          name: 'dqkd_test_lag_seconds',
+          help: 'Lag.',
+          labels: { kind: ['a'] },
+          buckets: [0.01, 0.1],
+        }),
+      ],
+    }).compile();
+    const third = moduleRef.createNestApplication({ logger: false });
+    await third.listen(0, '127.0.0.1');
+    try {
+      expect((await scrape(third)).body).toContain('dqkd_test_lag_seconds_bucket{le="0.01",kind="a"} 0');
+      third.get<Histogram>(metricToken('dqkd_test_lag_seconds')).observe({ kind: 'a' }, 0.05);
+      const { body } = await scrape(third);
+      expect(body).toContain('dqkd_test_lag_seconds_bucket{le="0.01",kind="a"} 0');
+      expect(body).toContain('dqkd_test_lag_seconds_bucket{le="0.1",kind="a"} 1');
+    } finally {
+      await third.close();
+    }
+  });
+
+  withPromtool('serves what promtool check metrics accepts, default metrics included', async () => {
+    const check = spawnSync('promtool', ['check', 'metrics'], {
+      input: (await scrape(app)).body,
+      encoding: 'utf8',
+    });
+    expect({ status: check.status, problems: check.stdout + check.stderr }).toEqual({
+      status: 0,
+      problems: '',
+    });
   });
 
   it('refuses to define a counter that breaks the naming rules', () => {

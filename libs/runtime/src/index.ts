@@ -1,4 +1,5 @@
 export { HealthModule } from './health/health.module';
 export type { ReadinessCheck } from './health/readiness-check';
-export { nestLogLevels } from './log-levels';
+export { createJsonLogger, JsonLogger } from './logging/json-logger';
+export { addLogFields, currentLogFields, withLogContext, type LogFields } from './logging/log-context';
 export { runProcess, startApp, type ProcessSpec, type RunnableConfig } from './run-process';

@@ -2,7 +2,8 @@ import { exitOnConfigError, loadProcessConfig, type LogLevel, type ProcessConfig
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { nestLogLevels } from './log-levels';
+import { createJsonLogger } from './logging/json-logger';
+import { withLogContext } from './logging/log-context';
 
 /** The part of any process's configuration that starting it needs. */
 export interface RunnableConfig {
@@ -23,8 +24,10 @@ export interface ProcessSpec<Config extends RunnableConfig = ProcessConfig> {
    * `loadProcessConfig`; a process that is not a KME, such as an entropy server, brings its own.
    */
   readonly loadConfig?: (env: NodeJS.ProcessEnv) => Config;
-  /** Whose process this is, for the start-up line; the KME_ID by default. */
+  /** Whose process this is, for the start-up line and every log line; the KME_ID by default. */
   readonly owner?: (config: Config) => string;
+  /** The log field that names the owner: `kme` by default, `server` for an entropy server. */
+  readonly ownerField?: string;
 }
 
 /** How long a stop may take before the process exits regardless (Kubernetes' grace is 30 s). */
@@ -40,16 +43,20 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
   env: NodeJS.ProcessEnv,
 ): Promise<INestApplication> {
   const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
-  const app = await NestFactory.create(spec.rootModule(config), {
-    logger: nestLogLevels(config.env.logLevel),
-  });
-  const { listenHost, healthPort } = config.env.http;
-  await app.listen(healthPort, listenHost);
   const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
-  new Logger(spec.app).log(
-    `${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`,
-  );
-  return app;
+  // Everything the app starts (servers, timers, consumers) inherits these fields, so in the embedded process
+  // every line still says which app of which site wrote it.
+  return withLogContext({ app: spec.app, [spec.ownerField ?? 'kme']: owner }, async () => {
+    const app = await NestFactory.create(spec.rootModule(config), {
+      logger: createJsonLogger(config.env.logLevel),
+    });
+    const { listenHost, healthPort } = config.env.http;
+    await app.listen(healthPort, listenHost);
+    new Logger(spec.app).log(
+      `${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`,
+    );
+    return app;
+  });
 }
 
 /**

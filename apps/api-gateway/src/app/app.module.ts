@@ -23,7 +23,7 @@ export class AppModule {
         }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
-        KeysModule.register({ ...options, subjectPrefix: prefix }),
+        KeysModule.register({ ...options, subjectPrefix: prefix }, config.network, config.env.kmeId),
       ],
     };
   }

@@ -16,7 +16,11 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [MetricsModule.forRoot(), HealthModule.forRoot([POOL_READINESS])],
+      imports: [
+        // Servers are shared by every site, so a series says which server it is rather than a site.
+        MetricsModule.forRoot({ defaultLabels: { server: setup.server.id } }),
+        HealthModule.forRoot([POOL_READINESS]),
+      ],
       providers: [
         { provide: ENTROPY_SERVER_SETUP, useValue: setup },
         { provide: RANDOM_SOURCE, useFactory: () => createRandomSource(setup.env.source) },

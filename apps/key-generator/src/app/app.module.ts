@@ -26,7 +26,7 @@ export class AppModule {
         }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
-        PoolModule.register(settings, prefix),
+        PoolModule.register(settings, prefix, config.network.linksFrom(config.env.kmeId)),
       ],
     };
   }

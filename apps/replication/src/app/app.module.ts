@@ -31,7 +31,7 @@ export class AppModule {
         BusModule.forRoot({ app: 'replication', topology }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
-        InboundModule.register(topology.consumers![0], prefix),
+        InboundModule.register(topology.consumers![0], prefix, peers),
       ],
     };
   }

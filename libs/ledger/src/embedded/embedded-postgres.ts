@@ -26,6 +26,11 @@ export interface EmbeddedPostgresOptions {
   /** The cluster's folder name under `dir`; one per site. */
   readonly name: string;
   readonly startTimeoutMs?: number;
+  /**
+   * A fixed port, so a stopped cluster comes back where its clients look for it (a readiness test stops and
+   * restarts one); a free port is chosen at each start otherwise.
+   */
+  readonly port?: number;
 }
 
 export interface EmbeddedPostgres {
@@ -76,7 +81,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= START_ATTEMPTS && Date.now() < deadline; attempt += 1) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     const server = spawn(
       binaries.postgres,

@@ -1,7 +1,7 @@
 import { InMemoryBroker } from '../in-memory/broker';
 import { InMemoryBus } from '../in-memory/memory-bus';
 import type { BusMessage } from '../bus';
-import { OutboxRelay, type RelayedMessage, type RelayOutbox } from './outbox-relay';
+import { OutboxRelay, SENT_AT_HEADER, type RelayedMessage, type RelayOutbox } from './outbox-relay';
 import { outStream, protocolSubject } from './topology';
 
 /** The ledger's outbox reduced to what the relay sees; the real one is exercised by the flow e2e specs. */
@@ -44,7 +44,7 @@ describe('outbox relay', () => {
     broker.close();
   });
 
-  const received = async (): Promise<string[]> => {
+  const deliveries = async (): Promise<BusMessage[]> => {
     const seen: BusMessage[] = [];
     await bus.consume(
       { stream: stream.name, durable: 'probe', ackWaitMs: 1000, maxDeliver: 1 },
@@ -54,8 +54,9 @@ describe('outbox relay', () => {
       },
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
-    return seen.map((m) => m.msgId);
+    return seen;
   };
+  const received = async (): Promise<string[]> => (await deliveries()).map((m) => m.msgId);
 
   it('publishes every pending row with its msgId, in batches, and marks each published', async () => {
     const outbox = new ListOutbox();
@@ -71,6 +72,17 @@ describe('outbox relay', () => {
       'metadata:3',
       'metadata:4',
     ]);
+  });
+
+  it('stamps each message with the time it was published, for the receiver to estimate clock skew', async () => {
+    const outbox = new ListOutbox();
+    outbox.append('metadata:0');
+    const before = Date.now();
+    await new OutboxRelay(outbox, bus).flush();
+    const [message] = await deliveries();
+    const sentAt = Number(message!.headers[SENT_AT_HEADER]);
+    expect(sentAt).toBeGreaterThanOrEqual(before);
+    expect(sentAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('stores a message once when two relays publish the same row', async () => {

@@ -23,6 +23,12 @@ export interface OutboxRelayOptions {
 }
 
 const DEFAULT_INTERVAL_MS = 1000;
+
+/**
+ * The relay's clock (UTC ms) when it published a message, for the receiver's clock-skew estimate. Only a
+ * measurement: nothing trusts it, since it is outside the signed envelope.
+ */
+export const SENT_AT_HEADER = 'Dqkd-Sent-At';
 const DEFAULT_BATCH_SIZE = 64;
 
 /**
@@ -90,7 +96,10 @@ export class OutboxRelay {
     for (;;) {
       const batch = await this.outbox.pending(this.batchSize);
       if (batch.length === 0) return marked;
-      await Promise.all(batch.map((m) => this.bus.publish(m.subject, m.payload, { msgId: m.msgId })));
+      const headers = { [SENT_AT_HEADER]: String(Date.now()) };
+      await Promise.all(
+        batch.map((m) => this.bus.publish(m.subject, m.payload, { msgId: m.msgId, headers })),
+      );
       marked += await this.outbox.markPublished(batch.map((m) => m.id));
       if (batch.length < this.batchSize || this.stopped) return marked;
     }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DqkdConfig } from '@dqkd/config';
 import { toEtsiResponse } from '@dqkd/etsi014';
 import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
+import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
   Logger,
@@ -16,8 +17,13 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 
 import { siteLimits } from '../keys/site-limits';
+import { CertificateExpiry } from '../observability/certificate-expiry';
+import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { sendJson } from './json-response';
 import { readBody, setRawBody } from './raw-body';
+
+/** How often a stopping server looks for connections that have become idle since it stopped listening. */
+const IDLE_CHECK_MS = 50;
 
 /** The only paths served over mutual TLS; everything else (health included) is a 404 there. */
 const ETSI_PATH = /^\/api\/v1\/(?:keys\/[^/]+\/(?:status|enc_keys|dec_keys)|openapi\.json)$/;
@@ -35,6 +41,8 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(
     private readonly config: DqkdConfig,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly requests: EtsiRequests,
+    private readonly certificates: CertificateExpiry,
   ) {}
 
   /** The port the API listens on (the configured one, or the one the system chose for port 0). */
@@ -46,16 +54,22 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const { http } = this.config.env;
     const routes = this.adapterHost.httpAdapter.getInstance<RequestListener>();
     const maxBodyBytes = siteLimits(this.config.network, this.config.kme.id).maxRequestBodyBytes;
-    const server = https.createServer(
-      { ...(await this.tlsOptions()), keepAliveTimeout: 60_000 },
-      (request, response) =>
+    const tls = await this.tlsOptions();
+    this.certificates.record('api-server', tls.cert);
+    this.certificates.record('sae-ca', tls.ca);
+    const server = https.createServer({ ...tls, keepAliveTimeout: 60_000 }, (request, response) => {
+      const requestId = requestIdOf(request);
+      // Each request's log lines carry its ID (and, once identified, its SAE).
+      withLogContext({ request_id: requestId }, () => {
+        this.requests.begin(request, response, requestId);
         this.accept(request, response, routes, maxBodyBytes).catch((error: unknown) => {
           this.logger.error(
             `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
           );
           if (!response.headersSent) sendJson(response, 503, toEtsiResponse({ kind: 'server-error' }).body);
-        }),
-    );
+        });
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.apiPort, http.listenHost, () => {
@@ -67,13 +81,20 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.logger.log(`ETSI GS QKD 014 API on https://${http.listenHost}:${this.port}/api/v1/keys/`);
   }
 
+  /**
+   * Stops taking connections and waits for the requests in flight to be answered (the ledger and NATS close
+   * after this, in onApplicationShutdown). A kept-alive connection is closed as soon as it is idle, so SAEs
+   * that keep theirs open cannot hold the stop up.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
+    const idle = setInterval(() => server.closeIdleConnections(), IDLE_CHECK_MS);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    clearInterval(idle);
   }
 
   private async accept(

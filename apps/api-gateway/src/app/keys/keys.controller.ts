@@ -10,10 +10,12 @@ import {
   type EtsiError,
   type Result,
 } from '@dqkd/etsi014';
+import { addLogFields } from '@dqkd/runtime';
 import { Controller, Get, Logger, Post, Req, Res } from '@nestjs/common';
 
 import { sendJson } from '../api-server/json-response';
 import { rawBody } from '../api-server/raw-body';
+import { KeyCounts } from '../observability/key-counts';
 import { callerOf, overMutualTls } from './caller';
 import { DecKeysService } from './dec-keys.service';
 import { EncKeysService } from './enc-keys.service';
@@ -37,6 +39,7 @@ export class KeysController {
     private readonly status: StatusService,
     private readonly encKeys: EncKeysService,
     private readonly decKeys: DecKeysService,
+    private readonly keyCounts: KeyCounts,
   ) {
     const limits = siteLimits(config.network, config.kme.id);
     this.rateLimiter = new RateLimiter(() => ({
@@ -58,8 +61,8 @@ export class KeysController {
 
   @Get('keys/:id/enc_keys')
   getEncKeys(@Req() request: IncomingMessage, @Res() response: ServerResponse): Promise<void> {
-    return this.serve(request, response, 'slave_SAE_ID', (sae, id) =>
-      this.encKeys.encKeys(sae, id, { query: queryOf(request) }),
+    return this.serve(request, response, 'slave_SAE_ID', async (sae, id) =>
+      this.issued(id, await this.encKeys.encKeys(sae, id, { query: queryOf(request) })),
     );
   }
 
@@ -67,14 +70,14 @@ export class KeysController {
   postEncKeys(@Req() request: IncomingMessage, @Res() response: ServerResponse): Promise<void> {
     return this.serve(request, response, 'slave_SAE_ID', async (sae, id) => {
       const body = jsonBody(request);
-      return body.ok ? this.encKeys.encKeys(sae, id, { body: body.value }) : body;
+      return body.ok ? this.issued(id, await this.encKeys.encKeys(sae, id, { body: body.value })) : body;
     });
   }
 
   @Get('keys/:id/dec_keys')
   getDecKeys(@Req() request: IncomingMessage, @Res() response: ServerResponse): Promise<void> {
-    return this.serve(request, response, 'master_SAE_ID', (sae, id) =>
-      this.decKeys.decKeys(sae, id, { query: queryOf(request) }),
+    return this.serve(request, response, 'master_SAE_ID', async (sae, id) =>
+      this.delivered(id, await this.decKeys.decKeys(sae, id, { query: queryOf(request) })),
     );
   }
 
@@ -82,8 +85,19 @@ export class KeysController {
   postDecKeys(@Req() request: IncomingMessage, @Res() response: ServerResponse): Promise<void> {
     return this.serve(request, response, 'master_SAE_ID', async (sae, id) => {
       const body = jsonBody(request);
-      return body.ok ? this.decKeys.decKeys(sae, id, { body: body.value }) : body;
+      return body.ok ? this.delivered(id, await this.decKeys.decKeys(sae, id, { body: body.value })) : body;
     });
+  }
+
+  /** Counts the keys of an enc_keys answer about to be sent (by link, never by key). */
+  private issued(pathId: string, answer: Result<unknown>): Result<unknown> {
+    this.keyCounts.encKeys(pathId, answer);
+    return answer;
+  }
+
+  private delivered(pathId: string, answer: Result<unknown>): Result<unknown> {
+    this.keyCounts.decKeys(pathId, answer);
+    return answer;
   }
 
   /** Identifies the caller, applies its rate limit, reads the path ID, runs the route and answers. */
@@ -116,6 +130,7 @@ export class KeysController {
   ): Promise<Result<unknown>> {
     const caller = callerOf(request, this.config.network, this.config.kme.id);
     if (!caller.ok) return caller;
+    addLogFields({ sae: caller.value.id });
     if (!this.rateLimiter.take(caller.value.id, Date.now())) return fail({ kind: 'rate-limited' });
     // The raw segment, still URL-encoded: the router's decoded parameter would decode `%25` twice.
     const segment = (request.url ?? '').split('?')[0].split('/')[4] ?? '';

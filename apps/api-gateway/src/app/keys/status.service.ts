@@ -1,5 +1,5 @@
 import { DqkdConfig, type Sae } from '@dqkd/config';
-import { buildStatus, fail, type Result, type Status } from '@dqkd/etsi014';
+import { buildStatus, fail, storedKeyCount, type Result, type Status } from '@dqkd/etsi014';
 import { Ledger } from '@dqkd/ledger';
 import { Injectable } from '@nestjs/common';
 
@@ -27,8 +27,7 @@ export class StatusService {
       masterSaeId: master.id,
       slaveSaeId: pathId,
       limits,
-      // Keys of the default size the pool could give now; a pool larger than max_key_count still shows the cap.
-      storedKeyCount: Math.min(limits.maxKeyCount, Math.floor(readyBits / limits.keySize)),
+      storedKeyCount: storedKeyCount(readyBits, limits),
     });
   }
 }

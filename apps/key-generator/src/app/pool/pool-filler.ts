@@ -115,6 +115,7 @@ export class PoolFiller {
     const peer = config.network.kme(link.targetKmeId);
     if (!peer) throw new Error(`link target ${link.targetKmeId} is not a KME of the network file`);
     const now = Date.now();
+    const endTimer = this.parts.metrics.generationDuration.startTimer();
     const generated = await generateBlock({
       source: link.sourceKmeId,
       target: link.targetKmeId,
@@ -125,6 +126,7 @@ export class PoolFiller {
       expiresAt: now + settings.blockLifetimeMs,
       sampleDeadline: now + settings.ackTimeoutMs,
     });
+    endTimer();
     const material = Buffer.from(generated.block);
     generated.block.fill(0);
     try {
@@ -164,7 +166,7 @@ export class PoolFiller {
     for (const { id } of overdue) {
       if (await ledger.blocks.burn(id, 'unconfirmed by the target')) burned += 1;
     }
-    this.parts.metrics.unconfirmed.inc(burned);
+    this.parts.metrics.burned.inc({ reason: 'unconfirmed' }, burned);
     if (burned > 0) logger.warn(`burned ${burned} block(s) their target did not confirm in time`);
   }
 }

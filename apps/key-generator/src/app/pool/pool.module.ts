@@ -1,4 +1,4 @@
-import { DqkdConfig } from '@dqkd/config';
+import { DqkdConfig, type Link as LinkConfig } from '@dqkd/config';
 import {
   createEntropySources,
   loadKmeEntropyCredentials,
@@ -8,10 +8,10 @@ import {
 } from '@dqkd/entropy';
 import { Ledger } from '@dqkd/ledger';
 import { BUS, OutboxRelay, OutboxRelayLifecycle, type Bus } from '@dqkd/messaging';
-import { metricToken, type Counter } from '@dqkd/metrics';
+import { BLOCKS_BURNED, metricToken, type Counter, type Histogram } from '@dqkd/metrics';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 
-import { GENERATED, generatorMetricProviders, UNCONFIRMED } from './generator-metrics';
+import { GENERATED, GENERATION_DURATION, generatorMetricProviders } from './generator-metrics';
 import type { GeneratorSettings } from './generator-settings';
 import { PoolFiller } from './pool-filler';
 import { PoolService } from './pool.service';
@@ -22,7 +22,6 @@ const ENTROPY = Symbol('key-generator.entropy');
 const PREFIX = Symbol('key-generator.subject-prefix');
 
 const PROVIDERS = [
-  ...generatorMetricProviders,
   {
     provide: CREDENTIALS,
     inject: [DqkdConfig],
@@ -62,7 +61,8 @@ const PROVIDERS = [
       OutboxRelayLifecycle,
       SETTINGS,
       metricToken(GENERATED),
-      metricToken(UNCONFIRMED),
+      metricToken(BLOCKS_BURNED),
+      metricToken(GENERATION_DURATION),
       PREFIX,
     ],
     useFactory: (
@@ -73,11 +73,12 @@ const PROVIDERS = [
       { relay }: OutboxRelayLifecycle,
       settings: GeneratorSettings,
       generated: Counter,
-      unconfirmed: Counter,
+      burned: Counter,
+      generationDuration: Histogram,
       prefix: string | undefined,
     ) => {
       const logger = new Logger('pool');
-      const metrics = { generated, unconfirmed };
+      const metrics = { generated, burned, generationDuration };
       const filler = new PoolFiller({
         config,
         ledger,
@@ -96,12 +97,18 @@ const PROVIDERS = [
 
 @Module({})
 export class PoolModule {
-  static register(settings: GeneratorSettings, subjectPrefix: string | undefined): DynamicModule {
+  /** `links`: this site's outgoing links, whose pools it fills and measures. */
+  static register(
+    settings: GeneratorSettings,
+    subjectPrefix: string | undefined,
+    links: readonly LinkConfig[],
+  ): DynamicModule {
     return {
       module: PoolModule,
       providers: [
         { provide: SETTINGS, useValue: settings },
         { provide: PREFIX, useValue: subjectPrefix },
+        ...generatorMetricProviders(links),
         ...PROVIDERS,
       ],
     };

@@ -39,6 +39,7 @@ export class Acknowledgements {
         `refused acknowledgement signed by ${from} arriving from ${peer}`,
       );
     }
+    let burned = false;
     await this.ledger.processOnce(blockAckMessageId(ack.blockId), message.subject, async (scope) => {
       const block = await scope.blocks.find(ack.blockId);
       const link = await scope.links.find(this.keys.self, peer);
@@ -54,10 +55,12 @@ export class Acknowledgements {
           );
         }
       } else {
-        await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
+        burned = await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
         this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
       }
     });
+    // Counted once committed; a redelivery finds the acknowledgement processed and burns nothing.
+    if (burned && ack.outcome === 'rejected') this.metrics.burned.inc({ reason: ack.reason });
     return 'ack';
   }
 }

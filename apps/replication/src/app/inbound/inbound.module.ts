@@ -6,18 +6,21 @@ import {
   EntropySourcesLifecycle,
 } from '@dqkd/entropy';
 import { Ledger } from '@dqkd/ledger';
-import { metricToken, type Counter } from '@dqkd/metrics';
+import { BLOCKS_BURNED, metricToken, type Counter, type Histogram } from '@dqkd/metrics';
 import { BUS, OutboxRelay, OutboxRelayLifecycle, type Bus, type ConsumerSpec } from '@dqkd/messaging';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 
 import {
   ASSIGNMENTS,
-  BLOCKS,
   KCV_MISMATCHES,
+  LAG,
+  REDELIVERED,
   REFUSED,
+  REGENERATED,
   replicationMetricProviders,
   type ReplicationMetrics,
 } from '../replication-metrics';
+import { ClockSkew } from './clock-skew';
 import { Acknowledgements } from './acknowledgements';
 import { Assignments } from './assignments';
 import { InboundService } from './inbound.service';
@@ -33,16 +36,20 @@ const METRICS = Symbol('replication.metrics');
 const PREFIX = Symbol('replication.subject-prefix');
 
 const PROVIDERS = [
-  ...replicationMetricProviders,
   {
     provide: METRICS,
-    inject: [REFUSED, BLOCKS, KCV_MISMATCHES, ASSIGNMENTS].map(metricToken),
-    useFactory: (refused: Counter, blocks: Counter, kcvMismatches: Counter, assignments: Counter) => ({
-      refused,
-      blocks,
-      kcvMismatches,
-      assignments,
-    }),
+    inject: [REFUSED, REGENERATED, KCV_MISMATCHES, ASSIGNMENTS, BLOCKS_BURNED, REDELIVERED, LAG].map(
+      metricToken,
+    ),
+    useFactory: (
+      refused: Counter,
+      regenerated: Counter,
+      kcvMismatches: Counter,
+      assignments: Counter,
+      burned: Counter,
+      redelivered: Counter,
+      lag: Histogram,
+    ): ReplicationMetrics => ({ refused, regenerated, kcvMismatches, assignments, burned, redelivered, lag }),
   },
   {
     provide: CREDENTIALS,
@@ -74,7 +81,18 @@ const PROVIDERS = [
   },
   {
     provide: InboundService,
-    inject: [DqkdConfig, Ledger, BUS, SiteKeys, ENTROPY, OutboxRelayLifecycle, CONSUMER, METRICS, PREFIX],
+    inject: [
+      DqkdConfig,
+      Ledger,
+      BUS,
+      SiteKeys,
+      ENTROPY,
+      OutboxRelayLifecycle,
+      CONSUMER,
+      METRICS,
+      PREFIX,
+      ClockSkew,
+    ],
     useFactory: (
       config: DqkdConfig,
       ledger: Ledger,
@@ -85,9 +103,10 @@ const PROVIDERS = [
       consumer: ConsumerSpec,
       metrics: ReplicationMetrics,
       prefix: string | undefined,
+      skew: ClockSkew,
     ) => {
       const logger = new Logger('replication');
-      const peers = config.network.kmes.map((kme) => kme.id).filter((id) => id !== config.kme.id);
+      const peers = peersOf(config.network.kmes, config.kme.id);
       return new InboundService(
         bus,
         consumer,
@@ -100,21 +119,30 @@ const PROVIDERS = [
           assignments: new Assignments(ledger, keys, metrics, logger),
         },
         metrics,
+        skew,
         logger,
       );
     },
   },
 ];
 
+const peersOf = (kmes: readonly { id: string }[], self: string) =>
+  kmes.map((kme) => kme.id).filter((id) => id !== self);
+
 @Module({})
 export class InboundModule {
   /** `consumer`: the IN stream's consumer exactly as the topology provisioned it. */
-  static register(consumer: ConsumerSpec, subjectPrefix: string | undefined): DynamicModule {
+  static register(
+    consumer: ConsumerSpec,
+    subjectPrefix: string | undefined,
+    peers: readonly string[],
+  ): DynamicModule {
     return {
       module: InboundModule,
       providers: [
         { provide: CONSUMER, useValue: consumer },
         { provide: PREFIX, useValue: subjectPrefix },
+        ...replicationMetricProviders(peers),
         ...PROVIDERS,
       ],
     };

@@ -1,5 +1,6 @@
 import {
   parseProtocolSubject,
+  SENT_AT_HEADER,
   type Bus,
   type ConsumerSpec,
   type BusMessage,
@@ -10,6 +11,7 @@ import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/co
 import type { ReplicationMetrics } from '../replication-metrics';
 import type { Acknowledgements } from './acknowledgements';
 import type { Assignments } from './assignments';
+import type { ClockSkew } from './clock-skew';
 import type { Regeneration, Settlement } from './regeneration';
 
 export interface InboundHandlers {
@@ -39,6 +41,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly prefix: string | undefined,
     private readonly handlers: InboundHandlers,
     private readonly metrics: ReplicationMetrics,
+    private readonly skew: ClockSkew,
     private readonly logger: Logger,
   ) {}
 
@@ -64,6 +67,16 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     await (settlement === 'ack' ? message.ack() : message.term());
   }
 
+  /** Redeliveries by kind; a first delivery's send time for the clock skew to this peer. */
+  private measure(message: BusMessage, peer: string, kind: string): void {
+    if (message.redelivered) {
+      this.metrics.redelivered.inc({ kind });
+      return;
+    }
+    const sentAt = Number(message.headers[SENT_AT_HEADER]);
+    if (Number.isSafeInteger(sentAt) && sentAt > 0) this.skew.record(peer, sentAt);
+  }
+
   private settlementOf(message: BusMessage): Promise<Settlement> {
     const subject = parseProtocolSubject(message.subject, { prefix: this.prefix });
     if (!subject || !this.peers.includes(subject.source) || subject.target !== this.self) {
@@ -72,6 +85,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
       return Promise.resolve('term');
     }
     const peer = subject.source;
+    this.measure(message, peer, subject.kind);
     switch (subject.kind) {
       case 'metadata':
         return this.handlers.regeneration.handle(message, peer);

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
+import { observeLag } from './lag';
 import { refuse } from './refuse';
 import { regenerationRefusal, type Refusal } from './refusal';
 import type { SiteKeys } from './site-keys';
@@ -103,7 +104,10 @@ export class Regeneration {
       material?.fill(0);
     }
     this.relay.kick();
-    this.metrics.blocks.inc({ outcome: ack.outcome });
+    if (material) {
+      this.metrics.regenerated.inc();
+      observeLag(this.metrics.lag, 'metadata', metadata.createdAt);
+    }
     if (refusal?.alarm) this.metrics.kcvMismatches.inc();
     return 'ack';
   }

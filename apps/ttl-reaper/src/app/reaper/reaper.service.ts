@@ -44,9 +44,9 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       total.keys += counts.keys;
       total.blocks += counts.blocks;
       total.reservations += counts.reservations;
-      this.reaped.inc({ what: 'keys' }, counts.keys);
-      this.reaped.inc({ what: 'blocks' }, counts.blocks);
-      this.reaped.inc({ what: 'reservations' }, counts.reservations);
+      this.reaped.inc({ kind: 'keys' }, counts.keys);
+      this.reaped.inc({ kind: 'blocks' }, counts.blocks);
+      this.reaped.inc({ kind: 'reservations' }, counts.reservations);
       if (counts.keys < batchSize && counts.blocks < batchSize) break;
     }
     await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '@dqkd/ledger';
+
+import { EntropyNetwork } from '../../libs/entropy/test/entropy-network';
+import { freePort, PrivateNatsServer } from '../../libs/messaging/test/support/nats-server';
+import { AppProcess } from './support/app-process';
+
+interface Probe {
+  readonly status: number;
+  readonly body: { status?: string; info?: Record<string, unknown>; error?: Record<string, unknown> };
+}
+
+/**
+ * An api-gateway process on a Postgres cluster and a nats-server of this test's own (private ports, never the
+ * shared 5432 and 4222): readiness follows each dependency down and back up, while liveness stays up, so
+ * Kubernetes takes the gateway out of its Service and back without restarting it.
+ */
+describe('readiness of an app whose Postgres or NATS stops', () => {
+  let dir: string;
+  let entropy: EntropyNetwork;
+  let nats: PrivateNatsServer;
+  let postgresPort: number;
+  let postgres: EmbeddedPostgres;
+  let gateway: AppProcess;
+  let health: string;
+
+  const startPostgres = () =>
+    startEmbeddedPostgres({ dir: path.join(dir, 'postgres'), name: 'kme-east', port: postgresPort });
+
+  const probe = async (which: 'live' | 'ready'): Promise<Probe> => {
+    const response = await fetch(`${health}/health/${which}`, { signal: AbortSignal.timeout(15_000) });
+    return { status: response.status, body: (await response.json()) as Probe['body'] };
+  };
+
+  /** Polls readiness until it answers `status`; returns that answer. */
+  async function readinessBecomes(status: number, timeoutMs = 40_000): Promise<Probe> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const answer = await probe('ready');
+      if (answer.status === status) return answer;
+      if (Date.now() > deadline)
+        throw new Error(`readiness still ${JSON.stringify(answer)}\n${gateway.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'dqkd-readiness-'));
+    entropy = await EntropyNetwork.create({ kmes: ['kme-east', 'kme-west'] });
+    nats = await PrivateNatsServer.start();
+    postgresPort = await freePort();
+    postgres = await startPostgres();
+    gateway = AppProcess.start(
+      'api-gateway',
+      {
+        KME_ID: 'kme-east',
+        DQKD_NETWORK_FILE: entropy.networkFile,
+        DQKD_HOME: path.join(entropy.dir, '.dqkd'),
+        DATABASE_URL: postgres.url,
+        DQKD_KEK: `1:${randomBytes(32).toString('base64')}`,
+        DQKD_MIGRATE: 'true',
+        NATS_URL: nats.url,
+        DQKD_SUBJECT_PREFIX: `ready${randomBytes(4).toString('hex')}`,
+        DQKD_HEALTH_PORT: '0',
+        DQKD_API_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
+      entropy.dir,
+    );
+    await gateway.waitFor('api-gateway of kme-east is running', 40_000);
+    health = /health on (http:\/\/[^/\s"]+)\//.exec(gateway.text)![1]!;
+  }, 90_000);
+
+  afterAll(async () => {
+    gateway?.signal('SIGTERM');
+    await gateway?.exit().catch(() => undefined);
+    await postgres?.stop();
+    await nats?.stop();
+    entropy?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is ready with both up', async () => {
+    expect(await probe('ready')).toMatchObject({
+      status: 200,
+      body: { status: 'ok', info: { ledger: { status: 'up' }, bus: { status: 'up' } } },
+    });
+  });
+
+  it('serves its metrics beside the probes, with the default process metrics of its own process', async () => {
+    const metrics = await (await fetch(`${health}/metrics`)).text();
+    expect(metrics).toMatch(/^dqkd_process_cpu_user_seconds_total \d/m);
+    expect(metrics).toMatch(/^dqkd_etsi_responses_total\{route="enc_keys",status="200"\} 0$/m);
+  });
+
+  it('turns unready while Postgres is stopped, naming the ledger, and ready once it is back', async () => {
+    await postgres.stop();
+    const down = await readinessBecomes(503);
+    expect(down.body).toMatchObject({ status: 'error', error: { ledger: { status: 'down' } } });
+    expect(down.body.info).toMatchObject({ bus: { status: 'up' } });
+    expect((await probe('live')).status).toBe(200);
+
+    postgres = await startPostgres();
+    expect((await readinessBecomes(200)).body).toMatchObject({ info: { ledger: { status: 'up' } } });
+  }, 120_000);
+
+  it('turns unready while NATS is stopped, naming the bus, and ready once it is back', async () => {
+    await nats.kill();
+    const down = await readinessBecomes(503);
+    expect(down.body).toMatchObject({ status: 'error', error: { bus: { status: 'down' } } });
+    expect((await probe('live')).status).toBe(200);
+
+    await nats.restart();
+    expect((await readinessBecomes(200)).body).toMatchObject({ info: { bus: { status: 'up' } } });
+  }, 120_000);
+
+  it('stops cleanly on SIGTERM after both outages', async () => {
+    gateway.signal('SIGTERM');
+    expect(await gateway.exit()).toBe(0);
+    expect(gateway.text).toContain('stopping on SIGTERM');
+  });
+});

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+
+/** The repository, where the built launcher and the example network file are. */
+export const WORKSPACE = path.resolve(__dirname, '../../..');
+
+/** A port nobody listens on now, so a run never meets a developer's own `npm start`. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface EmbeddedPorts {
+  readonly east: number;
+  readonly west: number;
+  /** First health/metrics port; the apps take the ones after it. */
+  readonly health: number;
+}
+
+/**
+ * Writes into `home` the network file the launcher would write, moved to free ports (ETSI, entropy servers,
+ * and a random range for health), so a run does not need the default ports.
+ */
+export async function prepareHome(home: string): Promise<EmbeddedPorts> {
+  const ports = {
+    east: await freePort(),
+    west: await freePort(),
+    health: 20000 + Math.floor(Math.random() * 20000),
+  };
+  mkdirSync(home, { recursive: true });
+  const entropyBase = await freePort();
+  writeFileSync(
+    path.join(home, 'network.yaml'),
+    readFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), 'utf8')
+      .replaceAll('../.dqkd/pki/', 'pki/')
+      .replace('https://127.0.0.1:8443', `https://127.0.0.1:${ports.east}`)
+      .replace('https://127.0.0.1:9443', `https://127.0.0.1:${ports.west}`)
+      .replace(
+        /https:\/\/127\.0\.0\.1:710(\d)/g,
+        (_, n: string) => `https://127.0.0.1:${entropyBase + 1 + Number(n)}`,
+      ),
+  );
+  return ports;
+}
+
+/** One app's metrics as the banner prints it: `metrics <app> <site or server>: <url>`. */
+export interface MetricsEndpoint {
+  readonly app: string;
+  readonly owner: string;
+  readonly url: string;
+}
+
+/** `npm start`'s process (the built launcher) in its own DQKD_HOME, with its output collected. */
+export class EmbeddedProcess {
+  output = '';
+  private readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(home: string, healthPortBase: number, env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [path.join(WORKSPACE, 'embedded/dist/main.js')], {
+      cwd: home,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DQKD_HOME: home,
+        DQKD_HEALTH_PORT: String(healthPortBase),
+        ...env,
+      },
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  async running(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.includes('DQKD is running')) {
+      if (this.child.exitCode !== null) throw new Error(`the network stopped:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`not running after ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Every metrics URL of the banner, one line per app. */
+  metricsEndpoints(): MetricsEndpoint[] {
+    return [...this.output.matchAll(/^ {2}metrics (\S+) (\S+): (http:\/\/\S+\/metrics)$/gm)].map((m) => ({
+      app: m[1]!,
+      owner: m[2]!,
+      url: m[3]!,
+    }));
+  }
+
+  async stop(signal: NodeJS.Signals): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
