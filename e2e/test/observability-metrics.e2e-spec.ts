@@ -214,6 +214,15 @@ describe('metrics of the embedded network', () => {
     }
   });
 
+  it('observes the lag of every key assignment applied at the target, within a few seconds here', () => {
+    const replication = of(after, 'replication', 'kme-west');
+    const applied = replication.sum('dqkd_replication_assignments_applied_total');
+    expect(applied).toBeGreaterThan(0);
+    const lag = { kind: 'assignment' };
+    expect(replication.sum('dqkd_replication_lag_seconds_count', lag)).toBe(applied);
+    expect(replication.sum('dqkd_replication_lag_seconds_bucket', { ...lag, le: '5' })).toBe(applied);
+  });
+
   it('estimates the clock skew between the sites, on one machine close to zero', () => {
     const skew = of(after, 'replication', 'kme-west').select('dqkd_peer_clock_skew_seconds', {
       peer: 'kme-east',

@@ -21,9 +21,8 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 
-// eslint-disable-next-line no-restricted-imports -- the gateway runs in-process here so two sites share one test process; e2e is not a deployable
+// The gateway runs in-process here so two sites share one test process; e2e is not a deployable.
 import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-server';
-// eslint-disable-next-line no-restricted-imports -- the gateway runs in-process here so two sites share one test process; e2e is not a deployable
 import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
 import { WORKSPACE } from './app-process';
 import { DATABASE_URL } from './test-site';

@@ -31,7 +31,7 @@ export interface Assignment {
   readonly masterSaeId: string;
   readonly slaves: readonly AssignmentSlave[];
   readonly expiresAt: Date;
-  /** When the source answered the master (the start of the replication lag); absent from older senders. */
+  /** When the source carved the keys, just before answering the master: where replication lag starts. */
   readonly issuedAt?: Date;
 }
 

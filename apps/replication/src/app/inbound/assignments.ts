@@ -4,6 +4,7 @@ import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessa
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
+import { observeLag } from './lag';
 import { refuse } from './refuse';
 import type { Settlement } from './regeneration';
 import type { SiteKeys } from './site-keys';
@@ -46,7 +47,10 @@ export class Assignments {
         message.subject,
         (scope) => applyAssignment(scope, assignment),
       );
-      if (result.processed && result.value.applied) this.metrics.assignments.inc();
+      if (result.processed && result.value.applied) {
+        this.metrics.assignments.inc();
+        observeLag(this.metrics.lag, 'assignment', assignment.issuedAt);
+      }
     } catch (error) {
       if (!(error instanceof LedgerConflictError)) throw error;
       return refuse(
