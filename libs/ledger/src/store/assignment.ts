@@ -42,8 +42,8 @@ export async function applyAssignment(
   if (assignment.keys.length === 0) {
     throw new RangeError(`assignment of reservation ${reservation.id} carries no key`);
   }
-  const link = await scope.links.find(reservation.linkSource, reservation.linkTarget);
-  if (link === undefined) {
+  const linkId = await scope.links.idOf(reservation.linkSource, reservation.linkTarget);
+  if (linkId === undefined) {
     throw new LedgerConflictError(
       'segments-not-on-link',
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
@@ -51,7 +51,7 @@ export async function applyAssignment(
   }
   const recorded = await scope.reservations.record({
     id: reservation.id,
-    linkId: link.id,
+    linkId,
     bits: reservation.bits,
     segments: reservation.segments,
   });
@@ -78,7 +78,7 @@ export async function applyAssignment(
   }
   const keys: NewKey[] = assignment.keys.map((key) => ({
     keyId: key.keyId,
-    linkId: link.id,
+    linkId,
     masterSaeId: assignment.masterSaeId,
     size: key.size,
     reservationId: reservation.id,

@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 
 import { LinkEntity } from '../entities/link.entity';
+import { rows } from './sql';
 import { Link } from './types';
 
 export class LinkStore {
@@ -17,5 +18,15 @@ export class LinkStore {
 
   async find(sourceKmeId: string, targetKmeId: string): Promise<Link | undefined> {
     return (await this.manager.findOneBy(LinkEntity, { sourceKmeId, targetKmeId })) ?? undefined;
+  }
+
+  /** Only the link's ID, in plain SQL: what the per-assignment path needs, without loading the entity. */
+  async idOf(sourceKmeId: string, targetKmeId: string): Promise<number | undefined> {
+    const [row] = await rows<{ id: number }>(
+      this.manager,
+      `SELECT id FROM links WHERE source_kme_id = $1 AND target_kme_id = $2`,
+      [sourceKmeId, targetKmeId],
+    );
+    return row?.id;
   }
 }
