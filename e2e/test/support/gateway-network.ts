@@ -168,14 +168,15 @@ export class GatewayNetwork {
     return counts;
   }
 
-  /** Waits (bounded) until west has applied every assignment east has in its outbox. */
+  /** Waits (bounded) until west has applied every assignment east sent (it then holds every key east issued). */
   async settled(timeoutMs = 10_000): Promise<void> {
     const count = async (ledger: Ledger, table: string) =>
       ((await ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as { n: number }[])[0].n;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const sent = await count(this.site('kme-east').ledger, 'outbox_messages');
-      if ((await count(this.site('kme-west').ledger, 'processed_messages')) >= sent) return;
+      // Every key recorded at east is announced in an assignment that records it at west too.
+      const issued = await count(this.site('kme-east').ledger, 'keys');
+      if ((await count(this.site('kme-west').ledger, 'keys')) >= issued) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
