@@ -65,7 +65,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
     this.store.shred(Date.now());
     this.updateGauge();
     const { ready } = this.setup.env.pool;
-    if (!this.filling && this.store.freshPools(Date.now(), 1) < ready) {
+    if (!this.filling && this.store.freshPools(Date.now()) < ready) {
       void this.fillOne();
     }
   }

@@ -134,8 +134,15 @@ describe('PoolStore', () => {
   });
 
   it('counts a pool as fresh while it has room and half its life ahead', () => {
-    expect(store.freshPools(T0, 100)).toBe(1);
-    expect(store.freshPools(T0 + HOUR / 2 + 1, 100)).toBe(0);
-    expect(store.freshPools(T0, 2000)).toBe(0);
+    expect(store.freshPools(T0)).toBe(1);
+    expect(store.freshPools(T0 + HOUR / 2 + 1)).toBe(0);
+  });
+
+  it('counts a pool without room for the largest lease asked for as not fresh, so refilling goes on', () => {
+    lease(400);
+    lease(400);
+    // 224 bytes are left: a lease of 400 is refused, and the pool must not count as fresh any longer.
+    expect(() => lease(400)).toThrow(expect.objectContaining({ reason: 'exhausted' }));
+    expect(store.freshPools(T0)).toBe(0);
   });
 });

@@ -61,6 +61,8 @@ export class PoolStore {
   private readonly pools: Pool[] = [];
   /** Shred deadlines of dropped pools, so a late read hears "expired" rather than "unknown". */
   private readonly shredded = new Map<string, number>();
+  /** The largest lease asked for so far: a pool with less left than this cannot serve the next one. */
+  private largestLease = 1;
 
   constructor(private readonly options: PoolStoreOptions) {}
 
@@ -86,6 +88,7 @@ export class PoolStore {
   lease(request: LeaseRequest, now: number): ServedSample {
     const problem = leaseProblem(request, now);
     if (problem) throw new SampleRefusal('invalid-request', problem);
+    this.largestLease = Math.max(this.largestLease, request.bytes);
     const open = this.pools.filter(
       (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
     );
@@ -172,11 +175,15 @@ export class PoolStore {
       .reduce((sum, pool) => sum + pool.bytes.length - pool.next, 0);
   }
 
-  /** Pools with at least `bytes` unleased and at least half their life ahead: what refilling keeps up. */
-  freshPools(now: number, bytes: number): number {
+  /**
+   * Pools with room for the largest lease asked for so far and at least half their life ahead: what refilling
+   * keeps up. (Counting a pool with a few bytes left as fresh would stop refilling while every lease is refused.)
+   */
+  freshPools(now: number): number {
     const half = this.options.lifetimeMs / 2;
-    return this.pools.filter((pool) => pool.bytes.length - pool.next >= bytes && pool.shredAt - now >= half)
-      .length;
+    return this.pools.filter(
+      (pool) => pool.bytes.length - pool.next >= this.largestLease && pool.shredAt - now >= half,
+    ).length;
   }
 
   poolIds(): string[] {
