@@ -165,6 +165,30 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       });
     });
 
+    it('tells listeners once a transaction that applied an assignment commits, not before', async () => {
+      const { ledger } = context();
+      const link = await newLink(ledger, 1024);
+      const blocks = await targetBlocks(ledger, link, 2);
+      const assignment = assignmentFor(
+        link,
+        blocks.map((block) => block.id),
+      );
+      let heard = 0;
+      const stop = await ledger.onKeysRecorded(() => (heard += 1));
+      try {
+        await ledger.transaction(async (scope) => {
+          await applyAssignment(scope, assignment);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(heard).toBe(0);
+        });
+        const deadline = Date.now() + 2_000;
+        while (heard === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(heard).toBe(1);
+      } finally {
+        await stop();
+      }
+    });
+
     it('refuses an assignment on blocks it does not hold and leaves no trace', async () => {
       const { ledger } = context();
       const link = await newLink(ledger, 1024);
