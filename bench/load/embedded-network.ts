@@ -141,7 +141,8 @@ async function freePort(): Promise<number> {
 /** The first of `count` consecutive ports that are free now. */
 async function freePortRun(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the ephemeral range (32768 on), where outgoing connections would take ports between check and use.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let free = true;
     for (let port = base; free && port < base + count; port++) free = (await listen(port)) !== undefined;
     if (free) return base;

@@ -17,6 +17,33 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Ports the launcher takes one after the other: the health ports of eleven apps, the three entropy servers. */
+const HEALTH_PORTS = 11;
+const ENTROPY_PORTS = 3;
+// Below Linux's ephemeral range (32768 on), so no outgoing connection of a parallel test takes one of them
+// between this check and the launcher's listen.
+const RUN_PORTS_FROM = 20_000;
+const RUN_PORTS_BELOW = 32_768;
+
+function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** The first of `count` consecutive ports, outside the ephemeral range, that are free now. */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = RUN_PORTS_FROM + Math.floor(Math.random() * (RUN_PORTS_BELOW - RUN_PORTS_FROM - count));
+    let free = true;
+    for (let port = base; free && port < base + count; port++) free = await listens(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
+}
+
 export interface EmbeddedPorts {
   readonly east: number;
   readonly west: number;
@@ -30,12 +57,12 @@ export interface EmbeddedPorts {
  */
 export async function prepareHome(home: string): Promise<EmbeddedPorts> {
   const ports = {
-    east: await freePort(),
-    west: await freePort(),
-    health: 20000 + Math.floor(Math.random() * 20000),
+    east: await freePortRun(1),
+    west: await freePortRun(1),
+    health: await freePortRun(HEALTH_PORTS),
   };
   mkdirSync(home, { recursive: true });
-  const entropyBase = await freePort();
+  const entropyRun = await freePortRun(ENTROPY_PORTS);
   writeFileSync(
     path.join(home, 'network.yaml'),
     readFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), 'utf8')
@@ -44,7 +71,7 @@ export async function prepareHome(home: string): Promise<EmbeddedPorts> {
       .replace('https://127.0.0.1:9443', `https://127.0.0.1:${ports.west}`)
       .replace(
         /https:\/\/127\.0\.0\.1:710(\d)/g,
-        (_, n: string) => `https://127.0.0.1:${entropyBase + 1 + Number(n)}`,
+        (_, n: string) => `https://127.0.0.1:${entropyRun + Number(n) - 1}`,
       ),
   );
   return ports;
