@@ -7,12 +7,11 @@ import { openLedger, type Ledger } from '@dqkd/ledger';
 import { DEFAULT_PREFIX, inStream } from '@dqkd/messaging';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Client } from 'pg';
 
 import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
 import { PrivateNatsServer } from '../../../libs/messaging/test/support/nats-server';
 import { AppProcess } from './app-process';
-import { DATABASE_URL, deleteStreams, NATS_URL } from './test-site';
+import { createTestDatabase, deleteStreams, dropTestDatabase, NATS_URL } from './test-site';
 
 export const SITES = ['kme-east', 'kme-west'] as const;
 export type SiteId = (typeof SITES)[number];
@@ -77,7 +76,11 @@ export class FlowNetwork {
     const prefix = options.sharedNats ? `flow${randomBytes(4).toString('hex')}` : DEFAULT_PREFIX;
     const sites = {} as Record<SiteId, Site>;
     for (const id of SITES) {
-      sites[id] = { id, databaseUrl: await createDatabase(), kek: `1:${randomBytes(32).toString('base64')}` };
+      sites[id] = {
+        id,
+        databaseUrl: await createTestDatabase('dqkd_flow'),
+        kek: `1:${randomBytes(32).toString('base64')}`,
+      };
     }
     const network = new FlowNetwork(entropy, nats, prefix, sites);
     await Promise.all(['entropy-1', 'entropy-2', 'entropy-3'].map((id) => network.startEntropyServer(id)));
@@ -244,7 +247,7 @@ export class FlowNetwork {
     await this.nc?.close();
     for (const site of Object.values(this.sites)) {
       await site.ledger?.close();
-      await dropDatabase(site.databaseUrl);
+      await dropTestDatabase(site.databaseUrl);
     }
     if (this.nats) await this.nats.stop();
     else await deleteStreams(this.subjectPrefix);
@@ -329,28 +332,4 @@ export async function emptyPool(ledger: Ledger): Promise<void> {
      WHERE state = 'ready'`,
     [EMPTIED_BY_TEST],
   );
-}
-
-async function createDatabase(): Promise<string> {
-  const name = `dqkd_flow_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  await admin((client) =>
-    client.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`),
-  );
-}
-
-async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await work(client);
-  } finally {
-    await client.end();
-  }
 }

@@ -25,11 +25,9 @@ export class TestSite {
 
   private constructor(
     readonly dir: string,
-    private readonly database: string,
+    databaseUrl: string,
   ) {
-    const url = new URL(DATABASE_URL);
-    url.pathname = `/${database}`;
-    this.databaseUrl = url.toString();
+    this.databaseUrl = databaseUrl;
   }
 
   static async create(): Promise<TestSite> {
@@ -37,9 +35,7 @@ export class TestSite {
     mkdirSync(path.join(dir, 'config'));
     copyFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), path.join(dir, 'config/network.yaml'));
     await ensureDevPki({ dir: path.join(dir, '.dqkd/pki') });
-    const database = `dqkd_e2e_${randomBytes(6).toString('hex')}`;
-    await admin((client) => client.query(`CREATE DATABASE ${database}`));
-    return new TestSite(dir, database);
+    return new TestSite(dir, await createTestDatabase('dqkd_e2e'));
   }
 
   /** The environment of one process of this site on the real Postgres and NATS. */
@@ -57,7 +53,7 @@ export class TestSite {
   }
 
   async remove(): Promise<void> {
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
+    await dropTestDatabase(this.databaseUrl);
     await deleteStreams(this.subjectPrefix);
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -71,6 +67,20 @@ export async function deleteStreams(subjectPrefix: string): Promise<void> {
     if (name.startsWith(`${subjectPrefix.toUpperCase()}_`)) await jsm.streams.delete(name);
   }
   await nc.close();
+}
+
+/** A new empty database on the test Postgres, named `<prefix>_<random>`; answers its URL. */
+export async function createTestDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropTestDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
 async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {
