@@ -58,17 +58,4 @@ export class Outbox {
     );
     return updated.affected ?? 0;
   }
-
-  /**
-   * Marks messages published by their msg_id, for a sender that published them itself right after commit (and
-   * waited for the broker's ack) instead of leaving them to the relay; answers how many were still pending.
-   */
-  async markPublishedByMsgIds(msgIds: readonly string[]): Promise<number> {
-    const updated = await this.manager.update(
-      OutboxMessageEntity,
-      { msgId: In([...msgIds]), publishedAt: IsNull() },
-      { publishedAt: () => 'now()' },
-    );
-    return updated.affected ?? 0;
-  }
 }

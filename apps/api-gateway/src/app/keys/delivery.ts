@@ -15,6 +15,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { describeError, LinkIds } from './gateway-support';
+
 /**
  * How long dec_keys waits for keys whose assignment is still on its way from the source: as long as enc_keys
  * waits for the pool. Under the load benchmark's peaks a few assignments took over a second.
@@ -71,7 +73,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger('KeyDelivery');
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
-  private readonly linkIds = new Map<string, number>();
+  private readonly linkIds: LinkIds;
   private stopListening: (() => Promise<void>) | undefined;
   /** Ends the pause of a drain that waits for assignments. */
   private wake: (() => void) | undefined;
@@ -79,7 +81,9 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly config: DqkdConfig,
     private readonly ledger: Ledger,
-  ) {}
+  ) {
+    this.linkIds = new LinkIds(ledger);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.stopListening = await this.ledger.onKeysRecorded(() => this.wake?.());
@@ -108,7 +112,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       try {
         waiting = await this.runBatch(batch);
       } catch (error) {
-        this.logger.error(`a batch of ${batch.length} dec_keys requests failed: ${describe(error)}`);
+        this.logger.error(`a batch of ${batch.length} dec_keys requests failed: ${describeError(error)}`);
         batch.forEach((pending) => pending.reject(error));
         waiting = [];
       }
@@ -133,7 +137,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     const linkIds = new Map<string, number | undefined>();
     for (const { request } of batch) {
       if (!linkIds.has(request.sourceKmeId))
-        linkIds.set(request.sourceKmeId, await this.linkId(request.sourceKmeId));
+        linkIds.set(request.sourceKmeId, await this.linkIds.of(request.sourceKmeId, this.config.kme.id));
     }
     const waiting: Pending[] = [];
     const answers: [Pending, Verdict][] = [];
@@ -206,15 +210,6 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     claims.forEach((claim) => claimed.add(claimKey(claim)));
     return { kind: 'claims', claims };
   }
-
-  private async linkId(sourceKmeId: string): Promise<number | undefined> {
-    let id = this.linkIds.get(sourceKmeId);
-    if (id === undefined) {
-      id = (await this.ledger.links.find(sourceKmeId, this.config.kme.id))?.id;
-      if (id !== undefined) this.linkIds.set(sourceKmeId, id);
-    }
-    return id;
-  }
 }
 
 /** The slave entry the caller fetches a key as: itself by name, or any SAE of this KME for a KME-addressed key. */
@@ -228,8 +223,4 @@ function slaveEntry(key: DeliverableKey, saeId: string, kmeId: string): Slave | 
 
 function claimKey(claim: DeliveryClaim): string {
   return `${claim.keyId} ${claim.slave.kind} ${claim.slave.id}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

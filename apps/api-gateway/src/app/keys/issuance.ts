@@ -14,6 +14,7 @@ import type { SealingIdentity } from '@dqkd/pki';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
+import { describeError, LinkIds } from './gateway-support';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -62,6 +63,7 @@ interface Pending {
 
 /** Bits of one reservation taken out of the ledger and held here until carved: `next` is the first not yet carved. */
 interface Lease {
+  readonly linkId: number;
   readonly reservation: Reservation;
   readonly material: Buffer;
   readonly usableUntil: number;
@@ -69,6 +71,7 @@ interface Lease {
 }
 
 interface Carved {
+  readonly linkId: number;
   readonly members: readonly Pending[];
   readonly assignment: Assignment;
   /** The keys' material, back to back in assignment order. */
@@ -92,7 +95,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   private readonly logger = new Logger('KeyIssuer');
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
-  private readonly linkIds = new Map<string, number>();
+  private readonly linkIds: LinkIds;
   private readonly leases = new Map<string, Lease>();
 
   constructor(
@@ -101,7 +104,9 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     @Inject(BUS) private readonly bus: Bus,
     @Inject(SEALING_IDENTITY) private readonly identity: SealingIdentity,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
-  ) {}
+  ) {
+    this.linkIds = new LinkIds(ledger);
+  }
 
   issue(request: IssueRequest): Promise<Issued> {
     return new Promise((resolve, reject) => {
@@ -130,7 +135,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       try {
         short = await this.runBatch(batch);
       } catch (error) {
-        this.logger.error(`a batch of ${batch.length} enc_keys requests failed: ${describe(error)}`);
+        this.logger.error(`a batch of ${batch.length} enc_keys requests failed: ${describeError(error)}`);
         batch.forEach((pending) => pending.reject(error));
       }
       const now = Date.now();
@@ -162,7 +167,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
         }
       }
       await this.ledger.transaction(async (scope) => {
-        for (const one of carved) await this.record(scope, one.assignment);
+        for (const one of carved) await this.record(scope, one);
       });
       await Promise.all(carved.map((one) => this.bus.publish(one.subject, one.sealed, { msgId: one.msgId })));
       carved.forEach((one) => this.answer(one));
@@ -186,7 +191,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     if (current !== undefined && current.reservation.bits - current.next >= first.number * first.size) {
       return current;
     }
-    const linkId = await this.linkId(targetKmeId);
+    const linkId = await this.linkIds.of(this.config.kme.id, targetKmeId);
     if (linkId === undefined) return undefined;
     const lease = await this.ledger.transaction(async (scope): Promise<Lease | undefined> => {
       let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
@@ -195,7 +200,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       const material = await scope.blocks.takeBits(reserved.reservation.segments);
       if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
       const usableUntil = Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime());
-      return { reservation: reserved.reservation, material, usableUntil, next: 0 };
+      return { linkId, reservation: reserved.reservation, material, usableUntil, next: 0 };
     });
     if (lease === undefined) return undefined;
     // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
@@ -247,6 +252,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const peer = this.config.network.kme(request.targetKmeId);
     if (peer === undefined) throw new Error(`${request.targetKmeId} is not in the network file`);
     return {
+      linkId: lease.linkId,
       members: fitting,
       assignment,
       material,
@@ -259,8 +265,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   }
 
   /** Records an assignment's keys at the source: who may fetch them and until when, never their material. */
-  private async record(scope: LedgerScope, assignment: Assignment): Promise<void> {
-    const linkId = this.linkIds.get(assignment.reservation.linkTarget) as number;
+  private async record(scope: LedgerScope, { linkId, assignment }: Carved): Promise<void> {
     await scope.keys.record(
       assignment.keys.map((key) => ({
         keyId: key.keyId,
@@ -290,15 +295,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       resolve({ ok: true, keys, expiresAt: assignment.expiresAt });
     }
   }
-
-  private async linkId(targetKmeId: string): Promise<number | undefined> {
-    let id = this.linkIds.get(targetKmeId);
-    if (id === undefined) {
-      id = (await this.ledger.links.find(this.config.kme.id, targetKmeId))?.id;
-      if (id !== undefined) this.linkIds.set(targetKmeId, id);
-    }
-    return id;
-  }
 }
 
 /** The batch's requests in groups that can share an assignment: same link, master, slaves and TTL. */
@@ -321,8 +317,4 @@ function groupAlike(batch: readonly Pending[]): Pending[][] {
     group.bits += number * size;
   }
   return [...done, ...[...open.values()].map((each) => each.members)];
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

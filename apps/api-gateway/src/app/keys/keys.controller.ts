@@ -19,6 +19,7 @@ import { KeyCounts } from '../observability/key-counts';
 import { callerOf, overMutualTls } from './caller';
 import { DecKeysService } from './dec-keys.service';
 import { EncKeysService } from './enc-keys.service';
+import { describeError } from './gateway-support';
 import { RateLimiter } from './rate-limiter';
 import { siteLimits } from './site-limits';
 import { StatusService } from './status.service';
@@ -112,7 +113,7 @@ export class KeysController {
     try {
       answer = await this.answer(request, parameter, route);
     } catch (error) {
-      this.logger.error(`${request.method} ${parameter} route failed: ${describe(error)}`);
+      this.logger.error(`${request.method} ${parameter} route failed: ${describeError(error)}`);
       answer = fail({ kind: 'server-error' });
     }
     if (answer.ok) {
@@ -157,8 +158,4 @@ function jsonBody(request: IncomingMessage): Result<unknown> {
   } catch {
     return fail({ kind: 'body-not-json' } satisfies EtsiError);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
