@@ -83,6 +83,17 @@ describe.each(MODES)('api-gateway keys on %s', (_mode, natsUrl) => {
       expect(again.body.message).toBe('one or more keys specified are not found on KME');
     });
 
+    it('waits for a key whose assignment is still on its way, then delivers it', async () => {
+      const release = network.holdAssignments();
+      const { keys } = await alice().encKeys('sae-bob', {});
+      const asked = Date.now();
+      const fetching = bob().decKeys('sae-alice', [keys[0].key_ID]);
+      setTimeout(release, 300);
+      const fetched = await fetching;
+      expect(fetched.keys[0].key).toBe(keys[0].key);
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(250);
+    });
+
     it('serves GET enc_keys with number and size, and GET dec_keys of one key', async () => {
       const { keys } = await alice().encKeys('sae-bob', { number: 2, size: 128 }, { method: 'GET' });
       expect(keys.map((key) => Buffer.from(key.key, 'base64').length)).toEqual([16, 16]);

@@ -19,13 +19,12 @@ import { connect } from '@nats-io/transport-node';
 import { ensureDevPki, loadSealingIdentity } from '@dqkd/pki';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Client } from 'pg';
 
 // The gateway runs in-process here so two sites share one test process; e2e is not a deployable.
 import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-server';
 import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
 import { WORKSPACE } from './app-process';
-import { DATABASE_URL } from './test-site';
+import { createTestDatabase, dropTestDatabase } from './test-site';
 
 export const BLOCK_BITS = 65536;
 
@@ -70,6 +69,8 @@ export class GatewayNetwork {
   private readonly sites = new Map<string, GatewaySite>();
   private readonly clients: EtsiClient[] = [];
   private subscription: Subscription | undefined;
+  /** While set, the relay holds assignments back, as a slow replication would. */
+  private held: Promise<void> | undefined;
 
   private constructor(
     readonly dir: string,
@@ -145,6 +146,16 @@ export class GatewayNetwork {
     }
   }
 
+  /** Holds assignments back from west until the function this answers is called. */
+  holdAssignments(): () => void {
+    let release = () => undefined as void;
+    this.held = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   /** Row counts of the tables a request could touch, at both sites, once west applied every assignment sent. */
   async counts(): Promise<Record<string, number>> {
     await this.settled();
@@ -188,7 +199,7 @@ export class GatewayNetwork {
     for (const site of this.sites.values()) {
       // A test may have closed a site already, as SIGTERM would.
       await site.app.close().catch(() => undefined);
-      await dropDatabase(site.databaseUrl);
+      await dropTestDatabase(site.databaseUrl);
     }
     if (this.natsUrl !== undefined) {
       const connection = await connect({ servers: this.natsUrl, maxReconnectAttempts: 0 });
@@ -201,7 +212,7 @@ export class GatewayNetwork {
   }
 
   private async startSite(kmeId: string): Promise<void> {
-    const databaseUrl = await createDatabase();
+    const databaseUrl = await createTestDatabase('dqkd_gw');
     const env: Record<string, string> = {
       KME_ID: kmeId,
       DQKD_NETWORK_FILE: 'config/network.yaml',
@@ -222,7 +233,7 @@ export class GatewayNetwork {
     try {
       await app.init();
     } catch (error) {
-      await dropDatabase(databaseUrl);
+      await dropTestDatabase(databaseUrl);
       throw error;
     }
     const port = app.get(ApiServer).port;
@@ -252,6 +263,7 @@ export class GatewayNetwork {
       },
       async (message) => {
         this.published.push(Buffer.from(message.data));
+        await this.held;
         const { assignment } = openAssignment(message.data, {
           self: 'kme-west',
           recipientKemSecret: identity.kemSecretKey,
@@ -265,28 +277,5 @@ export class GatewayNetwork {
       },
       { maxInFlight: 16 },
     );
-  }
-}
-
-async function createDatabase(): Promise<string> {
-  const name = `dqkd_gw_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-}
-
-async function admin(work: (client: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await work(client);
-  } finally {
-    await client.end();
   }
 }
