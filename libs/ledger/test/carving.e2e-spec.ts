@@ -90,14 +90,24 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       };
     }
 
-    it('records the keys with the material of their bits, ready for each slave', async () => {
+    /** A link with two blocks held at the target, and an assignment of keys on them. */
+    async function heldAssignment() {
       const { ledger } = context();
       const link = await newLink(ledger, 1024);
       const blocks = await targetBlocks(ledger, link, 2);
-      const assignment = assignmentFor(
+      return {
+        ledger,
         link,
-        blocks.map((block) => block.id),
-      );
+        blocks,
+        assignment: assignmentFor(
+          link,
+          blocks.map((block) => block.id),
+        ),
+      };
+    }
+
+    it('records the keys with the material of their bits, ready for each slave', async () => {
+      const { ledger, link, blocks, assignment } = await heldAssignment();
       const result = await ledger.transaction((scope) => applyAssignment(scope, assignment));
       expect(result).toEqual({ applied: true });
       const run = Buffer.concat([
@@ -121,13 +131,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
     });
 
     it('records nothing the second time the same assignment is applied', async () => {
-      const { ledger } = context();
-      const link = await newLink(ledger, 1024);
-      const blocks = await targetBlocks(ledger, link, 2);
-      const assignment = assignmentFor(
-        link,
-        blocks.map((block) => block.id),
-      );
+      const { ledger, assignment } = await heldAssignment();
       await ledger.transaction((scope) => applyAssignment(scope, assignment));
       const again = await ledger.transaction((scope) => applyAssignment(scope, assignment));
       expect(again).toEqual({ applied: false });
@@ -135,13 +139,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
     });
 
     it('applies assignments carved from one reservation in several batches, even when they arrive at once', async () => {
-      const { ledger } = context();
-      const link = await newLink(ledger, 1024);
-      const blocks = await targetBlocks(ledger, link, 2);
-      const whole = assignmentFor(
-        link,
-        blocks.map((block) => block.id),
-      );
+      const { ledger, blocks, assignment: whole } = await heldAssignment();
       // The gateway's batches: each names the whole reservation and its own keys at disjoint offsets.
       const batches = whole.keys.map((key) => ({ ...whole, keys: [key] }));
       const results = await Promise.all(
@@ -166,13 +164,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
     });
 
     it('tells listeners once a transaction that applied an assignment commits, not before', async () => {
-      const { ledger } = context();
-      const link = await newLink(ledger, 1024);
-      const blocks = await targetBlocks(ledger, link, 2);
-      const assignment = assignmentFor(
-        link,
-        blocks.map((block) => block.id),
-      );
+      const { ledger, assignment } = await heldAssignment();
       let heard = 0;
       const stop = await ledger.onKeysRecorded(() => (heard += 1));
       try {
