@@ -33,7 +33,8 @@ export {
   type LedgerConflictReason,
   MaterialIntegrityError,
 } from './errors';
-export { KEYS_RECORDED_CHANNEL, Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
+export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
+export { KEYS_RECORDED_CHANNEL } from './store/channels';
 export { LEDGER_MIGRATIONS } from './migrations';
 export { LEDGER_READINESS, LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';

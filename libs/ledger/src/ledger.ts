@@ -5,16 +5,14 @@ import { Keyring } from './crypto/keyring';
 import { MaterialCipher } from './crypto/material-cipher';
 import { AuditTrail } from './store/audit-trail';
 import { BlockStore } from './store/block-store';
+import { KEYS_RECORDED_CHANNEL } from './store/channels';
 import { Inbox } from './store/inbox';
 import { KeyStore } from './store/key-store';
-import { LinkStore } from './store/link-store';
+import { LinkStore, type LinkIdCache } from './store/link-store';
 import { Outbox } from './store/outbox';
 import { ReapCounts, reapExpired, ReapOptions } from './store/reaper';
 import { ReservationStore } from './store/reservation-store';
 import { RewrapCounts, rewrapAll } from './store/rewrap';
-
-/** The Postgres notification channel on which a site's ledger announces newly recorded target keys. */
-export const KEYS_RECORDED_CHANNEL = 'dqkd_keys_recorded';
 
 /** Every store of the ledger, bound to one EntityManager: the pool, or one transaction. */
 export class LedgerScope {
@@ -29,8 +27,9 @@ export class LedgerScope {
   constructor(
     readonly manager: EntityManager,
     protected readonly cipher: MaterialCipher,
+    protected readonly linkIds: LinkIdCache,
   ) {
-    this.links = new LinkStore(manager);
+    this.links = new LinkStore(manager, linkIds);
     this.blocks = new BlockStore(manager, cipher);
     this.reservations = new ReservationStore(manager);
     this.keys = new KeyStore(manager, cipher);
@@ -50,12 +49,14 @@ export class Ledger extends LedgerScope {
     keyring: Keyring,
     private readonly release: () => Promise<void> = async () => undefined,
   ) {
-    super(dataSource.manager, new MaterialCipher(keyring));
+    super(dataSource.manager, new MaterialCipher(keyring), new Map());
   }
 
   /** Runs `work` in one transaction; everything it does through the scope commits or rolls back together. */
   transaction<T>(work: (scope: LedgerScope) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => work(new LedgerScope(manager, this.cipher)));
+    return this.dataSource.transaction((manager) =>
+      work(new LedgerScope(manager, this.cipher, this.linkIds)),
+    );
   }
 
   /**

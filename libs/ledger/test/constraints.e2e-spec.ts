@@ -122,6 +122,50 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
   });
 
+  it('records nothing of a batch when one key names a reservation not recorded for its link', async () => {
+    const { ledger } = context();
+    const { link, reservation } = await reservedBlock();
+    const other = await newLink(ledger, 1024);
+    const key = (offset: number, linkId = link.id, reservationId = reservation.id) => ({
+      keyId: randomUUID(),
+      linkId,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId,
+      offset,
+      expiresAt: inAnHour(),
+      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+    });
+    for (const stray of [key(64, link.id, randomUUID()), key(64, other.id)]) {
+      const batch = [key(0), stray];
+      await expect(ledger.keys.record(batch)).rejects.toMatchObject({ reason: 'unknown-reservation' });
+      expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
+      expect(await ledger.audit.about(batch[0]!.keyId)).toEqual([]);
+    }
+  });
+
+  it('records one key-issued event per link of a batch, naming each SAE once, masters first', async () => {
+    const { ledger } = context();
+    const { link, reservation } = await reservedBlock();
+    const key = (offset: number, slaves: string[]) => ({
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId: reservation.id,
+      offset,
+      expiresAt: inAnHour(),
+      slaves: slaves.map((id) => ({ kind: 'sae' as const, id })),
+    });
+    const batch = [key(0, ['sae-bob']), key(64, ['sae-carol', 'sae-bob'])];
+    await ledger.keys.record(batch);
+    const [event, ...more] = await ledger.audit.about(batch[1]!.keyId);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ event: 'key-issued', linkId: link.id, bits: 128 });
+    expect(event!.saeIds).toEqual(['sae-alice', 'sae-bob', 'sae-carol']);
+    expect([...event!.keyIds].sort()).toEqual(batch.map((k) => k.keyId).sort());
+  });
+
   it('refuses to record on the target a reservation that overlaps one recorded before', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 1024);

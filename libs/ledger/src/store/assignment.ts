@@ -1,6 +1,6 @@
 import { sliceBits } from '../bits';
 import { LedgerConflictError } from '../errors';
-import { KEYS_RECORDED_CHANNEL, type LedgerScope } from '../ledger';
+import type { LedgerScope } from '../ledger';
 import { segmentsAt } from '../segments';
 import { rows } from './sql';
 import { BitSegment, NewKey, Slave } from './types';
@@ -49,22 +49,24 @@ export async function applyAssignment(
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
     );
   }
-  const recorded = await scope.reservations.record({
-    id: reservation.id,
-    linkId,
-    bits: reservation.bits,
-    segments: reservation.segments,
-  });
-  if (!recorded) {
-    // The reservation came with an earlier batch of it, or this very assignment was applied before.
-    const [existing] = await rows<{ count: number }>(
-      scope.manager,
-      `SELECT count(*)::int AS count FROM keys WHERE key_id = ANY ($1::uuid[])`,
-      [assignment.keys.map((key) => key.keyId)],
-    );
-    if (existing.count === assignment.keys.length) {
-      return { applied: false };
-    }
+  // One round trip for both questions; the reservation is recorded once, with the first batch of it to arrive.
+  const [probe] = await rows<{ recorded: boolean; existing: number }>(
+    scope.manager,
+    `SELECT EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
+            (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing`,
+    [reservation.id, assignment.keys.map((key) => key.keyId)],
+  );
+  if (probe.existing === assignment.keys.length) {
+    // Applied before (under another message ID): nothing to do.
+    return { applied: false };
+  }
+  if (!probe.recorded) {
+    await scope.reservations.record({
+      id: reservation.id,
+      linkId,
+      bits: reservation.bits,
+      segments: reservation.segments,
+    });
   }
   const first = Math.min(...assignment.keys.map((key) => key.offset));
   const end = Math.max(...assignment.keys.map((key) => key.offset + key.size));
@@ -93,7 +95,5 @@ export async function applyAssignment(
     run.fill(0);
     keys.forEach((key) => key.material?.fill(0));
   }
-  // Delivered at commit: gateways waiting for these keys look again at once rather than on their next poll.
-  await rows(scope.manager, `NOTIFY ${KEYS_RECORDED_CHANNEL}`);
   return { applied: true };
 }

@@ -4,7 +4,15 @@ import { LedgerConflictError } from '../errors';
 import { MaterialCipher } from '../crypto/material-cipher';
 import { KeyEntity } from '../entities/key.entity';
 import { AuditTrail } from './audit-trail';
-import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } from './sql';
+import { KEYS_RECORDED_CHANNEL } from './channels';
+import {
+  EXCLUSION_VIOLATION,
+  inTransaction,
+  NOT_NULL_VIOLATION,
+  rows,
+  sqlState,
+  UNIQUE_VIOLATION,
+} from './sql';
 import { KeyRecord, NewKey, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
@@ -50,8 +58,11 @@ export class KeyStore {
   ) {}
 
   /**
-   * Records keys with their slaves in one transaction. The database refuses a key ID that exists already and a
-   * key whose bits overlap another key's: both surface as LedgerConflictError and nothing is recorded.
+   * Records keys with their slaves and one `key-issued` audit event per link, all in one statement (atomic on
+   * its own, and one round trip: this runs once per enc_keys batch at the source and once per assignment at
+   * the target). The database refuses a key ID that exists already and a key whose bits overlap another
+   * key's: both surface as LedgerConflictError and nothing is recorded. Keys with material (the target's)
+   * are announced on KEYS_RECORDED_CHANNEL at commit, waking gateways that wait for them.
    */
   async record(keys: readonly NewKey[]): Promise<void> {
     if (keys.length === 0) {
@@ -61,75 +72,75 @@ export class KeyStore {
       key.material === undefined ? undefined : this.cipher.seal('keys', key.keyId, key.material),
     );
     const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
-    await inTransaction(this.manager, async (manager) => {
-      try {
-        // Keys and their slave entries in one statement (one round trip); the slave entries join the keys
-        // actually inserted, so a key refused for an unknown reservation brings none.
-        const [inserted] = await rows<{ count: number }>(
-          manager,
-          `WITH k AS (
-             INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-               reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
-             SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id, r.bits, t.offset_bits,
-               t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
-             FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::bytea[],
-               $8::bytea[], $9::int[], $10::timestamptz[])
-               AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
-                 expires_at)
-             JOIN reservations r ON r.id = t.reservation_id AND r.link_id = t.link_id
-             RETURNING key_id
-           ), s AS (
-             INSERT INTO key_slaves (key_id, slave_id, kind)
-             SELECT u.key_id, u.slave_id, u.kind FROM unnest($11::uuid[], $12::text[], $13::text[])
-               AS u (key_id, slave_id, kind) JOIN k USING (key_id)
-           )
-           SELECT count(*)::int AS count FROM k`,
-          [
-            keys.map((key) => key.keyId),
-            keys.map((key) => key.linkId),
-            keys.map((key) => key.masterSaeId),
-            keys.map((key) => key.size),
-            keys.map((key) => key.reservationId),
-            keys.map((key) => key.offset),
-            sealed.map((s) => s?.ciphertext ?? null),
-            sealed.map((s) => s?.wrappedKey ?? null),
-            sealed.map((s) => s?.kekId ?? null),
-            keys.map((key) => key.expiresAt),
-            slaves.map((slave) => slave.keyId),
-            slaves.map((slave) => slave.id),
-            slaves.map((slave) => slave.kind),
-          ],
+    const announce = sealed.some((material) => material !== undefined);
+    try {
+      // The slave entries and the audit event join the keys inserted. A key whose reservation is not recorded
+      // for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
+      await rows(
+        this.manager,
+        `WITH k AS (
+           INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+             reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
+           SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id,
+             (SELECT r.bits FROM reservations r WHERE r.id = t.reservation_id AND r.link_id = t.link_id),
+             t.offset_bits, t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::bytea[],
+             $8::bytea[], $9::int[], $10::timestamptz[])
+             AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
+               expires_at)
+           RETURNING key_id, link_id, master_sae_id, size
+         ), u AS (
+           SELECT * FROM unnest($11::uuid[], $12::text[], $13::text[]) AS u (key_id, slave_id, kind)
+         ), s AS (
+           INSERT INTO key_slaves (key_id, slave_id, kind)
+           SELECT u.key_id, u.slave_id, u.kind FROM u JOIN k USING (key_id)
+         ), a AS (
+           INSERT INTO audit_events (event, link_id, key_ids, sae_ids, bits)
+           SELECT 'key-issued', k.link_id, array_agg(k.key_id), (
+               -- Everyone this issue names, each once: masters first.
+               SELECT array_agg(named.sae ORDER BY named.rank, named.sae) FROM (
+                 SELECT n.sae, min(n.rank) AS rank FROM (
+                   SELECT m.master_sae_id AS sae, 0 AS rank FROM k m WHERE m.link_id = k.link_id
+                   UNION ALL
+                   SELECT v.slave_id, 1 FROM u v JOIN k w USING (key_id) WHERE w.link_id = k.link_id
+                 ) AS n GROUP BY n.sae
+               ) AS named
+             ), sum(k.size)
+           FROM k GROUP BY k.link_id
+         )
+         SELECT count(*)${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
+        [
+          keys.map((key) => key.keyId),
+          keys.map((key) => key.linkId),
+          keys.map((key) => key.masterSaeId),
+          keys.map((key) => key.size),
+          keys.map((key) => key.reservationId),
+          keys.map((key) => key.offset),
+          sealed.map((s) => s?.ciphertext ?? null),
+          sealed.map((s) => s?.wrappedKey ?? null),
+          sealed.map((s) => s?.kekId ?? null),
+          keys.map((key) => key.expiresAt),
+          slaves.map((slave) => slave.keyId),
+          slaves.map((slave) => slave.id),
+          slaves.map((slave) => slave.kind),
+        ],
+      );
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === NOT_NULL_VIOLATION) {
+        throw new LedgerConflictError(
+          'unknown-reservation',
+          'a key names a reservation that is not recorded for its link',
         );
-        if (inserted.count !== keys.length) {
-          throw new LedgerConflictError(
-            'unknown-reservation',
-            'a key names a reservation that is not recorded for its link',
-          );
-        }
-      } catch (error) {
-        const state = sqlState(error);
-        if (state === UNIQUE_VIOLATION) {
-          throw new LedgerConflictError('key-id-taken', 'a key with one of these key IDs exists already');
-        }
-        if (state === EXCLUSION_VIOLATION) {
-          throw new LedgerConflictError('bits-already-used', 'a key overlaps bits another key already holds');
-        }
-        throw error;
       }
-      const audit = new AuditTrail(manager);
-      for (const linkId of new Set(keys.map((key) => key.linkId))) {
-        const ofLink = keys.filter((key) => key.linkId === linkId);
-        await audit.append({
-          event: 'key-issued',
-          linkId,
-          keyIds: ofLink.map((key) => key.keyId),
-          saeIds: [
-            ...new Set(ofLink.flatMap((key) => [key.masterSaeId, ...key.slaves.map((slave) => slave.id)])),
-          ],
-          bits: ofLink.reduce((sum, key) => sum + key.size, 0),
-        });
+      if (state === UNIQUE_VIOLATION) {
+        throw new LedgerConflictError('key-id-taken', 'a key with one of these key IDs exists already');
       }
-    });
+      if (state === EXCLUSION_VIOLATION) {
+        throw new LedgerConflictError('bits-already-used', 'a key overlaps bits another key already holds');
+      }
+      throw error;
+    }
   }
 
   /** The keys that exist among `keyIds`, without material. */

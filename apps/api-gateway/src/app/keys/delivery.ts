@@ -15,7 +15,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 
-import { describeError, LinkIds } from './gateway-support';
+import { describeError } from './gateway-support';
 
 /**
  * How long dec_keys waits for keys whose assignment is still on its way from the source: as long as enc_keys
@@ -73,7 +73,6 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger('KeyDelivery');
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
-  private readonly linkIds: LinkIds;
   private stopListening: (() => Promise<void>) | undefined;
   /** Ends the pause of a drain that waits for assignments. */
   private wake: (() => void) | undefined;
@@ -81,9 +80,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly config: DqkdConfig,
     private readonly ledger: Ledger,
-  ) {
-    this.linkIds = new LinkIds(ledger);
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.stopListening = await this.ledger.onKeysRecorded(() => this.wake?.());
@@ -137,7 +134,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     const linkIds = new Map<string, number | undefined>();
     for (const { request } of batch) {
       if (!linkIds.has(request.sourceKmeId))
-        linkIds.set(request.sourceKmeId, await this.linkIds.of(request.sourceKmeId, this.config.kme.id));
+        linkIds.set(
+          request.sourceKmeId,
+          await this.ledger.links.idOf(request.sourceKmeId, this.config.kme.id),
+        );
     }
     const waiting: Pending[] = [];
     const answers: [Pending, Verdict][] = [];

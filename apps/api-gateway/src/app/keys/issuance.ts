@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { DqkdConfig } from '@dqkd/config';
-import { Ledger, type LedgerScope, type Reservation, type Slave } from '@dqkd/ledger';
+import { Ledger, type Reservation, type Slave } from '@dqkd/ledger';
 import {
   assignmentMessageId,
   assignmentSubject,
@@ -14,7 +14,7 @@ import type { SealingIdentity } from '@dqkd/pki';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
-import { describeError, LinkIds } from './gateway-support';
+import { describeError } from './gateway-support';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -25,7 +25,7 @@ const POOL_POLL_MS = 25;
 const MAX_GROUP_BITS = 1 << 20;
 /**
  * Bits a gateway reserves and takes out of the ledger at once (more when a group needs more): a lease. The
- * batches that follow carve their keys from it in memory, so a batch's transaction only records keys.
+ * batches that follow carve their keys from it in memory, so a batch's one statement only records keys.
  */
 const LEASE_BITS = 1 << 16;
 /**
@@ -85,7 +85,7 @@ interface Carved {
  * enc_keys at the source, as group commits. Requests that arrive while a batch is in the ledger wait for
  * the next one. The bits come from leases: a reservation taken out of the ledger (zeroed there) in a
  * transaction of its own, held in memory and carved by the batches that follow. Requests alike (same link,
- * master, slaves and TTL) become one assignment; a batch's one transaction records its keys (no material),
+ * master, slaves and TTL) become one assignment; a batch's one statement records its keys (no material),
  * then each assignment is sealed and published, and only once JetStream acknowledged it are the keys
  * handed out. The source keeps no copy: carved bits are zeroed in the lease as they are handed out, and a
  * lease's leftovers when it ages out or the gateway stops.
@@ -95,7 +95,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   private readonly logger = new Logger('KeyIssuer');
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
-  private readonly linkIds: LinkIds;
   private readonly leases = new Map<string, Lease>();
 
   constructor(
@@ -104,9 +103,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     @Inject(BUS) private readonly bus: Bus,
     @Inject(SEALING_IDENTITY) private readonly identity: SealingIdentity,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
-  ) {
-    this.linkIds = new LinkIds(ledger);
-  }
+  ) {}
 
   issue(request: IssueRequest): Promise<Issued> {
     return new Promise((resolve, reject) => {
@@ -166,9 +163,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
           members = members.slice(one.members.length);
         }
       }
-      await this.ledger.transaction(async (scope) => {
-        for (const one of carved) await this.record(scope, one);
-      });
+      await this.record(carved);
       await Promise.all(carved.map((one) => this.bus.publish(one.subject, one.sealed, { msgId: one.msgId })));
       carved.forEach((one) => this.answer(one));
       return short;
@@ -191,7 +186,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     if (current !== undefined && current.reservation.bits - current.next >= first.number * first.size) {
       return current;
     }
-    const linkId = await this.linkIds.of(this.config.kme.id, targetKmeId);
+    const linkId = await this.ledger.links.idOf(this.config.kme.id, targetKmeId);
     if (linkId === undefined) return undefined;
     const lease = await this.ledger.transaction(async (scope): Promise<Lease | undefined> => {
       let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
@@ -264,19 +259,24 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     };
   }
 
-  /** Records an assignment's keys at the source: who may fetch them and until when, never their material. */
-  private async record(scope: LedgerScope, { linkId, assignment }: Carved): Promise<void> {
-    await scope.keys.record(
-      assignment.keys.map((key) => ({
-        keyId: key.keyId,
-        linkId,
-        masterSaeId: assignment.masterSaeId,
-        size: key.size,
-        reservationId: assignment.reservation.id,
-        offset: key.offset,
-        expiresAt: assignment.expiresAt,
-        slaves: assignment.slaves,
-      })),
+  /**
+   * Records the batch's keys at the source, who may fetch them and until when, never their material: one
+   * statement, so all or nothing.
+   */
+  private async record(carved: readonly Carved[]): Promise<void> {
+    await this.ledger.keys.record(
+      carved.flatMap(({ linkId, assignment }) =>
+        assignment.keys.map((key) => ({
+          keyId: key.keyId,
+          linkId,
+          masterSaeId: assignment.masterSaeId,
+          size: key.size,
+          reservationId: assignment.reservation.id,
+          offset: key.offset,
+          expiresAt: assignment.expiresAt,
+          slaves: assignment.slaves,
+        })),
+      ),
     );
   }
 
