@@ -17,8 +17,10 @@ export type { BlockMetadata, SampleRef } from './metadata';
 export { decodeMetadata, encodeMetadata, METADATA_VERSION } from './metadata';
 export type { EnvelopeHeader, EnvelopeKind } from './envelope/header';
 export { ENVELOPE_VERSION } from './envelope/header';
-export type { OpenedEnvelope, OpenOptions, SigningKeyLookup } from './envelope/envelope';
+export type { Encapsulation, OpenedEnvelope, OpenOptions, SigningKeyLookup } from './envelope/envelope';
 export {
+  DecapsulationCache,
+  encapsulate,
   KEM_PUBLIC_KEY_BYTES,
   KEM_SECRET_KEY_BYTES,
   open,

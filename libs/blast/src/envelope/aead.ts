@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
 
-const KDF_LABEL = Buffer.from('DQKD sealed envelope v1: AES-256-GCM key and nonce', 'utf8');
+const KDF_LABEL = Buffer.from('DQKD sealed envelope v2: AES-256-GCM key and nonce', 'utf8');
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
+/** Random per envelope, so envelopes that share a KEM shared secret never share a key or nonce. */
+export const SALT_BYTES = 16;
 
 export interface EnvelopeKey {
   readonly key: Uint8Array;
@@ -11,15 +13,17 @@ export interface EnvelopeKey {
 }
 
 /**
- * HKDF-SHA-256 from the KEM shared secret (no salt), with the header's hash in `info` (Node caps
- * `info` at 1024 bytes). Every envelope has a fresh shared secret, so a derived nonce never repeats
- * under one key.
+ * HKDF-SHA-256 from the KEM shared secret with the envelope's random 16-byte salt, and the header's hash in
+ * `info` (Node caps `info` at 1024 bytes). A shared secret may serve several envelopes (see Encapsulation);
+ * their salts differ, so no two envelopes get the same key, and a nonce is never used twice under one key.
  */
-export function deriveEnvelopeKey(sharedSecret: Uint8Array, header: Uint8Array): EnvelopeKey {
+export function deriveEnvelopeKey(
+  sharedSecret: Uint8Array,
+  salt: Uint8Array,
+  header: Uint8Array,
+): EnvelopeKey {
   const info = Buffer.concat([KDF_LABEL, createHash('sha256').update(header).digest()]);
-  const okm = new Uint8Array(
-    hkdfSync('sha256', sharedSecret, new Uint8Array(0), info, KEY_BYTES + NONCE_BYTES),
-  );
+  const okm = new Uint8Array(hkdfSync('sha256', sharedSecret, salt, info, KEY_BYTES + NONCE_BYTES));
   const derived = { key: okm.slice(0, KEY_BYTES), nonce: okm.slice(KEY_BYTES) };
   okm.fill(0);
   return derived;

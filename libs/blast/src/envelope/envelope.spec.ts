@@ -16,7 +16,7 @@ import {
   EnvelopeTampered,
 } from '../errors';
 import { aeadOpen, aeadSeal, deriveEnvelopeKey } from './aead';
-import { open, OpenOptions, seal } from './envelope';
+import { DecapsulationCache, encapsulate, open, OpenOptions, seal } from './envelope';
 import { encodeHeader, EnvelopeHeader, readHeader } from './header';
 
 interface EnvelopeVector {
@@ -24,6 +24,7 @@ interface EnvelopeVector {
   header: EnvelopeHeader;
   headerBytes: string;
   sharedSecret: string;
+  salt: string;
   key: string;
   nonce: string;
   plaintext: string;
@@ -95,9 +96,9 @@ describe('envelope header', () => {
     expect(reader.remaining).toBe(0);
   });
 
-  it('refuses an unknown version', () => {
+  it.each([1, 3])('refuses an unknown version (%i: version 1 had no salt)', (version) => {
     const bytes = fromHex(vectors[0].headerBytes);
-    bytes[0] = 2;
+    bytes[0] = version;
     const reader = new ByteReader(bytes, (_fault, detail) => new EnvelopeMalformed(detail));
     expect(() => readHeader(reader)).toThrow(EnvelopeMalformed);
   });
@@ -122,7 +123,11 @@ describe('envelope header', () => {
 
 describe('envelope key schedule', () => {
   it.each(named)('derives the vector’s AES key and nonce with HKDF-SHA-256: %s', (_name, vector) => {
-    const derived = deriveEnvelopeKey(fromHex(vector.sharedSecret), fromHex(vector.headerBytes));
+    const derived = deriveEnvelopeKey(
+      fromHex(vector.sharedSecret),
+      fromHex(vector.salt),
+      fromHex(vector.headerBytes),
+    );
     expect(hex(derived.key)).toBe(vector.key);
     expect(hex(derived.nonce)).toBe(vector.nonce);
   });
@@ -166,6 +171,55 @@ describe('seal and open', () => {
     const headerLength = encodeHeader(sent).length;
     const kemCiphertext = (bytes: Uint8Array) => hex(bytes.subarray(headerLength, headerLength + 1120));
     expect(kemCiphertext(first)).not.toBe(kemCiphertext(second));
+  });
+
+  it('shares an encapsulation when given one, each envelope still with its own salt and AES key', () => {
+    const shared = encapsulate(west.kem.publicKey);
+    const sent = header({ kind: 'assignment' });
+    const plaintext = randomBytes(32);
+    const first = seal(sent, plaintext, east.signingKey, shared);
+    const second = seal(sent, plaintext, east.signingKey, shared);
+    const headerLength = encodeHeader(sent).length;
+    const part = (bytes: Uint8Array, from: number, to: number) =>
+      hex(bytes.subarray(headerLength + from, headerLength + to));
+    expect(part(first, 0, 1120)).toBe(hex(shared.cipherText));
+    expect(part(second, 0, 1120)).toBe(hex(shared.cipherText));
+    expect(part(first, 1120, 1136)).not.toBe(part(second, 1120, 1136));
+    expect(part(first, 1136, first.length - 64)).not.toBe(part(second, 1136, second.length - 64));
+    expect(hex(open(first, atWest()).plaintext)).toBe(hex(plaintext));
+    expect(hex(open(second, atWest()).plaintext)).toBe(hex(plaintext));
+    expect(() => seal(sent, plaintext, east.signingKey, west.kem.publicKey.subarray(1))).toThrow(
+      BlastParameterInvalid,
+    );
+  });
+
+  it('decapsulates a shared encapsulation once per cache, forgetting the least recently used', () => {
+    const cache = new DecapsulationCache(2);
+    const [a, b, c] = [0, 1, 2].map(() => encapsulate(west.kem.publicKey));
+    let decapsulations = 0;
+    const counting = (shared: typeof a) => () => {
+      decapsulations += 1;
+      return new Uint8Array(shared!.sharedSecret);
+    };
+    for (const shared of [a, a, b, a, c, a, b]) {
+      expect(hex(cache.secretOf(shared!.cipherText, counting(shared)))).toBe(hex(shared!.sharedSecret));
+    }
+    // a once, b once, c once (evicting b, used less recently than a), then b again.
+    expect(decapsulations).toBe(4);
+    expect(cache.size).toBe(2);
+    const envelopes = [a, a, b].map((shared) => seal(header(), randomBytes(8), east.signingKey, shared!));
+    const fresh = new DecapsulationCache(8);
+    envelopes.forEach((envelope) => open(envelope, atWest({ decapsulations: fresh })));
+    expect(fresh.size).toBe(2);
+    fresh.clear();
+    expect(fresh.size).toBe(0);
+  });
+
+  it('keeps no secret from an envelope whose signature fails', () => {
+    const cache = new DecapsulationCache(8);
+    const envelope = seal(header(), randomBytes(8), west.signingKey, encapsulate(west.kem.publicKey));
+    expect(() => open(envelope, atWest({ decapsulations: cache }))).toThrow(EnvelopeBadSignature);
+    expect(cache.size).toBe(0);
   });
 
   it('never carries the plaintext in the clear', () => {

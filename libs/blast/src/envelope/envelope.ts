@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { ByteReader, zero } from '../bytes';
 import {
@@ -9,7 +9,7 @@ import {
   EnvelopeMisaddressed,
   EnvelopeTampered,
 } from '../errors';
-import { aeadOpen, aeadSeal, deriveEnvelopeKey, TAG_BYTES } from './aead';
+import { aeadOpen, aeadSeal, deriveEnvelopeKey, SALT_BYTES, TAG_BYTES } from './aead';
 import { encodeHeader, EnvelopeHeader, readHeader } from './header';
 import { ed25519Sign, ed25519Verify, xwingDecapsulate, xwingEncapsulate } from './native-curves';
 
@@ -30,6 +30,65 @@ export interface OpenOptions {
   readonly senderSigPublicKeys: SigningKeyLookup;
   /** UTC ms. */
   readonly now: number;
+  /** Where shared encapsulations are remembered (see DecapsulationCache); without it every one is opened. */
+  readonly decapsulations?: DecapsulationCache;
+}
+
+/**
+ * An X-Wing encapsulation to one recipient that several envelopes may share: a gateway seals the
+ * assignments of one lease with one, so a batch costs no lattice arithmetic at either end. Each envelope
+ * still has its own AES key and nonce, derived with its own random salt. Zero `sharedSecret` when done.
+ */
+export interface Encapsulation {
+  readonly recipientKemPublicKey: Uint8Array;
+  readonly cipherText: Uint8Array;
+  readonly sharedSecret: Uint8Array;
+}
+
+export function encapsulate(recipientKemPublicKey: Uint8Array): Encapsulation {
+  if (recipientKemPublicKey.length !== KEM_PUBLIC_KEY_BYTES) {
+    throw new BlastParameterInvalid(`KEM public key must be ${KEM_PUBLIC_KEY_BYTES} bytes`);
+  }
+  const { cipherText, sharedSecret } = xwingEncapsulate(recipientKemPublicKey);
+  return { recipientKemPublicKey, cipherText, sharedSecret };
+}
+
+/**
+ * The shared secrets of KEM ciphertexts one recipient opened lately, so envelopes sharing an encapsulation
+ * cost it one decapsulation. Only ciphertexts of authentic envelopes get here (the signature is checked
+ * first); beyond `capacity` the least recently used secret is zeroed and dropped.
+ */
+export class DecapsulationCache {
+  private readonly secrets = new Map<string, Uint8Array>();
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.secrets.size;
+  }
+
+  /** A copy of the ciphertext's shared secret (the caller zeroes it), decapsulating only on a miss. */
+  secretOf(kemCiphertext: Uint8Array, decapsulate: () => Uint8Array): Uint8Array {
+    const id = createHash('sha256').update(kemCiphertext).digest('hex');
+    let secret = this.secrets.get(id);
+    if (secret === undefined) {
+      secret = decapsulate();
+      if (this.secrets.size >= this.capacity) {
+        const [oldest, forgotten] = this.secrets.entries().next().value as [string, Uint8Array];
+        forgotten.fill(0);
+        this.secrets.delete(oldest);
+      }
+    } else {
+      this.secrets.delete(id);
+    }
+    this.secrets.set(id, secret);
+    return new Uint8Array(secret);
+  }
+
+  clear(): void {
+    this.secrets.forEach((secret) => secret.fill(0));
+    this.secrets.clear();
+  }
 }
 
 export interface OpenedEnvelope {
@@ -44,27 +103,28 @@ export interface OpenedEnvelope {
 }
 
 /**
- * Seals `plaintext` for one recipient: header ‖ X-Wing ciphertext ‖ AES-256-GCM ciphertext and tag ‖
- * Ed25519 signature by the sender over everything before it. Every call encapsulates afresh.
+ * Seals `plaintext` for one recipient: header ‖ X-Wing ciphertext ‖ salt ‖ AES-256-GCM ciphertext and tag ‖
+ * Ed25519 signature by the sender over everything before it. Given the recipient's public key, it
+ * encapsulates afresh; given an Encapsulation, it shares that one (the salt keeps the AES key its own).
  */
 export function seal(
   header: EnvelopeHeader,
   plaintext: Uint8Array,
   senderSigningKey: Uint8Array,
-  recipientKemPublicKey: Uint8Array,
+  recipient: Uint8Array | Encapsulation,
 ): Uint8Array {
   if (senderSigningKey.length !== SIGNING_KEY_BYTES) {
     throw new BlastParameterInvalid(`signing key must be ${SIGNING_KEY_BYTES} bytes`);
   }
-  if (recipientKemPublicKey.length !== KEM_PUBLIC_KEY_BYTES) {
-    throw new BlastParameterInvalid(`KEM public key must be ${KEM_PUBLIC_KEY_BYTES} bytes`);
-  }
+  const fresh = recipient instanceof Uint8Array ? encapsulate(recipient) : undefined;
+  const { cipherText: kemCiphertext, sharedSecret } = fresh ?? (recipient as Encapsulation);
   const headerBytes = encodeHeader(header);
-  const { cipherText: kemCiphertext, sharedSecret } = xwingEncapsulate(recipientKemPublicKey);
-  const key = deriveEnvelopeKey(sharedSecret, headerBytes);
+  const salt = new Uint8Array(randomBytes(SALT_BYTES));
+  const key = deriveEnvelopeKey(sharedSecret, salt, headerBytes);
   const aeadCiphertext = aeadSeal(key, headerBytes, plaintext);
-  zero(sharedSecret, key.key, key.nonce);
-  const signed = concat(headerBytes, kemCiphertext, aeadCiphertext);
+  zero(key.key, key.nonce);
+  if (fresh !== undefined) zero(fresh.sharedSecret);
+  const signed = concat(headerBytes, kemCiphertext, salt, aeadCiphertext);
   return concat(signed, ed25519Sign(signed, senderSigningKey));
 }
 
@@ -79,7 +139,7 @@ export function open(bytes: Uint8Array, options: OpenOptions): OpenedEnvelope {
   const reader = new ByteReader(bytes, (_fault, detail) => new EnvelopeMalformed(`envelope ${detail}`));
   const header = readHeader(reader);
   const headerLength = bytes.length - reader.remaining;
-  if (reader.remaining < KEM_CIPHERTEXT_BYTES + TAG_BYTES + SIGNATURE_BYTES) {
+  if (reader.remaining < KEM_CIPHERTEXT_BYTES + SALT_BYTES + TAG_BYTES + SIGNATURE_BYTES) {
     throw new EnvelopeMalformed('envelope truncated');
   }
   const signed = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
@@ -95,10 +155,13 @@ export function open(bytes: Uint8Array, options: OpenOptions): OpenedEnvelope {
     throw new EnvelopeExpired(`envelope expired at ${new Date(header.expiresAt).toISOString()}`);
   }
   const headerBytes = bytes.subarray(0, headerLength);
-  const kemCiphertext = bytes.subarray(headerLength, headerLength + KEM_CIPHERTEXT_BYTES);
-  const aeadCiphertext = bytes.subarray(headerLength + KEM_CIPHERTEXT_BYTES, bytes.length - SIGNATURE_BYTES);
-  const sharedSecret = decapsulate(kemCiphertext, options.recipientKemSecret);
-  const key = deriveEnvelopeKey(sharedSecret, headerBytes);
+  const saltAt = headerLength + KEM_CIPHERTEXT_BYTES;
+  const kemCiphertext = bytes.subarray(headerLength, saltAt);
+  const salt = bytes.subarray(saltAt, saltAt + SALT_BYTES);
+  const aeadCiphertext = bytes.subarray(saltAt + SALT_BYTES, bytes.length - SIGNATURE_BYTES);
+  const opening = () => decapsulate(kemCiphertext, options.recipientKemSecret);
+  const sharedSecret = options.decapsulations?.secretOf(kemCiphertext, opening) ?? opening();
+  const key = deriveEnvelopeKey(sharedSecret, salt, headerBytes);
   const plaintext = aeadOpen(key, headerBytes, aeadCiphertext);
   zero(sharedSecret, key.key, key.nonce);
   if (!plaintext) throw new EnvelopeTampered('envelope signed but does not decrypt with this KME’s key');

@@ -1,7 +1,8 @@
 import { ByteReader, ByteWriter } from '../bytes';
 import { EnvelopeMalformed } from '../errors';
 
-export const ENVELOPE_VERSION = 1;
+/** 2: a random salt follows the KEM ciphertext, so envelopes may share an encapsulation. */
+export const ENVELOPE_VERSION = 2;
 
 export type EnvelopeKind = 'metadata' | 'assignment' | 'sample' | 'ack';
 

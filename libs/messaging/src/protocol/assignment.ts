@@ -1,4 +1,11 @@
-import { EnvelopeMalformed, EnvelopeTampered, open, seal, type OpenOptions } from '@dqkd/blast';
+import {
+  EnvelopeMalformed,
+  EnvelopeTampered,
+  open,
+  seal,
+  type Encapsulation,
+  type OpenOptions,
+} from '@dqkd/blast';
 
 import { siteNaming } from '../naming';
 
@@ -138,11 +145,12 @@ export function decodeAssignment(bytes: Uint8Array): Assignment {
 /**
  * Seals an assignment from its link's source to its target (kind `assignment`, subject = reservation ID),
  * bound to the decode deadline: after it, the envelope is refused, as the keys are no longer decodable anyway.
+ * `recipient` is the target's KEM public key, or an encapsulation to it that the assignments of one lease share.
  */
 export function sealAssignment(
   assignment: Assignment,
   senderSigningKey: Uint8Array,
-  recipientKemPublicKey: Uint8Array,
+  recipient: Uint8Array | Encapsulation,
 ): Uint8Array {
   const header = {
     kind: 'assignment' as const,
@@ -151,7 +159,7 @@ export function sealAssignment(
     target: assignment.reservation.linkTarget,
     expiresAt: assignment.expiresAt.getTime(),
   };
-  return seal(header, encodeAssignment(assignment), senderSigningKey, recipientKemPublicKey);
+  return seal(header, encodeAssignment(assignment), senderSigningKey, recipient);
 }
 
 /**

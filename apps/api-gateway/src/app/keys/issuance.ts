@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { encapsulate, type Encapsulation } from '@dqkd/blast';
 import { DqkdConfig } from '@dqkd/config';
 import { Ledger, type Reservation, type Slave } from '@dqkd/ledger';
 import {
@@ -67,6 +68,8 @@ interface Lease {
   readonly reservation: Reservation;
   readonly material: Buffer;
   readonly usableUntil: number;
+  /** The one X-Wing encapsulation to the target that the assignments of this lease share. */
+  readonly encapsulation: Encapsulation;
   next: number;
 }
 
@@ -115,7 +118,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   /** Lets the batch in the ledger finish, so every request it holds is answered before the bus closes. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
-    this.leases.forEach((lease) => lease.material.fill(0));
+    this.leases.forEach(retire);
     this.leases.clear();
   }
 
@@ -179,7 +182,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const bits = members.reduce((sum, { request }) => sum + request.number * request.size, 0);
     let current = this.leases.get(targetKmeId);
     if (current !== undefined && Date.now() >= current.usableUntil) {
-      current.material.fill(0);
+      retire(current);
       this.leases.delete(targetKmeId);
       current = undefined;
     }
@@ -188,6 +191,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     }
     const linkId = await this.ledger.links.idOf(this.config.kme.id, targetKmeId);
     if (linkId === undefined) return undefined;
+    const peer = this.config.network.kme(targetKmeId);
+    if (peer === undefined) throw new Error(`${targetKmeId} is not in the network file`);
     const lease = await this.ledger.transaction(async (scope): Promise<Lease | undefined> => {
       let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
       if (!reserved.ok && bits < LEASE_BITS) reserved = await scope.reservations.reserve(linkId, bits);
@@ -195,11 +200,12 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       const material = await scope.blocks.takeBits(reserved.reservation.segments);
       if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
       const usableUntil = Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime());
-      return { linkId, reservation: reserved.reservation, material, usableUntil, next: 0 };
+      const encapsulation = encapsulate(peer.sealing.kemPublicKey);
+      return { linkId, reservation: reserved.reservation, material, usableUntil, encapsulation, next: 0 };
     });
     if (lease === undefined) return undefined;
     // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
-    current?.material.fill(0);
+    if (current !== undefined) retire(current);
     this.leases.set(targetKmeId, lease);
     return lease;
   }
@@ -244,8 +250,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       expiresAt: new Date(now + request.ttlSeconds * 1000),
       issuedAt: new Date(now),
     };
-    const peer = this.config.network.kme(request.targetKmeId);
-    if (peer === undefined) throw new Error(`${request.targetKmeId} is not in the network file`);
     return {
       linkId: lease.linkId,
       members: fitting,
@@ -255,7 +259,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
         prefix: this.options.subjectPrefix,
       }),
       msgId: assignmentMessageId(assignment),
-      sealed: Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, peer.sealing.kemPublicKey)),
+      sealed: Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, lease.encapsulation)),
     };
   }
 
@@ -295,6 +299,12 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       resolve({ ok: true, keys, expiresAt: assignment.expiresAt });
     }
   }
+}
+
+/** Zeroes what a lease still holds: its uncarved bits and its shared secret. */
+function retire(lease: Lease): void {
+  lease.material.fill(0);
+  lease.encapsulation.sharedSecret.fill(0);
 }
 
 /** The batch's requests in groups that can share an assignment: same link, master, slaves and TTL. */

@@ -21,7 +21,10 @@ export class Assignments {
   async handle(message: BusMessage, peer: string): Promise<Settlement> {
     let opened: ReturnType<typeof openAssignment>;
     try {
-      opened = openAssignment(message.data, this.keys.openOptions());
+      opened = openAssignment(message.data, {
+        ...this.keys.openOptions(),
+        decapsulations: this.keys.assignmentDecapsulations,
+      });
     } catch (error) {
       if (!(error instanceof EnvelopeError) && !(error instanceof AssignmentMalformed)) throw error;
       return refuse(

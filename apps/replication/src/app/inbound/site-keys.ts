@@ -1,9 +1,18 @@
-import type { OpenOptions } from '@dqkd/blast';
+import { DecapsulationCache, type OpenOptions } from '@dqkd/blast';
 import type { DqkdConfig } from '@dqkd/config';
 import type { SealingIdentity } from '@dqkd/pki';
 
+/**
+ * Shared encapsulations remembered: a peer's gateway replicas each seal the assignments of their current
+ * lease with one, so a few per peer are in use at any time.
+ */
+const SHARED_ENCAPSULATIONS = 64;
+
 /** This KME's sealing identity and its peers' public keys from the network file. */
 export class SiteKeys {
+  /** For assignments only: every other envelope encapsulates afresh, so remembering those would be waste. */
+  readonly assignmentDecapsulations = new DecapsulationCache(SHARED_ENCAPSULATIONS);
+
   constructor(
     private readonly config: DqkdConfig,
     readonly identity: SealingIdentity,
