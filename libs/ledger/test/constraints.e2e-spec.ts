@@ -166,6 +166,33 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     expect([...event!.keyIds].sort()).toEqual(batch.map((k) => k.keyId).sort());
   });
 
+  it('ensures a known link without waiting for transactions that record on it', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    // What every key or block insert does through its foreign key: a key-share lock on the link's row.
+    const runner = ledger.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      await runner.query(`SELECT id FROM links WHERE id = $1 FOR KEY SHARE`, [link.id]);
+      const ensured = ledger.links.ensure(link.sourceKmeId, link.targetKmeId, 1024);
+      const waited = await Promise.race([
+        ensured.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 1_000)),
+      ]);
+      await runner.commitTransaction();
+      expect(waited).toBe(false);
+      expect(await ensured).toMatchObject({ id: link.id, blockBits: 1024 });
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      await runner.release();
+    }
+    expect(await ledger.links.ensure(link.sourceKmeId, link.targetKmeId, 2048)).toMatchObject({
+      id: link.id,
+      blockBits: 2048,
+    });
+  });
+
   it('refuses to record on the target a reservation that overlaps one recorded before', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 1024);

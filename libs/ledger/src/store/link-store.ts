@@ -13,12 +13,21 @@ export class LinkStore {
     private readonly ids: LinkIdCache,
   ) {}
 
-  /** Creates the link source → target or returns it; the block size follows the latest configuration. */
+  /**
+   * Creates the link source → target or returns it; the block size follows the latest configuration. Writes
+   * only when something changes, and then only the block size: every key and block recorded on the link holds
+   * a key-share lock on its row until commit, so a write that touched the row on every call (as an upsert of
+   * all columns does) would queue every ledger transaction of the link behind it.
+   */
   async ensure(sourceKmeId: string, targetKmeId: string, blockBits: number): Promise<Link> {
-    await this.manager.upsert(LinkEntity, { sourceKmeId, targetKmeId, blockBits }, [
-      'sourceKmeId',
-      'targetKmeId',
-    ]);
+    const found = await this.find(sourceKmeId, targetKmeId);
+    if (found !== undefined && found.blockBits === blockBits) return found;
+    await rows(
+      this.manager,
+      `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ($1, $2, $3)
+       ON CONFLICT (source_kme_id, target_kme_id) DO UPDATE SET block_bits = EXCLUDED.block_bits`,
+      [sourceKmeId, targetKmeId, blockBits],
+    );
     return this.manager.findOneByOrFail(LinkEntity, { sourceKmeId, targetKmeId });
   }
 
