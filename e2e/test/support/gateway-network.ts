@@ -270,9 +270,10 @@ export class GatewayNetwork {
           senderSigPublicKeys: (id) => network.kme(id)?.sealing.sigPublicKey,
           now: Date.now(),
         });
-        await west.ledger.processOnce(message.msgId, message.subject, (scope) =>
-          applyAssignment(scope, assignment),
-        );
+        await applyAssignment(west.ledger, assignment, {
+          messageId: message.msgId,
+          subject: message.subject,
+        });
         await message.ack();
       },
       { maxInFlight: 16 },

@@ -130,6 +130,41 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect(record.slaves.map((slave) => slave.id)).toEqual(['sae-bob', 'sae-carol']);
     });
 
+    it('claims its message in the statement that records the keys, outside any transaction', async () => {
+      const { ledger, assignment } = await heldAssignment();
+      const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+      // Concurrent deliveries of one message: exactly one records the keys.
+      const results = await Promise.all([1, 2, 3].map(() => applyAssignment(ledger, assignment, claim)));
+      expect(results.filter((result) => result.applied)).toHaveLength(1);
+      expect(await ledger.inbox.has(claim.messageId)).toBe(true);
+      expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
+      // Once processed, a message has no second effect, even when its keys are gone since.
+      await ledger.dataSource.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [
+        assignment.keys.map((key) => key.keyId),
+      ]);
+      expect(await applyAssignment(ledger, assignment, claim)).toEqual({ applied: false });
+      expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toEqual([]);
+    });
+
+    it('leaves the message unclaimed when its keys cannot be recorded', async () => {
+      const { ledger, link, blocks, assignment } = await heldAssignment();
+      await applyAssignment(ledger, assignment);
+      // Another assignment with a key ID already taken: refused, and the message stays unprocessed for a retry.
+      const clash = assignmentFor(
+        link,
+        blocks.map((block) => block.id),
+      );
+      const taken = {
+        ...clash,
+        reservation: { ...clash.reservation, segments: [{ blockId: blocks[0].id, start: 0, end: 384 }] },
+        keys: [{ ...clash.keys[0]!, keyId: assignment.keys[0]!.keyId }, clash.keys[1]!],
+      };
+      const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+      await expect(applyAssignment(ledger, taken, claim)).rejects.toMatchObject({ reason: 'key-id-taken' });
+      expect(await ledger.inbox.has(claim.messageId)).toBe(false);
+      expect(await ledger.keys.find([clash.keys[1]!.keyId])).toEqual([]);
+    });
+
     it('records nothing the second time the same assignment is applied', async () => {
       const { ledger, assignment } = await heldAssignment();
       await ledger.transaction((scope) => applyAssignment(scope, assignment));

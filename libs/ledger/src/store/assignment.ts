@@ -3,7 +3,7 @@ import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt } from '../segments';
 import { rows } from './sql';
-import { BitSegment, NewKey, Slave } from './types';
+import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
 /**
  * What a source KME tells the target about one enc_keys request: the bits it reserved on the link, the keys
@@ -30,13 +30,16 @@ export type ApplyAssignmentResult = { readonly applied: true } | { readonly appl
 
 /**
  * Target side: records the reservation and its keys, each with its material sliced from this site's copy of
- * the blocks, so that slaves can fetch them. Run it inside a transaction (`ledger.processOnce`): it is all or
- * nothing. Applying the same assignment again records nothing. An assignment whose blocks are not held here,
- * or that overlaps bits already used, is refused with a LedgerConflictError.
+ * the blocks, so that slaves can fetch them. All or nothing: the keys go in one statement (see
+ * KeyStore.record), and a reservation recorded first on its own stays recorded for a retry. Applying the
+ * same assignment again records nothing; with `claim`, neither does a second delivery of that message,
+ * which the same statement records as processed. An assignment whose blocks are not held here, or that
+ * overlaps bits already used, is refused with a LedgerConflictError.
  */
 export async function applyAssignment(
   scope: LedgerScope,
   assignment: KeyAssignment,
+  claim?: MessageClaim,
 ): Promise<ApplyAssignmentResult> {
   const { reservation } = assignment;
   if (assignment.keys.length === 0) {
@@ -49,15 +52,16 @@ export async function applyAssignment(
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
     );
   }
-  // One round trip for both questions; the reservation is recorded once, with the first batch of it to arrive.
-  const [probe] = await rows<{ recorded: boolean; existing: number }>(
+  // One round trip for the three questions; the reservation is recorded once, with the first batch of it.
+  const [probe] = await rows<{ processed: boolean; recorded: boolean; existing: number }>(
     scope.manager,
-    `SELECT EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
+    `SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
+            EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
             (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing`,
-    [reservation.id, assignment.keys.map((key) => key.keyId)],
+    [reservation.id, assignment.keys.map((key) => key.keyId), claim?.messageId ?? null],
   );
-  if (probe.existing === assignment.keys.length) {
-    // Applied before (under another message ID): nothing to do.
+  if (probe.processed || probe.existing === assignment.keys.length) {
+    // This message, or the same assignment under another message ID, was applied before.
     return { applied: false };
   }
   if (!probe.recorded) {
@@ -90,10 +94,9 @@ export async function applyAssignment(
     material: sliceBits(run, key.offset - first, key.size),
   }));
   try {
-    await scope.keys.record(keys);
+    return { applied: await scope.keys.record(keys, claim) };
   } finally {
     run.fill(0);
     keys.forEach((key) => key.material?.fill(0));
   }
-  return { applied: true };
 }

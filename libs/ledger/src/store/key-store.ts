@@ -13,7 +13,7 @@ import {
   sqlState,
   UNIQUE_VIOLATION,
 } from './sql';
-import { KeyRecord, NewKey, Slave } from './types';
+import { KeyRecord, MessageClaim, NewKey, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
 export type DeliveryRefusal = 'unknown-key' | 'not-a-slave' | 'already-delivered' | 'expired' | 'no-material';
@@ -63,10 +63,13 @@ export class KeyStore {
    * the target). The database refuses a key ID that exists already and a key whose bits overlap another
    * key's: both surface as LedgerConflictError and nothing is recorded. Keys with material (the target's)
    * are announced on KEYS_RECORDED_CHANNEL at commit, waking gateways that wait for them.
+   *
+   * With `claim`, the same statement first records that message as processed (see Inbox) and records the keys
+   * only if it was not processed before: answers false then, and records nothing.
    */
-  async record(keys: readonly NewKey[]): Promise<void> {
+  async record(keys: readonly NewKey[], claim?: MessageClaim): Promise<boolean> {
     if (keys.length === 0) {
-      return;
+      return false;
     }
     const sealed = keys.map((key) =>
       key.material === undefined ? undefined : this.cipher.seal('keys', key.keyId, key.material),
@@ -76,9 +79,12 @@ export class KeyStore {
     try {
       // The slave entries and the audit event join the keys inserted. A key whose reservation is not recorded
       // for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
-      await rows(
+      const [inserted] = await rows<{ count: number }>(
         this.manager,
-        `WITH k AS (
+        `WITH c AS (
+           INSERT INTO processed_messages (message_id, subject) SELECT $14::text, $15::text WHERE $14::text IS NOT NULL
+           ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+         ), k AS (
            INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
              reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
            SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id,
@@ -88,6 +94,7 @@ export class KeyStore {
              $8::bytea[], $9::int[], $10::timestamptz[])
              AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
                expires_at)
+           WHERE $14::text IS NULL OR EXISTS (SELECT 1 FROM c)
            RETURNING key_id, link_id, master_sae_id, size
          ), u AS (
            SELECT * FROM unnest($11::uuid[], $12::text[], $13::text[]) AS u (key_id, slave_id, kind)
@@ -108,7 +115,7 @@ export class KeyStore {
              ), sum(k.size)
            FROM k GROUP BY k.link_id
          )
-         SELECT count(*)${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
+         SELECT count(*)::int AS count${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
         [
           keys.map((key) => key.keyId),
           keys.map((key) => key.linkId),
@@ -123,8 +130,11 @@ export class KeyStore {
           slaves.map((slave) => slave.keyId),
           slaves.map((slave) => slave.id),
           slaves.map((slave) => slave.kind),
+          claim?.messageId ?? null,
+          claim?.subject ?? null,
         ],
       );
+      return inserted.count > 0;
     } catch (error) {
       const state = sqlState(error);
       if (state === NOT_NULL_VIOLATION) {

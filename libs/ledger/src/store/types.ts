@@ -73,3 +73,9 @@ export interface KeyRecord {
   readonly expiresAt: Date;
   readonly slaves: readonly (Slave & { readonly deliveredAt: Date | null })[];
 }
+
+/** A replicated message to record as processed together with its effect (see KeyStore.record, Inbox). */
+export interface MessageClaim {
+  readonly messageId: string;
+  readonly subject: string;
+}

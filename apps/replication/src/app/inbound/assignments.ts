@@ -45,12 +45,12 @@ export class Assignments {
       );
     }
     try {
-      const result = await this.ledger.processOnce(
-        assignmentMessageId(assignment),
-        message.subject,
-        (scope) => applyAssignment(scope, assignment),
-      );
-      if (result.processed && result.value.applied) {
+      // No transaction around it: the keys and the message's inbox entry go in one statement.
+      const result = await applyAssignment(this.ledger, assignment, {
+        messageId: assignmentMessageId(assignment),
+        subject: message.subject,
+      });
+      if (result.applied) {
         this.metrics.assignments.inc();
         observeLag(this.metrics.lag, 'assignment', assignment.issuedAt);
       }
