@@ -2,22 +2,20 @@ import 'reflect-metadata';
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
 
 import { exitOnConfigError, loadNetworkFile, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
 import { ensureKekFile, Ledger, startEmbeddedPostgres, type EmbeddedPostgres } from '@dqkd/ledger';
-import { shareProcessBroker } from '@dqkd/messaging';
 import { ensureDevPki } from '@dqkd/pki';
 import { startApp, type ProcessSpec, type RunnableConfig } from '@dqkd/runtime';
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 
+import { AppModule as GatewayModule } from '@dqkd/api-gateway/dist/app/app.module';
 import { AppModule as EntropyServerModule } from '@dqkd/entropy-server/dist/app/app.module';
 import { loadEntropyServerSetup } from '@dqkd/entropy-server/dist/app/entropy-server-setup';
 import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/app.module';
 import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
-import type { GatewayThreadCommand, GatewayThreadData, GatewayThreadReport } from './gateway-thread';
 import { ensureNetworkFile } from './network-file';
 import { waitForPools } from './wait-for-pools';
 
@@ -28,20 +26,17 @@ const logger = new Logger('embedded');
  * (8443, 9443), NATS and Postgres ports.
  */
 const DEFAULT_HEALTH_PORT_BASE = 19100;
-/** How long a gateway thread may take to answer what it holds and stop before it is terminated. */
-const THREAD_STOP_MS = 15_000;
 
 interface Running {
   readonly name: string;
+  readonly app: INestApplication;
   /** The app's plain-HTTP base URL (health and metrics). */
   readonly url: string;
-  readonly close: () => Promise<void>;
 }
 
 /**
  * The embedded default (`npm start`): the development PKI, one embedded Postgres per site, three
- * entropy servers, and every app of both sites in this one process on the in-process bus, each API gateway
- * in a worker thread of its own (the request path then has an event loop and a core to itself). The ETSI
+ * entropy servers, and every app of both sites in this one process on the in-process bus. The ETSI
  * ports open only once every link's pool has reached its low watermark.
  */
 async function main(): Promise<void> {
@@ -65,24 +60,14 @@ async function main(): Promise<void> {
     env: Record<string, string>,
   ) => {
     const app = await startApp(spec, { ...base, ...env, DQKD_HEALTH_PORT: String(nextPort++) });
-    running.push({ name, url: await app.getUrl(), close: () => app.close() });
+    running.push({ name, app, url: await app.getUrl() });
     return app;
   };
-  const startGatewayThread = async (name: string, env: Record<string, string>) => {
-    const thread = await GatewayThread.start({ ...base, ...env, DQKD_HEALTH_PORT: String(nextPort++) });
-    thread.onCrash((reason) => {
-      logger.error(`${name} stopped unexpectedly: ${reason}; stopping everything`);
-      void stop().then(() => (process.exitCode = 1));
-    });
-    running.push({ name, url: thread.url, close: () => thread.stop() });
-  };
 
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      for (const { close } of running.reverse()) await close().catch(() => undefined);
-      for (const database of databases) await database.stop().catch(() => undefined);
-    })());
+  const stop = async () => {
+    for (const { app } of running.reverse()) await app.close().catch(() => undefined);
+    for (const database of databases) await database.stop().catch(() => undefined);
+  };
   process.once('SIGINT', () => void stop().then(() => (process.exitCode = 0)));
   process.once('SIGTERM', () => void stop().then(() => (process.exitCode = 0)));
 
@@ -119,67 +104,13 @@ async function main(): Promise<void> {
       generators.map((app) => app.get(Ledger)),
     );
     for (const kme of network.kmes) {
-      await startGatewayThread(`api-gateway ${kme.id}`, sites.get(kme.id)!);
+      await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
     }
     printBanner(network, pki.dir, running);
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-/** An API gateway in a worker thread (gateway-thread.ts), publishing to this process' broker. */
-class GatewayThread {
-  private stopped = false;
-
-  private constructor(
-    private readonly worker: Worker,
-    readonly url: string,
-  ) {}
-
-  static async start(env: Record<string, string>): Promise<GatewayThread> {
-    const { port1, port2 } = new MessageChannel();
-    shareProcessBroker(port1);
-    const data: GatewayThreadData = { env, broker: port2 };
-    const worker = new Worker(path.join(__dirname, 'gateway-thread.js'), {
-      workerData: data,
-      transferList: [port2],
-    });
-    worker.once('exit', () => port1.close());
-    const url = await new Promise<string>((resolve, reject) => {
-      worker.once('message', (report: GatewayThreadReport) =>
-        report.kind === 'started'
-          ? resolve(report.url)
-          : reject(new Error(`api-gateway: ${describe(report)}`)),
-      );
-      worker.once('error', reject);
-      worker.once('exit', (code) =>
-        reject(new Error(`the api-gateway thread exited with ${code} while starting`)),
-      );
-    });
-    return new GatewayThread(worker, url);
-  }
-
-  onCrash(handler: (reason: string) => void): void {
-    this.worker.once('error', (error) => handler(error.message));
-    this.worker.once('exit', (code) => {
-      if (!this.stopped) handler(`exit code ${code}`);
-    });
-  }
-
-  /** Asks the gateway to stop as a process would on SIGTERM; terminates the thread if it takes too long. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.postMessage({ kind: 'stop' } satisfies GatewayThreadCommand);
-    const timer = setTimeout(() => void this.worker.terminate(), THREAD_STOP_MS);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-function describe(report: GatewayThreadReport): string {
-  return report.kind === 'failed' ? report.message : report.kind;
 }
 
 function kmeSpec(app: string, module: { register(config: ProcessConfig): DynamicModule }): ProcessSpec {

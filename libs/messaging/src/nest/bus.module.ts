@@ -1,12 +1,9 @@
-import type { MessagePort } from 'node:worker_threads';
-
 import { DqkdConfig, type NatsEnv } from '@dqkd/config';
 import { Global, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 
 import type { Bus } from '../bus';
 import { connectBus, type BusTarget } from '../connect';
 import { InMemoryBroker } from '../in-memory/broker';
-import { serveBrokerToThread } from '../in-memory/thread-bus';
 import type { Topology } from '../topology';
 
 /** Injection token of the connected `Bus`. */
@@ -19,26 +16,10 @@ export const BUS_READINESS = Symbol('dqkd.bus.readiness');
  * in-memory broker: it lives as long as the process, not as long as one Nest application.
  */
 const processBroker = new InMemoryBroker();
-/** In a worker thread of the embedded default: its way to the main thread's broker (see useMainThreadBroker). */
-let mainThreadBroker: MessagePort | undefined;
 
-/** Main thread: lets the app of a worker thread, holding the other end of `port`, publish to this process' broker. */
-export function shareProcessBroker(port: MessagePort): void {
-  serveBrokerToThread(processBroker, port);
-}
-
-/** Worker thread: the apps started in it use the main thread's broker, through `port` (see shareProcessBroker). */
-export function useMainThreadBroker(port: MessagePort): void {
-  mainThreadBroker = port;
-}
-
-/** NATS when NATS_URL is set, otherwise the process-wide in-memory broker (from a worker thread, the main thread's). */
+/** NATS when NATS_URL is set, otherwise the process-wide in-memory broker. */
 export function busTarget(nats: NatsEnv, name: string): BusTarget {
-  if (!nats.servers) {
-    return mainThreadBroker
-      ? { kind: 'thread', port: mainThreadBroker }
-      : { kind: 'in-memory', broker: processBroker };
-  }
+  if (!nats.servers) return { kind: 'in-memory', broker: processBroker };
   // No JetStream domain here: each process talks to its own site's JetStream; reaching the
   // peer site's domain is replication's business (stream sources).
   return {
