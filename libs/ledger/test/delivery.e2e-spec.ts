@@ -71,6 +71,26 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(row).toEqual({ material_ciphertext: null, material_wrapped_key: null, material_kek_id: null });
   });
 
+  it('drops the material when one batch delivers to every slave, and keeps it while one is missing', async () => {
+    const { ledger } = context();
+    const [both, one] = await targetKeys([bob, carol], 2);
+    const delivered = await ledger.transaction(async (scope) => {
+      await scope.keys.lockForDelivery([both.keyId, one.keyId]);
+      return scope.keys.completeDelivery([
+        { keyId: both.keyId, slave: bob },
+        { keyId: both.keyId, slave: carol },
+        { keyId: one.keyId, slave: carol },
+      ]);
+    });
+    expect(delivered.get(both.keyId)).toEqual(both.material);
+    expect(delivered.get(one.keyId)).toEqual(one.material);
+    expect(await ledger.keys.readMaterial(both.keyId)).toBeUndefined();
+    expect(await ledger.keys.readMaterial(one.keyId)).toEqual(one.material);
+    const [event] = (await ledger.audit.about(both.keyId)).filter(({ event }) => event === 'key-delivered');
+    expect([...event!.keyIds].sort()).toEqual([both.keyId, one.keyId].sort());
+    expect([...event!.saeIds].sort()).toEqual(['sae-bob', 'sae-carol']);
+  });
+
   it('delivers every requested key or none of them', async () => {
     const { ledger } = context();
     const keys = await targetKeys([bob], 3);

@@ -1,9 +1,8 @@
 import { EntityManager, In } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
-import { MaterialCipher } from '../crypto/material-cipher';
+import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
 import { KeyEntity } from '../entities/key.entity';
-import { AuditTrail } from './audit-trail';
 import { KEYS_RECORDED_CHANNEL } from './channels';
 import {
   EXCLUSION_VIOLATION,
@@ -45,13 +44,18 @@ interface DeliveryRow {
   master_sae_id: string;
   expires_at: Date;
   expired: boolean;
-  has_material: boolean;
+  ciphertext: Buffer | null;
+  wrapped_key: Buffer | null;
+  kek_id: number | null;
   kind: 'sae' | 'kme';
   slave_id: string;
   delivered_at: Date | null;
 }
 
 export class KeyStore {
+  /** Sealed material of the keys this scope's transaction locked for delivery, until completeDelivery. */
+  private readonly lockedMaterial = new Map<string, { linkId: number; sealed: SealedMaterial }>();
+
   constructor(
     private readonly manager: EntityManager,
     private readonly cipher: MaterialCipher,
@@ -218,13 +222,18 @@ export class KeyStore {
   /**
    * Run inside a transaction: reads the keys among `keyIds` with their slave entries, and locks those entries
    * (in key order, so concurrent deliveries of overlapping sets cannot deadlock) until the transaction ends.
-   * A concurrent delivery of the same entry waits, then sees it delivered.
+   * A concurrent delivery of the same entry waits, then sees it delivered. The keys' sealed material comes
+   * along in the same round trip and stays with this scope for completeDelivery.
    */
   async lockForDelivery(keyIds: readonly string[]): Promise<Map<string, DeliverableKey>> {
+    if (!this.manager.queryRunner?.isTransactionActive) {
+      throw new Error('KeyStore.lockForDelivery must run inside the transaction that completes the delivery');
+    }
     const found = await rows<DeliveryRow>(
       this.manager,
       `SELECT k.key_id, k.link_id, k.master_sae_id, k.expires_at, k.expires_at <= now() AS expired,
-         k.material_kek_id IS NOT NULL AS has_material, s.kind, s.slave_id, s.delivered_at
+         k.material_ciphertext AS ciphertext, k.material_wrapped_key AS wrapped_key, k.material_kek_id AS kek_id,
+         s.kind, s.slave_id, s.delivered_at
        FROM keys k JOIN key_slaves s ON s.key_id = k.key_id
        WHERE k.key_id = ANY ($1::uuid[])
        ORDER BY k.key_id, s.kind, s.slave_id FOR UPDATE OF s`,
@@ -232,6 +241,12 @@ export class KeyStore {
     );
     const keys = new Map<string, DeliverableKey & { slaves: (Slave & { deliveredAt: Date | null })[] }>();
     for (const row of found) {
+      if (row.kek_id !== null && !this.lockedMaterial.has(row.key_id)) {
+        this.lockedMaterial.set(row.key_id, {
+          linkId: row.link_id,
+          sealed: { ciphertext: row.ciphertext!, wrappedKey: row.wrapped_key!, kekId: row.kek_id },
+        });
+      }
       let key = keys.get(row.key_id);
       if (key === undefined) {
         key = {
@@ -240,7 +255,7 @@ export class KeyStore {
           masterSaeId: row.master_sae_id,
           expiresAt: row.expires_at,
           expired: row.expired,
-          hasMaterial: row.has_material,
+          hasMaterial: row.kek_id !== null,
           slaves: [],
         };
         keys.set(row.key_id, key);
@@ -252,68 +267,53 @@ export class KeyStore {
 
   /**
    * Run inside the transaction of lockForDelivery, with claims it allowed: marks each slave entry delivered,
-   * answers each key's material (the caller zeroes it), and drops the material of keys every slave now has.
+   * answers each key's material (the caller zeroes it), drops the material of keys every slave now has and
+   * appends the audit event, in one statement.
    */
   async completeDelivery(claims: readonly DeliveryClaim[]): Promise<Map<string, Buffer>> {
     if (claims.length === 0) {
       return new Map();
     }
     const keyIds = [...new Set(claims.map((claim) => claim.keyId))];
-    const sealed = await rows<{
-      key_id: string;
-      link_id: number;
-      ciphertext: Buffer;
-      wrapped_key: Buffer;
-      kek_id: number;
-    }>(
-      this.manager,
-      `SELECT key_id, link_id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key,
-         material_kek_id AS kek_id
-       FROM keys WHERE key_id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
-      [keyIds],
-    );
-    if (sealed.length !== keyIds.length) {
+    const locked = keyIds.map((keyId) => ({ keyId, held: this.lockedMaterial.get(keyId) }));
+    if (locked.some(({ held }) => held === undefined)) {
       throw new LedgerConflictError('no-material', 'a key claimed for delivery holds no material');
     }
     const materials = new Map(
-      sealed.map((row) => [
-        row.key_id,
-        this.cipher.open('keys', row.key_id, {
-          ciphertext: row.ciphertext,
-          wrappedKey: row.wrapped_key,
-          kekId: row.kek_id,
-        }),
-      ]),
+      locked.map(({ keyId, held }) => [keyId, this.cipher.open('keys', keyId, held!.sealed)]),
     );
+    // The UPDATE of keys sees the slave entries as they were before this statement: an entry counts as
+    // delivered when it was before or when this claim delivers it.
     await rows(
       this.manager,
-      `UPDATE key_slaves s SET delivered_at = now()
-       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (key_id, kind, slave_id)
-       WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id`,
+      `WITH t AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (key_id, kind, slave_id)
+       ), d AS (
+         UPDATE key_slaves s SET delivered_at = now() FROM t
+         WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id
+       ), m AS (
+         UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+         WHERE k.key_id = ANY ($4::uuid[])
+           AND NOT EXISTS (
+             SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL
+               AND NOT EXISTS (
+                 SELECT 1 FROM t WHERE t.key_id = s.key_id AND t.kind = s.kind AND t.slave_id = s.slave_id
+               )
+           )
+       )
+       INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
+       SELECT 'key-delivered', l.link_id, array_agg(DISTINCT t.key_id), array_agg(DISTINCT t.slave_id)
+       FROM t JOIN unnest($4::uuid[], $5::int[]) AS l (key_id, link_id) USING (key_id)
+       GROUP BY l.link_id`,
       [
         claims.map((claim) => claim.keyId),
         claims.map((claim) => claim.slave.kind),
         claims.map((claim) => claim.slave.id),
+        keyIds,
+        locked.map(({ held }) => held!.linkId),
       ],
     );
-    await rows(
-      this.manager,
-      `UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-       WHERE k.key_id = ANY ($1::uuid[])
-         AND NOT EXISTS (SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL)`,
-      [keyIds],
-    );
-    const audit = new AuditTrail(this.manager);
-    for (const linkId of new Set(sealed.map((row) => row.link_id))) {
-      const ofLink = new Set(sealed.filter((row) => row.link_id === linkId).map((row) => row.key_id));
-      const ofLinkClaims = claims.filter((claim) => ofLink.has(claim.keyId));
-      await audit.append({
-        event: 'key-delivered',
-        linkId,
-        keyIds: [...ofLink],
-        saeIds: [...new Set(ofLinkClaims.map((claim) => claim.slave.id))],
-      });
-    }
+    keyIds.forEach((keyId) => this.lockedMaterial.delete(keyId));
     return materials;
   }
 }
