@@ -209,17 +209,25 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     if (linkId === undefined) return undefined;
     const peer = this.config.network.kme(targetKmeId);
     if (peer === undefined) throw new Error(`${targetKmeId} is not in the network file`);
-    const lease = await this.ledger.transaction(async (scope): Promise<Lease | undefined> => {
+    const taken = await this.ledger.transaction(async (scope) => {
       let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
       if (!reserved.ok && bits < LEASE_BITS) reserved = await scope.reservations.reserve(linkId, bits);
       if (!reserved.ok) return undefined;
       const material = await scope.blocks.takeBits(reserved.reservation.segments);
       if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
-      const usableUntil = Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime());
-      const encapsulation = encapsulate(peer.sealing.kemPublicKey);
-      return { linkId, reservation: reserved.reservation, material, usableUntil, encapsulation, next: 0 };
+      return { reserved, material };
     });
-    if (lease === undefined) return undefined;
+    if (taken === undefined) return undefined;
+    const { reserved, material } = taken;
+    const lease: Lease = {
+      linkId,
+      reservation: reserved.reservation,
+      material,
+      usableUntil: Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime()),
+      // Outside the transaction, which holds the blocks' row locks.
+      encapsulation: encapsulate(peer.sealing.kemPublicKey),
+      next: 0,
+    };
     // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
     if (current !== undefined) retire(current);
     this.leases.set(targetKmeId, lease);
