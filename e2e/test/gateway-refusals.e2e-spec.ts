@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 
-import { EtsiClientError, EtsiHttpError } from '@dqkd/client';
+import { EtsiClientError, EtsiHttpError, type EtsiClient } from '@dqkd/client';
 import { ensureDevPki } from '@dqkd/pki';
 
+import { EmbeddedNetwork } from './support/embedded-network';
 import { GatewayNetwork } from './support/gateway-network';
 
 interface Answer {
@@ -15,15 +16,45 @@ interface Answer {
   readonly body: { message?: unknown; details?: unknown };
 }
 
-describe('api-gateway refusals', () => {
-  let network: GatewayNetwork;
+/** What the refusals need of a running two-site network, whichever way it runs. */
+interface Network {
+  readonly pkiDir: string;
+  baseUrl(kmeId: string): string;
+  /** A typed client, closed when the network stops. */
+  client(saeId: string, kmeId: string, pkiDir?: string): EtsiClient;
+  /** Row counts of the ledger tables a request could touch, at both sites. */
+  counts(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+const LIMITS = { sae_requests_per_second: 100000, sae_request_burst: 100000, max_request_body_bytes: 4096 };
+
+const NETWORKS: [string, () => Promise<Network>][] = [
+  [
+    'in-process gateways on real Postgres and NATS',
+    async () => {
+      const network = await GatewayNetwork.start({ limits: LIMITS });
+      await network.seedBlocks(4);
+      return {
+        pkiDir: path.join(network.dir, '.dqkd/pki'),
+        baseUrl: (kmeId) => network.site(kmeId).baseUrl,
+        client: (saeId, kmeId, pkiDir) => network.client(saeId, kmeId, pkiDir),
+        counts: () => network.counts(),
+        stop: () => network.stop(),
+      };
+    },
+  ],
+  ['the embedded default (npm start)', () => EmbeddedNetwork.start(LIMITS, ['sae-mallory'])],
+];
+
+describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
+  let network: Network;
   beforeAll(async () => {
-    network = await GatewayNetwork.start({
-      limits: { sae_requests_per_second: 100000, sae_request_burst: 100000, max_request_body_bytes: 4096 },
-    });
-    await network.seedBlocks(4);
-  });
+    network = await start();
+  }, 180_000);
   afterAll(() => network?.stop());
+
+  const client = (saeId: string, kmeId: string, pkiDir?: string) => network.client(saeId, kmeId, pkiDir);
 
   /** A raw HTTPS request as `saeId`, so that malformed bodies reach the KME as sent. */
   function send(
@@ -31,9 +62,9 @@ describe('api-gateway refusals', () => {
     target: string,
     options: { saeId?: string; kmeId?: string; body?: string | Buffer; contentType?: string } = {},
   ): Promise<Answer> {
-    const pki = path.join(network.dir, '.dqkd/pki');
+    const pki = network.pkiDir;
     const saeId = options.saeId ?? 'sae-alice';
-    const url = new URL(target, network.site(options.kmeId ?? 'kme-east').baseUrl);
+    const url = new URL(target, network.baseUrl(options.kmeId ?? 'kme-east'));
     return new Promise((resolve, reject) => {
       const request = https.request(
         url,
@@ -155,18 +186,17 @@ describe('api-gateway refusals', () => {
     });
 
     it('burns nothing when good and unknown key IDs are mixed', async () => {
-      const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1 });
+      const { keys } = await client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1 });
       const mixed = JSON.stringify({ key_IDs: [{ key_ID: keys[0].key_ID }, { key_ID: randomUUID() }] });
       expect((await dec(mixed)).status).toBe(400);
-      const fetched = await network.client('sae-bob', 'kme-west').decKeys('sae-alice', [keys[0].key_ID]);
+      const fetched = await client('sae-bob', 'kme-west').decKeys('sae-alice', [keys[0].key_ID]);
       expect(fetched.keys[0].key).toBe(keys[0].key);
     });
   });
 
   describe('identity', () => {
     it('answers 401 with a JSON message to a valid certificate of an SAE the network does not know', async () => {
-      const refused = await network
-        .client('sae-mallory', 'kme-east')
+      const refused = await client('sae-mallory', 'kme-east')
         .status('sae-bob')
         .catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(EtsiHttpError);
@@ -185,8 +215,7 @@ describe('api-gateway refusals', () => {
       const foreign = mkdtempSync(path.join(tmpdir(), 'dqkd-foreign-'));
       try {
         await ensureDevPki({ dir: foreign });
-        const refused = await network
-          .client('sae-alice', 'kme-east', foreign)
+        const refused = await client('sae-alice', 'kme-east', foreign)
           .status('sae-bob')
           .catch((error: unknown) => error);
         expect(refused).toBeInstanceOf(EtsiClientError);

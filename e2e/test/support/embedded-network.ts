@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { EtsiClient } from '@dqkd/client';
+import { EmbeddedProcess, prepareHome, type EmbeddedPorts } from '@dqkd/embedded/dist/observe';
+import { ensureDevPki } from '@dqkd/pki';
+import { Client } from 'pg';
+
+/** Limits of the network file that a test may change (config/network.example.yaml holds the defaults). */
+export interface EmbeddedLimits {
+  readonly sae_requests_per_second?: number;
+  readonly sae_request_burst?: number;
+  readonly max_request_body_bytes?: number;
+}
+
+/**
+ * The ledger tables an ETSI request could touch. The inbox and outbox are left out: here the key-generators
+ * keep filling the pools, and each block they send moves both.
+ */
+const TABLES = ['keys', 'key_slaves', 'reservations', 'bit_ranges'];
+
+/**
+ * `npm start`'s network (the built launcher) in a temporary DQKD_HOME, seen from a test: its ETSI URLs, typed
+ * clients of its SAEs, and the row counts of both sites' embedded Postgres, found as the launcher left them
+ * (port in postmaster.pid, password beside the data folder).
+ */
+export class EmbeddedNetwork {
+  readonly pkiDir: string;
+  private readonly clients: EtsiClient[] = [];
+
+  private constructor(
+    private readonly home: string,
+    private readonly ports: EmbeddedPorts,
+    private readonly process: EmbeddedProcess,
+  ) {
+    this.pkiDir = path.join(home, 'pki');
+  }
+
+  /** Starts it with `limits` applied and `extraSaes` given certificates of its CA but no place in the network. */
+  static async start(limits: EmbeddedLimits, extraSaes: readonly string[] = []): Promise<EmbeddedNetwork> {
+    const home = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    const ports = await prepareHome(home);
+    const file = path.join(home, 'network.yaml');
+    let text = readFileSync(file, 'utf8');
+    for (const [name, value] of Object.entries(limits)) {
+      const setting = new RegExp(`^(\\s*${name}:) \\d+`, 'm');
+      if (!setting.test(text)) throw new Error(`config/network.example.yaml sets no ${name}`);
+      text = text.replace(setting, `$1 ${String(value)}`);
+    }
+    writeFileSync(file, text);
+    if (extraSaes.length > 0) {
+      await ensureDevPki({
+        dir: path.join(home, 'pki'),
+        saes: ['sae-alice', 'sae-bob', 'sae-carol', ...extraSaes],
+      });
+    }
+    const process = new EmbeddedProcess(home, ports.health);
+    try {
+      await process.running();
+    } catch (error) {
+      await process.stop('SIGKILL');
+      rmSync(home, { recursive: true, force: true });
+      throw error;
+    }
+    return new EmbeddedNetwork(home, ports, process);
+  }
+
+  baseUrl(kmeId: string): string {
+    return `https://127.0.0.1:${kmeId === 'kme-east' ? this.ports.east : this.ports.west}`;
+  }
+
+  /** A typed client of `saeId` (certificate from `pkiDir`), closed when the network stops. */
+  client(saeId: string, kmeId: string, pkiDir = this.pkiDir): EtsiClient {
+    const client = new EtsiClient({
+      baseUrl: this.baseUrl(kmeId),
+      cert: readFileSync(path.join(pkiDir, `${saeId}.pem`)),
+      key: readFileSync(path.join(pkiDir, `${saeId}.key`)),
+      ca: readFileSync(path.join(this.pkiDir, 'ca.pem')),
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Row counts at both sites, once west holds every key east issued (bounded wait). */
+  async counts(timeoutMs = 10_000): Promise<Record<string, number>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const counts = await this.countAll();
+      if (counts['kme-west.keys']! >= counts['kme-east.keys']!) return counts;
+      if (Date.now() > deadline)
+        throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.clients.forEach((client) => client.close());
+    const code = await this.process.stop('SIGTERM');
+    rmSync(this.home, { recursive: true, force: true });
+    if (code !== 0) throw new Error(`the embedded network exited with ${code}`);
+  }
+
+  private async countAll(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const kmeId of ['kme-east', 'kme-west']) {
+      const client = new Client({ connectionString: this.databaseUrl(kmeId) });
+      await client.connect();
+      try {
+        for (const table of TABLES) {
+          const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+          counts[`${kmeId}.${table}`] = rows[0]!.n;
+        }
+      } finally {
+        await client.end();
+      }
+    }
+    return counts;
+  }
+
+  private databaseUrl(kmeId: string): string {
+    const dir = path.join(this.home, 'postgres');
+    // postmaster.pid: PID, data folder, start time, port, …
+    const port = readFileSync(path.join(dir, kmeId, 'postmaster.pid'), 'utf8')
+      .split('\n')[3]!
+      .trim();
+    const password = readFileSync(path.join(dir, `${kmeId}.password`), 'utf8').trim();
+    return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  }
+}
