@@ -76,10 +76,11 @@ export class GatewayNetwork {
     readonly dir: string,
     readonly prefix: string,
     private readonly natsUrl: string | undefined,
+    private readonly leaseMaxAgeMs: number | undefined,
   ) {}
 
   static async start(
-    options: { natsUrl?: string; limits?: Record<string, number> } = {},
+    options: { natsUrl?: string; limits?: Record<string, number>; leaseMaxAgeMs?: number } = {},
   ): Promise<GatewayNetwork> {
     const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-gateway-'));
     mkdirSync(path.join(dir, 'config'));
@@ -94,7 +95,12 @@ export class GatewayNetwork {
       dir: path.join(dir, '.dqkd/pki'),
       saes: ['sae-alice', 'sae-bob', 'sae-carol', 'sae-mallory'],
     });
-    const network = new GatewayNetwork(dir, `gw${randomBytes(4).toString('hex')}`, options.natsUrl);
+    const network = new GatewayNetwork(
+      dir,
+      `gw${randomBytes(4).toString('hex')}`,
+      options.natsUrl,
+      options.leaseMaxAgeMs,
+    );
     try {
       for (const kmeId of ['kme-east', 'kme-west']) await network.startSite(kmeId);
       await network.relayAssignments();
@@ -225,7 +231,11 @@ export class GatewayNetwork {
     };
     const config = loadProcessConfig(env, this.dir);
     const app = await NestFactory.create(
-      AppModule.register(config, { subjectPrefix: this.prefix, ledgerEnv: env }),
+      AppModule.register(config, {
+        subjectPrefix: this.prefix,
+        ledgerEnv: env,
+        leaseMaxAgeMs: this.leaseMaxAgeMs,
+      }),
       {
         logger: this.log,
       },

@@ -6,6 +6,8 @@ export interface GatewayOptions {
   readonly sealingIdentityFile?: string;
   /** The variables the ledger opens from (default `process.env`); tests run two sites in one process. */
   readonly ledgerEnv?: NodeJS.ProcessEnv;
+  /** How long a lease of bits is carved at most (default 30 s, see KeyIssuer); tests shorten it. */
+  readonly leaseMaxAgeMs?: number;
 }
 
 export const GATEWAY_OPTIONS = Symbol('dqkd.api-gateway.options');

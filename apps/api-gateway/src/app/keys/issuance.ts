@@ -223,7 +223,10 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       linkId,
       reservation: reserved.reservation,
       material,
-      usableUntil: Math.min(Date.now() + LEASE_MAX_AGE_MS, reserved.expiresAt.getTime()),
+      usableUntil: Math.min(
+        Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
+        reserved.expiresAt.getTime(),
+      ),
       // Outside the transaction, which holds the blocks' row locks.
       encapsulation: encapsulate(peer.sealing.kemPublicKey),
       next: 0,
