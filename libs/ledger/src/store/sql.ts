@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
@@ -13,7 +15,7 @@ export async function inTransaction<T>(
 }
 
 interface PgQueryable {
-  query(sql: string, parameters: unknown[]): Promise<{ rows: unknown[] }>;
+  query(query: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /**
@@ -29,9 +31,26 @@ function driverOf(manager: EntityManager): PgQueryable {
   return (manager.connection.driver as PostgresDriver).master as PgQueryable;
 }
 
+/** Statement names by SQL text: every text the stores send is one of a few fixed ones. */
+const statementNames = new Map<string, string>();
+
+/**
+ * A name for `sql`, so the driver prepares it once per connection: Postgres then parses and plans the
+ * batch statements (large CTEs over arrays) once, not on every call.
+ */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `dqkd_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 /** Rows of a plain SELECT or of an INSERT/UPDATE/DELETE … RETURNING; none for other statements. */
 export async function rows<T>(manager: EntityManager, sql: string, parameters: unknown[] = []): Promise<T[]> {
-  return (await driverOf(manager).query(sql, parameters)).rows as T[];
+  const query = { name: statementName(sql), text: sql, values: parameters };
+  return (await driverOf(manager).query(query)).rows as T[];
 }
 
 /** The SQLSTATE of a driver error, if it has one. */
