@@ -19,6 +19,22 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     return { link, block, reservation: reserved.reservation };
   }
 
+  /** A 64-bit key of `reservation` at `offset` for Bob (or the given slaves), on the reservation's link. */
+  const key64 = (
+    reservation: { id: string; linkId: number },
+    offset: number,
+    overrides: { linkId?: number; reservationId?: string; slaves?: string[] } = {},
+  ) => ({
+    keyId: randomUUID(),
+    linkId: overrides.linkId ?? reservation.linkId,
+    masterSaeId: 'sae-alice',
+    size: 64,
+    reservationId: overrides.reservationId ?? reservation.id,
+    offset,
+    expiresAt: inAnHour(),
+    slaves: (overrides.slaves ?? ['sae-bob']).map((id) => ({ kind: 'sae' as const, id })),
+  });
+
   /** Raw SQL straight to the tables, bypassing every check of the ledger's code. */
   const rawReservation = async (linkId: number, blockId: string, range: string) => {
     const id = randomUUID();
@@ -106,38 +122,22 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
 
   it('records nothing of a batch when one key overlaps another', async () => {
     const { ledger } = context();
-    const { link, reservation } = await reservedBlock();
-    const key = (offset: number) => ({
-      keyId: randomUUID(),
-      linkId: link.id,
-      masterSaeId: 'sae-alice',
-      size: 64,
-      reservationId: reservation.id,
-      offset,
-      expiresAt: inAnHour(),
-      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
-    });
-    const batch = [key(0), key(64), key(96)];
+    const { reservation } = await reservedBlock();
+    const batch = [key64(reservation, 0), key64(reservation, 64), key64(reservation, 96)];
     await expect(ledger.keys.record(batch)).rejects.toMatchObject({ reason: 'bits-already-used' });
     expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
   });
 
   it('records nothing of a batch when one key names a reservation not recorded for its link', async () => {
     const { ledger } = context();
-    const { link, reservation } = await reservedBlock();
+    const { reservation } = await reservedBlock();
     const other = await newLink(ledger, 1024);
-    const key = (offset: number, linkId = link.id, reservationId = reservation.id) => ({
-      keyId: randomUUID(),
-      linkId,
-      masterSaeId: 'sae-alice',
-      size: 64,
-      reservationId,
-      offset,
-      expiresAt: inAnHour(),
-      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
-    });
-    for (const stray of [key(64, link.id, randomUUID()), key(64, other.id)]) {
-      const batch = [key(0), stray];
+    const strays = [
+      key64(reservation, 64, { reservationId: randomUUID() }),
+      key64(reservation, 64, { linkId: other.id }),
+    ];
+    for (const stray of strays) {
+      const batch = [key64(reservation, 0), stray];
       await expect(ledger.keys.record(batch)).rejects.toMatchObject({ reason: 'unknown-reservation' });
       expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
       expect(await ledger.audit.about(batch[0]!.keyId)).toEqual([]);
@@ -147,17 +147,10 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
   it('records one key-issued event per link of a batch, naming each SAE once, masters first', async () => {
     const { ledger } = context();
     const { link, reservation } = await reservedBlock();
-    const key = (offset: number, slaves: string[]) => ({
-      keyId: randomUUID(),
-      linkId: link.id,
-      masterSaeId: 'sae-alice',
-      size: 64,
-      reservationId: reservation.id,
-      offset,
-      expiresAt: inAnHour(),
-      slaves: slaves.map((id) => ({ kind: 'sae' as const, id })),
-    });
-    const batch = [key(0, ['sae-bob']), key(64, ['sae-carol', 'sae-bob'])];
+    const batch = [
+      key64(reservation, 0, { slaves: ['sae-bob'] }),
+      key64(reservation, 64, { slaves: ['sae-carol', 'sae-bob'] }),
+    ];
     await ledger.keys.record(batch);
     const [event, ...more] = await ledger.audit.about(batch[1]!.keyId);
     expect(more).toEqual([]);
