@@ -66,11 +66,9 @@ export class ReservationStore {
    * used again here either. Answers false when this reservation was recorded before.
    */
   async record(reservation: Reservation): Promise<boolean> {
+    // Callers ask first whether it is recorded (applyAssignment's probe); here only the answer under the lock counts.
     const recorded = async (manager: EntityManager) =>
       (await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id])).length > 0;
-    if (await recorded(this.manager)) {
-      return false;
-    }
     return inTransaction(this.manager, async (manager) => {
       // Several assignments carved from one reservation may arrive at once. Whoever records it locks its
       // blocks first (in ID order), so asking again after the lock sees a concurrent recording.
