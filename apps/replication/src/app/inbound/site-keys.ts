@@ -1,6 +1,7 @@
 import { DecapsulationCache, type OpenOptions } from '@dqkd/blast';
 import type { DqkdConfig } from '@dqkd/config';
 import type { SealingIdentity } from '@dqkd/pki';
+import type { OnModuleDestroy } from '@nestjs/common';
 
 /**
  * Shared encapsulations remembered: a peer's gateway replicas each seal the assignments of their current
@@ -9,7 +10,7 @@ import type { SealingIdentity } from '@dqkd/pki';
 const SHARED_ENCAPSULATIONS = 64;
 
 /** This KME's sealing identity and its peers' public keys from the network file. */
-export class SiteKeys {
+export class SiteKeys implements OnModuleDestroy {
   /** For assignments only: every other envelope encapsulates afresh, so remembering those would be waste. */
   readonly assignmentDecapsulations = new DecapsulationCache(SHARED_ENCAPSULATIONS);
 
@@ -17,6 +18,11 @@ export class SiteKeys {
     private readonly config: DqkdConfig,
     readonly identity: SealingIdentity,
   ) {}
+
+  /** Shared secrets are key-encryption secrets: zeroed when the app stops, not left to the garbage collector. */
+  onModuleDestroy(): void {
+    this.assignmentDecapsulations.clear();
+  }
 
   get self(): string {
     return this.config.kme.id;
