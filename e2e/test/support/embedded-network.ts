@@ -2,10 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { EtsiClient } from '@dqkd/client';
+import type { EtsiClient } from '@dqkd/client';
 import { EmbeddedProcess, prepareHome, type EmbeddedPorts } from '@dqkd/embedded/dist/observe';
 import { ensureDevPki } from '@dqkd/pki';
 import { Client } from 'pg';
+
+import { pkiClient, REQUEST_TABLES, settledCounts, type RowCounter } from './two-sites';
 
 /** Limits of the network file that a test may change (config/network.example.yaml holds the defaults). */
 export interface EmbeddedLimits {
@@ -15,10 +17,12 @@ export interface EmbeddedLimits {
 }
 
 /**
- * The ledger tables an ETSI request could touch. The inbox and outbox are left out: here the key-generators
- * keep filling the pools, and each block they send moves both.
+ * The ledger tables an ETSI request could touch, but the inbox and outbox: here the key-generators keep filling
+ * the pools, and each block they send moves both.
  */
-const TABLES = ['keys', 'key_slaves', 'reservations', 'bit_ranges'];
+const TABLES = REQUEST_TABLES.filter(
+  (table) => table !== 'outbox_messages' && table !== 'processed_messages',
+);
 
 /**
  * `npm start`'s network (the built launcher) in a temporary DQKD_HOME, seen from a test: its ETSI URLs, typed
@@ -72,51 +76,37 @@ export class EmbeddedNetwork {
 
   /** A typed client of `saeId` (certificate from `pkiDir`), closed when the network stops. */
   client(saeId: string, kmeId: string, pkiDir = this.pkiDir): EtsiClient {
-    const client = new EtsiClient({
-      baseUrl: this.baseUrl(kmeId),
-      cert: readFileSync(path.join(pkiDir, `${saeId}.pem`)),
-      key: readFileSync(path.join(pkiDir, `${saeId}.key`)),
-      ca: readFileSync(path.join(this.pkiDir, 'ca.pem')),
-    });
+    const client = pkiClient(this.baseUrl(kmeId), saeId, pkiDir, this.pkiDir);
     this.clients.push(client);
     return client;
   }
 
   /** Row counts at both sites, once west holds every key east issued (bounded wait). */
-  async counts(timeoutMs = 10_000): Promise<Record<string, number>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const counts = await this.countAll();
-      if (counts['kme-west.keys']! >= counts['kme-east.keys']!) return counts;
-      if (Date.now() > deadline)
-        throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  counts(): Promise<Record<string, number>> {
+    return settledCounts(this.rows, TABLES);
   }
 
   async stop(): Promise<void> {
     this.clients.forEach((client) => client.close());
+    for (const database of this.databases.values()) await (await database).end();
     const code = await this.process.stop('SIGTERM');
     rmSync(this.home, { recursive: true, force: true });
     if (code !== 0) throw new Error(`the embedded network exited with ${code}`);
   }
 
-  private async countAll(): Promise<Record<string, number>> {
-    const counts: Record<string, number> = {};
-    for (const kmeId of ['kme-east', 'kme-west']) {
+  /** One connection to each site's Postgres, opened on the first count and closed on stop. */
+  private readonly databases = new Map<string, Promise<Client>>();
+
+  private readonly rows: RowCounter = async (kmeId, table) => {
+    let database = this.databases.get(kmeId);
+    if (database === undefined) {
       const client = new Client({ connectionString: this.databaseUrl(kmeId) });
-      await client.connect();
-      try {
-        for (const table of TABLES) {
-          const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
-          counts[`${kmeId}.${table}`] = rows[0]!.n;
-        }
-      } finally {
-        await client.end();
-      }
+      database = client.connect().then(() => client);
+      this.databases.set(kmeId, database);
     }
-    return counts;
-  }
+    return (await (await database).query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!
+      .n;
+  };
 
   private databaseUrl(kmeId: string): string {
     const dir = path.join(this.home, 'postgres');

@@ -24,6 +24,7 @@ import { NestFactory } from '@nestjs/core';
 import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-server';
 import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
 import { WORKSPACE } from './app-process';
+import { pkiClient, settledCounts, westSettled, type RowCounter } from './two-sites';
 import { createTestDatabase, dropTestDatabase } from './test-site';
 
 export const BLOCK_BITS = 65536;
@@ -119,13 +120,7 @@ export class GatewayNetwork {
 
   /** An ETSI client of `saeId` (its certificate from the PKI) to the KME `kmeId`. */
   client(saeId: string, kmeId: string, pkiDir = path.join(this.dir, '.dqkd/pki')): EtsiClient {
-    const read = (file: string) => readFileSync(path.join(pkiDir, file));
-    const client = new EtsiClient({
-      baseUrl: this.site(kmeId).baseUrl,
-      cert: read(`${saeId}.pem`),
-      key: read(`${saeId}.key`),
-      ca: readFileSync(path.join(this.dir, '.dqkd/pki/ca.pem')),
-    });
+    const client = pkiClient(this.site(kmeId).baseUrl, saeId, pkiDir, path.join(this.dir, '.dqkd/pki'));
     this.clients.push(client);
     return client;
   }
@@ -163,41 +158,21 @@ export class GatewayNetwork {
   }
 
   /** Row counts of the tables a request could touch, at both sites, once west applied every assignment sent. */
-  async counts(): Promise<Record<string, number>> {
-    await this.settled();
-    const tables = [
-      'keys',
-      'key_slaves',
-      'reservations',
-      'bit_ranges',
-      'outbox_messages',
-      'processed_messages',
-    ];
-    const counts: Record<string, number> = {};
-    for (const site of this.sites.values()) {
-      for (const table of tables) {
-        const [row] = (await site.ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
-          n: number;
-        }[];
-        counts[`${site.kmeId}.${table}`] = row.n;
-      }
-    }
-    return counts;
+  counts(): Promise<Record<string, number>> {
+    return settledCounts(this.rows);
   }
 
   /** Waits (bounded) until west has applied every assignment east sent (it then holds every key east issued). */
-  async settled(timeoutMs = 10_000): Promise<void> {
-    const count = async (ledger: Ledger, table: string) =>
-      ((await ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as { n: number }[])[0].n;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      // Every key recorded at east is announced in an assignment that records it at west too.
-      const issued = await count(this.site('kme-east').ledger, 'keys');
-      if ((await count(this.site('kme-west').ledger, 'keys')) >= issued) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
+  settled(timeoutMs?: number): Promise<void> {
+    return westSettled(this.rows, timeoutMs);
   }
+
+  private readonly rows: RowCounter = async (kmeId, table) =>
+    (
+      (await this.site(kmeId).ledger.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
+        n: number;
+      }[]
+    )[0]!.n;
 
   async stop(): Promise<void> {
     this.clients.forEach((client) => client.close());

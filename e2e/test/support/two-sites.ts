@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { EtsiClient } from '@dqkd/client';
+
+/** The ledger tables an ETSI request could touch (before a network leaves some out, see its counts()). */
+export const REQUEST_TABLES = [
+  'keys',
+  'key_slaves',
+  'reservations',
+  'bit_ranges',
+  'outbox_messages',
+  'processed_messages',
+] as const;
+
+/** An ETSI client of `saeId`, its certificate and key from `pkiDir`, trusting the CA in `caDir`. */
+export function pkiClient(baseUrl: string, saeId: string, pkiDir: string, caDir: string): EtsiClient {
+  return new EtsiClient({
+    baseUrl,
+    cert: readFileSync(path.join(pkiDir, `${saeId}.pem`)),
+    key: readFileSync(path.join(pkiDir, `${saeId}.key`)),
+    ca: readFileSync(path.join(caDir, 'ca.pem')),
+  });
+}
+
+/** Rows of `table` at the site `kmeId`. */
+export type RowCounter = (kmeId: string, table: string) => Promise<number>;
+
+/** Waits (bounded) until kme-west holds every key kme-east issued: each is announced in an assignment. */
+export async function westSettled(count: RowCounter, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await count('kme-west', 'keys')) >= (await count('kme-east', 'keys'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`west did not apply every assignment within ${timeoutMs} ms`);
+}
+
+/** Row counts of `tables` at both sites, keyed `<kme>.<table>`, once west has settled. */
+export async function settledCounts(
+  count: RowCounter,
+  tables: readonly string[] = REQUEST_TABLES,
+): Promise<Record<string, number>> {
+  await westSettled(count);
+  const counts: Record<string, number> = {};
+  for (const kmeId of ['kme-east', 'kme-west']) {
+    for (const table of tables) counts[`${kmeId}.${table}`] = await count(kmeId, table);
+  }
+  return counts;
+}
