@@ -3,17 +3,15 @@
  * 127.0.0.1 ports, with the per-SAE rate limit raised so the benchmark measures the network, not the limiter.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
+
+import { prepareHome } from '@dqkd/embedded/dist/observe';
 
 import { sleep } from './load-generator';
 
 /** Far above what 16 clients can ask for, so no request of the benchmark is throttled. */
 export const RAISED_SAE_RATE = 1_000_000;
 
-/** One health/metrics port per app from the base on: three entropy servers and four apps per site. */
-const HEALTH_PORTS = 11;
 const OUTPUT_KEPT_CHARS = 64 * 1024;
 const WARNINGS_KEPT = 3;
 
@@ -46,15 +44,16 @@ export class EmbeddedNetwork {
     workspace: string,
     home: string,
   ): Promise<{ network: EmbeddedNetwork; ports: NetworkPorts }> {
-    const ports = { east: await freePort(), west: await freePort() };
-    const entropy = [await freePort(), await freePort(), await freePort()];
-    writeFileSync(path.join(home, 'network.yaml'), networkFile(workspace, ports, entropy));
+    const ports = await prepareHome(home, {
+      sae_requests_per_second: RAISED_SAE_RATE,
+      sae_request_burst: RAISED_SAE_RATE,
+    });
     const child = spawn(process.execPath, [path.join(workspace, 'embedded/dist/main.js')], {
       cwd: home,
       env: {
         PATH: process.env['PATH'] ?? '',
         DQKD_HOME: home,
-        DQKD_HEALTH_PORT: String(await freePortRun(HEALTH_PORTS)),
+        DQKD_HEALTH_PORT: String(ports.health),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -96,56 +95,4 @@ export class EmbeddedNetwork {
       if (this.warnings.first.length < WARNINGS_KEPT) this.warnings.first.push(line.trim());
     }
   }
-}
-
-/** The repository's example network, moved to the given ports, with the per-SAE rate limit raised. */
-function networkFile(workspace: string, ports: NetworkPorts, entropy: readonly number[]): string {
-  const example = readFileSync(path.join(workspace, 'config/network.example.yaml'), 'utf8');
-  const replacements: [RegExp | string, string][] = [
-    ['https://127.0.0.1:8443', `https://127.0.0.1:${ports.east}`],
-    ['https://127.0.0.1:9443', `https://127.0.0.1:${ports.west}`],
-    ['https://127.0.0.1:7101', `https://127.0.0.1:${entropy[0]}`],
-    ['https://127.0.0.1:7102', `https://127.0.0.1:${entropy[1]}`],
-    ['https://127.0.0.1:7103', `https://127.0.0.1:${entropy[2]}`],
-    [/sae_requests_per_second: [\d.]+/, `sae_requests_per_second: ${RAISED_SAE_RATE}`],
-    [/sae_request_burst: \d+/, `sae_request_burst: ${RAISED_SAE_RATE}`],
-  ];
-  // A silently missed replacement would benchmark the wrong ports or a throttled network.
-  return replacements.reduce(
-    (text, [from, to]) => {
-      const next = text.replace(from, to);
-      if (next === text) throw new Error(`config/network.example.yaml no longer contains ${String(from)}`);
-      return next;
-    },
-    example.replaceAll('../.dqkd/pki/', 'pki/'),
-  );
-}
-
-function listen(port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(undefined));
-    server.listen(port, '127.0.0.1', () => {
-      const bound = (server.address() as { port: number }).port;
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-async function freePort(): Promise<number> {
-  const port = await listen(0);
-  if (port === undefined) throw new Error('no free port on 127.0.0.1');
-  return port;
-}
-
-/** The first of `count` consecutive ports that are free now. */
-async function freePortRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the ephemeral range (32768 on), where outgoing connections would take ports between check and use.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    let free = true;
-    for (let port = base; free && port < base + count; port++) free = (await listen(port)) !== undefined;
-    if (free) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -44,15 +44,7 @@ export class EmbeddedNetwork {
   /** Starts it with `limits` applied and `extraSaes` given certificates of its CA but no place in the network. */
   static async start(limits: EmbeddedLimits, extraSaes: readonly string[] = []): Promise<EmbeddedNetwork> {
     const home = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
-    const ports = await prepareHome(home);
-    const file = path.join(home, 'network.yaml');
-    let text = readFileSync(file, 'utf8');
-    for (const [name, value] of Object.entries(limits)) {
-      const setting = new RegExp(`^(\\s*${name}:) \\d+`, 'm');
-      if (!setting.test(text)) throw new Error(`config/network.example.yaml sets no ${name}`);
-      text = text.replace(setting, `$1 ${String(value)}`);
-    }
-    writeFileSync(file, text);
+    const ports = await prepareHome(home, { ...limits });
     if (extraSaes.length > 0) {
       await ensureDevPki({
         dir: path.join(home, 'pki'),

@@ -53,9 +53,13 @@ export interface EmbeddedPorts {
 
 /**
  * Writes into `home` the network file the launcher would write, moved to free ports (ETSI, entropy servers,
- * and a random range for health), so a run does not need the default ports.
+ * and a random range for health), so a run does not need the default ports; `limits` replaces those settings
+ * of the example's network-wide limits (a setting the example lacks is an error, never silently skipped).
  */
-export async function prepareHome(home: string): Promise<EmbeddedPorts> {
+export async function prepareHome(
+  home: string,
+  limits: Readonly<Record<string, number>> = {},
+): Promise<EmbeddedPorts> {
   const ports = {
     east: await freePortRun(1),
     west: await freePortRun(1),
@@ -63,17 +67,20 @@ export async function prepareHome(home: string): Promise<EmbeddedPorts> {
   };
   mkdirSync(home, { recursive: true });
   const entropyRun = await freePortRun(ENTROPY_PORTS);
-  writeFileSync(
-    path.join(home, 'network.yaml'),
-    readFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), 'utf8')
-      .replaceAll('../.dqkd/pki/', 'pki/')
-      .replace('https://127.0.0.1:8443', `https://127.0.0.1:${ports.east}`)
-      .replace('https://127.0.0.1:9443', `https://127.0.0.1:${ports.west}`)
-      .replace(
-        /https:\/\/127\.0\.0\.1:710(\d)/g,
-        (_, n: string) => `https://127.0.0.1:${entropyRun + Number(n) - 1}`,
-      ),
-  );
+  let text = readFileSync(path.join(WORKSPACE, 'config/network.example.yaml'), 'utf8')
+    .replaceAll('../.dqkd/pki/', 'pki/')
+    .replace('https://127.0.0.1:8443', `https://127.0.0.1:${ports.east}`)
+    .replace('https://127.0.0.1:9443', `https://127.0.0.1:${ports.west}`)
+    .replace(
+      /https:\/\/127\.0\.0\.1:710(\d)/g,
+      (_, n: string) => `https://127.0.0.1:${entropyRun + Number(n) - 1}`,
+    );
+  for (const [name, value] of Object.entries(limits)) {
+    const setting = new RegExp(`^(\\s*${name}:) [\\d.]+`, 'm');
+    if (!setting.test(text)) throw new Error(`config/network.example.yaml sets no ${name}`);
+    text = text.replace(setting, `$1 ${value}`);
+  }
+  writeFileSync(path.join(home, 'network.yaml'), text);
   return ports;
 }
 
