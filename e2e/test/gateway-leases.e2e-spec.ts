@@ -11,6 +11,17 @@ async function reservationsOf(network: GatewayNetwork, keyIds: readonly string[]
   return keyIds.map((keyId) => byKey.get(keyId)!);
 }
 
+/**
+ * The X-Wing ciphertext of each assignment envelope: it follows the header (u8 version, u8 kind, 16-byte
+ * subject, source and target as u8 length + UTF-8, u64 expiry).
+ */
+function kemCiphertexts(network: GatewayNetwork): string[] {
+  const headerBytes = 2 + 16 + 1 + 'kme-east'.length + 1 + 'kme-west'.length + 8;
+  return network.published.map((envelope) =>
+    envelope.subarray(headerBytes, headerBytes + 1120).toString('hex'),
+  );
+}
+
 /** Two keys for Bob, `pauseMs` apart, each decoded at west; answers their reservations at east. */
 async function twoKeysApart(network: GatewayNetwork, pauseMs: number): Promise<string[]> {
   const alice = network.client('sae-alice', 'kme-east');
@@ -41,8 +52,12 @@ describe.each([
   });
   afterAll(() => network?.stop());
 
-  it(`comes from ${reservations} reservation(s) of the source`, async () => {
+  it(`comes from ${reservations} reservation(s) of the source, sealed with as many encapsulations`, async () => {
     const used = await twoKeysApart(network, 600);
     expect(new Set(used).size).toBe(reservations);
+    // The assignments of one lease share its encapsulation; a new lease encapsulates afresh.
+    const sealedWith = kemCiphertexts(network);
+    expect(sealedWith).toHaveLength(2);
+    expect(new Set(sealedWith).size).toBe(reservations);
   });
 });
