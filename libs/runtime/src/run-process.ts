@@ -49,6 +49,9 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
   return withLogContext({ app: spec.app, [spec.ownerField ?? 'kme']: owner }, async () => {
     const app = await NestFactory.create(spec.rootModule(config), {
       logger: createJsonLogger(config.env.logLevel),
+      // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
+      // themselves (any Content-Type is JSON there). Express's parsers would only cost time on every request.
+      bodyParser: false,
     });
     const { listenHost, healthPort } = config.env.http;
     await app.listen(healthPort, listenHost);
