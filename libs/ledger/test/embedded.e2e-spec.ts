@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { join } from 'node:path';
 
 import { preparePostgresBinaries } from '../src/embedded/binaries';
-import { startEmbeddedPostgres } from '../src/embedded/embedded-postgres';
+import { AUTOVACUUM_NAPTIME_S, startEmbeddedPostgres } from '../src/embedded/embedded-postgres';
 import { EmbeddedPostgresError, LedgerConfigError } from '../src/errors';
 import { openLedger } from '../src/open-ledger';
 import { createDatabase, dropDatabase, privateDir, withClient } from './support/test-database';
@@ -54,6 +54,28 @@ describe('embedded Postgres', () => {
       await first.stop();
     }
     expect(existsSync(join(second.dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('keeps the statistics of a table that grew from empty current within seconds', async () => {
+    const postgres = await startEmbeddedPostgres({ dir, name: 'kme-stats' });
+    try {
+      const estimate = await withClient(postgres.url, async (client) => {
+        // Analysed while empty, then filled: the planner believes "empty" until autovacuum analyses it again.
+        await client.query(`CREATE TABLE growing (n int PRIMARY KEY); ANALYZE growing`);
+        await client.query(`INSERT INTO growing SELECT generate_series(1, 5000)`);
+        const deadline = Date.now() + 4 * AUTOVACUUM_NAPTIME_S * 1000;
+        let tuples = 0;
+        while (tuples < 5000 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          const { rows } = await client.query(`SELECT reltuples FROM pg_class WHERE relname = 'growing'`);
+          tuples = Number(rows[0].reltuples);
+        }
+        return tuples;
+      });
+      expect(estimate).toBe(5000);
+    } finally {
+      await postgres.stop();
+    }
   });
 
   it('starts under a private (0700) DQKD_HOME, as the development PKI leaves it', async () => {
