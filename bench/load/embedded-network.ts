@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { prepareHome } from '@dqkd/embedded/dist/observe';
 
 import { sleep } from './load-generator';
+import { keyGeneratorMetrics } from './quiet-pools';
 
 /** Far above what 16 clients can ask for, so no request of the benchmark is throttled. */
 export const RAISED_SAE_RATE = 1_000_000;
@@ -27,6 +28,8 @@ export class EmbeddedNetwork {
   private readonly exited: Promise<number | null>;
   /** Warnings and errors logged once the network was running, the first few of them kept. */
   readonly warnings = { count: 0, first: [] as string[] };
+  /** The key-generators' metrics URLs, from the banner printed once the network runs. */
+  keyGeneratorMetrics: string[] = [];
 
   private constructor(private readonly child: ChildProcess) {
     const keep = (chunk: Buffer) => {
@@ -68,6 +71,7 @@ export class EmbeddedNetwork {
         throw new Error(`the network was not running after ${timeoutMs} ms:\n${this.output}`);
       await sleep(200);
     }
+    this.keyGeneratorMetrics = keyGeneratorMetrics(this.output);
     this.watching = true;
   }
 
