@@ -47,7 +47,7 @@ describe('loadProcessConfig', () => {
     });
     expect(network.linkLimits('kme-east', 'kme-west')).toMatchObject({
       keySize: 256,
-      highWatermarkBits: 4194304,
+      highWatermarkBits: 16777216,
     });
   });
 

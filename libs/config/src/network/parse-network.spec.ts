@@ -50,7 +50,7 @@ describe('parseNetwork', () => {
     });
 
     it('applies the BLAST defaults', () => {
-      expect(network.blast).toEqual({ t: 3, h: 1, blockBits: 65536 });
+      expect(network.blast).toEqual({ t: 3, h: 1, blockBits: 262144 });
     });
 
     it('has a link for every ordered pair of distinct KMEs', () => {
@@ -70,8 +70,8 @@ describe('parseNetwork', () => {
         maxSaeIdCount: 8,
         defaultTtlSeconds: 3600,
         maxTtlSeconds: 3600,
-        lowWatermarkBits: 1048576,
-        highWatermarkBits: 4194304,
+        lowWatermarkBits: 4194304,
+        highWatermarkBits: 16777216,
         maxRequestBodyBytes: 65536,
         maxKeyIdsPerRequest: 1024,
         saeRequestsPerSecond: 50,
@@ -358,8 +358,8 @@ describe('parseNetwork', () => {
     });
 
     it('a low watermark that is not below the high watermark', () => {
-      expect(issuesAfter((n) => (n.limits = { low_watermark_bits: 4194304 }))[0]).toContain(
-        'limits.low_watermark_bits: low_watermark_bits (4194304) must be less than high_watermark_bits (4194304)',
+      expect(issuesAfter((n) => (n.limits = { low_watermark_bits: 16777216 }))[0]).toContain(
+        'limits.low_watermark_bits: low_watermark_bits (16777216) must be less than high_watermark_bits (16777216)',
       );
     });
 
