@@ -23,11 +23,15 @@ import { NestFactory } from '@nestjs/core';
 // The gateway runs in-process here so two sites share one test process; e2e is not a deployable.
 import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-server';
 import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
+import type { GatewayOptions } from '../../../apps/api-gateway/src/app/gateway-options';
 import { WORKSPACE } from './app-process';
 import { pkiClient, settledCounts, westSettled, type RowCounter } from './two-sites';
 import { createTestDatabase, dropTestDatabase } from './test-site';
 
 export const BLOCK_BITS = 65536;
+
+/** Gateway options a test may change (see GatewayOptions). */
+type GatewayTuning = Pick<GatewayOptions, 'leaseMaxAgeMs' | 'assignmentPollMs'>;
 
 /** Every line Nest logs, so a test can prove no key material was written. */
 export class CapturedLog implements LoggerService {
@@ -77,11 +81,11 @@ export class GatewayNetwork {
     readonly dir: string,
     readonly prefix: string,
     private readonly natsUrl: string | undefined,
-    private readonly leaseMaxAgeMs: number | undefined,
+    private readonly tuning: GatewayTuning,
   ) {}
 
   static async start(
-    options: { natsUrl?: string; limits?: Record<string, number>; leaseMaxAgeMs?: number } = {},
+    options: { natsUrl?: string; limits?: Record<string, number> } & GatewayTuning = {},
   ): Promise<GatewayNetwork> {
     const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-gateway-'));
     mkdirSync(path.join(dir, 'config'));
@@ -96,12 +100,10 @@ export class GatewayNetwork {
       dir: path.join(dir, '.dqkd/pki'),
       saes: ['sae-alice', 'sae-bob', 'sae-carol', 'sae-mallory'],
     });
-    const network = new GatewayNetwork(
-      dir,
-      `gw${randomBytes(4).toString('hex')}`,
-      options.natsUrl,
-      options.leaseMaxAgeMs,
-    );
+    const network = new GatewayNetwork(dir, `gw${randomBytes(4).toString('hex')}`, options.natsUrl, {
+      leaseMaxAgeMs: options.leaseMaxAgeMs,
+      assignmentPollMs: options.assignmentPollMs,
+    });
     try {
       for (const kmeId of ['kme-east', 'kme-west']) await network.startSite(kmeId);
       await network.relayAssignments();
@@ -209,7 +211,7 @@ export class GatewayNetwork {
       AppModule.register(config, {
         subjectPrefix: this.prefix,
         ledgerEnv: env,
-        leaseMaxAgeMs: this.leaseMaxAgeMs,
+        ...this.tuning,
       }),
       {
         logger: this.log,

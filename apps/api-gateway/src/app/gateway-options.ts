@@ -8,6 +8,11 @@ export interface GatewayOptions {
   readonly ledgerEnv?: NodeJS.ProcessEnv;
   /** How long a lease of bits is carved at most (default 30 s, see KeyIssuer); tests shorten it. */
   readonly leaseMaxAgeMs?: number;
+  /**
+   * Longest pause before dec_keys looks again for keys whose assignment has not arrived (default 50 ms; the
+   * ledger's notification that keys were recorded ends it sooner). Tests lengthen it to tell the two apart.
+   */
+  readonly assignmentPollMs?: number;
 }
 
 export const GATEWAY_OPTIONS = Symbol('dqkd.api-gateway.options');

@@ -9,12 +9,14 @@ import {
   type Slave,
 } from '@dqkd/ledger';
 import {
+  Inject,
   Injectable,
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { describeError } from './gateway-support';
 
 /**
@@ -76,14 +78,27 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   private stopListening: (() => Promise<void>) | undefined;
   /** Ends the pause of a drain that waits for assignments. */
   private wake: (() => void) | undefined;
+  /**
+   * Keys were recorded since the running batch looked: its waiting requests must look again at once. A
+   * notification that arrives while a batch is in the ledger finds no pause to end, and was lost before.
+   */
+  private recordedSinceLook = false;
+
+  private readonly pollMs: number;
 
   constructor(
     private readonly config: DqkdConfig,
     private readonly ledger: Ledger,
-  ) {}
+    @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
+  ) {
+    this.pollMs = options.assignmentPollMs ?? ASSIGNMENT_POLL_MS;
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.stopListening = await this.ledger.onKeysRecorded(() => this.wake?.());
+    this.stopListening = await this.ledger.onKeysRecorded(() => {
+      this.recordedSinceLook = true;
+      this.wake?.();
+    });
   }
 
   deliver(request: DeliveryRequest): Promise<Delivered> {
@@ -118,8 +133,9 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private pause(): Promise<void> {
+    if (this.recordedSinceLook) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake?.(), ASSIGNMENT_POLL_MS);
+      const timer = setTimeout(() => this.wake?.(), this.pollMs);
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;
@@ -130,6 +146,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** One transaction for the whole batch; answers the requests that wait for keys not here yet. */
   private async runBatch(batch: readonly Pending[]): Promise<Pending[]> {
+    this.recordedSinceLook = false;
     const now = Date.now();
     const linkIds = new Map<string, number | undefined>();
     for (const { request } of batch) {
@@ -146,7 +163,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       const claimed = new Set<string>();
       for (const pending of batch) {
         const verdict = this.judge(pending.request, found, claimed, linkIds.get(pending.request.sourceKmeId));
-        if (verdict.kind === 'wait' && now + ASSIGNMENT_POLL_MS < pending.waitUntil) waiting.push(pending);
+        if (verdict.kind === 'wait' && now + this.pollMs < pending.waitUntil) waiting.push(pending);
         else answers.push([pending, verdict]);
       }
       const claims = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? verdict.claims : []));
