@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -14,13 +14,13 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 
+import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { CertificateExpiry } from '../observability/certificate-expiry';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { sendJson } from './json-response';
-import { readBody, setRawBody } from './raw-body';
+import { readBody } from './raw-body';
 
 /** How often a stopping server looks for connections that have become idle since it stopped listening. */
 const IDLE_CHECK_MS = 50;
@@ -28,10 +28,13 @@ const IDLE_CHECK_MS = 50;
 /** The only paths served over mutual TLS; everything else (health included) is a 404 there. */
 const ETSI_PATH = /^\/api\/v1\/(?:keys\/[^/]+\/(?:status|enc_keys|dec_keys)|openapi\.json)$/;
 
+const NO_BODY = Buffer.alloc(0);
+
 /**
- * The ETSI API's HTTPS listener with mutual TLS, on the API port, in front of the same Express instance that
- * serves health on the plain port. A client certificate from another CA fails the handshake. Request bodies
- * are read here, within the size limit, so every Content-Type (or none) reaches the routes as raw bytes.
+ * The ETSI API's HTTPS listener with mutual TLS, on the API port; it hands each request straight to the
+ * KeysController (health and metrics are Nest's, on the plain port). A client certificate from another CA
+ * fails the handshake. Request bodies are read here, within the size limit, so every Content-Type (or none)
+ * reaches the routes as raw bytes.
  */
 @Injectable()
 export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,7 +43,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   constructor(
     private readonly config: DqkdConfig,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly keys: KeysController,
     private readonly requests: EtsiRequests,
     private readonly certificates: CertificateExpiry,
   ) {}
@@ -52,7 +55,6 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     const { http } = this.config.env;
-    const routes = this.adapterHost.httpAdapter.getInstance<RequestListener>();
     const maxBodyBytes = siteLimits(this.config.network, this.config.kme.id).maxRequestBodyBytes;
     const tls = await this.tlsOptions();
     this.certificates.record('api-server', tls.cert);
@@ -62,7 +64,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       // Each request's log lines carry its ID (and, once identified, its SAE).
       withLogContext({ request_id: requestId }, () => {
         this.requests.begin(request, response, requestId);
-        this.accept(request, response, routes, maxBodyBytes).catch((error: unknown) => {
+        this.accept(request, response, maxBodyBytes).catch((error: unknown) => {
           this.logger.error(
             `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
           );
@@ -100,7 +102,6 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private async accept(
     request: IncomingMessage,
     response: ServerResponse,
-    routes: RequestListener,
     maxBodyBytes: number,
   ): Promise<void> {
     const pathname = (request.url ?? '/').split('?')[0];
@@ -108,6 +109,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
       return;
     }
+    let body: Buffer = NO_BODY;
     if (request.method === 'POST') {
       const read = await readBody(request, maxBodyBytes);
       if (!read.ok) {
@@ -116,9 +118,9 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
         sendJson(response, 400, toEtsiResponse({ kind: 'body-too-large', max: maxBodyBytes }).body);
         return;
       }
-      setRawBody(request, read.body);
+      body = read.body;
     }
-    routes(request, response);
+    await this.keys.handle(request, response, pathname, body);
   }
 
   private async tlsOptions(): Promise<MutualTlsServerOptions> {

@@ -1,14 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 
 import type { NetworkConfig, Sae } from '@dqkd/config';
 import { fail, ok, type Result } from '@dqkd/etsi014';
 import { certificateIdentity } from '@dqkd/pki';
-
-/** Whether a request came over the API's mutual-TLS listener (rather than the plain health port). */
-export function overMutualTls(request: IncomingMessage): boolean {
-  return request.socket instanceof TLSSocket && request.socket.authorized;
-}
 
 // A kept-alive connection carries many requests with one certificate; parsing it once per connection saves
 // a certificate decode per request.

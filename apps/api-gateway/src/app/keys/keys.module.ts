@@ -20,7 +20,6 @@ export class KeysModule {
   static register(options: GatewayOptions, network: NetworkConfig, kmeId: string): DynamicModule {
     return {
       module: KeysModule,
-      controllers: [KeysController],
       providers: [
         ...gatewayMetricProviders(network, kmeId),
         EtsiRequests,
@@ -32,6 +31,7 @@ export class KeysModule {
         EncKeysService,
         KeyDelivery,
         DecKeysService,
+        KeysController,
         ApiServer,
       ],
       exports: [ApiServer],
