@@ -1,8 +1,8 @@
-import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { InjectMetric, type Counter, type Histogram } from '@dqkd/metrics';
+import { inCurrentLogContext } from '@dqkd/runtime';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { etsiRoute } from './etsi-route';
@@ -36,7 +36,7 @@ export class EtsiRequests {
     // log context, so the line carries its request ID and the SAE identified meanwhile.
     response.once(
       'close',
-      AsyncResource.bind(() => {
+      inCurrentLogContext(() => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const status = String(response.statusCode);
         this.duration.observe({ route }, seconds);
