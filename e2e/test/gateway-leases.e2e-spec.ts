@@ -61,3 +61,39 @@ describe.each([
     expect(new Set(sealedWith).size).toBe(reservations);
   });
 });
+
+describe('api-gateway batches', () => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({ leaseMaxAgeMs: 300 });
+    await network.seedBlocks(2);
+  });
+  afterAll(() => network?.stop());
+
+  it('answers a batch of another lease while an earlier batch still waits in the ledger', async () => {
+    const alice = network.client('sae-alice', 'kme-east');
+    const [first] = (await alice.encKeys('sae-bob')).keys;
+    const [reservation] = await reservationsOf(network, [first!.key_ID]);
+    // Recording a key of this reservation checks it (FOR KEY SHARE), which waits while it is locked here.
+    const lock = network.site('kme-east').ledger.dataSource.createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    await lock.query(`SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE`, [reservation]);
+    try {
+      let blockedAnswered = false;
+      const blocked = alice.encKeys('sae-bob').then((answer) => ((blockedAnswered = true), answer));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // The lease has aged out: this key comes from a new reservation, which nothing holds.
+      const [next] = (await alice.encKeys('sae-bob')).keys;
+      expect(blockedAnswered).toBe(false);
+      expect(await reservationsOf(network, [next!.key_ID])).not.toEqual([reservation]);
+
+      await lock.commitTransaction();
+      const [late] = (await blocked).keys;
+      expect(await reservationsOf(network, [late!.key_ID])).toEqual([reservation]);
+    } finally {
+      if (lock.isTransactionActive) await lock.rollbackTransaction();
+      await lock.release();
+    }
+  });
+});

@@ -27,6 +27,11 @@ const POOL_POLL_MS = 25;
  * answered together come back together, and each that joins saves a statement, an envelope and a publish.
  */
 const GATHER_MAX_MS = 3;
+/**
+ * Batches in the ledger at once. One at a time left a core idle while a large batch's statement ran (under
+ * enc_keys with number=100 one statement records about 800 keys); the next batch now starts meanwhile.
+ */
+const BATCHES_IN_FLIGHT = 3;
 /** Alike requests share an assignment up to this many bits, so one large request cannot hold up the others. */
 const MAX_GROUP_BITS = 1 << 20;
 /**
@@ -90,8 +95,8 @@ interface Carved {
 }
 
 /**
- * enc_keys at the source, as group commits. Requests that arrive while a batch is in the ledger wait for
- * the next one. The bits come from leases: a reservation taken out of the ledger (zeroed there) in a
+ * enc_keys at the source, as group commits. Requests wait for a place among the batches in the ledger (a few
+ * at once) and go together in the next one. The bits come from leases: a reservation taken out of the ledger (zeroed there) in a
  * transaction of its own, held in memory and carved by the batches that follow. Requests alike (same link,
  * master, slaves and TTL) become one assignment; a batch's one statement records its keys (no material),
  * then each assignment is sealed and published, and only once JetStream acknowledged it are the keys
@@ -102,7 +107,13 @@ interface Carved {
 export class KeyIssuer implements BeforeApplicationShutdown {
   private readonly logger = new Logger('KeyIssuer');
   private queue: Pending[] = [];
+  /** Requests the pool could not cover yet, tried again after POOL_POLL_MS. */
+  private short: Pending[] = [];
   private running: Promise<void> | undefined;
+  /** Wakes a drain that waits with places free but nothing queued. */
+  private arrived: (() => void) | undefined;
+  /** Ends when the lease being taken out of the ledger is there: batches carve one at a time. */
+  private leasing: Promise<unknown> = Promise.resolve();
   private readonly leases = new Map<string, Lease>();
 
   constructor(
@@ -116,42 +127,71 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   issue(request: IssueRequest): Promise<Issued> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, giveUpAt: Date.now() + POOL_WAIT_MS, resolve, reject });
+      this.arrived?.();
       this.running ??= this.drain();
     });
   }
 
-  /** Lets the batch in the ledger finish, so every request it holds is answered before the bus closes. */
+  /** Resolves when the next request arrives. */
+  private nextArrival(): Promise<void> {
+    return new Promise((resolve) => {
+      this.arrived = () => {
+        this.arrived = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Lets the batches in the ledger finish, so every request they hold is answered before the bus closes. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
     this.leases.forEach(retire);
     this.leases.clear();
   }
 
-  /** Runs batches until the queue is empty; requests only waiting for the pool are retried after a pause. */
+  /**
+   * Runs batches until no request is left: up to BATCHES_IN_FLIGHT at once, each of what arrived while it
+   * waited for its place. Requests only waiting for the pool are retried after a pause.
+   */
   private async drain(): Promise<void> {
     // Let the requests that arrive in this turn of the event loop join the first batch.
     await new Promise((resolve) => setImmediate(resolve));
-    let short: Pending[] = [];
-    while (this.queue.length > 0 || short.length > 0) {
-      if (this.queue.length === 0) await new Promise((resolve) => setTimeout(resolve, POOL_POLL_MS));
-      await this.gather();
-      const batch = [...short, ...this.queue];
-      this.queue = [];
-      short = [];
-      try {
-        short = await this.runBatch(batch);
-      } catch (error) {
-        this.logger.error(`a batch of ${batch.length} enc_keys requests failed: ${describeError(error)}`);
-        batch.forEach((pending) => pending.reject(error));
+    const inFlight = new Set<Promise<void>>();
+    while (this.queue.length > 0 || this.short.length > 0 || inFlight.size > 0) {
+      if (inFlight.size >= BATCHES_IN_FLIGHT) {
+        await Promise.race(inFlight);
+        continue;
       }
-      const now = Date.now();
-      short = short.filter((pending) => {
-        if (now + POOL_POLL_MS <= pending.giveUpAt) return true;
-        pending.resolve({ ok: false, reason: 'short' });
-        return false;
-      });
+      if (this.queue.length === 0 && this.short.length === 0) {
+        await Promise.race([...inFlight, this.nextArrival()]);
+        continue;
+      }
+      if (this.queue.length === 0) await new Promise((resolve) => setTimeout(resolve, POOL_POLL_MS));
+      else await this.gather();
+      const batch = [...this.short, ...this.queue];
+      this.queue = [];
+      this.short = [];
+      const running: Promise<void> = this.runBatch(batch)
+        .then(
+          (short) => this.keepShort(short),
+          (error: unknown) => {
+            this.logger.error(`a batch of ${batch.length} enc_keys requests failed: ${describeError(error)}`);
+            batch.forEach((pending) => pending.reject(error));
+          },
+        )
+        .finally(() => inFlight.delete(running));
+      inFlight.add(running);
     }
     this.running = undefined;
+  }
+
+  /** Keeps the requests the pool could not cover for another try, unless they have waited long enough. */
+  private keepShort(short: readonly Pending[]): void {
+    const now = Date.now();
+    for (const pending of short) {
+      if (now + POOL_POLL_MS <= pending.giveUpAt) this.short.push(pending);
+      else pending.resolve({ ok: false, reason: 'short' });
+    }
   }
 
   /** Waits a millisecond at a time while the queue grows, for at most GATHER_MAX_MS. */
@@ -172,12 +212,11 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       for (const group of groupAlike(batch)) {
         let members: readonly Pending[] = group;
         while (members.length > 0) {
-          const lease = await this.leaseFor(members);
-          if (lease === undefined) {
+          const one = await this.carveLeading(members);
+          if (one === undefined) {
             short.push(...members);
             break;
           }
-          const one = this.carve(lease, members);
           carved.push(one);
           members = members.slice(one.members.length);
         }
@@ -189,6 +228,19 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     } finally {
       carved.forEach((one) => one.material.fill(0));
     }
+  }
+
+  /**
+   * Carves the leading requests from the link's lease, one batch at a time: a batch that needs a fresh lease
+   * makes the others wait for it rather than take a second one. Undefined when the pool is short.
+   */
+  private carveLeading(members: readonly Pending[]): Promise<Carved | undefined> {
+    const carved = this.leasing.then(async () => {
+      const lease = await this.leaseFor(members);
+      return lease === undefined ? undefined : this.carve(lease, members);
+    });
+    this.leasing = carved.catch(() => undefined);
+    return carved;
   }
 
   /** The link's lease when it still holds the first request, else a fresh one; undefined when short. */
