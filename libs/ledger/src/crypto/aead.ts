@@ -1,11 +1,19 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** AES-256-GCM; the result is iv | ciphertext | tag so one bytea column holds everything needed to open it. */
-export function aeadSeal(key: Buffer, plaintext: Buffer, additionalData: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
+export const IV_BYTES = 12;
+
+/**
+ * AES-256-GCM; the result is iv | ciphertext | tag so one bytea column holds everything needed to open it.
+ * `iv` must be fresh random bytes (the default draws them).
+ */
+export function aeadSeal(
+  key: Buffer,
+  plaintext: Buffer,
+  additionalData: Buffer,
+  iv: Buffer = randomBytes(IV_BYTES),
+): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(additionalData);
   const body = cipher.update(plaintext);

@@ -41,6 +41,21 @@ describe('MaterialCipher', () => {
     expect(cipher.open('blocks', 'b-1', sealed)).toEqual(material);
   });
 
+  it('seals many rows at once, each under its own data key and IVs, each opening only as its row', () => {
+    const cipher = new MaterialCipher(Keyring.fromKeks([kek(1)]));
+    const rows = ['row-a', 'row-b', 'row-c'].map((rowId) => ({ rowId, material }));
+    const sealed = cipher.sealAll('keys', rows);
+    expect(sealed.map((each, index) => cipher.open('keys', rows[index]!.rowId, each))).toEqual([
+      material,
+      material,
+      material,
+    ]);
+    const distinct = (values: Buffer[]) => new Set(values.map((value) => value.toString('hex'))).size;
+    expect(distinct(sealed.map((each) => each.ciphertext))).toBe(3);
+    expect(distinct(sealed.map((each) => each.wrappedKey))).toBe(3);
+    expect(() => cipher.open('keys', 'row-b', sealed[0]!)).toThrow(MaterialIntegrityError);
+  });
+
   it('refuses a row ciphertext opened as another row or another table', () => {
     const cipher = new MaterialCipher(Keyring.fromKeks([kek(1)]));
     const sealed = cipher.seal('keys', 'k-1', material);

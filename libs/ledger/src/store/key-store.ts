@@ -75,9 +75,11 @@ export class KeyStore {
     if (keys.length === 0) {
       return false;
     }
-    const sealed = keys.map((key) =>
-      key.material === undefined ? undefined : this.cipher.seal('keys', key.keyId, key.material),
+    const withMaterial = keys.flatMap((key) =>
+      key.material === undefined ? [] : [{ rowId: key.keyId, material: key.material }],
     );
+    const sealedInOrder = this.cipher.sealAll('keys', withMaterial).values();
+    const sealed = keys.map((key) => (key.material === undefined ? undefined : sealedInOrder.next().value));
     const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
     const announce = sealed.some((material) => material !== undefined);
     try {
