@@ -52,19 +52,40 @@ export async function applyAssignment(
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
     );
   }
-  // One round trip for the three questions; the reservation is recorded once, with the first batch of it.
-  const [probe] = await rows<{ processed: boolean; recorded: boolean; existing: number }>(
+  const first = Math.min(...assignment.keys.map((key) => key.offset));
+  const end = Math.max(...assignment.keys.map((key) => key.offset + key.size));
+  const spanned = segmentsAt(reservation.segments, first, end - first);
+  // One round trip for the three questions and the sealed blocks the keys lie on (one row per block that still
+  // has material, the answers repeated on each); the reservation is recorded once, with its first batch.
+  const probe = await rows<{
+    processed: boolean;
+    recorded: boolean;
+    existing: number;
+    id: string | null;
+    ciphertext: Buffer;
+    wrapped_key: Buffer;
+    kek_id: number;
+  }>(
     scope.manager,
-    `SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
-            EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
-            (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing`,
-    [reservation.id, assignment.keys.map((key) => key.keyId), claim?.messageId ?? null],
+    `SELECT p.processed, p.recorded, p.existing, b.id, b.material_ciphertext AS ciphertext,
+            b.material_wrapped_key AS wrapped_key, b.material_kek_id AS kek_id
+     FROM (SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
+                  EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
+                  (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing) AS p
+     LEFT JOIN blocks b ON b.id = ANY ($4::uuid[]) AND b.material_ciphertext IS NOT NULL`,
+    [
+      reservation.id,
+      assignment.keys.map((key) => key.keyId),
+      claim?.messageId ?? null,
+      [...new Set(spanned.map((segment) => segment.blockId))],
+    ],
   );
-  if (probe.processed || probe.existing === assignment.keys.length) {
+  const { processed, recorded, existing } = probe[0]!;
+  if (processed || existing === assignment.keys.length) {
     // This message, or the same assignment under another message ID, was applied before.
     return { applied: false };
   }
-  if (!probe.recorded) {
+  if (!recorded) {
     await scope.reservations.record({
       id: reservation.id,
       linkId,
@@ -72,10 +93,15 @@ export async function applyAssignment(
       segments: reservation.segments,
     });
   }
-  const first = Math.min(...assignment.keys.map((key) => key.offset));
-  const end = Math.max(...assignment.keys.map((key) => key.offset + key.size));
-  // One read of the bits the keys span, sliced per key, rather than one decryption of each block per key.
-  const run = await scope.blocks.readBits(segmentsAt(reservation.segments, first, end - first));
+  const sealed = new Map(
+    probe.flatMap((row) =>
+      row.id === null
+        ? []
+        : [[row.id, { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id }] as const],
+    ),
+  );
+  // One decryption of the bits the keys span, sliced per key, rather than one decryption of each block per key.
+  const run = scope.blocks.bitsOf(spanned, sealed);
   if (run === undefined) {
     throw new LedgerConflictError(
       'segments-not-on-link',

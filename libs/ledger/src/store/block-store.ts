@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 
 import { concatBits, sliceBits, zeroBits } from '../bits';
-import { MaterialCipher } from '../crypto/material-cipher';
+import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
 import { inTransaction, rows } from './sql';
@@ -153,20 +153,8 @@ export class BlockStore {
 
   /** The plaintext material of a block, or undefined when it has none (burned or unknown). Zero it when done. */
   async readMaterial(id: string): Promise<Buffer | undefined> {
-    const [row] = await rows<{ ciphertext: Buffer; wrapped_key: Buffer; kek_id: number }>(
-      this.manager,
-      `SELECT material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
-       FROM blocks WHERE id = $1 AND material_ciphertext IS NOT NULL`,
-      [id],
-    );
-    if (row === undefined) {
-      return undefined;
-    }
-    return this.cipher.open('blocks', id, {
-      ciphertext: row.ciphertext,
-      wrappedKey: row.wrapped_key,
-      kekId: row.kek_id,
-    });
+    const sealed = (await this.readSealed([id])).get(id);
+    return sealed === undefined ? undefined : this.cipher.open('blocks', id, sealed);
   }
 
   /**
@@ -174,16 +162,40 @@ export class BlockStore {
    * Undefined when any block no longer has material.
    */
   async readBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
+    return this.bitsOf(segments, await this.readSealed([...new Set(segments.map((each) => each.blockId))]));
+  }
+
+  /** The sealed material of those of `ids` that still have it, in one round trip. */
+  async readSealed(ids: readonly string[]): Promise<Map<string, SealedMaterial>> {
+    const found = await rows<{ id: string; ciphertext: Buffer; wrapped_key: Buffer; kek_id: number }>(
+      this.manager,
+      `SELECT id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+       FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
+      [ids],
+    );
+    return new Map(
+      found.map((row) => [
+        row.id,
+        { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id },
+      ]),
+    );
+  }
+
+  /**
+   * readBits from sealed material already read (see readSealed), e.g. together with other questions in one
+   * statement. Undefined when a block of the segments is missing from `sealed`.
+   */
+  bitsOf(segments: readonly BitSegment[], sealed: ReadonlyMap<string, SealedMaterial>): Buffer | undefined {
+    if (segments.some((segment) => !sealed.has(segment.blockId))) {
+      return undefined;
+    }
     const materials = new Map<string, Buffer>();
     try {
       const parts: { bits: Buffer; length: number }[] = [];
       for (const segment of segments) {
         let material = materials.get(segment.blockId);
         if (material === undefined) {
-          material = await this.readMaterial(segment.blockId);
-          if (material === undefined) {
-            return undefined;
-          }
+          material = this.cipher.open('blocks', segment.blockId, sealed.get(segment.blockId)!);
           materials.set(segment.blockId, material);
         }
         const length = segment.end - segment.start;
