@@ -25,9 +25,6 @@ import { readBody } from './raw-body';
 /** How often a stopping server looks for connections that have become idle since it stopped listening. */
 const IDLE_CHECK_MS = 50;
 
-/** The only paths served over mutual TLS; everything else (health included) is a 404 there. */
-const ETSI_PATH = /^\/api\/v1\/(?:keys\/[^/]+\/(?:status|enc_keys|dec_keys)|openapi\.json)$/;
-
 const NO_BODY = Buffer.alloc(0);
 
 /**
@@ -105,7 +102,8 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     maxBodyBytes: number,
   ): Promise<void> {
     const pathname = (request.url ?? '/').split('?')[0];
-    if (!ETSI_PATH.test(pathname)) {
+    // Only the ETSI routes are served here; anything else (health included) is a 404, its body never read.
+    if (!this.keys.serves(pathname)) {
       sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
       return;
     }

@@ -96,12 +96,12 @@ interface Carved {
 
 /**
  * enc_keys at the source, as group commits. Requests wait for a place among the batches in the ledger (a few
- * at once) and go together in the next one. The bits come from leases: a reservation taken out of the ledger (zeroed there) in a
- * transaction of its own, held in memory and carved by the batches that follow. Requests alike (same link,
- * master, slaves and TTL) become one assignment; a batch's one statement records its keys (no material),
- * then each assignment is sealed and published, and only once JetStream acknowledged it are the keys
- * handed out. The source keeps no copy: carved bits are zeroed in the lease as they are handed out, and a
- * lease's leftovers when it ages out or the gateway stops.
+ * at once) and go together in the next one. The bits come from leases: a reservation taken out of the ledger
+ * (zeroed there) in a transaction of its own, held in memory and carved by the batches that follow. Requests
+ * alike (same link, master, slaves and TTL) become one assignment; a batch's one statement records its keys
+ * (no material), then each assignment is sealed and published, and only once JetStream acknowledged it are
+ * the keys handed out. The source keeps no copy: carved bits are zeroed in the lease as they are handed out,
+ * and a lease's leftovers when it ages out or the gateway stops.
  */
 @Injectable()
 export class KeyIssuer implements BeforeApplicationShutdown {

@@ -54,6 +54,11 @@ export class KeysController {
     }));
   }
 
+  /** Whether `pathname` (without its query) is one of these routes, whatever the method. */
+  serves(pathname: string): boolean {
+    return pathname === OPENAPI_PATH || KEYS_PATH.test(pathname);
+  }
+
   /** Answers one request: `pathname` without its query, `body` the POST body's bytes (empty for a GET). */
   handle(request: IncomingMessage, response: ServerResponse, pathname: string, body: Buffer): Promise<void> {
     const { method } = request;
