@@ -2,7 +2,7 @@ import { sliceBits } from '../bits';
 import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt } from '../segments';
-import { rows } from './sql';
+import { rows, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
 /**
@@ -57,15 +57,9 @@ export async function applyAssignment(
   const spanned = segmentsAt(reservation.segments, first, end - first);
   // One round trip for the three questions and the sealed blocks the keys lie on (one row per block that still
   // has material, the answers repeated on each); the reservation is recorded once, with its first batch.
-  const probe = await rows<{
-    processed: boolean;
-    recorded: boolean;
-    existing: number;
-    id: string | null;
-    ciphertext: Buffer;
-    wrapped_key: Buffer;
-    kek_id: number;
-  }>(
+  const probe = await rows<
+    { processed: boolean; recorded: boolean; existing: number; id: string | null } & SealedColumns
+  >(
     scope.manager,
     `SELECT p.processed, p.recorded, p.existing, b.id, b.material_ciphertext AS ciphertext,
             b.material_wrapped_key AS wrapped_key, b.material_kek_id AS kek_id
@@ -93,13 +87,7 @@ export async function applyAssignment(
       segments: reservation.segments,
     });
   }
-  const sealed = new Map(
-    probe.flatMap((row) =>
-      row.id === null
-        ? []
-        : [[row.id, { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id }] as const],
-    ),
-  );
+  const sealed = new Map(probe.flatMap((row) => (row.id === null ? [] : [[row.id, sealedOf(row)] as const])));
   // One decryption of the bits the keys span, sliced per key, rather than one decryption of each block per key.
   const run = scope.blocks.bitsOf(spanned, sealed);
   if (run === undefined) {

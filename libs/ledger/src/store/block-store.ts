@@ -4,7 +4,7 @@ import { concatBits, sliceBits, zeroBits } from '../bits';
 import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
-import { inTransaction, rows } from './sql';
+import { inTransaction, rows, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, BlockRecord, BlockRole } from './types';
 
 export interface NewBlock {
@@ -167,18 +167,13 @@ export class BlockStore {
 
   /** The sealed material of those of `ids` that still have it, in one round trip. */
   async readSealed(ids: readonly string[]): Promise<Map<string, SealedMaterial>> {
-    const found = await rows<{ id: string; ciphertext: Buffer; wrapped_key: Buffer; kek_id: number }>(
+    const found = await rows<{ id: string } & SealedColumns>(
       this.manager,
       `SELECT id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
        FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
       [ids],
     );
-    return new Map(
-      found.map((row) => [
-        row.id,
-        { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id },
-      ]),
-    );
+    return new Map(found.map((row) => [row.id, sealedOf(row)]));
   }
 
   /**

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
+import type { SealedMaterial } from '../crypto/material-cipher';
+
 /** Runs `work` in the caller's transaction when there is one, else in a new one. */
 export async function inTransaction<T>(
   manager: EntityManager,
@@ -63,3 +65,14 @@ export function sqlState(error: unknown): string | undefined {
 export const NOT_NULL_VIOLATION = '23502';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
+
+/** A row's material columns as the stores select them (`AS ciphertext, AS wrapped_key, AS kek_id`). */
+export interface SealedColumns {
+  ciphertext: Buffer;
+  wrapped_key: Buffer;
+  kek_id: number;
+}
+
+export function sealedOf(row: SealedColumns): SealedMaterial {
+  return { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id };
+}
