@@ -80,16 +80,14 @@ export class KeysController {
       case 'enc_keys':
         return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
           const input = inputOf(request, body);
-          if (!input.ok) return input;
-          const answer = await this.encKeys.encKeys(sae, id, input.value);
+          const answer = input.ok ? await this.encKeys.encKeys(sae, id, input.value) : input;
           this.keyCounts.encKeys(id, answer);
           return answer;
         });
       default:
         return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
           const input = inputOf(request, body);
-          if (!input.ok) return input;
-          const answer = await this.decKeys.decKeys(sae, id, input.value);
+          const answer = input.ok ? await this.decKeys.decKeys(sae, id, input.value) : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
         });
