@@ -42,6 +42,11 @@ export class EmbeddedNetwork {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
+  /** The launcher's process ID: the network's apps run in it, its Postgres servers under it. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Writes `$home/network.yaml` from the example network on free ports and starts the launcher there. */
   static async start(
     workspace: string,

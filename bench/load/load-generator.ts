@@ -27,6 +27,8 @@ export interface Measurement {
   readonly failures: ReadonlyMap<string, number>;
   /** Replication lag in ms, when the steps report it. */
   readonly lagMs?: Percentiles;
+  /** Cores busy during the measured window, by part, when the run was given a CPU reading. */
+  readonly cores?: Readonly<Record<string, number>>;
 }
 
 export interface LoadOptions<Worker> {
@@ -36,6 +38,8 @@ export interface LoadOptions<Worker> {
   readonly open: () => Worker;
   readonly step: (worker: Worker) => Promise<Outcome>;
   readonly close: (worker: Worker) => void;
+  /** CPU seconds used so far, by part; read when the measured window opens and when it closes. */
+  readonly cpu?: () => Readonly<Record<string, number>>;
 }
 
 /** A pause after a step that threw, so a refused connection cannot spin a worker. */
@@ -75,12 +79,14 @@ export async function runLoad<Worker>(options: LoadOptions<Worker>): Promise<Mea
   };
 
   const workers = Array.from({ length: options.workers }, () => options.open());
+  const cores = options.cpu && cpuOverWindow(options.cpu, measuredFrom - started, stopAt - started);
   try {
     await Promise.all(workers.map(work));
   } finally {
     workers.forEach(options.close);
   }
   return {
+    ...(cores !== undefined && { cores: await cores }),
     seconds: (Math.max(lastAnswer, stopAt) - measuredFrom) / 1000,
     succeeded: latencies.length,
     units,
@@ -88,6 +94,22 @@ export async function runLoad<Worker>(options: LoadOptions<Worker>): Promise<Mea
     failures,
     ...(lags.length > 0 && { lagMs: percentiles(lags) }),
   };
+}
+
+/** Cores busy by part between `fromMs` and `toMs` after now: CPU seconds used over the seconds elapsed. */
+async function cpuOverWindow(
+  cpu: () => Readonly<Record<string, number>>,
+  fromMs: number,
+  toMs: number,
+): Promise<Record<string, number>> {
+  await sleep(fromMs);
+  const before = { at: performance.now(), used: cpu() };
+  await sleep(toMs - fromMs);
+  const after = { at: performance.now(), used: cpu() };
+  const seconds = (after.at - before.at) / 1000;
+  return Object.fromEntries(
+    Object.entries(after.used).map(([part, used]) => [part, (used - (before.used[part] ?? 0)) / seconds]),
+  );
 }
 
 /** Nearest-rank percentiles; all NaN when nothing was measured. */

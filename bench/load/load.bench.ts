@@ -15,8 +15,9 @@ import { ensureDevPki } from '@dqkd/pki';
 import { LISTENING } from './bare-server';
 import { EmbeddedNetwork, RAISED_SAE_RATE } from './embedded-network';
 import { Connection, runLoad, sleep, type Answer, type Measurement, type Outcome } from './load-generator';
+import { ownCpuSeconds, treeCpuSeconds } from './cpu-time';
 import { quietPools } from './quiet-pools';
-import { formatFailures, formatTable } from './report';
+import { formatCpuTable, formatFailures, formatTable, type CpuPart } from './report';
 
 const WORKSPACE = path.resolve(__dirname, '../../..');
 const CLIENTS = 16;
@@ -137,16 +138,33 @@ async function startBareServer(pkiDir: string): Promise<{ child: ChildProcess; p
   }
 }
 
+/**
+ * CPU seconds so far of the load generator (this process) and of the server process `pid` with its children;
+ * Postgres only for the network, whose embedded clusters run under it.
+ */
+function cpuOf(pid: number | undefined, withPostgres: boolean): () => Record<CpuPart, number> {
+  return () => {
+    const server = pid === undefined ? { other: NaN, postgres: NaN } : treeCpuSeconds(pid);
+    return {
+      'load generator': ownCpuSeconds(),
+      'server (Node)': server.other,
+      // The bare server has no Postgres: NaN prints as "-".
+      Postgres: withPostgres ? server.postgres : NaN,
+    };
+  };
+}
+
 async function measure<Worker>(
   settle: () => Promise<void>,
   name: string,
+  cpu: () => Record<CpuPart, number>,
   open: () => Worker,
   step: (worker: Worker) => Promise<Outcome>,
   close: (worker: Worker) => void,
 ): Promise<Measurement> {
   await settle();
   process.stderr.write(`measuring ${name} (${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s)…\n`);
-  return runLoad({ workers: CLIENTS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, open, step, close });
+  return runLoad({ workers: CLIENTS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, open, step, close, cpu });
 }
 
 async function main(): Promise<void> {
@@ -182,11 +200,13 @@ async function main(): Promise<void> {
     const sites = () => ({ alice: connect(east, alice), bob: connect(west, bob) });
     const closeSites = (s: { alice: Connection; bob: Connection }) => (s.alice.close(), s.bob.close());
     const quiet = () => quietPools(started.network.keyGeneratorMetrics, QUIET_TIMEOUT_MS);
+    const networkCpu = cpuOf(network.pid, true);
 
     const figures = {
       bare: await measure(
         quiet,
         'the bare server',
+        cpuOf(baseline.child.pid, false),
         () => connect(baseline.port, alice),
         bareStep,
         (c) => c.close(),
@@ -194,6 +214,7 @@ async function main(): Promise<void> {
       enc1: await measure(
         quiet,
         'enc_keys number=1',
+        networkCpu,
         () => connect(east, alice),
         (c) => encStep(c, 1),
         (c) => c.close(),
@@ -201,12 +222,13 @@ async function main(): Promise<void> {
       enc100: await measure(
         quiet,
         'enc_keys number=100',
+        networkCpu,
         () => connect(east, alice),
         (c) => encStep(c, 100),
         (c) => c.close(),
       ),
-      roundTrip: await measure(quiet, 'the enc→dec round trip', sites, roundTripStep, closeSites),
-      lag: await measure(quiet, 'the replication lag', sites, lagStep, closeSites),
+      roundTrip: await measure(quiet, 'the enc→dec round trip', networkCpu, sites, roundTripStep, closeSites),
+      lag: await measure(quiet, 'the replication lag', networkCpu, sites, lagStep, closeSites),
     };
 
     const cores = cpus();
@@ -223,6 +245,11 @@ async function main(): Promise<void> {
         'Lag row: p50/p99 are the lag, enc answered → first successful dec answered, Bob retrying every 1 ms (a run of its own).',
         '',
         formatTable(figures, MAX_LAG_MS),
+        '',
+        `CPU per request, key or round trip over each scenario's window, from /proc; ${cores.length} cores in all. The server`,
+        "side's budget at a target: the cores at the target's rate, less the load generator's CPU at that rate.",
+        '',
+        formatCpuTable(figures, cores.length),
       ].join('\n'),
     );
     const failures = formatFailures(figures);

@@ -90,6 +90,54 @@ export function formatTable(figures: Figures, maxLagMs: number): string {
   return lines.join('\n');
 }
 
+/** The parts whose CPU the benchmark reads, in the order printed. */
+export const CPU_PARTS = ['load generator', 'server (Node)', 'Postgres'] as const;
+export type CpuPart = (typeof CPU_PARTS)[number];
+
+/**
+ * CPU per unit (request, key or round trip) of each part over each scenario's measured window, and what a
+ * target leaves the server side: the machine's cores at the target's rate, less the load generator's share.
+ */
+export function formatCpuTable(figures: Figures, cores: number): string {
+  const bareRate = rate(figures.bare, figures.bare.succeeded);
+  const scenarios: { name: string; run: Measurement; unit: string; target?: number }[] = [
+    { name: 'bare mTLS server (baseline)', run: figures.bare, unit: 'req' },
+    { name: 'enc_keys number=1', run: figures.enc1, unit: 'req', target: 0.5 * bareRate },
+    { name: 'enc_keys number=100', run: figures.enc100, unit: 'key', target: 0.5 * bareRate },
+    { name: 'enc→dec round trip, no retry', run: figures.roundTrip, unit: 'trip', target: 0.25 * bareRate },
+    { name: 'replication lag, 1 ms retries', run: figures.lag, unit: 'trip' },
+  ];
+  const header = [
+    'µs of CPU per unit (cores busy)'.padEnd(40),
+    ...CPU_PARTS.map((part) => part.padStart(18)),
+    'idle cores'.padStart(11),
+    '  server side now / at target',
+  ].join('');
+  const lines = [header, '-'.repeat(header.length + 8)];
+  for (const { name, run, unit, target } of scenarios) {
+    const used = run.cores ?? {};
+    const unitsPerSecond = rate(run, run.units);
+    const perUnit = (busy: number) => (busy / unitsPerSecond) * 1e6;
+    const cell = (part: CpuPart) =>
+      Number.isFinite(used[part]) ? `${fixed(perUnit(used[part]!), 0)} (${fixed(used[part]!, 2)})` : '-';
+    const idle =
+      cores - Object.values(used).reduce((sum, busy) => sum + (Number.isFinite(busy) ? busy : 0), 0);
+    const server = perUnit((used['server (Node)'] ?? 0) + (used['Postgres'] ?? 0));
+    // At the target's rate the load generator costs what it costs per unit now; the rest of the cores is the budget.
+    const budget =
+      target === undefined ? NaN : (cores / target) * 1e6 - perUnit(used['load generator'] ?? NaN);
+    lines.push(
+      [
+        `${name}, per ${unit}`.padEnd(40),
+        ...CPU_PARTS.map((part) => cell(part).padStart(18)),
+        fixed(idle, 2).padStart(11),
+        target === undefined ? '' : `  ${fixed(server, 0)} / ≤ ${fixed(budget, 0)} µs`,
+      ].join(''),
+    );
+  }
+  return lines.join('\n');
+}
+
 /** One line per failure reason and scenario, or nothing when every step succeeded. */
 export function formatFailures(figures: Figures): string[] {
   return Object.entries(figures).flatMap(([scenario, run]: [string, Measurement]) =>
