@@ -173,6 +173,30 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
     });
 
+    it("records the reservation in two round trips: its blocks' locks, then one statement for the rest", async () => {
+      const { ledger, assignment } = await heldAssignment();
+      const { reservation } = assignment;
+      const linkId = (await ledger.links.idOf(reservation.linkSource, reservation.linkTarget))!;
+      // Assignments carved from a new reservation queue behind these locks; each round trip under them counts.
+      const sent = await ledger.transaction(async (scope) => {
+        const connection = (scope.manager.queryRunner as unknown as { databaseConnection: object })
+          .databaseConnection as { query: (...args: unknown[]) => unknown };
+        const query = jest.spyOn(connection, 'query');
+        const first = await scope.reservations.record({ ...reservation, linkId });
+        const calls = query.mock.calls.length;
+        const again = await scope.reservations.record({ ...reservation, linkId });
+        query.mockRestore();
+        return { first, again, calls };
+      });
+      expect(sent).toEqual({ first: true, again: false, calls: 2 });
+      expect(await ledger.reservations.find(reservation.id)).toEqual({
+        id: reservation.id,
+        linkId,
+        bits: reservation.bits,
+        segments: reservation.segments,
+      });
+    });
+
     it('applies assignments carved from one reservation in several batches, even when they arrive at once', async () => {
       const { ledger, blocks, assignment: whole } = await heldAssignment();
       // The gateway's batches: each names the whole reservation and its own keys at disjoint offsets.

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
-import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState, UNIQUE_VIOLATION } from './sql';
+import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState } from './sql';
 import { BitSegment, Reservation } from './types';
 
 export type ReserveResult =
@@ -66,41 +66,32 @@ export class ReservationStore {
    * used again here either. Answers false when this reservation was recorded before.
    */
   async record(reservation: Reservation): Promise<boolean> {
-    // Callers ask first whether it is recorded (applyAssignment's probe); here only the answer under the lock counts.
-    const recorded = async (manager: EntityManager) =>
-      (await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id])).length > 0;
     return inTransaction(this.manager, async (manager) => {
       // Several assignments carved from one reservation may arrive at once. Whoever records it locks its
-      // blocks first (in ID order), so asking again after the lock sees a concurrent recording.
+      // blocks first (in ID order), so the others wait here and then find it recorded.
       const blockIds = [...new Set(reservation.segments.map((segment) => segment.blockId))].sort();
       const blocks = await rows<{ id: string; bits: number }>(
         manager,
         `SELECT id, bits FROM blocks WHERE id = ANY ($1::uuid[]) AND link_id = $2 ORDER BY id FOR UPDATE`,
         [blockIds, reservation.linkId],
       );
-      if (await recorded(manager)) {
-        return false;
-      }
       if (blocks.length !== blockIds.length) {
+        // Its blocks may have been reaped since an earlier delivery recorded it.
+        const [recorded] = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
+        if (recorded !== undefined) {
+          return false;
+        }
         throw new LedgerConflictError(
           'segments-not-on-link',
           `reservation ${reservation.id} names blocks that are not blocks of link ${reservation.linkId} here`,
         );
       }
       const sizes = new Map(blocks.map((block) => [block.id, block.bits]));
-      await insertReservation(
+      return insertReservation(
         manager,
         reservation,
         reservation.segments.map((segment) => sizes.get(segment.blockId) as number),
       );
-      await rows(
-        manager,
-        `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
-         FROM (SELECT id, sum(take)::int AS take FROM unnest($1::uuid[], $2::int[]) AS u (id, take) GROUP BY id) AS t
-         WHERE b.id = t.id`,
-        [reservation.segments.map((s) => s.blockId), reservation.segments.map((s) => s.end - s.start)],
-      );
-      return true;
     });
   }
 
@@ -157,27 +148,29 @@ async function tryReserve(manager: EntityManager, linkId: number, bits: number):
     start: row.reserved_bits,
     end: row.reserved_bits + take,
   }));
-  await rows(
-    manager,
-    `UPDATE blocks AS b SET reserved_bits = b.reserved_bits + t.take
-     FROM unnest($1::uuid[], $2::int[]) AS t (id, take) WHERE b.id = t.id`,
-    [taken.map(({ row }) => row.id), taken.map(({ take }) => take)],
-  );
   const reservation: Reservation = { id: randomUUID(), linkId, bits, segments };
-  await insertReservation(
-    manager,
-    reservation,
-    taken.map(({ row }) => row.bits),
-  );
+  if (
+    !(await insertReservation(
+      manager,
+      reservation,
+      taken.map(({ row }) => row.bits),
+    ))
+  ) {
+    throw new LedgerConflictError('reservation-id-taken', `reservation ${reservation.id} exists already`);
+  }
   const expiresAt = new Date(Math.min(...taken.map(({ row }) => row.expires_at.getTime())));
   return { ok: true, reservation, expiresAt };
 }
 
+/**
+ * Records a reservation, its bit ranges and the blocks' reserved bits in one statement (one round trip while
+ * the caller holds the blocks' row locks). Answers false, and records nothing, when its ID is recorded already.
+ */
 async function insertReservation(
   manager: EntityManager,
   reservation: Reservation,
   blockSizes: readonly number[],
-): Promise<void> {
+): Promise<boolean> {
   const total = reservation.segments.reduce((sum, segment) => sum + segment.end - segment.start, 0);
   if (reservation.segments.length === 0 || total !== reservation.bits) {
     throw new RangeError(
@@ -185,34 +178,40 @@ async function insertReservation(
     );
   }
   try {
-    await rows(manager, `INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, $3)`, [
-      reservation.id,
-      reservation.linkId,
-      reservation.bits,
-    ]);
-    await rows(
+    const [{ inserted }] = await rows<{ inserted: number }>(
       manager,
-      `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
-       SELECT $1, t.ordinal - 1, t.block_id, t.block_bits, int4range(t.lo, t.hi)
-       FROM unnest($2::uuid[], $3::int[], $4::int[], $5::int[]) WITH ORDINALITY AS t (block_id, block_bits, lo, hi, ordinal)`,
+      `WITH r AS (
+         INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       ), t AS (
+         SELECT * FROM unnest($4::uuid[], $5::int[], $6::int[], $7::int[]) WITH ORDINALITY
+           AS t (block_id, block_bits, lo, hi, ordinal)
+       ), g AS (
+         INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
+         SELECT r.id, t.ordinal - 1, t.block_id, t.block_bits, int4range(t.lo, t.hi) FROM r CROSS JOIN t
+       ), u AS (
+         UPDATE blocks AS b SET reserved_bits = b.reserved_bits + s.take
+         FROM (SELECT block_id, sum(hi - lo)::int AS take FROM t GROUP BY block_id) AS s
+         WHERE b.id = s.block_id AND EXISTS (SELECT 1 FROM r)
+       )
+       SELECT count(*)::int AS inserted FROM r`,
       [
         reservation.id,
+        reservation.linkId,
+        reservation.bits,
         reservation.segments.map((segment) => segment.blockId),
         blockSizes,
         reservation.segments.map((segment) => segment.start),
         reservation.segments.map((segment) => segment.end),
       ],
     );
+    return inserted > 0;
   } catch (error) {
-    const state = sqlState(error);
-    if (state === EXCLUSION_VIOLATION) {
+    if (sqlState(error) === EXCLUSION_VIOLATION) {
       throw new LedgerConflictError(
         'bits-already-used',
         `reservation ${reservation.id} overlaps bits already reserved`,
       );
-    }
-    if (state === UNIQUE_VIOLATION) {
-      throw new LedgerConflictError('reservation-id-taken', `reservation ${reservation.id} exists already`);
     }
     throw error;
   }
