@@ -62,7 +62,11 @@ export function treeCpuSeconds(rootPid: number): CpuSeconds {
   }
   const stats = entries.flatMap((pid) => readStat(pid) ?? []);
   const children = new Map<number, Stat[]>();
-  for (const stat of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
+  for (const stat of stats) {
+    const siblings = children.get(stat.ppid);
+    if (siblings === undefined) children.set(stat.ppid, [stat]);
+    else siblings.push(stat);
+  }
   let postgres = 0;
   let other = 0;
   const root = stats.find((stat) => stat.pid === rootPid);

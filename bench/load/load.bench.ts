@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import { ensureDevPki } from '@dqkd/pki';
 
 import { LISTENING } from './bare-server';
+import { ownCpuSeconds, treeCpuSeconds } from './cpu-time';
 import { EmbeddedNetwork, RAISED_SAE_RATE } from './embedded-network';
 import { Connection, runLoad, sleep, type Answer, type Measurement, type Outcome } from './load-generator';
-import { ownCpuSeconds, treeCpuSeconds } from './cpu-time';
 import { quietPools } from './quiet-pools';
 import { formatCpuTable, formatFailures, formatTable, type CpuPart } from './report';
 

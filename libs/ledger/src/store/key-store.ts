@@ -9,8 +9,10 @@ import {
   inTransaction,
   NOT_NULL_VIOLATION,
   rows,
+  sealedOf,
   sqlState,
   UNIQUE_VIOLATION,
+  type SealedColumns,
 } from './sql';
 import { KeyRecord, MessageClaim, NewKey, Slave } from './types';
 
@@ -187,19 +189,13 @@ export class KeyStore {
 
   /** A key's plaintext material, or undefined when it holds none. Zero it when done. */
   async readMaterial(keyId: string): Promise<Buffer | undefined> {
-    const [row] = await rows<{ ciphertext: Buffer; wrapped_key: Buffer; kek_id: number }>(
+    const [row] = await rows<SealedColumns>(
       this.manager,
       `SELECT material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
        FROM keys WHERE key_id = $1 AND material_ciphertext IS NOT NULL`,
       [keyId],
     );
-    return row === undefined
-      ? undefined
-      : this.cipher.open('keys', keyId, {
-          ciphertext: row.ciphertext,
-          wrappedKey: row.wrapped_key,
-          kekId: row.kek_id,
-        });
+    return row === undefined ? undefined : this.cipher.open('keys', keyId, sealedOf(row));
   }
 
   /**

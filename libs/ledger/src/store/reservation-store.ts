@@ -149,13 +149,12 @@ async function tryReserve(manager: EntityManager, linkId: number, bits: number):
     end: row.reserved_bits + take,
   }));
   const reservation: Reservation = { id: randomUUID(), linkId, bits, segments };
-  if (
-    !(await insertReservation(
-      manager,
-      reservation,
-      taken.map(({ row }) => row.bits),
-    ))
-  ) {
+  const inserted = await insertReservation(
+    manager,
+    reservation,
+    taken.map(({ row }) => row.bits),
+  );
+  if (!inserted) {
     throw new LedgerConflictError('reservation-id-taken', `reservation ${reservation.id} exists already`);
   }
   const expiresAt = new Date(Math.min(...taken.map(({ row }) => row.expires_at.getTime())));
