@@ -2,8 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { sliceBits } from '../src/bits';
 import { LedgerConflictError } from '../src/errors';
-import { Ledger } from '../src/ledger';
+import { Ledger, type LedgerScope } from '../src/ledger';
 import { applyAssignment, KeyAssignment } from '../src/store/assignment';
+import { HeldReservations } from '../src/store/held-reservations';
 import { Link } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
@@ -49,7 +50,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
 
   describe('applyAssignment (target side)', () => {
     /** Target blocks with the same IDs and material as a source would hold. */
-    async function targetBlocks(ledger: Ledger, link: Link, count: number) {
+    async function targetBlocks(ledger: Ledger, link: Link, count: number, expiresAt = inAnHour()) {
       const blocks = Array.from({ length: count }, () => ({ id: randomUUID(), material: randomBytes(128) }));
       for (const block of blocks) {
         await ledger.blocks.store({
@@ -59,7 +60,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
           state: 'ready',
           bits: 1024,
           metadata: Buffer.from('sealed metadata'),
-          expiresAt: inAnHour(),
+          expiresAt,
         });
       }
       return blocks;
@@ -89,6 +90,8 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
         expiresAt: inAnHour(),
       };
     }
+
+    const bob = { kind: 'sae', id: 'sae-bob' } as const;
 
     /** A link with two blocks held at the target, and an assignment of keys on them. */
     async function heldAssignment() {
@@ -219,6 +222,109 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
           { keyId: whole.keys[0].keyId, material: run.subarray(0, 32) },
           { keyId: whole.keys[1].keyId, material: run.subarray(32, 48) },
         ],
+      });
+    });
+
+    describe('with held reservations', () => {
+      const textOf = (sent: unknown) => (typeof sent === 'string' ? sent : (sent as { text: string }).text);
+
+      /** The statements a call sends on its transaction's connection (a pass-through spy on the real one). */
+      async function statementsOf<T>(ledger: Ledger, run: (scope: LedgerScope) => Promise<T>) {
+        return ledger.transaction(async (scope) => {
+          const connection = (scope.manager.queryRunner as unknown as { databaseConnection: object })
+            .databaseConnection as { query: (...args: unknown[]) => unknown };
+          const query = jest.spyOn(connection, 'query');
+          try {
+            const result = await run(scope);
+            return { result, statements: query.mock.calls.map(([sent]) => textOf(sent)) };
+          } finally {
+            query.mockRestore();
+          }
+        });
+      }
+
+      it("applies a reservation's later assignments in one statement each, which reads no block", async () => {
+        const { ledger, blocks, assignment: whole } = await heldAssignment();
+        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
+        const held = new HeldReservations();
+        try {
+          expect(await applyAssignment(ledger, first!, undefined, held)).toEqual({ applied: true });
+          const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+          const later = await statementsOf(ledger, (scope) => applyAssignment(scope, second!, claim, held));
+          expect(later.result).toEqual({ applied: true });
+          expect(later.statements).toHaveLength(1);
+          expect(later.statements[0]).not.toMatch(/\bblocks\b/);
+          const run = Buffer.concat([
+            sliceBits(blocks[0].material, 896, 128),
+            sliceBits(blocks[1].material, 0, 256),
+          ]);
+          expect(await ledger.keys.deliver([second!.keys[0].keyId, first!.keys[0].keyId], bob)).toEqual({
+            ok: true,
+            keys: [
+              { keyId: second!.keys[0].keyId, material: run.subarray(32, 48) },
+              { keyId: first!.keys[0].keyId, material: run.subarray(0, 32) },
+            ],
+          });
+          // Every bit of the reservation is in a key now: nothing of it stays in memory.
+          expect(held.size).toBe(0);
+        } finally {
+          held.clear();
+        }
+      });
+
+      it('has no second effect for a redelivery, nor for the same keys under another message', async () => {
+        const { ledger, assignment: whole } = await heldAssignment();
+        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
+        const held = new HeldReservations();
+        try {
+          await applyAssignment(ledger, first!, undefined, held);
+          const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+          expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: true });
+          expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: false });
+          const other = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+          expect(await applyAssignment(ledger, second!, other, held)).toEqual({ applied: false });
+          expect(await ledger.keys.find([second!.keys[0].keyId])).toHaveLength(1);
+        } finally {
+          held.clear();
+        }
+      });
+
+      it('reads the blocks again for an assignment whose segments differ from the held ones', async () => {
+        const { ledger, assignment: whole } = await heldAssignment();
+        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
+        const held = new HeldReservations();
+        try {
+          await applyAssignment(ledger, first!, undefined, held);
+          // Same reservation ID, other bits: the held copy must not answer for it.
+          const moved = {
+            ...second!,
+            reservation: {
+              ...whole.reservation,
+              segments: [
+                { ...whole.reservation.segments[0]!, start: 0, end: 128 },
+                whole.reservation.segments[1]!,
+              ],
+            },
+          };
+          const later = await statementsOf(ledger, (scope) => applyAssignment(scope, moved, undefined, held));
+          expect(later.statements.some((statement) => /\bblocks\b/.test(statement))).toBe(true);
+        } finally {
+          held.clear();
+        }
+      });
+
+      it('holds no bits past the deadline of the blocks they come from', async () => {
+        const { ledger } = context();
+        const link = await newLink(ledger, 1024);
+        const blocks = await targetBlocks(ledger, link, 2, new Date(Date.now() - 1_000));
+        const assignment = assignmentFor(
+          link,
+          blocks.map((block) => block.id),
+        );
+        const held = new HeldReservations();
+        const first = { ...assignment, keys: [assignment.keys[0]!] };
+        expect(await applyAssignment(ledger, first, undefined, held)).toEqual({ applied: true });
+        expect(held.size).toBe(0);
       });
     });
 

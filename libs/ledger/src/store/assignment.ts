@@ -2,6 +2,7 @@ import { sliceBits } from '../bits';
 import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt } from '../segments';
+import type { HeldReservations } from './held-reservations';
 import { rows, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
@@ -35,11 +36,15 @@ export type ApplyAssignmentResult = { readonly applied: true } | { readonly appl
  * same assignment again records nothing; with `claim`, neither does a second delivery of that message,
  * which the same statement records as processed. An assignment whose blocks are not held here, or that
  * overlaps bits already used, is refused with a LedgerConflictError.
+ *
+ * With `held`, the reservation's bits are kept there after its first assignment, and a later assignment of
+ * it is that one statement alone (see HeldReservations).
  */
 export async function applyAssignment(
   scope: LedgerScope,
   assignment: KeyAssignment,
   claim?: MessageClaim,
+  held?: HeldReservations,
 ): Promise<ApplyAssignmentResult> {
   const { reservation } = assignment;
   if (assignment.keys.length === 0) {
@@ -52,16 +57,33 @@ export async function applyAssignment(
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
     );
   }
-  const first = Math.min(...assignment.keys.map((key) => key.offset));
-  const end = Math.max(...assignment.keys.map((key) => key.offset + key.size));
+  const heldBits = held?.bitsOf(reservation);
+  if (heldBits !== undefined) {
+    try {
+      return countCarved(held!, assignment, await recordKeys(scope, assignment, linkId, heldBits, 0, claim));
+    } catch (error) {
+      // The same keys under another message ID, or a reservation reaped meanwhile: the probe below tells.
+      if (!(error instanceof LedgerConflictError) || error.reason === 'bits-already-used') throw error;
+    }
+  }
+  // Without a place to hold them, only the bits these keys lie on are read; with one, the whole reservation.
+  const first = held === undefined ? Math.min(...assignment.keys.map((key) => key.offset)) : 0;
+  const end =
+    held === undefined ? Math.max(...assignment.keys.map((key) => key.offset + key.size)) : reservation.bits;
   const spanned = segmentsAt(reservation.segments, first, end - first);
   // One round trip for the three questions and the sealed blocks the keys lie on (one row per block that still
   // has material, the answers repeated on each); the reservation is recorded once, with its first batch.
   const probe = await rows<
-    { processed: boolean; recorded: boolean; existing: number; id: string | null } & SealedColumns
+    {
+      processed: boolean;
+      recorded: boolean;
+      existing: number;
+      id: string | null;
+      expires_at: Date | null;
+    } & SealedColumns
   >(
     scope.manager,
-    `SELECT p.processed, p.recorded, p.existing, b.id, b.material_ciphertext AS ciphertext,
+    `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, b.material_ciphertext AS ciphertext,
             b.material_wrapped_key AS wrapped_key, b.material_kek_id AS kek_id
      FROM (SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
                   EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
@@ -96,21 +118,59 @@ export async function applyAssignment(
       `reservation ${reservation.id} lies on blocks that hold no material here`,
     );
   }
+  if (held === undefined) {
+    try {
+      return await recordKeys(scope, assignment, linkId, run, first, claim);
+    } finally {
+      run.fill(0);
+    }
+  }
+  // Held no longer than the blocks the bits came from are carvable here.
+  const kept = held.hold(reservation, run, Math.min(...probe.map((row) => row.expires_at!.getTime())));
+  try {
+    return countCarved(held, assignment, await recordKeys(scope, assignment, linkId, run, 0, claim));
+  } finally {
+    if (!kept) run.fill(0);
+  }
+}
+
+/** Records the assignment's keys with material sliced from `bits`, which hold the reservation from `first`. */
+async function recordKeys(
+  scope: LedgerScope,
+  assignment: KeyAssignment,
+  linkId: number,
+  bits: Buffer,
+  first: number,
+  claim: MessageClaim | undefined,
+): Promise<ApplyAssignmentResult> {
   const keys: NewKey[] = assignment.keys.map((key) => ({
     keyId: key.keyId,
     linkId,
     masterSaeId: assignment.masterSaeId,
     size: key.size,
-    reservationId: reservation.id,
+    reservationId: assignment.reservation.id,
     offset: key.offset,
     expiresAt: assignment.expiresAt,
     slaves: assignment.slaves,
-    material: sliceBits(run, key.offset - first, key.size),
+    material: sliceBits(bits, key.offset - first, key.size),
   }));
   try {
     return { applied: await scope.keys.record(keys, claim) };
   } finally {
-    run.fill(0);
     keys.forEach((key) => key.material?.fill(0));
   }
+}
+
+function countCarved(
+  held: HeldReservations,
+  assignment: KeyAssignment,
+  result: ApplyAssignmentResult,
+): ApplyAssignmentResult {
+  if (result.applied) {
+    held.carved(
+      assignment.reservation.id,
+      assignment.keys.reduce((sum, key) => sum + key.size, 0),
+    );
+  }
+  return result;
 }

@@ -1,5 +1,5 @@
 import { EnvelopeError } from '@dqkd/blast';
-import { applyAssignment, LedgerConflictError, type Ledger } from '@dqkd/ledger';
+import { applyAssignment, HeldReservations, LedgerConflictError, type Ledger } from '@dqkd/ledger';
 import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessage } from '@dqkd/messaging';
 import type { Logger } from '@nestjs/common';
 
@@ -11,6 +11,9 @@ import type { SiteKeys } from './site-keys';
 
 /** The target's side of enc_keys: the keys of a reservation become fetchable by their slaves here. */
 export class Assignments {
+  /** The bits of reservations whose later assignments are still to come, so each of those is one statement. */
+  private readonly held = new HeldReservations();
+
   constructor(
     private readonly ledger: Ledger,
     private readonly keys: SiteKeys,
@@ -46,10 +49,8 @@ export class Assignments {
     }
     try {
       // No transaction around it: the keys and the message's inbox entry go in one statement.
-      const result = await applyAssignment(this.ledger, assignment, {
-        messageId: assignmentMessageId(assignment),
-        subject: message.subject,
-      });
+      const claim = { messageId: assignmentMessageId(assignment), subject: message.subject };
+      const result = await applyAssignment(this.ledger, assignment, claim, this.held);
       if (result.applied) {
         this.metrics.assignments.inc();
         observeLag(this.metrics.lag, 'assignment', assignment.issuedAt);
@@ -64,5 +65,10 @@ export class Assignments {
       );
     }
     return 'ack';
+  }
+
+  /** Zeroes the reservation bits held, once no assignment can arrive any more. */
+  release(): void {
+    this.held.clear();
   }
 }

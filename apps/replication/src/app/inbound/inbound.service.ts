@@ -60,6 +60,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.subscription?.close();
     this.subscription = undefined;
+    this.handlers.assignments.release();
   }
 
   private async apply(message: BusMessage): Promise<void> {

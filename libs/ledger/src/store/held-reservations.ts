@@ -1,0 +1,91 @@
+import type { KeyAssignment } from './assignment';
+
+/**
+ * How long the target holds a reservation's bits after its first assignment: longer than a source gateway
+ * carves one lease (30 s), so that every later assignment of the lease finds them.
+ */
+export const RESERVATION_HOLD_MS = 60_000;
+
+type HeldReservation = KeyAssignment['reservation'];
+
+interface Held {
+  readonly reservation: HeldReservation;
+  readonly bits: Buffer;
+  /** Bits of keys recorded from it so far: once they cover the reservation, nothing more can come. */
+  carved: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Target side, the mirror of a source gateway's lease: the plaintext bits of the reservations whose keys are
+ * still arriving, decrypted once from this site's blocks when the first assignment of a reservation is
+ * applied, so that each later one is a single statement that never reads the blocks (a reservation's
+ * assignments come one per enc_keys batch, a block is 32 KiB). Held in this process only, never past the
+ * blocks' own deadline nor RESERVATION_HOLD_MS, and zeroed when they go. The ledger stays the truth: what
+ * is not held here is read from the blocks again.
+ */
+export class HeldReservations {
+  private readonly held = new Map<string, Held>();
+
+  constructor(private readonly holdMs = RESERVATION_HOLD_MS) {}
+
+  /** The bits of `reservation` when they are held for exactly its bits and segments. Copy what you need now. */
+  bitsOf(reservation: HeldReservation): Buffer | undefined {
+    const held = this.held.get(reservation.id);
+    return held !== undefined && sameReservation(held.reservation, reservation) ? held.bits : undefined;
+  }
+
+  /**
+   * Keeps `bits` (the whole reservation, in order) until `until` at the latest, and answers true; false when it
+   * keeps nothing (held already, or `until` has passed), and the caller still owns and zeroes them.
+   */
+  hold(reservation: HeldReservation, bits: Buffer, until: number): boolean {
+    const holdFor = Math.min(this.holdMs, until - Date.now());
+    if (this.held.has(reservation.id) || holdFor <= 0) return false;
+    const timer = setTimeout(() => this.drop(reservation.id), holdFor);
+    // A timer of its own per reservation, so a site that stops issuing does not keep bits until the next one.
+    timer.unref();
+    this.held.set(reservation.id, { reservation, bits, carved: 0, timer });
+    return true;
+  }
+
+  /** Counts keys recorded from a held reservation; the bits go once every bit of it is in a key. */
+  carved(reservationId: string, bits: number): void {
+    const held = this.held.get(reservationId);
+    if (held === undefined) return;
+    held.carved += bits;
+    if (held.carved >= held.reservation.bits) this.drop(reservationId);
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Zeroes and forgets everything held (at shutdown). */
+  clear(): void {
+    [...this.held.keys()].forEach((id) => this.drop(id));
+  }
+
+  private drop(reservationId: string): void {
+    const held = this.held.get(reservationId);
+    if (held === undefined) return;
+    clearTimeout(held.timer);
+    held.bits.fill(0);
+    this.held.delete(reservationId);
+  }
+}
+
+function sameReservation(a: HeldReservation, b: HeldReservation): boolean {
+  return (
+    a.bits === b.bits &&
+    a.linkSource === b.linkSource &&
+    a.linkTarget === b.linkTarget &&
+    a.segments.length === b.segments.length &&
+    a.segments.every(
+      (segment, i) =>
+        segment.blockId === b.segments[i]!.blockId &&
+        segment.start === b.segments[i]!.start &&
+        segment.end === b.segments[i]!.end,
+    )
+  );
+}
