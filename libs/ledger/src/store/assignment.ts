@@ -71,12 +71,14 @@ export async function applyAssignment(
   const end =
     held === undefined ? Math.max(...assignment.keys.map((key) => key.offset + key.size)) : reservation.bits;
   const spanned = segmentsAt(reservation.segments, first, end - first);
-  // One round trip for the three questions and the sealed blocks the keys lie on (one row per block that still
-  // has material, the answers repeated on each); the reservation is recorded once, with its first batch.
+  // One round trip for the three questions (message processed? reservation recorded, and on which bits? keys
+  // there?) and the sealed blocks the keys lie on (one row per block that still has material, the answers
+  // repeated on each); the reservation is recorded once, with its first batch.
   const probe = await rows<
     {
       processed: boolean;
-      recorded: boolean;
+      /** The recorded reservation's bit ranges, as rangesOf writes segments; null when not recorded. */
+      recorded: string | null;
       existing: number;
       id: string | null;
       expires_at: Date | null;
@@ -86,7 +88,9 @@ export async function applyAssignment(
     `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, b.material_ciphertext AS ciphertext,
             b.material_wrapped_key AS wrapped_key, b.material_kek_id AS kek_id
      FROM (SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
-                  EXISTS (SELECT 1 FROM reservations WHERE id = $1) AS recorded,
+                  CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
+                    (SELECT string_agg(g.block_id || ' ' || lower(g.bits) || ' ' || upper(g.bits), ' '
+                       ORDER BY g.ordinal) FROM bit_ranges g WHERE g.reservation_id = $1), '') END AS recorded,
                   (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing) AS p
      LEFT JOIN blocks b ON b.id = ANY ($4::uuid[]) AND b.material_ciphertext IS NOT NULL`,
     [
@@ -101,7 +105,14 @@ export async function applyAssignment(
     // This message, or the same assignment under another message ID, was applied before.
     return { applied: false };
   }
-  if (!recorded) {
+  if (recorded !== null && recorded !== rangesOf(reservation.segments)) {
+    // Only a faulty source names a recorded reservation with other bits; they may be another reservation's.
+    throw new LedgerConflictError(
+      'segments-not-on-link',
+      `reservation ${reservation.id} lies on other bits here than the assignment says`,
+    );
+  }
+  if (recorded === null) {
     await scope.reservations.record({
       id: reservation.id,
       linkId,
@@ -132,6 +143,13 @@ export async function applyAssignment(
   } finally {
     if (!kept) run.fill(0);
   }
+}
+
+/** A reservation's segments as the probe writes its recorded bit ranges. */
+function rangesOf(segments: readonly BitSegment[]): string {
+  return segments
+    .map((segment) => `${segment.blockId.toLowerCase()} ${segment.start} ${segment.end}`)
+    .join(' ');
 }
 
 /** Records the assignment's keys with material sliced from `bits`, which hold the reservation from `first`. */
