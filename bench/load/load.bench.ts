@@ -1,7 +1,7 @@
 /**
  * Load benchmark of the two-site network (issue 4): enc_keys with number=1 and number=100 and the enc→dec
  * round trip over mutual TLS, from 16 kept-alive clients, beside a bare Node mutual-TLS server measured in
- * the same run with the same load generator. Starts the baseline server and the embedded default (built:
+ * the same run with the same load generator, before each of those scenarios and after the last. Starts the baseline server and the embedded default (built:
  * `npx nx run @dqkd/embedded:build`) in a temporary DQKD_HOME on free 127.0.0.1 ports and stops both at the
  * end, also on failure or Ctrl-C. Not a test: the figures depend on the machine.
  */
@@ -17,7 +17,7 @@ import { ownCpuSeconds, treeCpuSeconds } from './cpu-time';
 import { EmbeddedNetwork, RAISED_SAE_RATE } from './embedded-network';
 import { Connection, runLoad, sleep, type Answer, type Measurement, type Outcome } from './load-generator';
 import { quietPools } from './quiet-pools';
-import { formatCpuTable, formatFailures, formatTable, type CpuPart } from './report';
+import { formatCpuTable, formatFailures, formatTable, type CpuPart, type Figures } from './report';
 
 const WORKSPACE = path.resolve(__dirname, '../../..');
 const CLIENTS = 16;
@@ -170,12 +170,12 @@ async function measure<Worker>(
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(tmpdir(), 'dqkd-load-'));
   const pkiDir = path.join(home, 'pki');
-  let bare: ChildProcess | undefined;
+  let bareServer: ChildProcess | undefined;
   let network: EmbeddedNetwork | undefined;
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
-      bare?.kill('SIGTERM');
+      bareServer?.kill('SIGTERM');
       const exit = await network?.stop(NETWORK_STOP_TIMEOUT_MS);
       if (exit === 'killed') process.stderr.write('the network did not stop on SIGINT and was killed\n');
       else if (exit !== undefined && exit !== 0) process.stderr.write(`the network exited with ${exit}\n`);
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     // The same PKI the network would create for itself, made first so the baseline can use it.
     await ensureDevPki({ dir: pkiDir });
     const baseline = await startBareServer(pkiDir);
-    bare = baseline.child;
+    bareServer = baseline.child;
     process.stderr.write(`starting the embedded network in ${home}…\n`);
     const started = await EmbeddedNetwork.start(WORKSPACE, home);
     network = started.network;
@@ -202,34 +202,46 @@ async function main(): Promise<void> {
     const quiet = () => quietPools(started.network.keyGeneratorMetrics, QUIET_TIMEOUT_MS);
     const networkCpu = cpuOf(network.pid, true);
 
-    const figures = {
-      bare: await measure(
+    const measureBare = () =>
+      measure(
         quiet,
         'the bare server',
         cpuOf(baseline.child.pid, false),
         () => connect(baseline.port, alice),
         bareStep,
         (c) => c.close(),
-      ),
-      enc1: await measure(
-        quiet,
-        'enc_keys number=1',
-        networkCpu,
-        () => connect(east, alice),
-        (c) => encStep(c, 1),
-        (c) => c.close(),
-      ),
-      enc100: await measure(
-        quiet,
-        'enc_keys number=100',
-        networkCpu,
-        () => connect(east, alice),
-        (c) => encStep(c, 100),
-        (c) => c.close(),
-      ),
-      roundTrip: await measure(quiet, 'the enc→dec round trip', networkCpu, sites, roundTripStep, closeSites),
-      lag: await measure(quiet, 'the replication lag', networkCpu, sites, lagStep, closeSites),
-    };
+      );
+    // The bare server around each rated scenario (see Figures.bare): the machine's speed drifts.
+    const bare: Measurement[] = [await measureBare()];
+    const enc1 = await measure(
+      quiet,
+      'enc_keys number=1',
+      networkCpu,
+      () => connect(east, alice),
+      (c) => encStep(c, 1),
+      (c) => c.close(),
+    );
+    bare.push(await measureBare());
+    const enc100 = await measure(
+      quiet,
+      'enc_keys number=100',
+      networkCpu,
+      () => connect(east, alice),
+      (c) => encStep(c, 100),
+      (c) => c.close(),
+    );
+    bare.push(await measureBare());
+    const roundTrip = await measure(
+      quiet,
+      'the enc→dec round trip',
+      networkCpu,
+      sites,
+      roundTripStep,
+      closeSites,
+    );
+    bare.push(await measureBare());
+    const lag = await measure(quiet, 'the replication lag', networkCpu, sites, lagStep, closeSites);
+    const figures: Figures = { bare, enc1, enc100, roundTrip, lag };
 
     const cores = cpus();
     console.log(
@@ -239,7 +251,8 @@ async function main(): Promise<void> {
         `${CLIENTS} concurrent clients, each with kept-alive mutual-TLS connections, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s per scenario, all on 127.0.0.1.`,
         `The embedded network (one process, both sites) with its per-SAE rate limit raised to ${RAISED_SAE_RATE} req/s (burst ${RAISED_SAE_RATE})`,
         "in the benchmark's network.yaml; every other limit as in config/network.example.yaml. The bare server (its own process)",
-        'has the same TLS settings and certificate and answers each request with 32 random bytes, base64, in JSON.',
+        'has the same TLS settings and certificate and answers each request with 32 random bytes, base64, in JSON. It is',
+        "measured before each rated scenario and after the last; a scenario's target is against the two runs around it.",
         "Each scenario starts once every pool is full and the key-generators idle (the pools' ready bytes stopped changing).",
         "Latencies of successful requests; a round trip is Alice's enc at kme-east then one dec by Bob at kme-west.",
         'Lag row: p50/p99 are the lag, enc answered → first successful dec answered, Bob retrying every 1 ms (a run of its own).',

@@ -58,9 +58,9 @@ export async function applyAssignment(
     );
   }
   const heldBits = held?.bitsOf(reservation);
-  if (heldBits !== undefined) {
+  if (held !== undefined && heldBits !== undefined) {
     try {
-      return countCarved(held!, assignment, await recordKeys(scope, assignment, linkId, heldBits, 0, claim));
+      return countCarved(held, assignment, await recordKeys(scope, assignment, linkId, heldBits, 0, claim));
     } catch (error) {
       // The same keys under another message ID, or a reservation reaped meanwhile: the probe below tells.
       if (!(error instanceof LedgerConflictError) || error.reason === 'bits-already-used') throw error;
@@ -179,6 +179,7 @@ async function recordKeys(
   }
 }
 
+/** Tells `held` how many bits of the reservation an applied assignment put in keys; answers its result. */
 function countCarved(
   held: HeldReservations,
   assignment: KeyAssignment,
