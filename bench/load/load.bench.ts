@@ -213,23 +213,18 @@ async function main(): Promise<void> {
       );
     // The bare server around each rated scenario (see Figures.bare): the machine's speed drifts.
     const bare: Measurement[] = [await measureBare()];
-    const enc1 = await measure(
-      quiet,
-      'enc_keys number=1',
-      networkCpu,
-      () => connect(east, alice),
-      (c) => encStep(c, 1),
-      (c) => c.close(),
-    );
+    const encKeys = (number: number) =>
+      measure(
+        quiet,
+        `enc_keys number=${number}`,
+        networkCpu,
+        () => connect(east, alice),
+        (c) => encStep(c, number),
+        (c) => c.close(),
+      );
+    const enc1 = await encKeys(1);
     bare.push(await measureBare());
-    const enc100 = await measure(
-      quiet,
-      'enc_keys number=100',
-      networkCpu,
-      () => connect(east, alice),
-      (c) => encStep(c, 100),
-      (c) => c.close(),
-    );
+    const enc100 = await encKeys(100);
     bare.push(await measureBare());
     const roundTrip = await measure(
       quiet,
