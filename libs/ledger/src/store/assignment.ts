@@ -66,10 +66,15 @@ export async function applyAssignment(
       if (!(error instanceof LedgerConflictError) || error.reason === 'bits-already-used') throw error;
     }
   }
-  // Without a place to hold them, only the bits these keys lie on are read; with one, the whole reservation.
-  const first = held === undefined ? Math.min(...assignment.keys.map((key) => key.offset)) : 0;
+  // The whole reservation is read when it will be held for later assignments, else only the bits these keys
+  // lie on (also when these keys are all of it: nothing of it is left to come).
+  const carving = assignment.keys.reduce((sum, key) => sum + key.size, 0);
+  const holding = held?.takes(reservation) === true && carving < reservation.bits ? held : undefined;
+  const first = holding === undefined ? Math.min(...assignment.keys.map((key) => key.offset)) : 0;
   const end =
-    held === undefined ? Math.max(...assignment.keys.map((key) => key.offset + key.size)) : reservation.bits;
+    holding === undefined
+      ? Math.max(...assignment.keys.map((key) => key.offset + key.size))
+      : reservation.bits;
   const spanned = segmentsAt(reservation.segments, first, end - first);
   // One round trip for the three questions (message processed? reservation recorded, and on which bits? keys
   // there?) and the sealed blocks the keys lie on (one row per block that still has material, the answers
@@ -129,7 +134,7 @@ export async function applyAssignment(
       `reservation ${reservation.id} lies on blocks that hold no material here`,
     );
   }
-  if (held === undefined) {
+  if (holding === undefined) {
     try {
       return await recordKeys(scope, assignment, linkId, run, first, claim);
     } finally {
@@ -137,9 +142,9 @@ export async function applyAssignment(
     }
   }
   // Held no longer than the blocks the bits came from are carvable here.
-  const kept = held.hold(reservation, run, Math.min(...probe.map((row) => row.expires_at!.getTime())));
+  const kept = holding.hold(reservation, run, Math.min(...probe.map((row) => row.expires_at!.getTime())));
   try {
-    return countCarved(held, assignment, await recordKeys(scope, assignment, linkId, run, 0, claim));
+    return countCarved(holding, assignment, await recordKeys(scope, assignment, linkId, run, 0, claim));
   } finally {
     if (!kept) run.fill(0);
   }

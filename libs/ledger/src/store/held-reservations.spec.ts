@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { HeldReservations } from './held-reservations';
+import { HELD_RESERVATION_BITS_MAX, HeldReservations } from './held-reservations';
 
 function reservation(bits = 512) {
   const blockId = randomUUID();
@@ -88,5 +88,26 @@ describe('HeldReservations', () => {
     held.clear();
     expect(held.size).toBe(0);
     bits.forEach((each) => expect(each).toEqual(Buffer.alloc(64)));
+  });
+
+  it('drops the oldest to stay within its byte limit, and takes no reservation larger than the limit allows', () => {
+    const small = new HeldReservations(60_000, 128);
+    try {
+      const [a, b, c] = [reservation(), reservation(), reservation()];
+      const [aBits, bBits, cBits] = [randomBytes(64), randomBytes(64), randomBytes(64)];
+      small.hold(a, aBits, Date.now() + 120_000);
+      small.hold(b, bBits, Date.now() + 120_000);
+      small.hold(c, cBits, Date.now() + 120_000);
+      expect(small.bitsOf(a)).toBeUndefined();
+      expect(aBits).toEqual(Buffer.alloc(64));
+      expect(small.bitsOf(b)).toBe(bBits);
+      expect(small.bitsOf(c)).toBe(cBits);
+      expect(small.takes(reservation(2048))).toBe(false);
+      expect(small.hold(reservation(2048), randomBytes(256), Date.now() + 120_000)).toBe(false);
+      expect(held.takes(reservation(HELD_RESERVATION_BITS_MAX))).toBe(true);
+      expect(held.takes(reservation(HELD_RESERVATION_BITS_MAX + 8))).toBe(false);
+    } finally {
+      small.clear();
+    }
   });
 });

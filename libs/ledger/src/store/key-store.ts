@@ -239,11 +239,9 @@ export class KeyStore {
     );
     const keys = new Map<string, DeliverableKey & { slaves: (Slave & { deliveredAt: Date | null })[] }>();
     for (const row of found) {
+      // keys_material_whole keeps the three material columns all set or all null, so the KEK version tells.
       if (row.kek_id !== null && !this.lockedMaterial.has(row.key_id)) {
-        this.lockedMaterial.set(row.key_id, {
-          linkId: row.link_id,
-          sealed: { ciphertext: row.ciphertext!, wrappedKey: row.wrapped_key!, kekId: row.kek_id },
-        });
+        this.lockedMaterial.set(row.key_id, { linkId: row.link_id, sealed: sealedOf(row as SealedColumns) });
       }
       let key = keys.get(row.key_id);
       if (key === undefined) {
