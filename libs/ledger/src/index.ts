@@ -40,7 +40,7 @@ export { LEDGER_READINESS, LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';
 export { segmentsAt } from './segments';
 export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from './store/assignment';
-export { HeldReservations, RESERVATION_HOLD_MS } from './store/held-reservations';
+export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
 export { BlockStore, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';

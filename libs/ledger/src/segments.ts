@@ -27,3 +27,11 @@ export function segmentsAt(run: readonly BitSegment[], offset: number, size: num
   }
   throw new RangeError(`bits ${offset}..${offset + size} lie outside a run of ${offset + size - want} bits`);
 }
+
+/**
+ * A run of segments as one string, equal for equal runs: how the target compares an assignment's segments
+ * with those it holds or recorded (applyAssignment's probe writes bit_ranges the same way).
+ */
+export function segmentsText(run: readonly BitSegment[]): string {
+  return run.map((segment) => `${segment.blockId.toLowerCase()} ${segment.start} ${segment.end}`).join(' ');
+}

@@ -109,6 +109,26 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       };
     }
 
+    const textOf = (sent: unknown) => (typeof sent === 'string' ? sent : (sent as { text: string }).text);
+
+    /** The statements a call sends on its transaction's connection (a pass-through spy on the real one). */
+    async function statementsOf<T>(ledger: Ledger, run: (scope: LedgerScope) => Promise<T>) {
+      return ledger.transaction(async (scope) => {
+        const connection = (scope.manager.queryRunner as unknown as { databaseConnection: object })
+          .databaseConnection as { query: (...args: unknown[]) => unknown };
+        const query = jest.spyOn(connection, 'query');
+        try {
+          const result = await run(scope);
+          return { result, statements: query.mock.calls.map(([sent]) => textOf(sent)) };
+        } finally {
+          query.mockRestore();
+        }
+      });
+    }
+
+    /** The assignment as two, one key each, as two enc_keys batches of one reservation would come. */
+    const inTwo = (whole: KeyAssignment) => whole.keys.map((key) => ({ ...whole, keys: [key] }));
+
     it('records the keys with the material of their bits, ready for each slave', async () => {
       const { ledger, link, blocks, assignment } = await heldAssignment();
       const result = await ledger.transaction((scope) => applyAssignment(scope, assignment));
@@ -181,16 +201,11 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       const { reservation } = assignment;
       const linkId = (await ledger.links.idOf(reservation.linkSource, reservation.linkTarget))!;
       // Assignments carved from a new reservation queue behind these locks; each round trip under them counts.
-      const sent = await ledger.transaction(async (scope) => {
-        const connection = (scope.manager.queryRunner as unknown as { databaseConnection: object })
-          .databaseConnection as { query: (...args: unknown[]) => unknown };
-        const query = jest.spyOn(connection, 'query');
-        const first = await scope.reservations.record({ ...reservation, linkId });
-        const calls = query.mock.calls.length;
-        const again = await scope.reservations.record({ ...reservation, linkId });
-        query.mockRestore();
-        return { first, again, calls };
-      });
+      const recording = await statementsOf(ledger, (scope) =>
+        scope.reservations.record({ ...reservation, linkId }),
+      );
+      const again = await ledger.reservations.record({ ...reservation, linkId });
+      const sent = { first: recording.result, again, calls: recording.statements.length };
       expect(sent).toEqual({ first: true, again: false, calls: 2 });
       expect(await ledger.reservations.find(reservation.id)).toEqual({
         id: reservation.id,
@@ -203,7 +218,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
     it('applies assignments carved from one reservation in several batches, even when they arrive at once', async () => {
       const { ledger, blocks, assignment: whole } = await heldAssignment();
       // The gateway's batches: each names the whole reservation and its own keys at disjoint offsets.
-      const batches = whole.keys.map((key) => ({ ...whole, keys: [key] }));
+      const batches = inTwo(whole);
       const results = await Promise.all(
         batches.map((batch) => ledger.transaction((scope) => applyAssignment(scope, batch))),
       );
@@ -226,97 +241,69 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
     });
 
     describe('with held reservations', () => {
-      const textOf = (sent: unknown) => (typeof sent === 'string' ? sent : (sent as { text: string }).text);
-
-      /** The statements a call sends on its transaction's connection (a pass-through spy on the real one). */
-      async function statementsOf<T>(ledger: Ledger, run: (scope: LedgerScope) => Promise<T>) {
-        return ledger.transaction(async (scope) => {
-          const connection = (scope.manager.queryRunner as unknown as { databaseConnection: object })
-            .databaseConnection as { query: (...args: unknown[]) => unknown };
-          const query = jest.spyOn(connection, 'query');
-          try {
-            const result = await run(scope);
-            return { result, statements: query.mock.calls.map(([sent]) => textOf(sent)) };
-          } finally {
-            query.mockRestore();
-          }
-        });
-      }
+      let held: HeldReservations;
+      beforeEach(() => (held = new HeldReservations()));
+      afterEach(() => held.clear());
 
       it("applies a reservation's later assignments in one statement each, which reads no block", async () => {
         const { ledger, blocks, assignment: whole } = await heldAssignment();
-        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
-        const held = new HeldReservations();
-        try {
-          expect(await applyAssignment(ledger, first!, undefined, held)).toEqual({ applied: true });
-          const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
-          const later = await statementsOf(ledger, (scope) => applyAssignment(scope, second!, claim, held));
-          expect(later.result).toEqual({ applied: true });
-          expect(later.statements).toHaveLength(1);
-          expect(later.statements[0]).not.toMatch(/\bblocks\b/);
-          const run = Buffer.concat([
-            sliceBits(blocks[0].material, 896, 128),
-            sliceBits(blocks[1].material, 0, 256),
-          ]);
-          expect(await ledger.keys.deliver([second!.keys[0].keyId, first!.keys[0].keyId], bob)).toEqual({
-            ok: true,
-            keys: [
-              { keyId: second!.keys[0].keyId, material: run.subarray(32, 48) },
-              { keyId: first!.keys[0].keyId, material: run.subarray(0, 32) },
-            ],
-          });
-          // Every bit of the reservation is in a key now: nothing of it stays in memory.
-          expect(held.size).toBe(0);
-        } finally {
-          held.clear();
-        }
+        const [first, second] = inTwo(whole);
+        expect(await applyAssignment(ledger, first!, undefined, held)).toEqual({ applied: true });
+        const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+        const later = await statementsOf(ledger, (scope) => applyAssignment(scope, second!, claim, held));
+        expect(later.result).toEqual({ applied: true });
+        expect(later.statements).toHaveLength(1);
+        expect(later.statements[0]).not.toMatch(/\bblocks\b/);
+        const run = Buffer.concat([
+          sliceBits(blocks[0].material, 896, 128),
+          sliceBits(blocks[1].material, 0, 256),
+        ]);
+        expect(await ledger.keys.deliver([second!.keys[0].keyId, first!.keys[0].keyId], bob)).toEqual({
+          ok: true,
+          keys: [
+            { keyId: second!.keys[0].keyId, material: run.subarray(32, 48) },
+            { keyId: first!.keys[0].keyId, material: run.subarray(0, 32) },
+          ],
+        });
+        // Every bit of the reservation is in a key now: nothing of it stays in memory.
+        expect(held.size).toBe(0);
       });
 
       it('has no second effect for a redelivery, nor for the same keys under another message', async () => {
         const { ledger, assignment: whole } = await heldAssignment();
-        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
-        const held = new HeldReservations();
-        try {
-          await applyAssignment(ledger, first!, undefined, held);
-          const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
-          expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: true });
-          expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: false });
-          const other = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
-          expect(await applyAssignment(ledger, second!, other, held)).toEqual({ applied: false });
-          expect(await ledger.keys.find([second!.keys[0].keyId])).toHaveLength(1);
-        } finally {
-          held.clear();
-        }
+        const [first, second] = inTwo(whole);
+        await applyAssignment(ledger, first!, undefined, held);
+        const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+        expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: true });
+        expect(await applyAssignment(ledger, second!, claim, held)).toEqual({ applied: false });
+        const other = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
+        expect(await applyAssignment(ledger, second!, other, held)).toEqual({ applied: false });
+        expect(await ledger.keys.find([second!.keys[0].keyId])).toHaveLength(1);
       });
 
       it('refuses an assignment naming a recorded reservation on other bits, held or not', async () => {
         const { ledger, assignment: whole } = await heldAssignment();
-        const [first, second] = whole.keys.map((key) => ({ ...whole, keys: [key] }));
-        const held = new HeldReservations();
-        try {
-          await applyAssignment(ledger, first!, undefined, held);
-          // Same reservation ID, other bits (the first 128 of the block, which another reservation may hold).
-          const moved = {
-            ...second!,
-            reservation: {
-              ...whole.reservation,
-              segments: [
-                { ...whole.reservation.segments[0]!, start: 0, end: 128 },
-                whole.reservation.segments[1]!,
-              ],
-            },
-          };
-          await expect(applyAssignment(ledger, moved, undefined, held)).rejects.toMatchObject({
-            reason: 'segments-not-on-link',
-          });
-          await expect(applyAssignment(ledger, moved)).rejects.toMatchObject({
-            reason: 'segments-not-on-link',
-          });
-          expect(await ledger.keys.find([second!.keys[0].keyId])).toEqual([]);
-          expect(await applyAssignment(ledger, second!, undefined, held)).toEqual({ applied: true });
-        } finally {
-          held.clear();
-        }
+        const [first, second] = inTwo(whole);
+        await applyAssignment(ledger, first!, undefined, held);
+        // Same reservation ID, other bits (the first 128 of the block, which another reservation may hold).
+        const moved = {
+          ...second!,
+          reservation: {
+            ...whole.reservation,
+            segments: [
+              { ...whole.reservation.segments[0]!, start: 0, end: 128 },
+              whole.reservation.segments[1]!,
+            ],
+          },
+        };
+        await expect(applyAssignment(ledger, moved, undefined, held)).rejects.toMatchObject({
+          reason: 'segments-not-on-link',
+        });
+        await expect(applyAssignment(ledger, moved)).rejects.toMatchObject({
+          reason: 'segments-not-on-link',
+        });
+        expect(await ledger.keys.find([second!.keys[0].keyId])).toEqual([]);
+        expect(await applyAssignment(ledger, second!, undefined, held)).toEqual({ applied: true });
       });
 
       it('holds no bits past the deadline of the blocks they come from', async () => {
@@ -327,9 +314,8 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
           link,
           blocks.map((block) => block.id),
         );
-        const held = new HeldReservations();
-        const first = { ...assignment, keys: [assignment.keys[0]!] };
-        expect(await applyAssignment(ledger, first, undefined, held)).toEqual({ applied: true });
+        const [first] = inTwo(assignment);
+        expect(await applyAssignment(ledger, first!, undefined, held)).toEqual({ applied: true });
         expect(held.size).toBe(0);
       });
     });

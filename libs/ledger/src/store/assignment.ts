@@ -1,7 +1,7 @@
 import { sliceBits } from '../bits';
 import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
-import { segmentsAt } from '../segments';
+import { segmentsAt, segmentsText } from '../segments';
 import type { HeldReservations } from './held-reservations';
 import { rows, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
@@ -57,10 +57,13 @@ export async function applyAssignment(
       `reservation ${reservation.id} is for link ${reservation.linkSource} → ${reservation.linkTarget}, unknown here`,
     );
   }
+  const carving = assignment.keys.reduce((sum, key) => sum + key.size, 0);
   const heldBits = held?.bitsOf(reservation);
   if (held !== undefined && heldBits !== undefined) {
     try {
-      return countCarved(held, assignment, await recordKeys(scope, assignment, linkId, heldBits, 0, claim));
+      const result = await recordKeys(scope, assignment, linkId, heldBits, 0, claim);
+      if (result.applied) held.carved(reservation.id, carving);
+      return result;
     } catch (error) {
       // The same keys under another message ID, or a reservation reaped meanwhile: the probe below tells.
       if (!(error instanceof LedgerConflictError) || error.reason === 'bits-already-used') throw error;
@@ -68,13 +71,14 @@ export async function applyAssignment(
   }
   // The whole reservation is read when it will be held for later assignments, else only the bits these keys
   // lie on (also when these keys are all of it: nothing of it is left to come).
-  const carving = assignment.keys.reduce((sum, key) => sum + key.size, 0);
   const holding = held?.takes(reservation) === true && carving < reservation.bits ? held : undefined;
-  const first = holding === undefined ? Math.min(...assignment.keys.map((key) => key.offset)) : 0;
-  const end =
+  const [first, end] =
     holding === undefined
-      ? Math.max(...assignment.keys.map((key) => key.offset + key.size))
-      : reservation.bits;
+      ? [
+          Math.min(...assignment.keys.map((key) => key.offset)),
+          Math.max(...assignment.keys.map((key) => key.offset + key.size)),
+        ]
+      : [0, reservation.bits];
   const spanned = segmentsAt(reservation.segments, first, end - first);
   // One round trip for the three questions (message processed? reservation recorded, and on which bits? keys
   // there?) and the sealed blocks the keys lie on (one row per block that still has material, the answers
@@ -82,7 +86,7 @@ export async function applyAssignment(
   const probe = await rows<
     {
       processed: boolean;
-      /** The recorded reservation's bit ranges, as rangesOf writes segments; null when not recorded. */
+      /** The recorded reservation's bit ranges, as segmentsText writes segments; null when not recorded. */
       recorded: string | null;
       existing: number;
       id: string | null;
@@ -110,7 +114,7 @@ export async function applyAssignment(
     // This message, or the same assignment under another message ID, was applied before.
     return { applied: false };
   }
-  if (recorded !== null && recorded !== rangesOf(reservation.segments)) {
+  if (recorded !== null && recorded !== segmentsText(reservation.segments)) {
     // Only a faulty source names a recorded reservation with other bits; they may be another reservation's.
     throw new LedgerConflictError(
       'segments-not-on-link',
@@ -134,27 +138,15 @@ export async function applyAssignment(
       `reservation ${reservation.id} lies on blocks that hold no material here`,
     );
   }
-  if (holding === undefined) {
-    try {
-      return await recordKeys(scope, assignment, linkId, run, first, claim);
-    } finally {
-      run.fill(0);
-    }
-  }
   // Held no longer than the blocks the bits came from are carvable here.
-  const kept = holding.hold(reservation, run, Math.min(...probe.map((row) => row.expires_at!.getTime())));
+  const kept = holding?.hold(reservation, run, Math.min(...probe.map((row) => row.expires_at!.getTime())));
   try {
-    return countCarved(holding, assignment, await recordKeys(scope, assignment, linkId, run, 0, claim));
+    const result = await recordKeys(scope, assignment, linkId, run, first, claim);
+    if (result.applied) holding?.carved(reservation.id, carving);
+    return result;
   } finally {
-    if (!kept) run.fill(0);
+    if (kept !== true) run.fill(0);
   }
-}
-
-/** A reservation's segments as the probe writes its recorded bit ranges. */
-function rangesOf(segments: readonly BitSegment[]): string {
-  return segments
-    .map((segment) => `${segment.blockId.toLowerCase()} ${segment.start} ${segment.end}`)
-    .join(' ');
 }
 
 /** Records the assignment's keys with material sliced from `bits`, which hold the reservation from `first`. */
@@ -182,19 +174,4 @@ async function recordKeys(
   } finally {
     keys.forEach((key) => key.material?.fill(0));
   }
-}
-
-/** Tells `held` how many bits of the reservation an applied assignment put in keys; answers its result. */
-function countCarved(
-  held: HeldReservations,
-  assignment: KeyAssignment,
-  result: ApplyAssignmentResult,
-): ApplyAssignmentResult {
-  if (result.applied) {
-    held.carved(
-      assignment.reservation.id,
-      assignment.keys.reduce((sum, key) => sum + key.size, 0),
-    );
-  }
-  return result;
 }

@@ -1,3 +1,4 @@
+import { segmentsText } from '../segments';
 import type { KeyAssignment } from './assignment';
 
 /**
@@ -18,6 +19,8 @@ type HeldReservation = KeyAssignment['reservation'];
 
 interface Held {
   readonly reservation: HeldReservation;
+  /** segmentsText of the reservation's segments, to compare an assignment's with. */
+  readonly segments: string;
   readonly bits: Buffer;
   /** Bits of keys recorded from it so far: once they cover the reservation, nothing more can come. */
   carved: number;
@@ -29,8 +32,8 @@ interface Held {
  * still arriving, decrypted once from this site's blocks when the first assignment of a reservation is
  * applied, so that each later one is a single statement that never reads the blocks (a reservation's
  * assignments come one per enc_keys batch, a block is 32 KiB). Held in this process only, never past the
- * blocks' own deadline nor RESERVATION_HOLD_MS, at most HELD_BYTES_MAX in all, and zeroed when they go. The ledger stays the truth: what
- * is not held here is read from the blocks again.
+ * blocks' own deadline nor RESERVATION_HOLD_MS, at most HELD_BYTES_MAX in all, and zeroed when they go.
+ * The ledger stays the truth: what is not held here is read from the blocks again.
  */
 export class HeldReservations {
   /** In the order they were taken, so the first is the oldest. */
@@ -50,7 +53,14 @@ export class HeldReservations {
   /** The bits of `reservation` when they are held for exactly its bits and segments. Copy what you need now. */
   bitsOf(reservation: HeldReservation): Buffer | undefined {
     const held = this.held.get(reservation.id);
-    return held !== undefined && sameReservation(held.reservation, reservation) ? held.bits : undefined;
+    if (held === undefined) return undefined;
+    const { bits, linkSource, linkTarget } = held.reservation;
+    const same =
+      bits === reservation.bits &&
+      linkSource === reservation.linkSource &&
+      linkTarget === reservation.linkTarget &&
+      held.segments === segmentsText(reservation.segments);
+    return same ? held.bits : undefined;
   }
 
   /**
@@ -68,7 +78,13 @@ export class HeldReservations {
     const timer = setTimeout(() => this.drop(reservation.id), holdFor);
     // A timer of its own per reservation, so a site that stops issuing does not keep bits until the next one.
     timer.unref();
-    this.held.set(reservation.id, { reservation, bits, carved: 0, timer });
+    this.held.set(reservation.id, {
+      reservation,
+      segments: segmentsText(reservation.segments),
+      bits,
+      carved: 0,
+      timer,
+    });
     this.bytes += bits.length;
     return true;
   }
@@ -98,19 +114,4 @@ export class HeldReservations {
     this.bytes -= held.bits.length;
     this.held.delete(reservationId);
   }
-}
-
-function sameReservation(a: HeldReservation, b: HeldReservation): boolean {
-  return (
-    a.bits === b.bits &&
-    a.linkSource === b.linkSource &&
-    a.linkTarget === b.linkTarget &&
-    a.segments.length === b.segments.length &&
-    a.segments.every(
-      (segment, i) =>
-        segment.blockId === b.segments[i]!.blockId &&
-        segment.start === b.segments[i]!.start &&
-        segment.end === b.segments[i]!.end,
-    )
-  );
 }
