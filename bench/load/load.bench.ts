@@ -1,9 +1,10 @@
 /**
  * Load benchmark of the two-site network (issue 4): enc_keys with number=1 and number=100 and the enc→dec
  * round trip over mutual TLS, from 16 kept-alive clients, beside a bare Node mutual-TLS server measured in
- * the same run with the same load generator, before each of those scenarios and after the last. Starts the baseline server and the embedded default (built:
- * `npx nx run @dqkd/embedded:build`) in a temporary DQKD_HOME on free 127.0.0.1 ports and stops both at the
- * end, also on failure or Ctrl-C. Not a test: the figures depend on the machine.
+ * the same run with the same load generator, before each of those scenarios and after the last. Starts the
+ * baseline server and the embedded default (built: `npx nx run @dqkd/embedded:build`) in a temporary
+ * DQKD_HOME on free 127.0.0.1 ports and stops both at the end, also on failure or Ctrl-C. Not a test: the
+ * figures depend on the machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

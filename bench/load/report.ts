@@ -28,7 +28,10 @@ interface Row {
 const rate = (run: Measurement, count: number) => count / run.seconds;
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-/** The bare server's requests/s that a rated scenario is held against: the mean of the runs just before and after. */
+/**
+ * The bare server's requests/s a rated scenario is held against: the mean of the runs
+ * just before and after it.
+ */
 export function baselineOf(figures: Figures, scenario: Rated): number {
   const k = RATED.indexOf(scenario);
   const around = [figures.bare[k], figures.bare[k + 1]].filter((run) => run !== undefined);
@@ -36,34 +39,58 @@ export function baselineOf(figures: Figures, scenario: Rated): number {
   return around.reduce((sum, run) => sum + rate(run, run.succeeded), 0) / around.length;
 }
 
-const SHORT: Record<Rated, string> = { enc1: 'number=1', enc100: 'number=100', roundTrip: 'round trip' };
+/** Each rated scenario: its row, what it counts per second and against what share of the bare server. */
+const TARGETS: Record<
+  Rated,
+  { name: string; short: string; label: string; unit: string; minRatio: number; count: 'succeeded' | 'units' }
+> = {
+  enc1: {
+    name: 'enc_keys number=1',
+    short: 'number=1',
+    label: 'req/s',
+    unit: 'req',
+    minRatio: 0.5,
+    count: 'succeeded',
+  },
+  enc100: {
+    name: 'enc_keys number=100',
+    short: 'number=100',
+    label: 'keys/s',
+    unit: 'key',
+    minRatio: 0.5,
+    count: 'units',
+  },
+  roundTrip: {
+    name: 'enc→dec round trip, no retry',
+    short: 'round trip',
+    label: 'trips/s',
+    unit: 'trip',
+    minRatio: 0.25,
+    count: 'succeeded',
+  },
+};
+const LAG_NAME = 'replication lag, 1 ms retries';
 
 /** Where bare run `k` sits among the scenarios. */
 function bareName(k: number): string {
-  return k < RATED.length ? `bare, before ${SHORT[RATED[k]!]}` : `bare, after ${SHORT[RATED[k - 1]!]}`;
+  return k < RATED.length
+    ? `bare, before ${TARGETS[RATED[k]!].short}`
+    : `bare, after ${TARGETS[RATED[k - 1]!].short}`;
 }
 
 export function formatTable(figures: Figures, maxLagMs: number): string {
-  const rated = (
-    scenario: Rated,
-    name: string,
-    label: string,
-    minRatio: number,
-    count: 'succeeded' | 'units',
-  ) => {
-    const run = figures[scenario];
-    return {
-      name,
-      run,
-      figure: { label, value: rate(run, run[count]), minRatio },
-      baseline: baselineOf(figures, scenario),
-    };
-  };
   const rows: Row[] = [
     ...figures.bare.map((run, k) => ({ name: bareName(k), run })),
-    rated('enc1', 'enc_keys number=1', 'req/s', 0.5, 'succeeded'),
-    rated('enc100', 'enc_keys number=100', 'keys/s', 0.5, 'units'),
-    rated('roundTrip', 'enc→dec round trip, no retry', 'trips/s', 0.25, 'succeeded'),
+    ...RATED.map((scenario) => {
+      const { name, label, minRatio, count } = TARGETS[scenario];
+      const run = figures[scenario];
+      return {
+        name,
+        run,
+        figure: { label, value: rate(run, run[count]), minRatio },
+        baseline: baselineOf(figures, scenario),
+      };
+    }),
   ];
   const header = [
     'scenario'.padEnd(30),
@@ -99,7 +126,7 @@ export function formatTable(figures: Figures, maxLagMs: number): string {
   // The lag row puts the lag, not the step's latency, under p50 and p99.
   lines.push(
     [
-      'replication lag, 1 ms retries'.padEnd(30),
+      LAG_NAME.padEnd(30),
       fixed(rate(figures.lag, figures.lag.succeeded)).padStart(9),
       fixed(rate(figures.lag, figures.lag.units)).padStart(10),
       fixed(lag?.p50 ?? NaN, 2).padStart(8),
@@ -123,20 +150,11 @@ export type CpuPart = (typeof CPU_PARTS)[number];
 export function formatCpuTable(figures: Figures, cores: number): string {
   const scenarios: { name: string; run: Measurement; unit: string; target?: number }[] = [
     ...figures.bare.map((run, k) => ({ name: bareName(k), run, unit: 'req' })),
-    { name: 'enc_keys number=1', run: figures.enc1, unit: 'req', target: 0.5 * baselineOf(figures, 'enc1') },
-    {
-      name: 'enc_keys number=100',
-      run: figures.enc100,
-      unit: 'key',
-      target: 0.5 * baselineOf(figures, 'enc100'),
-    },
-    {
-      name: 'enc→dec round trip, no retry',
-      run: figures.roundTrip,
-      unit: 'trip',
-      target: 0.25 * baselineOf(figures, 'roundTrip'),
-    },
-    { name: 'replication lag, 1 ms retries', run: figures.lag, unit: 'trip' },
+    ...RATED.map((scenario) => {
+      const { name, unit, minRatio } = TARGETS[scenario];
+      return { name, run: figures[scenario], unit, target: minRatio * baselineOf(figures, scenario) };
+    }),
+    { name: LAG_NAME, run: figures.lag, unit: 'trip' },
   ];
   const header = [
     'µs of CPU per unit (cores busy)'.padEnd(40),
@@ -173,9 +191,7 @@ export function formatCpuTable(figures: Figures, cores: number): string {
 export function formatFailures(figures: Figures): string[] {
   const runs: [string, Measurement][] = [
     ...figures.bare.map((run, k): [string, Measurement] => [bareName(k), run]),
-    ['enc1', figures.enc1],
-    ['enc100', figures.enc100],
-    ['roundTrip', figures.roundTrip],
+    ...RATED.map((scenario): [string, Measurement] => [scenario, figures[scenario]]),
     ['lag', figures.lag],
   ];
   return runs.flatMap(([scenario, run]) =>
