@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { LedgerConflictError } from '../src/errors';
+import type { Link, Reservation } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
@@ -190,22 +191,34 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     const { ledger } = context();
     const link = await newLink(ledger, 1024);
     const [block] = await readyBlocks(ledger, link, 1);
-    const first = {
-      id: randomUUID(),
-      linkId: link.id,
-      bits: 512,
-      segments: [{ blockId: block.id, start: 0, end: 512 }],
-    };
+    const first = reservationOn(link, block.id, 0);
     expect(await ledger.reservations.record(first)).toBe(true);
     expect(await ledger.reservations.record(first)).toBe(false);
-    const overlapping = {
-      ...first,
-      id: randomUUID(),
-      segments: [{ blockId: block.id, start: 504, end: 1016 }],
-    };
+    const overlapping = reservationOn(link, block.id, 504);
     await expect(ledger.reservations.record(overlapping)).rejects.toMatchObject({
       reason: 'bits-already-used',
     });
     expect((await ledger.blocks.find(block.id))?.reservedBits).toBe(512);
   });
+
+  it('refuses a reservation recorded before on other bits, and leaves the recorded one as it was', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    const [block, other] = await readyBlocks(ledger, link, 2);
+    const first = reservationOn(link, block.id, 0);
+    expect(await ledger.reservations.record(first)).toBe(true);
+    // The same ID on other bits, as a second first assignment that disagrees would name it.
+    for (const elsewhere of [reservationOn(link, other.id, 0), reservationOn(link, block.id, 256)]) {
+      await expect(ledger.reservations.record({ ...elsewhere, id: first.id })).rejects.toMatchObject({
+        reason: 'segments-not-on-link',
+      });
+    }
+    expect(await ledger.reservations.find(first.id)).toEqual(first);
+    expect((await ledger.blocks.find(other.id))?.reservedBits).toBe(0);
+  });
 });
+
+/** A new reservation of 512 bits of one block of `link`, from `start`. */
+function reservationOn(link: Link, blockId: string, start: number): Reservation {
+  return { id: randomUUID(), linkId: link.id, bits: 512, segments: [{ blockId, start, end: start + 512 }] };
+}

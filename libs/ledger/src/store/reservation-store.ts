@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
+import { segmentsText } from '../segments';
 import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState } from './sql';
 import { BitSegment, Reservation } from './types';
 
@@ -63,7 +64,9 @@ export class ReservationStore {
 
   /**
    * Target side: records a reservation the source made (from a key assignment), so the same bits can never be
-   * used again here either. Answers false when this reservation was recorded before.
+   * used again here either. Answers false when this reservation was recorded before on the same bits; refuses
+   * it (LedgerConflictError) when it was recorded on other bits, which only a faulty source could cause, e.g.
+   * with two first assignments of one reservation that arrive together and disagree.
    */
   async record(reservation: Reservation): Promise<boolean> {
     return inTransaction(this.manager, async (manager) => {
@@ -76,7 +79,8 @@ export class ReservationStore {
         [blockIds, reservation.linkId],
       );
       if (blocks.length !== blockIds.length) {
-        // Its blocks may have been reaped since an earlier delivery recorded it.
+        // Its blocks may have been reaped since an earlier delivery recorded it, and their bit ranges with them:
+        // nothing is left to compare, and no key can be carved from them.
         const [recorded] = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
         if (recorded !== undefined) {
           return false;
@@ -87,31 +91,49 @@ export class ReservationStore {
         );
       }
       const sizes = new Map(blocks.map((block) => [block.id, block.bits]));
-      return insertReservation(
+      const inserted = await insertReservation(
         manager,
         reservation,
         reservation.segments.map((segment) => sizes.get(segment.blockId) as number),
       );
+      return inserted || recordedBefore(manager, reservation);
     });
   }
 
   async find(id: string): Promise<Reservation | undefined> {
-    const found = await rows<{ link_id: number; bits: number; block_id: string; lo: number; hi: number }>(
-      this.manager,
-      `SELECT r.link_id, r.bits, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
-       FROM reservations r JOIN bit_ranges g ON g.reservation_id = r.id WHERE r.id = $1 ORDER BY g.ordinal`,
-      [id],
-    );
-    if (found.length === 0) {
-      return undefined;
-    }
-    return {
-      id,
-      linkId: found[0].link_id,
-      bits: found[0].bits,
-      segments: found.map((row) => ({ blockId: row.block_id, start: row.lo, end: row.hi })),
-    };
+    return findReservation(this.manager, id);
   }
+}
+
+/** False when `reservation` is recorded on the bits it names; refuses it when recorded on other bits. */
+async function recordedBefore(manager: EntityManager, reservation: Reservation): Promise<false> {
+  // A statement of its own sees the reservation that a concurrent caller committed meanwhile.
+  const recorded = await findReservation(manager, reservation.id);
+  if (recorded === undefined || segmentsText(recorded.segments) !== segmentsText(reservation.segments)) {
+    throw new LedgerConflictError(
+      'segments-not-on-link',
+      `reservation ${reservation.id} lies on other bits here than this one says`,
+    );
+  }
+  return false;
+}
+
+async function findReservation(manager: EntityManager, id: string): Promise<Reservation | undefined> {
+  const found = await rows<{ link_id: number; bits: number; block_id: string; lo: number; hi: number }>(
+    manager,
+    `SELECT r.link_id, r.bits, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
+     FROM reservations r JOIN bit_ranges g ON g.reservation_id = r.id WHERE r.id = $1 ORDER BY g.ordinal`,
+    [id],
+  );
+  if (found.length === 0) {
+    return undefined;
+  }
+  return {
+    id,
+    linkId: found[0].link_id,
+    bits: found[0].bits,
+    segments: found.map((row) => ({ blockId: row.block_id, start: row.lo, end: row.hi })),
+  };
 }
 
 async function tryReserve(manager: EntityManager, linkId: number, bits: number): Promise<ReserveResult> {
