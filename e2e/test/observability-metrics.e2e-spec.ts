@@ -232,6 +232,15 @@ describe('metrics of the embedded network', () => {
     expect(of(after, 'replication', 'kme-west').has('dqkd_messages_redelivered_total')).toBe(true);
   });
 
+  it("shows the bytes of reservation bits the target holds for later assignments, none at the source's", () => {
+    // The three keys took a few hundred bits of a lease's reservation; the target holds the rest for the
+    // assignments that would follow, bounded by its 4 MiB limit.
+    const held = of(after, 'replication', 'kme-west').sum('dqkd_held_reservation_bytes');
+    expect(held).toBeGreaterThan((3 * 256) / 8);
+    expect(held).toBeLessThanOrEqual(4 << 20);
+    expect(of(after, 'replication', 'kme-east').sum('dqkd_held_reservation_bytes')).toBe(0);
+  });
+
   it('counts entropy-server leases and reads, and gives each server its own series', () => {
     for (const server of ['entropy-1', 'entropy-2', 'entropy-3']) {
       const metrics = of(after, 'entropy-server', server);

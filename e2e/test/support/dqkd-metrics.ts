@@ -24,6 +24,7 @@ export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
     'dqkd_replication_lag_seconds',
     'dqkd_messages_redelivered_total',
     'dqkd_peer_clock_skew_seconds',
+    'dqkd_held_reservation_bytes',
   ],
   'ttl-reaper': ['dqkd_reaper_deleted_total'],
   'entropy-server': [

@@ -266,7 +266,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
           ],
         });
         // Every bit of the reservation is in a key now: nothing of it stays in memory.
-        expect(held.size).toBe(0);
+        expect(held.heldBytes).toBe(0);
       });
 
       it('has no second effect for a redelivery, nor for the same keys under another message', async () => {
@@ -316,7 +316,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
         );
         const [first] = inTwo(assignment);
         expect(await applyAssignment(ledger, first!, undefined, held)).toEqual({ applied: true });
-        expect(held.size).toBe(0);
+        expect(held.heldBytes).toBe(0);
       });
     });
 

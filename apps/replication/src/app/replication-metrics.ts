@@ -7,6 +7,7 @@ import {
   type Gauge,
   type Histogram,
 } from '@dqkd/metrics';
+import { HeldReservations } from '@dqkd/ledger';
 
 import { ClockSkew } from './inbound/clock-skew';
 import { LAG_BUCKETS, LAGGING_KINDS } from './inbound/lag';
@@ -18,6 +19,7 @@ export const ASSIGNMENTS = 'dqkd_replication_assignments_applied_total';
 export const REDELIVERED = 'dqkd_messages_redelivered_total';
 export const LAG = 'dqkd_replication_lag_seconds';
 export const CLOCK_SKEW = 'dqkd_peer_clock_skew_seconds';
+export const HELD_BYTES = 'dqkd_held_reservation_bytes';
 
 const MESSAGE_KINDS = ['metadata', 'block-ack', 'assignment', 'unknown'];
 
@@ -59,6 +61,14 @@ export function replicationMetricProviders(peers: readonly string[]) {
       collect: (gauge: Gauge, skew: ClockSkew) => {
         for (const [peer, seconds] of skew.estimates()) gauge.set({ peer }, seconds);
       },
+    }),
+    // The assignments' cache of reservation bits lives as long as the app, so the gauge can read it.
+    { provide: HeldReservations, useFactory: () => new HeldReservations() },
+    gaugeProvider({
+      name: HELD_BYTES,
+      help: 'Plaintext bytes of reservations held in memory here for their later assignments (bounded; zeroed when they go).',
+      inject: [HeldReservations],
+      collect: (gauge: Gauge, held: HeldReservations) => gauge.set(held.heldBytes),
     }),
   ];
 }

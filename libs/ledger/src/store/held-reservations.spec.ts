@@ -57,7 +57,7 @@ describe('HeldReservations', () => {
     held.carved(one.id, 256);
     expect(held.bitsOf(one)).toBeUndefined();
     expect(bits).toEqual(Buffer.alloc(64));
-    expect(held.size).toBe(0);
+    expect(held.heldBytes).toBe(0);
   });
 
   it('zeroes the bits after the hold time, or at the deadline when that comes first', () => {
@@ -79,14 +79,14 @@ describe('HeldReservations', () => {
   it('holds nothing whose deadline has passed', () => {
     const one = reservation();
     expect(held.hold(one, randomBytes(64), Date.now())).toBe(false);
-    expect(held.size).toBe(0);
+    expect(held.heldBytes).toBe(0);
   });
 
   it('zeroes everything on clear', () => {
     const bits = [randomBytes(64), randomBytes(64)];
     bits.forEach((each) => held.hold(reservation(), each, Date.now() + 120_000));
     held.clear();
-    expect(held.size).toBe(0);
+    expect(held.heldBytes).toBe(0);
     bits.forEach((each) => expect(each).toEqual(Buffer.alloc(64)));
   });
 
@@ -102,6 +102,7 @@ describe('HeldReservations', () => {
       expect(aBits).toEqual(Buffer.alloc(64));
       expect(small.bitsOf(b)).toBe(bBits);
       expect(small.bitsOf(c)).toBe(cBits);
+      expect(small.heldBytes).toBe(128);
       expect(small.takes(reservation(2048))).toBe(false);
       expect(small.hold(reservation(2048), randomBytes(256), Date.now() + 120_000)).toBe(false);
       expect(held.takes(reservation(HELD_RESERVATION_BITS_MAX))).toBe(true);

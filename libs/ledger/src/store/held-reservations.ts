@@ -97,8 +97,9 @@ export class HeldReservations {
     if (held.carved >= held.reservation.bits) this.drop(reservationId);
   }
 
-  get size(): number {
-    return this.held.size;
+  /** Plaintext bytes held now: what an operator sees of this cache (dqkd_held_reservation_bytes). */
+  get heldBytes(): number {
+    return this.bytes;
   }
 
   /** Zeroes and forgets everything held (at shutdown). */

@@ -1,5 +1,5 @@
 import { EnvelopeError } from '@dqkd/blast';
-import { applyAssignment, HeldReservations, LedgerConflictError, type Ledger } from '@dqkd/ledger';
+import { applyAssignment, LedgerConflictError, type HeldReservations, type Ledger } from '@dqkd/ledger';
 import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessage } from '@dqkd/messaging';
 import type { Logger } from '@nestjs/common';
 
@@ -11,12 +11,14 @@ import type { SiteKeys } from './site-keys';
 
 /** The target's side of enc_keys: the keys of a reservation become fetchable by their slaves here. */
 export class Assignments {
-  /** The bits of reservations whose later assignments are still to come, so each of those is one statement. */
-  private readonly held = new HeldReservations();
-
+  /**
+   * `held`: the bits of reservations whose later assignments are still to come, so each of those is one
+   * statement.
+   */
   constructor(
     private readonly ledger: Ledger,
     private readonly keys: SiteKeys,
+    private readonly held: HeldReservations,
     private readonly metrics: ReplicationMetrics,
     private readonly logger: Logger,
   ) {}

@@ -5,7 +5,7 @@ import {
   type KmeEntropyCredentials,
   EntropySourcesLifecycle,
 } from '@dqkd/entropy';
-import { Ledger } from '@dqkd/ledger';
+import { HeldReservations, Ledger } from '@dqkd/ledger';
 import { BLOCKS_BURNED, metricToken, type Counter, type Histogram } from '@dqkd/metrics';
 import { BUS, OutboxRelay, OutboxRelayLifecycle, type Bus, type ConsumerSpec } from '@dqkd/messaging';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
@@ -92,6 +92,7 @@ const PROVIDERS = [
       METRICS,
       PREFIX,
       ClockSkew,
+      HeldReservations,
     ],
     useFactory: (
       config: DqkdConfig,
@@ -104,6 +105,7 @@ const PROVIDERS = [
       metrics: ReplicationMetrics,
       prefix: string | undefined,
       skew: ClockSkew,
+      held: HeldReservations,
     ) => {
       const logger = new Logger('replication');
       const peers = peersOf(config.network.kmes, config.kme.id);
@@ -116,7 +118,7 @@ const PROVIDERS = [
         {
           regeneration: new Regeneration(ledger, keys, entropy, relay, metrics, prefix, logger),
           acknowledgements: new Acknowledgements(ledger, keys, metrics, logger),
-          assignments: new Assignments(ledger, keys, metrics, logger),
+          assignments: new Assignments(ledger, keys, held, metrics, logger),
         },
         metrics,
         skew,
