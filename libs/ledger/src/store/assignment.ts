@@ -3,7 +3,7 @@ import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt, segmentsText } from '../segments';
 import type { HeldReservations } from './held-reservations';
-import { rows, sealedOf, type SealedColumns } from './sql';
+import { rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
 /**
@@ -94,8 +94,7 @@ export async function applyAssignment(
     } & SealedColumns
   >(
     scope.manager,
-    `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, b.material_ciphertext AS ciphertext,
-            b.material_wrapped_key AS wrapped_key, b.material_kek_id AS kek_id
+    `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, ${sealedColumns('b')}
      FROM (SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
                   CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
                     (SELECT string_agg(g.block_id || ' ' || lower(g.bits) || ' ' || upper(g.bits), ' '

@@ -4,7 +4,7 @@ import { concatBits, sliceBits, zeroBits } from '../bits';
 import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
-import { inTransaction, rows, sealedOf, type SealedColumns } from './sql';
+import { inTransaction, rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, BlockRecord, BlockRole } from './types';
 
 export interface NewBlock {
@@ -169,7 +169,7 @@ export class BlockStore {
   async readSealed(ids: readonly string[]): Promise<Map<string, SealedMaterial>> {
     const found = await rows<{ id: string } & SealedColumns>(
       this.manager,
-      `SELECT id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+      `SELECT id, ${sealedColumns()}
        FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
       [ids],
     );
@@ -220,7 +220,7 @@ export class BlockStore {
         kek_id: number;
       }>(
         manager,
-        `SELECT id, material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+        `SELECT id, ${sealedColumns()}
          FROM blocks WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`,
         [blockIds],
       );

@@ -9,6 +9,7 @@ import {
   inTransaction,
   NOT_NULL_VIOLATION,
   rows,
+  sealedColumns,
   sealedOf,
   sqlState,
   UNIQUE_VIOLATION,
@@ -191,7 +192,7 @@ export class KeyStore {
   async readMaterial(keyId: string): Promise<Buffer | undefined> {
     const [row] = await rows<SealedColumns>(
       this.manager,
-      `SELECT material_ciphertext AS ciphertext, material_wrapped_key AS wrapped_key, material_kek_id AS kek_id
+      `SELECT ${sealedColumns()}
        FROM keys WHERE key_id = $1 AND material_ciphertext IS NOT NULL`,
       [keyId],
     );
@@ -230,7 +231,7 @@ export class KeyStore {
     const found = await rows<DeliveryRow>(
       this.manager,
       `SELECT k.key_id, k.link_id, k.master_sae_id, k.expires_at, k.expires_at <= now() AS expired,
-         k.material_ciphertext AS ciphertext, k.material_wrapped_key AS wrapped_key, k.material_kek_id AS kek_id,
+         ${sealedColumns('k')},
          s.kind, s.slave_id, s.delivered_at
        FROM keys k JOIN key_slaves s ON s.key_id = k.key_id
        WHERE k.key_id = ANY ($1::uuid[])

@@ -66,7 +66,19 @@ export const NOT_NULL_VIOLATION = '23502';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
 
-/** A row's material columns as the stores select them (`AS ciphertext, AS wrapped_key, AS kek_id`). */
+/** The select list of a row's material columns under SealedColumns' names; `of` names the table when joined. */
+export function sealedColumns(of?: string): string {
+  const table = of === undefined ? '' : `${of}.`;
+  return [
+    'material_ciphertext AS ciphertext',
+    'material_wrapped_key AS wrapped_key',
+    'material_kek_id AS kek_id',
+  ]
+    .map((column) => table + column)
+    .join(', ');
+}
+
+/** A row's material columns as the stores select them (see sealedColumns). */
 export interface SealedColumns {
   ciphertext: Buffer;
   wrapped_key: Buffer;
