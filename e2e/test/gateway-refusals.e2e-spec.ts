@@ -229,6 +229,9 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       expect((await send('GET', '/api/v1/keys/sae-bob/nothing')).status).toBe(404);
       expect((await send('PUT', '/api/v1/keys/sae-bob/enc_keys')).status).toBe(404);
       expect((await send('GET', '/health/live')).status).toBe(404);
+      // Known paths, methods they do not take: status is GET only, the document is read-only.
+      expect((await send('POST', '/api/v1/keys/sae-bob/status')).status).toBe(404);
+      expect((await send('POST', '/api/v1/openapi.json')).status).toBe(404);
     });
 
     it('serves the OpenAPI document', async () => {

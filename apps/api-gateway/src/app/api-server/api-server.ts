@@ -103,7 +103,8 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   ): Promise<void> {
     const pathname = (request.url ?? '/').split('?')[0];
     // Only the ETSI routes are served here; anything else (health included) is a 404, its body never read.
-    if (!this.keys.serves(pathname)) {
+    const route = this.keys.route(pathname);
+    if (route === undefined) {
       sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
       return;
     }
@@ -118,7 +119,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       }
       body = read.body;
     }
-    await this.keys.handle(request, response, pathname, body);
+    await this.keys.handle(request, response, route, body);
   }
 
   private async tlsOptions(): Promise<MutualTlsServerOptions> {

@@ -25,9 +25,17 @@ import { StatusService } from './status.service';
 
 type PathParameter = 'slave_SAE_ID' | 'master_SAE_ID';
 
+/** A path these routes serve, matched once: the OpenAPI document, or a keys method with its raw path ID. */
+export type KeysRoute =
+  | { readonly kind: 'openapi' }
+  | { readonly kind: 'keys'; readonly segment: string; readonly method: KeysMethod };
+
+type KeysMethod = 'status' | 'enc_keys' | 'dec_keys';
+
 /** `/api/v1/keys/{ID}/{method}`; the ID is matched raw (still URL-encoded) and parsed by parsePathId. */
 const KEYS_PATH = /^\/api\/v1\/keys\/([^/]+)\/(status|enc_keys|dec_keys)$/;
 const OPENAPI_PATH = '/api/v1/openapi.json';
+const OPENAPI_ROUTE: KeysRoute = { kind: 'openapi' };
 
 /**
  * The ETSI GS QKD 014 routes (Table 2), called by the ApiServer for every request of its mutual-TLS listener:
@@ -54,25 +62,26 @@ export class KeysController {
     }));
   }
 
-  /** Whether `pathname` (without its query) is one of these routes, whatever the method. */
-  serves(pathname: string): boolean {
-    return pathname === OPENAPI_PATH || KEYS_PATH.test(pathname);
+  /** The route `pathname` (without its query) names, whatever the HTTP method; undefined when none. */
+  route(pathname: string): KeysRoute | undefined {
+    if (pathname === OPENAPI_PATH) return OPENAPI_ROUTE;
+    const match = KEYS_PATH.exec(pathname);
+    return match === null ? undefined : { kind: 'keys', segment: match[1]!, method: match[2] as KeysMethod };
   }
 
-  /** Answers one request: `pathname` without its query, `body` the POST body's bytes (empty for a GET). */
-  handle(request: IncomingMessage, response: ServerResponse, pathname: string, body: Buffer): Promise<void> {
+  /** Answers one request to `route` (see route()), `body` the POST body's bytes (empty for a GET). */
+  handle(request: IncomingMessage, response: ServerResponse, route: KeysRoute, body: Buffer): Promise<void> {
     const { method } = request;
-    if (pathname === OPENAPI_PATH && method === 'GET') {
+    if (route.kind === 'openapi' && method === 'GET') {
       sendJson(response, 200, openApiDocument);
       return Promise.resolve();
     }
-    const match = KEYS_PATH.exec(pathname);
-    const [, segment, route] = match ?? [];
-    if (segment === undefined || (method !== 'GET' && (method !== 'POST' || route === 'status'))) {
+    if (route.kind === 'openapi' || (method !== 'GET' && (method !== 'POST' || route.method === 'status'))) {
       sendJson(response, 404, { message: 'not found' });
       return Promise.resolve();
     }
-    switch (route) {
+    const { segment } = route;
+    switch (route.method) {
       case 'status':
         return this.serve(request, response, segment, 'slave_SAE_ID', (sae, id) =>
           this.status.status(sae, id),
