@@ -74,14 +74,14 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
   it('drops the material when one batch delivers to every slave, and keeps it while one is missing', async () => {
     const { ledger } = context();
     const [both, one] = await targetKeys([bob, carol], 2);
-    const delivered = await ledger.transaction(async (scope) => {
-      await scope.keys.lockForDelivery([both.keyId, one.keyId]);
-      return scope.keys.completeDelivery([
-        { keyId: both.keyId, slave: bob },
+    const { delivered, refused } = await ledger.keys.claim([
+      [{ keyId: both.keyId, slave: bob }],
+      [
         { keyId: both.keyId, slave: carol },
         { keyId: one.keyId, slave: carol },
-      ]);
-    });
+      ],
+    ]);
+    expect(refused.size).toBe(0);
     expect(delivered.get(both.keyId)).toEqual(both.material);
     expect(delivered.get(one.keyId)).toEqual(one.material);
     expect(await ledger.keys.readMaterial(both.keyId)).toBeUndefined();
@@ -89,6 +89,46 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     const [event] = (await ledger.audit.about(both.keyId)).filter(({ event }) => event === 'key-delivered');
     expect([...event!.keyIds].sort()).toEqual([both.keyId, one.keyId].sort());
     expect([...event!.saeIds].sort()).toEqual(['sae-bob', 'sae-carol']);
+  });
+
+  it('claims per request: a request with one entry gone gets nothing, the others of the call get theirs', async () => {
+    const { ledger } = context();
+    const [taken, free, other] = await targetKeys([bob], 3);
+    const [late] = await targetKeys([bob], 1, new Date(Date.now() - 1_000));
+    expect((await ledger.keys.deliver([taken.keyId], bob)).ok).toBe(true);
+    const { delivered, refused } = await ledger.keys.claim([
+      [
+        { keyId: free.keyId, slave: bob },
+        { keyId: taken.keyId, slave: bob },
+      ],
+      [{ keyId: other.keyId, slave: bob }],
+      [{ keyId: late.keyId, slave: bob }],
+      [{ keyId: free.keyId, slave: carol }],
+    ]);
+    expect({ refused: [...refused].sort(), delivered: [...delivered.keys()] }).toEqual({
+      refused: [0, 2, 3],
+      delivered: [other.keyId],
+    });
+    expect(delivered.get(other.keyId)).toEqual(other.material);
+    // The refused request's other entry is still open: bob can take that key on its own.
+    expect(await ledger.keys.deliver([free.keyId], bob)).toEqual({
+      ok: true,
+      keys: [{ keyId: free.keyId, material: free.material }],
+    });
+  });
+
+  it('drops the material of a key whose slaves claim it at the same moment from different connections', async () => {
+    const keys = await targetKeys([bob, carol], ATTEMPTS / 2);
+    // Each key claimed by bob and by carol at once, on connections of their own.
+    const results = await Promise.all(
+      keys.flatMap((key, i) => [
+        others[2 * i]!.keys.claim([[{ keyId: key.keyId, slave: bob }]]),
+        others[2 * i + 1]!.keys.claim([[{ keyId: key.keyId, slave: carol }]]),
+      ]),
+    );
+    expect(results.map((result) => result.refused.size)).toEqual(Array(ATTEMPTS).fill(0));
+    const records = await context().ledger.keys.find(keys.map((key) => key.keyId));
+    expect(records.map((record) => record.hasMaterial)).toEqual(Array(keys.length).fill(false));
   });
 
   it('delivers every requested key or none of them', async () => {

@@ -1,12 +1,11 @@
 import { EntityManager, In } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
-import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
+import { MaterialCipher } from '../crypto/material-cipher';
 import { KeyEntity } from '../entities/key.entity';
 import { KEYS_RECORDED_CHANNEL } from './channels';
 import {
   EXCLUSION_VIOLATION,
-  inTransaction,
   NOT_NULL_VIOLATION,
   rows,
   sealedColumns,
@@ -24,7 +23,7 @@ export type DeliveryResult =
   | { readonly ok: true; readonly keys: readonly { readonly keyId: string; readonly material: Buffer }[] }
   | { readonly ok: false; readonly reason: DeliveryRefusal; readonly keyId: string };
 
-/** A key as a delivery sees it, its slave entries locked until the transaction ends. */
+/** A key as a delivery judges it: its deadline, whether it holds material, its slave entries. */
 export interface DeliverableKey {
   readonly keyId: string;
   readonly linkId: number;
@@ -47,18 +46,13 @@ interface DeliveryRow {
   master_sae_id: string;
   expires_at: Date;
   expired: boolean;
-  ciphertext: Buffer | null;
-  wrapped_key: Buffer | null;
-  kek_id: number | null;
+  has_material: boolean;
   kind: 'sae' | 'kme';
   slave_id: string;
   delivered_at: Date | null;
 }
 
 export class KeyStore {
-  /** Sealed material of the keys this scope's transaction locked for delivery, until completeDelivery. */
-  private readonly lockedMaterial = new Map<string, { linkId: number; sealed: SealedMaterial }>();
-
   constructor(
     private readonly manager: EntityManager,
     private readonly cipher: MaterialCipher,
@@ -200,50 +194,43 @@ export class KeyStore {
   }
 
   /**
-   * Delivers keys to one slave: all of them or none, each slave entry at most once (see lockForDelivery and
-   * completeDelivery, which the gateway uses to deliver many requests in one transaction).
+   * Delivers keys to one slave: all of them or none, each slave entry at most once (see deliverable and
+   * claim, which the gateway uses to deliver many requests at once). A claim lost to a concurrent delivery
+   * is answered with the refusal the keys show once it is over.
    */
   async deliver(keyIds: readonly string[], slave: Slave): Promise<DeliveryResult> {
-    return inTransaction(this.manager, async (manager) => {
-      const store = new KeyStore(manager, this.cipher);
-      const found = await store.lockForDelivery(keyIds);
-      for (const keyId of keyIds) {
-        const refusal = deliveryRefusal(found.get(keyId), slave);
-        if (refusal !== undefined) {
-          return { ok: false, reason: refusal, keyId };
-        }
+    const found = await this.deliverable(keyIds);
+    for (const keyId of keyIds) {
+      const refusal = deliveryRefusal(found.get(keyId), slave);
+      if (refusal !== undefined) {
+        return { ok: false, reason: refusal, keyId };
       }
-      const materials = await store.completeDelivery(keyIds.map((keyId) => ({ keyId, slave })));
-      return { ok: true, keys: keyIds.map((keyId) => ({ keyId, material: materials.get(keyId) as Buffer })) };
-    });
+    }
+    const { delivered, refused } = await this.claim([keyIds.map((keyId) => ({ keyId, slave }))]);
+    if (refused.size > 0) {
+      const now = await this.deliverable(keyIds);
+      const lost = keyIds.find((keyId) => deliveryRefusal(now.get(keyId), slave) !== undefined) ?? keyIds[0]!;
+      return { ok: false, reason: deliveryRefusal(now.get(lost), slave) ?? 'already-delivered', keyId: lost };
+    }
+    return { ok: true, keys: keyIds.map((keyId) => ({ keyId, material: delivered.get(keyId) as Buffer })) };
   }
 
   /**
-   * Run inside a transaction: reads the keys among `keyIds` with their slave entries, and locks those entries
-   * (in key order, so concurrent deliveries of overlapping sets cannot deadlock) until the transaction ends.
-   * A concurrent delivery of the same entry waits, then sees it delivered. The keys' sealed material comes
-   * along in the same round trip and stays with this scope for completeDelivery.
+   * The keys among `keyIds` with their slave entries, as they are now: what a delivery judges requests by
+   * before it claims (see claim, which checks again under the entries' locks).
    */
-  async lockForDelivery(keyIds: readonly string[]): Promise<Map<string, DeliverableKey>> {
-    if (!this.manager.queryRunner?.isTransactionActive) {
-      throw new Error('KeyStore.lockForDelivery must run inside the transaction that completes the delivery');
-    }
+  async deliverable(keyIds: readonly string[]): Promise<Map<string, DeliverableKey>> {
     const found = await rows<DeliveryRow>(
       this.manager,
       `SELECT k.key_id, k.link_id, k.master_sae_id, k.expires_at, k.expires_at <= now() AS expired,
-         ${sealedColumns('k')},
-         s.kind, s.slave_id, s.delivered_at
+         k.material_kek_id IS NOT NULL AS has_material, s.kind, s.slave_id, s.delivered_at
        FROM keys k JOIN key_slaves s ON s.key_id = k.key_id
        WHERE k.key_id = ANY ($1::uuid[])
-       ORDER BY k.key_id, s.kind, s.slave_id FOR UPDATE OF s`,
+       ORDER BY k.key_id, s.kind, s.slave_id`,
       [[...new Set(keyIds)]],
     );
     const keys = new Map<string, DeliverableKey & { slaves: (Slave & { deliveredAt: Date | null })[] }>();
     for (const row of found) {
-      // keys_material_whole keeps the three material columns all set or all null, so the KEK version tells.
-      if (row.kek_id !== null && !this.lockedMaterial.has(row.key_id)) {
-        this.lockedMaterial.set(row.key_id, { linkId: row.link_id, sealed: sealedOf(row as SealedColumns) });
-      }
       let key = keys.get(row.key_id);
       if (key === undefined) {
         key = {
@@ -252,7 +239,7 @@ export class KeyStore {
           masterSaeId: row.master_sae_id,
           expiresAt: row.expires_at,
           expired: row.expired,
-          hasMaterial: row.kek_id !== null,
+          hasMaterial: row.has_material,
           slaves: [],
         };
         keys.set(row.key_id, key);
@@ -263,55 +250,74 @@ export class KeyStore {
   }
 
   /**
-   * Run inside the transaction of lockForDelivery, with claims it allowed: marks each slave entry delivered,
-   * answers each key's material (the caller zeroes it), drops the material of keys every slave now has and
-   * appends the audit event, in one statement.
+   * Delivers each request's claims, all of a request or none of it, in one statement (one round trip, no
+   * transaction around it): it locks the slave entries of every key claimed, in key order so that
+   * concurrent claims cannot deadlock, and refuses a request when one of its entries is gone or delivered
+   * (a concurrent claim won it) or its key expired or holds no material. For the others it marks the entries
+   * delivered, answers each key's material (the caller zeroes it), drops the material of keys every slave
+   * now has and appends the audit event. The claims of different requests must name different entries.
    */
-  async completeDelivery(claims: readonly DeliveryClaim[]): Promise<Map<string, Buffer>> {
+  async claim(
+    requests: readonly (readonly DeliveryClaim[])[],
+  ): Promise<{ delivered: Map<string, Buffer>; refused: Set<number> }> {
+    const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
     if (claims.length === 0) {
-      return new Map();
+      return { delivered: new Map(), refused: new Set() };
     }
-    const keyIds = [...new Set(claims.map((claim) => claim.keyId))];
-    const locked = keyIds.map((keyId) => ({ keyId, held: this.lockedMaterial.get(keyId) }));
-    if (locked.some(({ held }) => held === undefined)) {
-      throw new LedgerConflictError('no-material', 'a key claimed for delivery holds no material');
-    }
-    const materials = new Map(
-      locked.map(({ keyId, held }) => [keyId, this.cipher.open('keys', keyId, held!.sealed)]),
-    );
-    // The UPDATE of keys sees the slave entries as they were before this statement: an entry counts as
-    // delivered when it was before or when this claim delivers it.
-    await rows(
+    // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
+    // committed before the locks were granted, also those the statement's snapshot predates.
+    const answered = await rows<{ key_id: string | null; request: number | null } & SealedColumns>(
       this.manager,
       `WITH t AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (key_id, kind, slave_id)
+         SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)
+       ), l AS MATERIALIZED (
+         SELECT s.key_id, s.kind, s.slave_id, s.delivered_at FROM key_slaves s
+         WHERE s.key_id = ANY ($2::uuid[])
+         ORDER BY s.key_id, s.kind, s.slave_id FOR UPDATE
+       ), refused AS (
+         SELECT DISTINCT t.request FROM t
+         LEFT JOIN l ON l.key_id = t.key_id AND l.kind = t.kind AND l.slave_id = t.slave_id
+         LEFT JOIN keys k ON k.key_id = t.key_id
+         WHERE l.key_id IS NULL OR l.delivered_at IS NOT NULL OR k.key_id IS NULL OR k.expires_at <= now()
+           OR k.material_kek_id IS NULL
+       ), ok AS (
+         SELECT t.* FROM t WHERE NOT EXISTS (SELECT 1 FROM refused r WHERE r.request = t.request)
        ), d AS (
-         UPDATE key_slaves s SET delivered_at = now() FROM t
-         WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id
+         UPDATE key_slaves s SET delivered_at = now() FROM ok
+         WHERE s.key_id = ok.key_id AND s.kind = ok.kind AND s.slave_id = ok.slave_id
        ), m AS (
          UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE k.key_id = ANY ($4::uuid[])
+         WHERE k.key_id IN (SELECT key_id FROM ok)
            AND NOT EXISTS (
-             SELECT 1 FROM key_slaves s WHERE s.key_id = k.key_id AND s.delivered_at IS NULL
+             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
                AND NOT EXISTS (
-                 SELECT 1 FROM t WHERE t.key_id = s.key_id AND t.kind = s.kind AND t.slave_id = s.slave_id
+                 SELECT 1 FROM ok WHERE ok.key_id = l.key_id AND ok.kind = l.kind AND ok.slave_id = l.slave_id
                )
            )
+       ), a AS (
+         INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
+         SELECT 'key-delivered', k.link_id, array_agg(DISTINCT ok.key_id), array_agg(DISTINCT ok.slave_id)
+         FROM ok JOIN keys k ON k.key_id = ok.key_id
+         GROUP BY k.link_id
        )
-       INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
-       SELECT 'key-delivered', l.link_id, array_agg(DISTINCT t.key_id), array_agg(DISTINCT t.slave_id)
-       FROM t JOIN unnest($4::uuid[], $5::int[]) AS l (key_id, link_id) USING (key_id)
-       GROUP BY l.link_id`,
+       SELECT k.key_id, NULL::int AS request, ${sealedColumns('k')}
+       FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
+       UNION ALL
+       SELECT NULL, request, NULL, NULL, NULL FROM refused`,
       [
+        claims.map((claim) => claim.request),
         claims.map((claim) => claim.keyId),
         claims.map((claim) => claim.slave.kind),
         claims.map((claim) => claim.slave.id),
-        keyIds,
-        locked.map(({ held }) => held!.linkId),
       ],
     );
-    keyIds.forEach((keyId) => this.lockedMaterial.delete(keyId));
-    return materials;
+    const refused = new Set<number>();
+    const delivered = new Map<string, Buffer>();
+    for (const row of answered) {
+      if (row.key_id === null) refused.add(row.request as number);
+      else delivered.set(row.key_id, this.cipher.open('keys', row.key_id, sealedOf(row)));
+    }
+    return { delivered, refused };
   }
 }
 

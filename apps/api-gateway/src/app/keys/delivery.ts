@@ -1,13 +1,6 @@
 import { DqkdConfig } from '@dqkd/config';
 import type { EtsiError } from '@dqkd/etsi014';
-import {
-  deliveryRefusal,
-  Ledger,
-  type DeliverableKey,
-  type DeliveryClaim,
-  type LedgerScope,
-  type Slave,
-} from '@dqkd/ledger';
+import { deliveryRefusal, Ledger, type DeliverableKey, type DeliveryClaim, type Slave } from '@dqkd/ledger';
 import {
   Inject,
   Injectable,
@@ -65,9 +58,9 @@ type Verdict =
 
 /**
  * dec_keys at the target, as group commits: the requests that arrive while a batch is in the ledger form
- * the next batch, and each batch is one transaction that locks the slave entries of all its keys, judges
- * each request on its own (all of its keys or none, §5.4's 401 when the caller is not a slave of every
- * key, each slave entry once even when two requests of one batch ask for it) and marks what it delivers.
+ * the next batch. Each batch reads its keys, judges each request on its own (all of its keys or none, §5.4's
+ * 401 when the caller is not a slave of every key, each slave entry once even when two requests of one batch
+ * ask for it), and claims what it delivers in one statement that checks again under the entries' locks.
  * Requests naming keys whose assignment has not arrived wait in later batches, up to ASSIGNMENT_WAIT_MS.
  */
 @Injectable()
@@ -144,7 +137,12 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     });
   }
 
-  /** One transaction for the whole batch; answers the requests that wait for keys not here yet. */
+  /**
+   * Two round trips for the whole batch, no transaction: the keys as they are, to judge each request by, then
+   * one statement that claims every request judged deliverable (see KeyStore.claim). A request that lost an
+   * entry to a concurrent delivery in between gets "not found", as it would have a moment later. Answers the
+   * requests that wait for keys not here yet.
+   */
   private async runBatch(batch: readonly Pending[]): Promise<Pending[]> {
     this.recordedSinceLook = false;
     const now = Date.now();
@@ -158,30 +156,30 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const waiting: Pending[] = [];
     const answers: [Pending, Verdict][] = [];
-    const materials = await this.ledger.transaction(async (scope: LedgerScope) => {
-      const found = await scope.keys.lockForDelivery(batch.flatMap(({ request }) => request.keyIds));
-      const claimed = new Set<string>();
-      for (const pending of batch) {
-        const verdict = this.judge(pending.request, found, claimed, linkIds.get(pending.request.sourceKmeId));
-        if (verdict.kind === 'wait' && now + this.pollMs < pending.waitUntil) waiting.push(pending);
-        else answers.push([pending, verdict]);
-      }
-      const claims = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? verdict.claims : []));
-      return { found, delivered: await scope.keys.completeDelivery(claims) };
-    });
+    const found = await this.ledger.keys.deliverable(batch.flatMap(({ request }) => request.keyIds));
+    const claimed = new Set<string>();
+    for (const pending of batch) {
+      const verdict = this.judge(pending.request, found, claimed, linkIds.get(pending.request.sourceKmeId));
+      if (verdict.kind === 'wait' && now + this.pollMs < pending.waitUntil) waiting.push(pending);
+      else answers.push([pending, verdict]);
+    }
+    const granted = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? [verdict.claims] : []));
+    const { delivered, refused } = await this.ledger.keys.claim(granted);
     try {
+      let claim = 0; // the index in `granted` of the next request with claims
       for (const [{ resolve }, verdict] of answers) {
-        if (verdict.kind === 'claims') {
+        if (verdict.kind === 'claims' && !refused.has(claim++)) {
           resolve({
             ok: true,
             keys: verdict.claims.map(({ keyId }) => ({
               keyId,
-              material: Buffer.from(materials.delivered.get(keyId) as Buffer),
-              expiresAt: (materials.found.get(keyId) as DeliverableKey).expiresAt,
+              material: Buffer.from(delivered.get(keyId) as Buffer),
+              expiresAt: (found.get(keyId) as DeliverableKey).expiresAt,
             })),
           });
         } else {
-          // A key still missing once the wait is over is unknown, as far as this KME can tell.
+          // A key still missing once the wait is over is unknown, as far as this KME can tell; a claim lost to
+          // a concurrent delivery is a key already delivered, which the spec also calls not found.
           resolve({
             ok: false,
             error: verdict.kind === 'refused' ? verdict.error : { kind: 'keys-not-found' },
@@ -189,13 +187,13 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
         }
       }
     } finally {
-      materials.delivered.forEach((material) => material.fill(0));
+      delivered.forEach((material) => material.fill(0));
     }
     return waiting;
   }
 
   /**
-   * One request against the keys the batch locked: first every key must exist (else wait), be of this link
+   * One request against the keys the batch read: first every key must exist (else wait), be of this link
    * and from the path's master; then the caller must be a slave of each (else 401); then each slave entry
    * must be undelivered (in the ledger and in this batch), unexpired and still hold material.
    */
