@@ -62,8 +62,6 @@ export function replicationMetricProviders(peers: readonly string[]) {
         for (const [peer, seconds] of skew.estimates()) gauge.set({ peer }, seconds);
       },
     }),
-    // The assignments' cache of reservation bits lives as long as the app, so the gauge can read it.
-    { provide: HeldReservations, useFactory: () => new HeldReservations() },
     gaugeProvider({
       name: HELD_BYTES,
       help: 'Plaintext bytes of reservations held in memory here for their later assignments (bounded; zeroed when they go).',

@@ -51,6 +51,8 @@ const PROVIDERS = [
       lag: Histogram,
     ): ReplicationMetrics => ({ refused, regenerated, kcvMismatches, assignments, burned, redelivered, lag }),
   },
+  // The assignments' cache of reservation bits, a provider of its own so that its gauge can read it.
+  { provide: HeldReservations, useFactory: () => new HeldReservations() },
   {
     provide: CREDENTIALS,
     inject: [DqkdConfig],
