@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { DATABASE_MODES } from './support/test-database';
+import { DATABASE_MODES, withClient } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) => {
@@ -63,6 +63,59 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     });
     const events = await ledger.audit.about(expiredKeys[0].keyId);
     expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-expired']);
+  });
+
+  it('leaves a key to the next round while a delivery holds its slave entries, instead of waiting for it', async () => {
+    const { ledger, database } = context();
+    const link = await newLink(ledger, 256);
+    await readyBlocks(ledger, link, 1, 256, inAnHour());
+    const reserved = await ledger.reservations.reserve(link.id, 64);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    const key = {
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 64,
+      reservationId: reserved.reservation.id,
+      offset: 0,
+      expiresAt: new Date(Date.now() - 1),
+      slaves: [
+        { kind: 'sae' as const, id: 'sae-bob' },
+        { kind: 'sae' as const, id: 'sae-carol' },
+      ],
+      material: Buffer.alloc(8, 5),
+    };
+    await ledger.keys.record([key]);
+    await withClient(database.url, async (delivery) => {
+      // What KeyStore.claim does in one statement, split so that the reaper runs in between: lock the key's
+      // slave entries, then drop the key's material. Had the reaper waited for the entries while holding the
+      // key row, the second step would deadlock with it.
+      await delivery.query('BEGIN');
+      await delivery.query('SELECT 1 FROM key_slaves WHERE key_id = $1 FOR UPDATE', [key.keyId]);
+      let open = true;
+      try {
+        const reaped = ledger.reapExpired({ now: new Date(), targetGraceMs: 60_000 });
+        const waited = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 5_000).unref());
+        expect(await Promise.race([reaped.then(() => 'done'), waited])).toBe('done');
+        await delivery.query(
+          `UPDATE keys SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+           WHERE key_id = $1`,
+          [key.keyId],
+        );
+        await delivery.query('COMMIT');
+        open = false;
+      } finally {
+        // A failed step leaves the transaction open, and the reaper waiting on it.
+        if (open) await delivery.query('ROLLBACK');
+      }
+    });
+    expect(await ledger.keys.find([key.keyId])).toHaveLength(1);
+    expect(
+      (await ledger.reapExpired({ now: new Date(), targetGraceMs: 60_000 })).keys,
+    ).toBeGreaterThanOrEqual(1);
+    expect(await ledger.keys.find([key.keyId])).toEqual([]);
   });
 
   it('deletes a reservation once neither keys nor blocks refer to it', async () => {

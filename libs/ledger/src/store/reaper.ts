@@ -27,13 +27,23 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
   return inTransaction(manager, async (tx) => {
     const now = options.now ?? (await rows<{ now: Date }>(tx, `SELECT now() AS now`))[0].now;
     // The material goes in its own statement before the DELETE, so no later statement of this transaction can
-    // read it even while the rows are still visible to it.
+    // read it even while the rows are still visible to it. A delivery (KeyStore.claim) locks a key's slave
+    // entries first and its key row after; the DELETE's cascade would take them the other way round, so a key
+    // with an entry locked by a delivery is left for the next round instead of waited for (that wait could
+    // deadlock), as a key row locked by another replica is.
     const keys = await rows<{ key_id: string; link_id: number }>(
       tx,
-      `UPDATE keys SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-       WHERE key_id IN (SELECT key_id FROM keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2
-                        FOR UPDATE SKIP LOCKED)
-       RETURNING key_id, link_id`,
+      `WITH due AS MATERIALIZED (
+         SELECT key_id FROM keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), held AS MATERIALIZED (
+         SELECT key_id FROM key_slaves WHERE key_id IN (SELECT key_id FROM due) FOR UPDATE SKIP LOCKED
+       )
+       UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+       FROM due
+       WHERE k.key_id = due.key_id
+         AND (SELECT count(*) FROM key_slaves s WHERE s.key_id = due.key_id)
+           = (SELECT count(*) FROM held h WHERE h.key_id = due.key_id)
+       RETURNING k.key_id, k.link_id`,
       [now, limit],
     );
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
