@@ -1,5 +1,6 @@
 import { EtsiHttpError } from '@dqkd/client';
 import type { Key } from '@dqkd/etsi014';
+import { metricToken, type Counter } from '@dqkd/metrics';
 
 import { GatewayNetwork } from './support/gateway-network';
 
@@ -76,6 +77,44 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
         Array(7).fill(400),
       );
     }
+  });
+
+  it('answers "not found" to a dec_keys request whose key another replica delivered before its claim, and counts it', async () => {
+    const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob');
+    received.push(...keys);
+    await network.settled();
+    const west = network.site('kme-west');
+    const lost = west.app.get<Counter>(metricToken('dqkd_dec_keys_claims_lost_total'));
+    const lostSoFar = async () =>
+      (await lost.get()).values.find((value) => value.labels['link'] === 'kme-east->kme-west')?.value;
+    expect(await lostSoFar()).toBe(0);
+    // Another replica (here: the same ledger, outside the batch) delivers the key in the moment between the
+    // batch reading it and claiming it, once.
+    const store = west.ledger.keys;
+    const claim = store.claim.bind(store);
+    store.claim = async (requests) => {
+      store.claim = claim;
+      expect(await store.deliver([keys[0].key_ID], { kind: 'sae', id: 'sae-bob' })).toMatchObject({
+        ok: true,
+      });
+      return claim(requests);
+    };
+    const bob = network.client('sae-bob', 'kme-west');
+    const decode = () => bob.decKeys('sae-alice', [keys[0].key_ID]).catch((error: unknown) => error);
+    const lostRace = await decode();
+    expect(store.claim).toBe(claim);
+    expect(await lostSoFar()).toBe(1);
+    // The same answer as a request that reads the key delivered already.
+    const later = await decode();
+    for (const refused of [lostRace, later]) {
+      expect(refused).toBeInstanceOf(EtsiHttpError);
+      errorBodies.push(JSON.stringify((refused as EtsiHttpError).body));
+    }
+    expect([(lostRace as EtsiHttpError).status, (lostRace as EtsiHttpError).body]).toEqual([
+      400,
+      (later as EtsiHttpError).body,
+    ]);
+    expect(await lostSoFar()).toBe(1);
   });
 
   it('lets Bob decode every key Alice received', async () => {

@@ -1,6 +1,7 @@
 import { DqkdConfig } from '@dqkd/config';
 import type { EtsiError } from '@dqkd/etsi014';
 import { deliveryRefusal, Ledger, type DeliverableKey, type DeliveryClaim, type Slave } from '@dqkd/ledger';
+import { InjectMetric, linkLabel, type Counter } from '@dqkd/metrics';
 import {
   Inject,
   Injectable,
@@ -10,6 +11,7 @@ import {
 } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
+import { CLAIMS_LOST } from '../observability/gateway-metrics';
 import { describeError } from './gateway-support';
 
 /**
@@ -83,6 +85,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly config: DqkdConfig,
     private readonly ledger: Ledger,
     @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
+    @InjectMetric(CLAIMS_LOST) private readonly claimsLost: Counter,
   ) {
     this.pollMs = options.assignmentPollMs ?? ASSIGNMENT_POLL_MS;
   }
@@ -167,7 +170,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     const { delivered, refused } = await this.ledger.keys.claim(granted);
     try {
       let claim = 0; // the index in `granted` of the next request with claims
-      for (const [{ resolve }, verdict] of answers) {
+      for (const [{ request, resolve }, verdict] of answers) {
         if (verdict.kind === 'claims' && !refused.has(claim++)) {
           resolve({
             ok: true,
@@ -180,6 +183,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
         } else {
           // A key still missing once the wait is over is unknown, as far as this KME can tell; a claim lost to
           // a concurrent delivery is a key already delivered, which the spec also calls not found.
+          if (verdict.kind === 'claims')
+            this.claimsLost.inc({ link: linkLabel(request.sourceKmeId, this.config.kme.id) });
           resolve({
             ok: false,
             error: verdict.kind === 'refused' ? verdict.error : { kind: 'keys-not-found' },

@@ -8,6 +8,7 @@ export const RESPONSES = 'dqkd_etsi_responses_total';
 export const REQUEST_DURATION = 'dqkd_etsi_request_duration_seconds';
 export const KEYS_ISSUED = 'dqkd_keys_issued_total';
 export const KEYS_DELIVERED = 'dqkd_keys_delivered_total';
+export const CLAIMS_LOST = 'dqkd_dec_keys_claims_lost_total';
 export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
 
 /** What the API answers: the spec's 200, 400, 401 and 503, 404 off its routes, and what a failure may add. */
@@ -21,6 +22,7 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
     network.links.filter((link) => link.source === kmeId || link.target === kmeId),
   );
   const outgoing = linkLabelValues(network.linksFrom(kmeId));
+  const incoming = linkLabelValues(network.links.filter((link) => link.target === kmeId));
   return [
     counterProvider({
       name: RESPONSES,
@@ -42,6 +44,11 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
       name: KEYS_DELIVERED,
       help: 'Keys handed to an SAE, by link and the role of the SAE: master (enc_keys) or slave (dec_keys).',
       labels: { link: links, role: ['master', 'slave'] },
+    }),
+    counterProvider({
+      name: CLAIMS_LOST,
+      help: 'dec_keys requests that lost a key to a concurrent delivery (another gateway replica) between reading and claiming it, answered as keys not found; by incoming link.',
+      labels: { link: incoming },
     }),
     { provide: CertificateExpiry, useClass: CertificateExpiry },
     gaugeProvider({
