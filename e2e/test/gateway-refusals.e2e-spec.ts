@@ -4,6 +4,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
+import tls from 'node:tls';
 
 import { EtsiClientError, EtsiHttpError, type EtsiClient } from '@dqkd/client';
 import { ensureDevPki } from '@dqkd/pki';
@@ -86,6 +87,28 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       );
       request.on('error', reject);
       request.end(options.body);
+    });
+  }
+
+  /** Bytes as sent, over mutual TLS as sae-alice, for requests no HTTP client would make: the whole answer. */
+  function sendRaw(bytes: string): Promise<string> {
+    const pki = network.pkiDir;
+    const url = new URL(network.baseUrl('kme-east'));
+    return new Promise((resolve, reject) => {
+      let text = '';
+      const socket = tls.connect(
+        {
+          host: url.hostname,
+          port: Number(url.port),
+          cert: readFileSync(path.join(pki, 'sae-alice.pem')),
+          key: readFileSync(path.join(pki, 'sae-alice.key')),
+          ca: readFileSync(path.join(pki, 'ca.pem')),
+        },
+        () => socket.write(bytes),
+      );
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
     });
   }
 
@@ -233,6 +256,29 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       expect((await send('POST', '/api/v1/keys/sae-bob/status')).status).toBe(404);
       expect((await send('POST', '/api/v1/openapi.json')).status).toBe(404);
     });
+
+    it.each([
+      ['is not HTTP', 'NOT HTTP AT ALL\r\n\r\n', 'the request is not valid HTTP/1.1'],
+      [
+        'has headers over the size limit',
+        `GET /api/v1/keys/sae-bob/status HTTP/1.1\r\nHost: kme\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`,
+        'the request headers are too large',
+      ],
+    ])(
+      'answers 400 with a JSON message to a request that %s, and closes the connection',
+      async (_case, bytes, message) => {
+        const answer = await sendRaw(bytes);
+        const [head, body] = answer.split('\r\n\r\n');
+        expect(head.split('\r\n')).toEqual(
+          expect.arrayContaining([
+            'HTTP/1.1 400 Bad Request',
+            'Content-Type: application/json; charset=utf-8',
+            'Connection: close',
+          ]),
+        );
+        expect(JSON.parse(body)).toEqual({ message });
+      },
+    );
 
     it('serves the OpenAPI document', async () => {
       const answer = await send('GET', '/api/v1/openapi.json');

@@ -19,6 +19,7 @@ import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { CertificateExpiry } from '../observability/certificate-expiry';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
+import { answerClientError } from './client-errors';
 import { sendJson } from './json-response';
 import { readBody } from './raw-body';
 
@@ -69,6 +70,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
         });
       });
     });
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.apiPort, http.listenHost, () => {

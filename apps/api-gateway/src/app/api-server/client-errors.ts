@@ -1,0 +1,32 @@
+import type { Duplex } from 'node:stream';
+
+/** Why Node could not hand a request to the routes, as the SAE is told it. */
+const MESSAGES: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: 'the request headers are too large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'the request was not received in time',
+  ERR_HTTP_HEADERS_TIMEOUT: 'the request headers were not received in time',
+};
+
+/**
+ * Answers a request Node's HTTP parser refused before any route saw it (malformed, headers too large, too
+ * slow). Node's own answer has no body and statuses the spec does not define (408, 431); SAEs parse a JSON
+ * body on every non-200, so this one is a 400 with a `{message}`, and the connection closes.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ message: MESSAGES[error.code ?? ''] ?? 'the request is not valid HTTP/1.1' });
+  socket.end(
+    [
+      'HTTP/1.1 400 Bad Request',
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}
