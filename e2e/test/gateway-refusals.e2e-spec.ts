@@ -280,10 +280,16 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       },
     );
 
-    it('serves the OpenAPI document', async () => {
+    it('serves the OpenAPI document to the SAEs of the KME only', async () => {
       const answer = await send('GET', '/api/v1/openapi.json');
       expect(answer.status).toBe(200);
       expect(answer.body).toHaveProperty('openapi');
+      const unknown = await send('GET', '/api/v1/openapi.json', { saeId: 'sae-mallory' });
+      expect(unknown).toEqual({
+        status: 401,
+        body: { message: 'a valid client certificate of a known SAE is required' },
+      });
+      expect((await send('GET', '/api/v1/openapi.json', { saeId: 'sae-bob' })).status).toBe(401);
     });
   });
 });

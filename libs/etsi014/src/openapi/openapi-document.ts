@@ -43,7 +43,8 @@ export const openApiDocument = {
       'The REST-based key delivery API of ETSI GS QKD 014 V1.1.1 as each DQKD KME serves it over HTTPS with ' +
       'mutual TLS. The caller is the SAE named in its client certificate. Limits (sizes, counts) are per ' +
       `link and published by the status route. Vendor extension \`${DQKD_TTL}\`: the decode deadline in seconds ` +
-      `(1 to ${MAX_TTL_SECONDS}, default ${MAX_TTL_SECONDS}).`,
+      `(1 to the link's max_ttl_seconds, at most ${MAX_TTL_SECONDS}; optional values beyond it are clamped; ` +
+      `default: the link's default_ttl_seconds, ${MAX_TTL_SECONDS} unless the network file sets less).`,
   },
   servers: [
     { url: 'https://127.0.0.1:8443', description: 'kme-east in the embedded default (`npm start`)' },

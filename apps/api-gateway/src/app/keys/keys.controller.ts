@@ -73,7 +73,9 @@ export class KeysController {
   handle(request: IncomingMessage, response: ServerResponse, route: KeysRoute, body: Buffer): Promise<void> {
     const { method } = request;
     if (route.kind === 'openapi' && method === 'GET') {
-      sendJson(response, 200, openApiDocument);
+      // For the SAEs of this KME, like every route: another certificate of the CA gets the same 401.
+      const caller = callerOf(request, this.config.network, this.config.kme.id);
+      sendResult(response, caller.ok ? ok(openApiDocument) : caller);
       return Promise.resolve();
     }
     if (route.kind === 'openapi' || (method !== 'GET' && (method !== 'POST' || route.method === 'status'))) {
@@ -118,12 +120,7 @@ export class KeysController {
       this.logger.error(`${request.method} ${parameter} route failed: ${describeError(error)}`);
       answer = fail({ kind: 'server-error' });
     }
-    if (answer.ok) {
-      sendJson(response, 200, answer.value);
-    } else {
-      const { status, body } = toEtsiResponse(answer.error);
-      sendJson(response, status, body);
-    }
+    sendResult(response, answer);
   }
 
   private async answer(
@@ -139,6 +136,16 @@ export class KeysController {
     const pathId = parsePathId(segment, parameter);
     if (!pathId.ok) return pathId;
     return route(caller.value, pathId.value);
+  }
+}
+
+/** 200 with the value, or the error's ETSI status and body. */
+function sendResult(response: ServerResponse, answer: Result<unknown>): void {
+  if (answer.ok) {
+    sendJson(response, 200, answer.value);
+  } else {
+    const { status, body } = toEtsiResponse(answer.error);
+    sendJson(response, status, body);
   }
 }
 
