@@ -3,10 +3,10 @@ import { ConfigError } from '@dqkd/config';
 import { reaperSettings } from './reaper-settings';
 
 describe('reaper settings', () => {
-  it('defaults to a round every ten seconds and ten minutes of grace at the target', () => {
+  it('defaults to a round every ten seconds and an hour of grace at the target (the longest TTL)', () => {
     expect(reaperSettings({})).toEqual({
       intervalMs: 10_000,
-      targetGraceMs: 600_000,
+      targetGraceMs: 3_600_000,
       batchSize: 1000,
       inboxRetentionMs: 10_800_000,
     });

@@ -5,7 +5,9 @@ export interface ReaperSettings {
   readonly intervalMs: number;
   /**
    * How long a target keeps a block past its deadline, so that an assignment the source made just before the
-   * deadline still finds its bits here.
+   * deadline still finds its bits here. The default is the longest TTL: a key carved at its block's deadline
+   * is decodable for up to an hour after it, and its assignment, delayed by a peer or link that was down,
+   * must still apply until then (a peer catches up within the TTL).
    */
   readonly targetGraceMs: number;
   /** Keys and blocks per transaction, so one round holds row locks only briefly. */
@@ -16,7 +18,7 @@ export interface ReaperSettings {
 
 const VARIABLES: Record<keyof ReaperSettings, [name: string, fallback: number, min: number, max: number]> = {
   intervalMs: ['DQKD_REAPER_INTERVAL_MS', 10_000, 50, 3_600_000],
-  targetGraceMs: ['DQKD_TARGET_GRACE_MS', 600_000, 0, 3_600_000],
+  targetGraceMs: ['DQKD_TARGET_GRACE_MS', 3_600_000, 0, 3_600_000],
   batchSize: ['DQKD_REAPER_BATCH_SIZE', 1000, 1, 100_000],
   inboxRetentionMs: ['DQKD_INBOX_RETENTION_MS', 3 * 3_600_000, 2 * 3_600_000, 30 * 24 * 3_600_000],
 };
