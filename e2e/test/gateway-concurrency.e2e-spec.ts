@@ -117,6 +117,42 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
     expect(await lostSoFar()).toBe(1);
   });
 
+  it('fails only the dec_keys request whose key material does not open, with a 503 and a log line', async () => {
+    const release = network.holdAssignments();
+    const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 2 });
+    received.push(...keys);
+    const [altered, good] = keys.map((key) => key.key_ID);
+    const west = network.site('kme-west');
+    const store = west.ledger.keys;
+    const claim = store.claim.bind(store);
+    // The row is altered at rest between the batch reading the keys and claiming them (the batches before
+    // only wait for the assignment, and claim nothing).
+    store.claim = async (requests) => {
+      if (requests.length === 0) return claim(requests);
+      store.claim = claim;
+      await west.ledger.dataSource.query(
+        `UPDATE keys SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
+         WHERE key_id = $1`,
+        [altered],
+      );
+      return claim(requests);
+    };
+    const bob = network.client('sae-bob', 'kme-west');
+    // Both wait for the held assignment, so that one batch claims both.
+    const answers = Promise.all(
+      [altered, good].map((keyId) => bob.decKeys('sae-alice', [keyId]).catch((error: unknown) => error)),
+    );
+    // Time for both to reach the gateway and find their keys missing (they wait up to 2 s).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    const [failed, delivered] = await answers;
+    expect(failed).toBeInstanceOf(EtsiHttpError);
+    expect((failed as EtsiHttpError).status).toBe(503);
+    errorBodies.push(JSON.stringify((failed as EtsiHttpError).body));
+    expect(delivered).toEqual({ keys: [keys[1]] });
+    expect(network.log.text).toContain(`the material of key ${altered} did not open`);
+  });
+
   it('lets Bob decode every key Alice received', async () => {
     await network.settled();
     const bob = network.client('sae-bob', 'kme-west');

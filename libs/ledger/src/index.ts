@@ -45,6 +45,7 @@ export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent
 export { BlockStore, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';
 export {
+  type ClaimResult,
   type DeliverableKey,
   type DeliveryClaim,
   type DeliveryRefusal,

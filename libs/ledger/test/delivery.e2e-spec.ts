@@ -131,6 +131,27 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(records.map((record) => record.hasMaterial)).toEqual(Array(keys.length).fill(false));
   });
 
+  it('answers a key whose material does not open apart, so the other requests of the claim get theirs', async () => {
+    const { ledger } = context();
+    const [altered, good, alteredToo] = await targetKeys([bob], 3);
+    // A row altered at rest (or sealed under a KEK version this keyring lacks) fails authentication.
+    await ledger.dataSource.query(
+      `UPDATE keys SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
+       WHERE key_id = ANY ($1::uuid[])`,
+      [[altered.keyId, alteredToo.keyId]],
+    );
+    const { delivered, refused, unreadable } = await ledger.keys.claim([
+      [{ keyId: altered.keyId, slave: bob }],
+      [{ keyId: good.keyId, slave: bob }],
+    ]);
+    expect(refused.size).toBe(0);
+    expect([...unreadable.keys()]).toEqual([altered.keyId]);
+    expect([...delivered.keys()]).toEqual([good.keyId]);
+    expect(delivered.get(good.keyId)).toEqual(good.material);
+    // A single delivery has no other request to answer: it throws.
+    await expect(ledger.keys.deliver([alteredToo.keyId], bob)).rejects.toThrow();
+  });
+
   it('delivers every requested key or none of them', async () => {
     const { ledger } = context();
     const keys = await targetKeys([bob], 3);

@@ -34,6 +34,15 @@ export interface DeliverableKey {
   readonly slaves: readonly (Slave & { readonly deliveredAt: Date | null })[];
 }
 
+/** What KeyStore.claim did with each request: delivered its keys, or refused it (by index in the claim). */
+export interface ClaimResult {
+  /** The material of each key delivered, by key ID; the caller zeroes it. */
+  readonly delivered: Map<string, Buffer>;
+  readonly refused: Set<number>;
+  /** Keys claimed whose sealed material did not open, with the error; their requests cannot be answered. */
+  readonly unreadable: Map<string, unknown>;
+}
+
 /** One key handed to one slave entry. */
 export interface DeliveryClaim {
   readonly keyId: string;
@@ -206,7 +215,11 @@ export class KeyStore {
         return { ok: false, reason: refusal, keyId };
       }
     }
-    const { delivered, refused } = await this.claim([keyIds.map((keyId) => ({ keyId, slave }))]);
+    const { delivered, refused, unreadable } = await this.claim([keyIds.map((keyId) => ({ keyId, slave }))]);
+    if (unreadable.size > 0) {
+      delivered.forEach((material) => material.fill(0));
+      throw [...unreadable.values()][0];
+    }
     if (refused.size > 0) {
       const now = await this.deliverable(keyIds);
       const lost = keyIds.find((keyId) => deliveryRefusal(now.get(keyId), slave) !== undefined) ?? keyIds[0]!;
@@ -256,13 +269,15 @@ export class KeyStore {
    * (a concurrent claim won it) or its key expired or holds no material. For the others it marks the entries
    * delivered, answers each key's material (the caller zeroes it), drops the material of keys every slave
    * now has and appends the audit event. The claims of different requests must name different entries.
+   *
+   * Material is opened once the statement committed: a key whose sealed material does not open (its KEK
+   * version missing from the keyring, or the row altered) is answered in `unreadable` with the error instead,
+   * so that only the requests naming it fail, not every request of the claim.
    */
-  async claim(
-    requests: readonly (readonly DeliveryClaim[])[],
-  ): Promise<{ delivered: Map<string, Buffer>; refused: Set<number> }> {
+  async claim(requests: readonly (readonly DeliveryClaim[])[]): Promise<ClaimResult> {
     const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
     if (claims.length === 0) {
-      return { delivered: new Map(), refused: new Set() };
+      return { delivered: new Map(), refused: new Set(), unreadable: new Map() };
     }
     // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
     // committed before the locks were granted, also those the statement's snapshot predates.
@@ -313,11 +328,19 @@ export class KeyStore {
     );
     const refused = new Set<number>();
     const delivered = new Map<string, Buffer>();
+    const unreadable = new Map<string, unknown>();
     for (const row of answered) {
-      if (row.key_id === null) refused.add(row.request as number);
-      else delivered.set(row.key_id, this.cipher.open('keys', row.key_id, sealedOf(row)));
+      if (row.key_id === null) {
+        refused.add(row.request as number);
+        continue;
+      }
+      try {
+        delivered.set(row.key_id, this.cipher.open('keys', row.key_id, sealedOf(row)));
+      } catch (error) {
+        unreadable.set(row.key_id, error);
+      }
     }
-    return { delivered, refused };
+    return { delivered, refused, unreadable };
   }
 }
 

@@ -167,34 +167,53 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       else answers.push([pending, verdict]);
     }
     const granted = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? [verdict.claims] : []));
-    const { delivered, refused } = await this.ledger.keys.claim(granted);
+    const { delivered, refused, unreadable } = await this.ledger.keys.claim(granted);
     try {
       let claim = 0; // the index in `granted` of the next request with claims
       for (const [{ request, resolve }, verdict] of answers) {
-        if (verdict.kind === 'claims' && !refused.has(claim++)) {
-          resolve({
-            ok: true,
-            keys: verdict.claims.map(({ keyId }) => ({
-              keyId,
-              material: Buffer.from(delivered.get(keyId) as Buffer),
-              expiresAt: (found.get(keyId) as DeliverableKey).expiresAt,
-            })),
-          });
-        } else {
-          // A key still missing once the wait is over is unknown, as far as this KME can tell; a claim lost to
-          // a concurrent delivery is a key already delivered, which the spec also calls not found.
-          if (verdict.kind === 'claims')
-            this.claimsLost.inc({ link: linkLabel(request.sourceKmeId, this.config.kme.id) });
+        if (verdict.kind !== 'claims') {
+          // A key still missing once the wait is over is unknown, as far as this KME can tell.
           resolve({
             ok: false,
             error: verdict.kind === 'refused' ? verdict.error : { kind: 'keys-not-found' },
           });
+        } else if (refused.has(claim++)) {
+          // A claim lost to a concurrent delivery is a key already delivered, which the spec calls not found.
+          this.claimsLost.inc({ link: linkLabel(request.sourceKmeId, this.config.kme.id) });
+          resolve({ ok: false, error: { kind: 'keys-not-found' } });
+        } else {
+          resolve(this.delivered(verdict.claims, delivered, unreadable, found));
         }
       }
     } finally {
       delivered.forEach((material) => material.fill(0));
     }
     return waiting;
+  }
+
+  /** A claimed request's answer: its keys, or a 503 when one of them did not open (delivered, yet lost). */
+  private delivered(
+    claims: readonly DeliveryClaim[],
+    material: ReadonlyMap<string, Buffer>,
+    unreadable: ReadonlyMap<string, unknown>,
+    found: ReadonlyMap<string, DeliverableKey>,
+  ): Delivered {
+    const broken = claims.find(({ keyId }) => unreadable.has(keyId));
+    if (broken !== undefined) {
+      this.logger.error(
+        `the material of key ${broken.keyId} did not open; its dec_keys request fails and the key is lost: ` +
+          describeError(unreadable.get(broken.keyId)),
+      );
+      return { ok: false, error: { kind: 'server-error' } };
+    }
+    return {
+      ok: true,
+      keys: claims.map(({ keyId }) => ({
+        keyId,
+        material: Buffer.from(material.get(keyId) as Buffer),
+        expiresAt: (found.get(keyId) as DeliverableKey).expiresAt,
+      })),
+    };
   }
 
   /**
