@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Ledger } from '../src/ledger';
 import { segmentsAt } from '../src/segments';
 import { BitSegment } from '../src/store/types';
-import { DATABASE_MODES } from './support/test-database';
+import { DATABASE_MODES, withClient } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 const CLAIMANTS = 12;
@@ -115,6 +115,28 @@ describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
       [link.id],
     );
     expect(stored).toEqual({ ranges: claimed.flat().length, bits: handedOut });
+  });
+
+  it("gives a short attempt's block locks back before trying again, also within a caller's transaction", async () => {
+    const { ledger, database } = context();
+    const link = await newLink(ledger, 256);
+    const [first, second] = await readyBlocks(ledger, link, 2);
+    await withClient(database.url, async (other) => {
+      // Another caller holds the second block, then wants the first too: it must not wait on a caller that
+      // keeps the first block locked while retrying for want of the second.
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM blocks WHERE id = $1 FOR UPDATE', [second.id]);
+      const reserving = ledger.transaction((scope) => scope.reservations.reserve(link.id, 384));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await other.query(`SET LOCAL lock_timeout = '2s'`);
+      await other.query('SELECT 1 FROM blocks WHERE id = $1 FOR UPDATE', [first.id]);
+      await other.query('COMMIT');
+      const reserved = await reserving;
+      expect(reserved.ok && reserved.reservation.segments.map((segment) => segment.blockId)).toEqual([
+        first.id,
+        second.id,
+      ]);
+    });
   });
 
   it('lets concurrent claimants carve keys out of their own reservations without collisions', async () => {

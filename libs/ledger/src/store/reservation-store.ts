@@ -38,14 +38,16 @@ export class ReservationStore {
    * nothing. Blocks another caller is reserving from right now are skipped (SKIP LOCKED), so concurrent callers
    * never wait on each other's row locks and never receive the same bits; `blocks.reserved_bits` is the cursor.
    * When skipping left it short although enough bits are committed, the other callers are mid-reservation and
-   * finish within milliseconds, so it tries again a bounded number of times.
+   * finish within milliseconds, so it tries again a bounded number of times. A short attempt gives its blocks'
+   * locks back before the next (in a caller's transaction, by rolling back to a savepoint): two callers that
+   * each held part of what the other needs would otherwise both retry in vain.
    */
   async reserve(linkId: number, bits: number): Promise<ReserveResult> {
     if (!Number.isInteger(bits) || bits <= 0) {
       throw new RangeError('a reservation needs a positive whole number of bits');
     }
     for (let attempt = 1; ; attempt += 1) {
-      const result = await inTransaction(this.manager, (manager) => tryReserve(manager, linkId, bits));
+      const result = await attemptReservation(this.manager, linkId, bits);
       if (result.ok || attempt === RESERVE_ATTEMPTS) {
         return result;
       }
@@ -134,6 +136,23 @@ async function findReservation(manager: EntityManager, id: string): Promise<Rese
     bits: found[0].bits,
     segments: found.map((row) => ({ blockId: row.block_id, start: row.lo, end: row.hi })),
   };
+}
+
+/** One try of reserve(): its own transaction, or a savepoint of the caller's, undone when it comes up short. */
+async function attemptReservation(
+  manager: EntityManager,
+  linkId: number,
+  bits: number,
+): Promise<ReserveResult> {
+  if (!manager.queryRunner?.isTransactionActive) {
+    return manager.transaction((own) => tryReserve(own, linkId, bits));
+  }
+  await manager.query('SAVEPOINT reserve_attempt');
+  const result = await tryReserve(manager, linkId, bits);
+  await manager.query(
+    result.ok ? 'RELEASE SAVEPOINT reserve_attempt' : 'ROLLBACK TO SAVEPOINT reserve_attempt',
+  );
+  return result;
 }
 
 async function tryReserve(manager: EntityManager, linkId: number, bits: number): Promise<ReserveResult> {
