@@ -261,6 +261,9 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     if (linkId === undefined) return undefined;
     const peer = this.config.network.kme(targetKmeId);
     if (peer === undefined) throw new Error(`${targetKmeId} is not in the network file`);
+    // Before the bits are taken, so that nothing can fail between taking them and holding them in the lease
+    // (whose material is zeroed when it is retired); outside the transaction, which holds the blocks' locks.
+    const encapsulation = encapsulate(peer.sealing.kemPublicKey);
     const taken = await this.ledger.transaction(async (scope) => {
       let reserved = await scope.reservations.reserve(linkId, Math.max(LEASE_BITS, bits));
       if (!reserved.ok && bits < LEASE_BITS) reserved = await scope.reservations.reserve(linkId, bits);
@@ -279,8 +282,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
         Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
         reserved.expiresAt.getTime(),
       ),
-      // Outside the transaction, which holds the blocks' row locks.
-      encapsulation: encapsulate(peer.sealing.kemPublicKey),
+      encapsulation,
       next: 0,
     };
     // What the old lease still holds is too little for these requests; it is given up, not kept in memory.

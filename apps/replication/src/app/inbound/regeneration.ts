@@ -64,7 +64,9 @@ export class Regeneration {
     let material: Buffer | undefined;
     let refusal: Refusal | undefined;
     try {
-      material = Buffer.from(await regenerateBlock(metadata, this.entropy.all));
+      const block = await regenerateBlock(metadata, this.entropy.all);
+      // A view, not a copy: zeroing `material` below zeroes the only plaintext of the block.
+      material = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
     } catch (error) {
       refusal = regenerationRefusal(error);
       if (!refusal) throw error;
