@@ -47,6 +47,16 @@ describe('encKeysRequest', () => {
     });
   });
 
+  it('takes members set to undefined as absent in a GET, as JSON does in a POST', () => {
+    expect(
+      encKeysRequest(
+        'sae-bob',
+        { number: 2, additional_slave_SAE_IDs: undefined, extension_mandatory: undefined },
+        'GET',
+      ),
+    ).toEqual({ method: 'GET', path: '/api/v1/keys/sae-bob/enc_keys?number=2' });
+  });
+
   it('refuses a GET that would drop members other than number and size', () => {
     const error = refusal(() =>
       encKeysRequest('sae-bob', { number: 1, additional_slave_SAE_IDs: ['x'] }, 'GET'),

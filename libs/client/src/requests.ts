@@ -33,7 +33,10 @@ export function encKeysRequest(
 ): PlannedRequest {
   const path = keysPath(slaveSaeId, 'enc_keys');
   if (method === 'POST') return { method, path, body: JSON.stringify(request) };
-  const extra = Object.keys(request).filter((name) => name !== 'number' && name !== 'size');
+  // A member set to undefined is not sent by POST either (JSON.stringify drops it).
+  const extra = Object.entries(request)
+    .filter(([name, value]) => value !== undefined && name !== 'number' && name !== 'size')
+    .map(([name]) => name);
   if (extra.length > 0) {
     throw new EtsiClientError(
       'invalid-request',
