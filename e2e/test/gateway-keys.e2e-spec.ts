@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { EtsiHttpError, type EtsiClient } from '@dqkd/client';
 
 import { EmbeddedNetwork } from './support/embedded-network';
@@ -164,6 +166,18 @@ describe.each(MODES)('api-gateway keys, %s', (_mode, start, relayed) => {
       const { keys } = await alice().encKeys('sae-bob', { number: 1 });
       const refused = await refusal(carol().decKeys('sae-alice', [keys[0].key_ID]));
       expect(refused.status).toBe(401);
+      expect((await bob().decKeys('sae-alice', [keys[0].key_ID])).keys[0].key).toBe(keys[0].key);
+    });
+
+    it('answers that 401 at once when another key asked for is unknown, in either order', async () => {
+      const { keys } = await alice().encKeys('sae-bob', { number: 1 });
+      const unknown = randomUUID();
+      for (const keyIds of [
+        [unknown, keys[0].key_ID],
+        [keys[0].key_ID, unknown],
+      ]) {
+        expect((await refusal(carol().decKeys('sae-alice', keyIds))).status).toBe(401);
+      }
       expect((await bob().decKeys('sae-alice', [keys[0].key_ID])).keys[0].key).toBe(keys[0].key);
     });
   });

@@ -217,9 +217,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * One request against the keys the batch read: first every key must exist (else wait), be of this link
-   * and from the path's master; then the caller must be a slave of each (else 401); then each slave entry
-   * must be undelivered (in the ledger and in this batch), unexpired and still hold material.
+   * One request against the keys the batch read: first the caller must be a slave of each key here (else 401,
+   * §5.4, whatever the order of the keys and whether others are still missing); then every key must exist
+   * (else wait), be of this link and from the path's master; then each slave entry must be undelivered (in the
+   * ledger and in this batch), unexpired and still hold material.
    */
   private judge(
     request: DeliveryRequest,
@@ -227,17 +228,23 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     claimed: Set<string>,
     linkId: number | undefined,
   ): Verdict {
-    if (request.keyIds.some((keyId) => !found.has(keyId))) return { kind: 'wait' };
     const { network, kme } = this.config;
+    const slaves = new Map<string, Slave | undefined>();
+    for (const keyId of request.keyIds) {
+      const key = found.get(keyId);
+      if (key === undefined) continue;
+      const slave = slaveEntry(key, request.slaveSaeId, kme.id);
+      if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
+      slaves.set(keyId, slave);
+    }
+    if (slaves.size < new Set(request.keyIds).size) return { kind: 'wait' };
     const claims: DeliveryClaim[] = [];
     for (const keyId of request.keyIds) {
       const key = found.get(keyId) as DeliverableKey;
       const fromMaster =
         key.masterSaeId === request.pathId || network.sae(key.masterSaeId)?.kmeId === request.pathId;
       if (key.linkId !== linkId || !fromMaster) return { kind: 'refused', error: { kind: 'keys-not-found' } };
-      const slave = slaveEntry(key, request.slaveSaeId, kme.id);
-      if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
-      claims.push({ keyId, slave });
+      claims.push({ keyId, slave: slaves.get(keyId) as Slave });
     }
     for (const claim of claims) {
       const taken = claimed.has(claimKey(claim));
