@@ -182,7 +182,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
           this.claimsLost.inc({ link: linkLabel(request.sourceKmeId, this.config.kme.id) });
           resolve({ ok: false, error: { kind: 'keys-not-found' } });
         } else {
-          resolve(this.delivered(verdict.claims, delivered, unreadable, found));
+          resolve(this.answerClaimed(verdict.claims, delivered, unreadable, found));
         }
       }
     } finally {
@@ -192,7 +192,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** A claimed request's answer: its keys, or a 503 when one of them did not open (delivered, yet lost). */
-  private delivered(
+  private answerClaimed(
     claims: readonly DeliveryClaim[],
     material: ReadonlyMap<string, Buffer>,
     unreadable: ReadonlyMap<string, unknown>,
@@ -229,7 +229,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     linkId: number | undefined,
   ): Verdict {
     const { network, kme } = this.config;
-    const slaves = new Map<string, Slave | undefined>();
+    const slaves = new Map<string, Slave>();
     for (const keyId of request.keyIds) {
       const key = found.get(keyId);
       if (key === undefined) continue;
@@ -244,7 +244,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       const fromMaster =
         key.masterSaeId === request.pathId || network.sae(key.masterSaeId)?.kmeId === request.pathId;
       if (key.linkId !== linkId || !fromMaster) return { kind: 'refused', error: { kind: 'keys-not-found' } };
-      claims.push({ keyId, slave: slaves.get(keyId) as Slave });
+      claims.push({ keyId, slave: slaves.get(keyId)! });
     }
     for (const claim of claims) {
       const taken = claimed.has(claimKey(claim));
