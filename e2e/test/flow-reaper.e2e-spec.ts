@@ -92,4 +92,54 @@ describe('ttl-reaper', () => {
     expect((await east.blocks.find(live))?.hasMaterial).toBe(true);
     expect(await east.keys.find([liveKey.keyId])).toHaveLength(1);
   }, 60_000);
+
+  it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
+    const incoming = await east.links.ensure('kme-west', 'kme-east', BITS);
+    const material = randomBytes(BITS / 8);
+    const blockId = randomUUID();
+    await east.blocks.store({
+      id: blockId,
+      linkId: incoming.id,
+      role: 'target',
+      state: 'ready',
+      bits: BITS,
+      material,
+      metadata: Buffer.from('sealed metadata'),
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    // A key on bits 64..192 of the block, as replication records it from an assignment.
+    const reservation = {
+      id: randomUUID(),
+      linkId: incoming.id,
+      bits: 128,
+      segments: [{ blockId, start: 64, end: 192 }],
+    };
+    await east.reservations.record(reservation);
+    const keyId = randomUUID();
+    await east.keys.record([
+      {
+        keyId,
+        linkId: incoming.id,
+        masterSaeId: 'sae-bob',
+        size: 128,
+        reservationId: reservation.id,
+        offset: 0,
+        expiresAt: new Date(Date.now() + 3_600_000),
+        slaves: [{ kind: 'sae', id: 'sae-alice' }],
+        material: material.subarray(8, 24),
+      },
+    ]);
+    await network.startApp('ttl-reaper', 'kme-east', { DQKD_REAPER_INTERVAL_MS: '100' });
+    const expected = Buffer.from(material).fill(0, 8, 24);
+    await eventually(
+      async () => (await east.blocks.readMaterial(blockId))?.equals(expected) === true,
+      20_000,
+      "the key's bits to be zeroed in the block",
+    );
+    // The key itself is whole, in its own row.
+    expect(await east.keys.deliver([keyId], { kind: 'sae', id: 'sae-alice' })).toEqual({
+      ok: true,
+      keys: [{ keyId, material: material.subarray(8, 24) }],
+    });
+  }, 60_000);
 });

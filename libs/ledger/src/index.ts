@@ -44,6 +44,7 @@ export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
 export { BlockStore, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';
+export { type ScrubCounts } from './store/key-bits';
 export {
   type ClaimResult,
   type DeliverableKey,

@@ -7,6 +7,7 @@ import { AuditTrail } from './store/audit-trail';
 import { BlockStore } from './store/block-store';
 import { KEYS_RECORDED_CHANNEL } from './store/channels';
 import { Inbox } from './store/inbox';
+import { ScrubCounts, scrubKeyBits } from './store/key-bits';
 import { KeyStore } from './store/key-store';
 import { LinkStore, type LinkIdCache } from './store/link-store';
 import { Outbox } from './store/outbox';
@@ -105,6 +106,11 @@ export class Ledger extends LedgerScope {
 
   reapExpired(options: ReapOptions): Promise<ReapCounts> {
     return reapExpired(this.manager, options);
+  }
+
+  /** Zeroes the bits of keys recorded since `since` in this site's copies of their blocks; see scrubKeyBits. */
+  scrubKeyBits(since: Date): Promise<ScrubCounts> {
+    return scrubKeyBits(this.manager, this.blocks, since);
   }
 
   /** Moves every data key onto the newest KEK version of the keyring; see rewrapAll. */

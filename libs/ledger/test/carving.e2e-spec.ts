@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { sliceBits } from '../src/bits';
+import { sliceBits, zeroBits } from '../src/bits';
 import { LedgerConflictError } from '../src/errors';
 import { Ledger, type LedgerScope } from '../src/ledger';
 import { applyAssignment, KeyAssignment } from '../src/store/assignment';
@@ -151,6 +151,44 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       const [record] = await ledger.keys.find([assignment.keys[0].keyId]);
       expect(record).toMatchObject({ masterSaeId: 'sae-alice', size: 256, linkId: link.id });
       expect(record.slaves.map((slave) => slave.id)).toEqual(['sae-bob', 'sae-carol']);
+    });
+
+    it("zeroes recorded keys' bits in its blocks on a scrub, and no other bit", async () => {
+      const { ledger, blocks, assignment } = await heldAssignment();
+      const [{ now: since }] = (await ledger.dataSource.query(`SELECT now() AS now`)) as { now: Date }[];
+      const [first, second] = inTwo(assignment);
+      await ledger.transaction((scope) => applyAssignment(scope, first));
+      // The first key's 256 bits: the last 128 of the first block and the first 128 of the second.
+      expect(await ledger.scrubKeyBits(since)).toMatchObject({ keys: 1, blocks: 2 });
+      const expected = blocks.map((block) => Buffer.from(block.material));
+      zeroBits(expected[0], 896, 128);
+      zeroBits(expected[1], 0, 128);
+      expect(await Promise.all(blocks.map((block) => ledger.blocks.readMaterial(block.id)))).toEqual(
+        expected,
+      );
+
+      // The second key's bits were left alone: it is recorded whole from them, and the first from its own row.
+      await ledger.transaction((scope) => applyAssignment(scope, second));
+      const bob = { kind: 'sae', id: 'sae-bob' } as const;
+      expect(await ledger.keys.deliver([second.keys[0].keyId, first.keys[0].keyId], bob)).toEqual({
+        ok: true,
+        keys: [
+          { keyId: second.keys[0].keyId, material: sliceBits(blocks[1].material, 128, 128) },
+          {
+            keyId: first.keys[0].keyId,
+            material: Buffer.concat([
+              sliceBits(blocks[0].material, 896, 128),
+              sliceBits(blocks[1].material, 0, 128),
+            ]),
+          },
+        ],
+      });
+      expect(await ledger.scrubKeyBits(since)).toMatchObject({ keys: 2, blocks: 1 });
+      zeroBits(expected[1], 128, 128);
+      expect(await ledger.blocks.readMaterial(blocks[1].id)).toEqual(expected[1]);
+      // Bits zeroed already are not written again; keys recorded before `since` are not looked at.
+      expect(await ledger.scrubKeyBits(since)).toMatchObject({ keys: 2, blocks: 0 });
+      expect((await ledger.scrubKeyBits(new Date(Date.now() + 60_000))).keys).toBe(0);
     });
 
     it('claims its message in the statement that records the keys, outside any transaction', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { Slave } from '../src/store/types';
 import { DATABASE_MODES, withClient } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
@@ -65,29 +66,40 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-expired']);
   });
 
-  it('leaves a key to the next round while a delivery holds its slave entries, instead of waiting for it', async () => {
-    const { ledger, database } = context();
+  /** One key, expired a moment ago, on a fresh reservation of a fresh link, for `slaves`. */
+  async function expiredKey(slaves: readonly Slave[]): Promise<string> {
+    const { ledger } = context();
     const link = await newLink(ledger, 256);
     await readyBlocks(ledger, link, 1, 256, inAnHour());
     const reserved = await ledger.reservations.reserve(link.id, 64);
     if (!reserved.ok) {
       throw new Error('reservation failed');
     }
+    const keyId = randomUUID();
+    await ledger.keys.record([
+      {
+        keyId,
+        linkId: link.id,
+        masterSaeId: 'sae-alice',
+        size: 64,
+        reservationId: reserved.reservation.id,
+        offset: 0,
+        expiresAt: new Date(Date.now() - 1),
+        slaves,
+        material: Buffer.alloc(8, 5),
+      },
+    ]);
+    return keyId;
+  }
+
+  it('leaves a key to the next round while a delivery holds its slave entries, instead of waiting for it', async () => {
+    const { ledger, database } = context();
     const key = {
-      keyId: randomUUID(),
-      linkId: link.id,
-      masterSaeId: 'sae-alice',
-      size: 64,
-      reservationId: reserved.reservation.id,
-      offset: 0,
-      expiresAt: new Date(Date.now() - 1),
-      slaves: [
-        { kind: 'sae' as const, id: 'sae-bob' },
-        { kind: 'sae' as const, id: 'sae-carol' },
-      ],
-      material: Buffer.alloc(8, 5),
+      keyId: await expiredKey([
+        { kind: 'sae', id: 'sae-bob' },
+        { kind: 'sae', id: 'sae-carol' },
+      ]),
     };
-    await ledger.keys.record([key]);
     await withClient(database.url, async (delivery) => {
       // What KeyStore.claim does in one statement, split so that the reaper runs in between: lock the key's
       // slave entries, then drop the key's material. Had the reaper waited for the entries while holding the
@@ -116,6 +128,17 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
       (await ledger.reapExpired({ now: new Date(), targetGraceMs: 60_000 })).keys,
     ).toBeGreaterThanOrEqual(1);
     expect(await ledger.keys.find([key.keyId])).toEqual([]);
+  });
+
+  it('leaves an expired key recorded after keysRecordedBefore to a later call', async () => {
+    const { ledger } = context();
+    const keyId = await expiredKey([{ kind: 'sae', id: 'sae-bob' }]);
+    const reap = (keysRecordedBefore: Date) =>
+      ledger.reapExpired({ now: new Date(), targetGraceMs: 60_000, keysRecordedBefore });
+    await reap(new Date(Date.now() - 60_000));
+    expect(await ledger.keys.find([keyId])).toHaveLength(1);
+    await reap(new Date(Date.now() + 60_000));
+    expect(await ledger.keys.find([keyId])).toEqual([]);
   });
 
   it('deletes a reservation once neither keys nor blocks refer to it', async () => {

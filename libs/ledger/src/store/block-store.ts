@@ -211,43 +211,59 @@ export class BlockStore {
    * changed, when any block no longer has material.
    */
   async takeBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
+    let taken: Buffer | undefined;
+    await this.rewrite(segments, (materials) => {
+      if (materials.size < new Set(segments.map((segment) => segment.blockId)).size) return [];
+      const parts = segments.map((segment) => {
+        const length = segment.end - segment.start;
+        return { bits: sliceBits(materials.get(segment.blockId) as Buffer, segment.start, length), length };
+      });
+      taken = concatBits(parts);
+      parts.forEach((part) => part.bits.fill(0));
+      segments.forEach((segment) => zeroSegment(materials, segment));
+      return [...materials.keys()];
+    });
+    return taken;
+  }
+
+  /**
+   * Target side: zeroes the segments' bits in the stored blocks that still hold material (the bits of keys
+   * recorded from them, which need them no more). Only blocks where a bit changed are re-sealed and written,
+   * so zeroing the same bits again costs a read. Answers how many blocks were written.
+   */
+  async zeroBits(segments: readonly BitSegment[]): Promise<number> {
+    return this.rewrite(segments, (materials) => {
+      const changed = new Set<string>();
+      for (const segment of segments) {
+        if (zeroSegment(materials, segment)) changed.add(segment.blockId);
+      }
+      return [...changed];
+    });
+  }
+
+  /**
+   * Locks the segments' blocks that hold material in ID order, opens them, lets `change` alter them, and
+   * re-seals under fresh data keys the blocks it names; all in one transaction. Plaintext is zeroed after.
+   */
+  private async rewrite(
+    segments: readonly BitSegment[],
+    change: (materials: Map<string, Buffer>) => readonly string[],
+  ): Promise<number> {
     const blockIds = [...new Set(segments.map((segment) => segment.blockId))].sort();
     return inTransaction(this.manager, async (manager) => {
-      const found = await rows<{
-        id: string;
-        ciphertext: Buffer | null;
-        wrapped_key: Buffer;
-        kek_id: number;
-      }>(
+      const found = await rows<{ id: string } & SealedColumns>(
         manager,
         `SELECT id, ${sealedColumns()}
-         FROM blocks WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`,
+         FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL ORDER BY id FOR UPDATE`,
         [blockIds],
       );
-      if (found.length !== blockIds.length || found.some((row) => row.ciphertext === null)) {
-        return undefined;
-      }
       const materials = new Map(
-        found.map((row) => [
-          row.id,
-          this.cipher.open('blocks', row.id, {
-            ciphertext: row.ciphertext as Buffer,
-            wrappedKey: row.wrapped_key,
-            kekId: row.kek_id,
-          }),
-        ]),
+        found.map((row) => [row.id, this.cipher.open('blocks', row.id, sealedOf(row))]),
       );
       try {
-        const parts = segments.map((segment) => {
-          const length = segment.end - segment.start;
-          return { bits: sliceBits(materials.get(segment.blockId) as Buffer, segment.start, length), length };
-        });
-        const taken = concatBits(parts);
-        parts.forEach((part) => part.bits.fill(0));
-        for (const segment of segments) {
-          zeroBits(materials.get(segment.blockId) as Buffer, segment.start, segment.end - segment.start);
-        }
-        const resealed = blockIds.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
+        const changed = change(materials);
+        if (changed.length === 0) return 0;
+        const resealed = changed.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
         await rows(
           manager,
           `UPDATE blocks AS b SET material_ciphertext = t.ciphertext, material_wrapped_key = t.wrapped_key,
@@ -255,16 +271,28 @@ export class BlockStore {
            FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::int[]) AS t (id, ciphertext, wrapped_key, kek_id)
            WHERE b.id = t.id`,
           [
-            blockIds,
+            changed,
             resealed.map((sealed) => sealed.ciphertext),
             resealed.map((sealed) => sealed.wrappedKey),
             resealed.map((sealed) => sealed.kekId),
           ],
         );
-        return taken;
+        return changed.length;
       } finally {
         materials.forEach((material) => material.fill(0));
       }
     });
   }
+}
+
+/** Zeroes one segment's bits in its opened block, if that block is among them; answers whether any bit was set. */
+function zeroSegment(materials: ReadonlyMap<string, Buffer>, segment: BitSegment): boolean {
+  const material = materials.get(segment.blockId);
+  if (material === undefined) return false;
+  const length = segment.end - segment.start;
+  const before = sliceBits(material, segment.start, length);
+  const hadBits = before.some((byte) => byte !== 0);
+  before.fill(0);
+  if (hadBits) zeroBits(material, segment.start, length);
+  return hadBits;
 }

@@ -10,6 +10,11 @@ export interface ReapOptions {
   readonly targetGraceMs: number;
   /** At most this many keys and this many blocks per call, so one call holds locks only briefly. */
   readonly limit?: number;
+  /**
+   * Keys recorded after this are left for a later call, expired or not: the target zeroes a key's bits in its
+   * blocks (scrubKeyBits) before the key's row goes, and that scrub did not see them yet.
+   */
+  readonly keysRecordedBefore?: Date;
 }
 
 export interface ReapCounts {
@@ -34,7 +39,8 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     const keys = await rows<{ key_id: string; link_id: number }>(
       tx,
       `WITH due AS MATERIALIZED (
-         SELECT key_id FROM keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         SELECT key_id FROM keys WHERE expires_at <= $1 AND created_at < $3
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ), held AS MATERIALIZED (
          SELECT key_id FROM key_slaves WHERE key_id IN (SELECT key_id FROM due) FOR UPDATE SKIP LOCKED
        )
@@ -44,7 +50,7 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
          AND (SELECT count(*) FROM key_slaves s WHERE s.key_id = due.key_id)
            = (SELECT count(*) FROM held h WHERE h.key_id = due.key_id)
        RETURNING k.key_id, k.link_id`,
-      [now, limit],
+      [now, limit, options.keysRecordedBefore ?? 'infinity'],
     );
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
 

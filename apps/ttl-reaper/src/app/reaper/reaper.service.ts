@@ -6,15 +6,25 @@ import type { ReaperSettings } from './reaper-settings';
 
 /** Batches per round at most, so a huge backlog cannot keep one round going forever. */
 const MAX_BATCHES_PER_ROUND = 100;
+/**
+ * How far back each round's scrub looks before the previous one's: keys are recorded in statements of a few
+ * milliseconds, whose recording time (their transaction's start) may precede a scrub that did not see them.
+ */
+const SCRUB_OVERLAP_MS = 5_000;
 
 /**
  * Deletes this site's expired keys and blocks on a timer (the ledger zeroes their material first). Replicas
- * skip rows another one is deleting, so they share the work and every row is counted once.
+ * skip rows another one is deleting, so they share the work and every row is counted once. Each round first
+ * zeroes, in the target's copies of blocks, the bits of the keys recorded since the last round (from every
+ * key on the live pool at start): a key's material then lives only in its own row, which goes once every
+ * slave has it or it expires, instead of also in its block until the block's deadline plus the grace.
  */
 export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  /** Keys recorded since this are scrubbed by the next round; none yet: every key on the live pool. */
+  private scrubSince = new Date(0);
 
   constructor(
     private readonly ledger: Ledger,
@@ -39,8 +49,14 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   async round(): Promise<ReapCounts> {
     const total = { keys: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
+    const scrub = await this.ledger.scrubKeyBits(this.scrubSince);
+    this.scrubSince = new Date(scrub.scannedAt.getTime() - SCRUB_OVERLAP_MS);
     for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
-      const counts = await this.ledger.reapExpired({ targetGraceMs, limit: batchSize });
+      const counts = await this.ledger.reapExpired({
+        targetGraceMs,
+        limit: batchSize,
+        keysRecordedBefore: scrub.scannedAt,
+      });
       total.keys += counts.keys;
       total.blocks += counts.blocks;
       total.reservations += counts.reservations;
@@ -50,6 +66,9 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       if (counts.keys < batchSize && counts.blocks < batchSize) break;
     }
     await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));
+    if (scrub.blocks > 0) {
+      this.logger.log(`zeroed the bits of recorded keys in ${scrub.blocks} block(s) of this site`);
+    }
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
