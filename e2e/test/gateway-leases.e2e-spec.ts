@@ -1,3 +1,5 @@
+import { EtsiHttpError } from '@dqkd/client';
+
 import { GatewayNetwork } from './support/gateway-network';
 
 /** The reservation each key was carved from, at the source. */
@@ -95,5 +97,28 @@ describe('api-gateway batches', () => {
       if (lock.isTransactionActive) await lock.rollbackTransaction();
       await lock.release();
     }
+  });
+});
+
+describe("api-gateway leases near their blocks' deadline", () => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start();
+    // Blocks that the source's reaper burns in 8 s: too soon for a lease, whose last batch must be recorded first.
+    await network.seedBlocks(2, 8_000);
+  });
+  afterAll(() => network?.stop());
+
+  it('are not taken: enc_keys answers 503 and records nothing', async () => {
+    const refused = await network
+      .client('sae-alice', 'kme-east')
+      .encKeys('sae-bob')
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(EtsiHttpError);
+    expect((refused as EtsiHttpError).status).toBe(503);
+    const [reservations] = (await network
+      .site('kme-east')
+      .ledger.dataSource.query(`SELECT count(*)::int AS n FROM reservations`)) as { n: number }[];
+    expect(reservations.n).toBe(0);
   });
 });

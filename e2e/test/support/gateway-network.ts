@@ -128,7 +128,7 @@ export class GatewayNetwork {
   }
 
   /** The same ready blocks at both ends of east → west: role source at east, target at west. */
-  async seedBlocks(count: number): Promise<void> {
+  async seedBlocks(count: number, lifetimeMs = 3_600_000): Promise<void> {
     const east = this.site('kme-east').ledger;
     const west = this.site('kme-west').ledger;
     const [source, target] = await Promise.all([
@@ -142,7 +142,7 @@ export class GatewayNetwork {
         bits: BLOCK_BITS,
         state: 'ready' as const,
         metadata: Buffer.from('seeded'),
-        expiresAt: new Date(Date.now() + 3_600_000 + i),
+        expiresAt: new Date(Date.now() + lifetimeMs + i),
       };
       await east.blocks.store({ ...block, linkId: source.id, role: 'source' });
       await west.blocks.store({ ...block, linkId: target.id, role: 'target' });

@@ -117,6 +117,19 @@ describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
     expect(stored).toEqual({ ranges: claimed.flat().length, bits: handedOut });
   });
 
+  it('takes bits only from blocks that live at least as long as asked', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const [soon] = await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + 5_000));
+    expect(await ledger.reservations.reserve(link.id, 64, 10_000)).toEqual({
+      ok: false,
+      reason: 'insufficient-bits',
+      availableBits: 0,
+    });
+    const reserved = await ledger.reservations.reserve(link.id, 64, 1_000);
+    expect(reserved.ok && reserved.reservation.segments).toEqual([{ blockId: soon.id, start: 0, end: 64 }]);
+  });
+
   it("gives a short attempt's block locks back before trying again, also within a caller's transaction", async () => {
     const { ledger, database } = context();
     const link = await newLink(ledger, 256);

@@ -34,28 +34,29 @@ export class ReservationStore {
   constructor(private readonly manager: EntityManager) {}
 
   /**
-   * Source side: takes `bits` unreserved bits of unexpired ready blocks of a link, oldest block first, all or
-   * nothing. Blocks another caller is reserving from right now are skipped (SKIP LOCKED), so concurrent callers
+   * Source side: takes `bits` unreserved bits of ready blocks of a link that live at least `validForMs` more,
+   * oldest block first, all or nothing. Blocks another caller is reserving from right now are skipped (SKIP LOCKED), so concurrent callers
    * never wait on each other's row locks and never receive the same bits; `blocks.reserved_bits` is the cursor.
    * When skipping left it short although enough bits are committed, the other callers are mid-reservation and
    * finish within milliseconds, so it tries again a bounded number of times. A short attempt gives its blocks'
    * locks back before the next (in a caller's transaction, by rolling back to a savepoint): two callers that
    * each held part of what the other needs would otherwise both retry in vain.
    */
-  async reserve(linkId: number, bits: number): Promise<ReserveResult> {
+  async reserve(linkId: number, bits: number, validForMs = 0): Promise<ReserveResult> {
     if (!Number.isInteger(bits) || bits <= 0) {
       throw new RangeError('a reservation needs a positive whole number of bits');
     }
     for (let attempt = 1; ; attempt += 1) {
-      const result = await attemptReservation(this.manager, linkId, bits);
+      const result = await attemptReservation(this.manager, linkId, bits, validForMs);
       if (result.ok || attempt === RESERVE_ATTEMPTS) {
         return result;
       }
       const [committed] = await rows<{ bits: string }>(
         this.manager,
         `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
-         WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits AND expires_at > now()`,
-        [linkId],
+         WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits
+           AND expires_at > now() + $2 * interval '1 millisecond'`,
+        [linkId, validForMs],
       );
       if (Number(committed.bits) < bits) {
         return { ok: false, reason: 'insufficient-bits', availableBits: Number(committed.bits) };
@@ -143,19 +144,25 @@ async function attemptReservation(
   manager: EntityManager,
   linkId: number,
   bits: number,
+  validForMs: number,
 ): Promise<ReserveResult> {
   if (!manager.queryRunner?.isTransactionActive) {
-    return manager.transaction((own) => tryReserve(own, linkId, bits));
+    return manager.transaction((own) => tryReserve(own, linkId, bits, validForMs));
   }
   await manager.query('SAVEPOINT reserve_attempt');
-  const result = await tryReserve(manager, linkId, bits);
+  const result = await tryReserve(manager, linkId, bits, validForMs);
   await manager.query(
     result.ok ? 'RELEASE SAVEPOINT reserve_attempt' : 'ROLLBACK TO SAVEPOINT reserve_attempt',
   );
   return result;
 }
 
-async function tryReserve(manager: EntityManager, linkId: number, bits: number): Promise<ReserveResult> {
+async function tryReserve(
+  manager: EntityManager,
+  linkId: number,
+  bits: number,
+  validForMs: number,
+): Promise<ReserveResult> {
   const taken: { row: CandidateRow; take: number }[] = [];
   let missing = bits;
   let after: CandidateRow | undefined;
@@ -164,9 +171,10 @@ async function tryReserve(manager: EntityManager, linkId: number, bits: number):
       manager,
       `SELECT id, bits, reserved_bits, expires_at FROM blocks
        WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits
-         AND expires_at > now() AND ($2::timestamptz IS NULL OR (expires_at, id) > ($2, $3::uuid))
+         AND expires_at > now() + $5 * interval '1 millisecond'
+         AND ($2::timestamptz IS NULL OR (expires_at, id) > ($2, $3::uuid))
        ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-      [linkId, after?.expires_at ?? null, after?.id ?? null, CANDIDATE_PAGE],
+      [linkId, after?.expires_at ?? null, after?.id ?? null, CANDIDATE_PAGE, validForMs],
     );
     for (const row of page) {
       const take = Math.min(row.bits - row.reserved_bits, missing);

@@ -22,5 +22,7 @@ describe('generator settings', () => {
     expect(refused).toThrow(/DQKD_GENERATOR_CONCURRENCY/);
     expect(refused).toThrow(/DQKD_BLOCK_LIFETIME_MS/);
     expect(() => generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '7200000' })).toThrow(ConfigError);
+    // Too short for a gateway's lease, which needs blocks that live 10 s more.
+    expect(() => generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '5000' })).toThrow(/from 60000 to 3600000/);
   });
 });
