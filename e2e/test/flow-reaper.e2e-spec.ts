@@ -18,6 +18,19 @@ describe('ttl-reaper', () => {
 
   afterAll(() => network?.stop(), 60_000);
 
+  /** The reapers a test started, stopped after it so that the next test's reapers work alone. */
+  let running: AppProcess[] = [];
+  const startReaper = async (settings: Record<string, string>) => {
+    const reaper = await network.startApp('ttl-reaper', 'kme-east', settings);
+    running.push(reaper);
+    return reaper;
+  };
+  afterEach(async () => {
+    running.forEach((reaper) => reaper.signal('SIGTERM'));
+    await Promise.all(running.map((reaper) => reaper.exit()));
+    running = [];
+  });
+
   async function block(linkId: number, role: 'source' | 'target', expiresAt: Date): Promise<string> {
     const id = randomUUID();
     await east.blocks.store({
@@ -75,10 +88,7 @@ describe('ttl-reaper', () => {
       DQKD_REAPER_BATCH_SIZE: '2',
       DQKD_TARGET_GRACE_MS: '5000',
     };
-    const reapers = await Promise.all([
-      network.startApp('ttl-reaper', 'kme-east', settings),
-      network.startApp('ttl-reaper', 'kme-east', settings),
-    ]);
+    const reapers = await Promise.all([startReaper(settings), startReaper(settings)]);
 
     await eventually(
       async () => reapedIn(reapers).keys === 3 && reapedIn(reapers).blocks === expired.length,
@@ -93,7 +103,8 @@ describe('ttl-reaper', () => {
     expect(await east.keys.find([liveKey.keyId])).toHaveLength(1);
   }, 60_000);
 
-  it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
+  /** A block held at this site as the target, with a key on its bits 64..192 as replication records it. */
+  async function targetKey(expiresAt: Date) {
     const incoming = await east.links.ensure('kme-west', 'kme-east', BITS);
     const material = randomBytes(BITS / 8);
     const blockId = randomUUID();
@@ -107,7 +118,6 @@ describe('ttl-reaper', () => {
       metadata: Buffer.from('sealed metadata'),
       expiresAt: new Date(Date.now() + 3_600_000),
     });
-    // A key on bits 64..192 of the block, as replication records it from an assignment.
     const reservation = {
       id: randomUUID(),
       linkId: incoming.id,
@@ -124,12 +134,17 @@ describe('ttl-reaper', () => {
         size: 128,
         reservationId: reservation.id,
         offset: 0,
-        expiresAt: new Date(Date.now() + 3_600_000),
+        expiresAt,
         slaves: [{ kind: 'sae', id: 'sae-alice' }],
         material: material.subarray(8, 24),
       },
     ]);
-    await network.startApp('ttl-reaper', 'kme-east', { DQKD_REAPER_INTERVAL_MS: '100' });
+    return { blockId, material, keyId };
+  }
+
+  it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
+    const { blockId, material, keyId } = await targetKey(new Date(Date.now() + 3_600_000));
+    await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
     const expected = Buffer.from(material).fill(0, 8, 24);
     await eventually(
       async () => (await east.blocks.readMaterial(blockId))?.equals(expected) === true,
@@ -141,5 +156,25 @@ describe('ttl-reaper', () => {
       ok: true,
       keys: [{ keyId, material: material.subarray(8, 24) }],
     });
+  }, 60_000);
+
+  it('still reaps expired keys when a block whose bits it should zero does not open', async () => {
+    const { blockId, keyId } = await targetKey(new Date(Date.now() - 1));
+    await east.dataSource.query(
+      `UPDATE blocks SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
+       WHERE id = $1`,
+      [blockId],
+    );
+    const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
+    await eventually(
+      async () => (await east.keys.find([keyId])).length === 0,
+      20_000,
+      'the expired key to be reaped',
+    );
+    await eventually(
+      async () => reaper.text.includes(`could not zero recorded keys' bits in block ${blockId}`),
+      20_000,
+      'the reaper to name the block it could not scrub',
+    );
   }, 60_000);
 });

@@ -191,6 +191,29 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect((await ledger.scrubKeyBits(new Date(Date.now() + 60_000))).keys).toBe(0);
     });
 
+    it('leaves alone the bits of a reservation that lost a block, and goes on past a block that does not open', async () => {
+      const { ledger, blocks, assignment } = await heldAssignment();
+      const other = await heldAssignment();
+      const [{ now: since }] = (await ledger.dataSource.query(`SELECT now() AS now`)) as { now: Date }[];
+      await ledger.transaction((scope) => applyAssignment(scope, assignment));
+      await ledger.transaction((scope) => applyAssignment(scope, other.assignment));
+      // The first block burned at its deadline takes its bit ranges along: the keys' offsets no longer map.
+      await ledger.dataSource.query(`DELETE FROM blocks WHERE id = $1`, [blocks[0].id]);
+      // The other assignment's first block is altered at rest.
+      await ledger.dataSource.query(
+        `UPDATE blocks SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
+         WHERE id = $1`,
+        [other.blocks[0].id],
+      );
+      const scrub = await ledger.scrubKeyBits(since);
+      expect([...scrub.failed.keys()]).toEqual([other.blocks[0].id]);
+      expect(scrub.blocks).toBe(1);
+      expect(await ledger.blocks.readMaterial(blocks[1].id)).toEqual(blocks[1].material);
+      const expected = Buffer.from(other.blocks[1].material);
+      zeroBits(expected, 0, 256);
+      expect(await ledger.blocks.readMaterial(other.blocks[1].id)).toEqual(expected);
+    });
+
     it('claims its message in the statement that records the keys, outside any transaction', async () => {
       const { ledger, assignment } = await heldAssignment();
       const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };

@@ -5,16 +5,22 @@ import { BlockStore } from './block-store';
 import { rows } from './sql';
 import { BitSegment } from './types';
 
-/** Blocks re-sealed per transaction, so a scrub holds few blocks' locks at a time. */
-const BLOCKS_PER_TRANSACTION = 16;
-
 export interface ScrubCounts {
   /** Keys whose bits were looked at. */
   readonly keys: number;
   /** Blocks written because some of those bits were still there. */
   readonly blocks: number;
+  /** Blocks that could not be scrubbed (their material did not open), each with the error; tried again later. */
+  readonly failed: ReadonlyMap<string, unknown>;
   /** The database's clock when the keys were read: keys recorded after it were not looked at. */
   readonly scannedAt: Date;
+}
+
+interface KeyRow {
+  reservation_id: string | null;
+  offset: number;
+  size: number;
+  scanned_at: Date;
 }
 
 /**
@@ -24,32 +30,34 @@ export interface ScrubCounts {
  * Keys are found through the target blocks still holding material, their reservations and those keys' own
  * reservation index, so the work grows with the live pool, not with the keys table. Zeroing bits that are
  * zero already writes nothing, so overlapping calls (a margin before `since`, several reapers) are harmless.
+ * Each block is written in a transaction of its own; one that fails is reported and the others go on.
  */
 export async function scrubKeyBits(
   manager: EntityManager,
   blocks: BlockStore,
   since: Date,
 ): Promise<ScrubCounts> {
-  const keys = await rows<{ reservation_id: string; offset: number; size: number; scanned_at: Date }>(
+  // One row even when no key is found, so the clock is the scan's own.
+  const found = await rows<KeyRow>(
     manager,
-    `SELECT k.reservation_id, k.reservation_offset AS offset, k.size, now() AS scanned_at
-     FROM (SELECT DISTINCT g.reservation_id FROM bit_ranges g JOIN blocks b ON b.id = g.block_id
-           WHERE b.role = 'target' AND b.material_ciphertext IS NOT NULL) r
-     CROSS JOIN LATERAL (
-       SELECT reservation_id, reservation_offset, size FROM keys
-       WHERE reservation_id = r.reservation_id AND created_at >= $1
-     ) k`,
+    `WITH k AS (
+       SELECT k.reservation_id, k.reservation_offset AS offset, k.size
+       FROM (SELECT DISTINCT g.reservation_id FROM bit_ranges g JOIN blocks b ON b.id = g.block_id
+             WHERE b.role = 'target' AND b.material_ciphertext IS NOT NULL) r
+       CROSS JOIN LATERAL (
+         SELECT reservation_id, reservation_offset, size FROM keys
+         WHERE reservation_id = r.reservation_id AND created_at >= $1
+       ) k
+     )
+     SELECT k.*, now() AS scanned_at FROM (SELECT 1) AS one LEFT JOIN k ON true`,
     [since],
   );
-  if (keys.length === 0) {
-    const [{ now }] = await rows<{ now: Date }>(manager, `SELECT now() AS now`);
-    return { keys: 0, blocks: 0, scannedAt: now };
-  }
-  const runs = await reservationRuns(manager, [...new Set(keys.map((key) => key.reservation_id))]);
+  const scannedAt = found[0].scanned_at;
+  const keys = found.filter((key) => key.reservation_id !== null);
+  const runs = await reservationRuns(manager, [...new Set(keys.map((key) => key.reservation_id as string))]);
   const byBlock = new Map<string, BitSegment[]>();
   for (const key of keys) {
-    // A reservation whose blocks were burned meanwhile has no bit ranges left, and nothing to zero.
-    const run = runs.get(key.reservation_id);
+    const run = runs.get(key.reservation_id as string);
     if (run === undefined) continue;
     for (const segment of segmentsAt(run, key.offset, key.size)) {
       const ofBlock = byBlock.get(segment.blockId) ?? [];
@@ -57,31 +65,57 @@ export async function scrubKeyBits(
       byBlock.set(segment.blockId, ofBlock);
     }
   }
-  const blockIds = [...byBlock.keys()].sort();
   let written = 0;
-  for (let i = 0; i < blockIds.length; i += BLOCKS_PER_TRANSACTION) {
-    const chunk = blockIds.slice(i, i + BLOCKS_PER_TRANSACTION);
-    written += await blocks.zeroBits(chunk.flatMap((id) => byBlock.get(id) as BitSegment[]));
+  const failed = new Map<string, unknown>();
+  for (const [blockId, segments] of byBlock) {
+    try {
+      written += await blocks.zeroBits(segments);
+    } catch (error) {
+      failed.set(blockId, error);
+    }
   }
-  return { keys: keys.length, blocks: written, scannedAt: keys[0].scanned_at };
+  return { keys: keys.length, blocks: written, failed, scannedAt };
 }
 
-/** Each reservation's bit ranges, in order: where its bits lie. */
+/**
+ * Each reservation's bit ranges, in order: where its bits lie. A reservation that lost some of them (a block
+ * burned at its deadline takes its ranges along) is left out, since its keys' offsets no longer map onto what
+ * is left; the bits of its live blocks go when those blocks do.
+ */
 async function reservationRuns(
   manager: EntityManager,
   reservationIds: readonly string[],
 ): Promise<Map<string, BitSegment[]>> {
-  const ranges = await rows<{ reservation_id: string; block_id: string; lo: number; hi: number }>(
+  const ranges = await rows<{
+    reservation_id: string;
+    reserved: number;
+    ordinal: number;
+    block_id: string;
+    lo: number;
+    hi: number;
+  }>(
     manager,
-    `SELECT reservation_id, block_id, lower(bits) AS lo, upper(bits) AS hi FROM bit_ranges
-     WHERE reservation_id = ANY ($1::uuid[]) ORDER BY reservation_id, ordinal`,
+    `SELECT g.reservation_id, r.bits AS reserved, g.ordinal, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
+     FROM bit_ranges g JOIN reservations r ON r.id = g.reservation_id
+     WHERE g.reservation_id = ANY ($1::uuid[]) ORDER BY g.reservation_id, g.ordinal`,
     [reservationIds],
   );
-  const runs = new Map<string, BitSegment[]>();
+  const runs = new Map<string, { reserved: number; bits: number; whole: boolean; run: BitSegment[] }>();
   for (const range of ranges) {
-    const run = runs.get(range.reservation_id) ?? [];
-    run.push({ blockId: range.block_id, start: range.lo, end: range.hi });
-    runs.set(range.reservation_id, run);
+    const entry = runs.get(range.reservation_id) ?? {
+      reserved: range.reserved,
+      bits: 0,
+      whole: true,
+      run: [],
+    };
+    entry.whole &&= range.ordinal === entry.run.length;
+    entry.run.push({ blockId: range.block_id, start: range.lo, end: range.hi });
+    entry.bits += range.hi - range.lo;
+    runs.set(range.reservation_id, entry);
   }
-  return runs;
+  return new Map(
+    [...runs].flatMap(([id, { reserved, bits, whole, run }]) =>
+      whole && bits === reserved ? [[id, run] as const] : [],
+    ),
+  );
 }

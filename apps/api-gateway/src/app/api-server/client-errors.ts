@@ -13,7 +13,9 @@ const MESSAGES: Readonly<Record<string, string>> = {
  * body on every non-200, so this one is a 400 with a `{message}`, and the connection closes.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // A response already under way on this connection cannot be followed by another: only close it (as Node does).
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
     socket.destroy();
     return;
   }
@@ -28,5 +30,8 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
       '',
       body,
     ].join('\r\n'),
+    // The server allows half-open connections: ending only its side would leave a client that never ends
+    // its own holding the socket.
+    () => socket.destroy(),
   );
 }

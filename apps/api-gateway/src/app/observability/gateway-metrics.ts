@@ -47,7 +47,7 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
     }),
     counterProvider({
       name: CLAIMS_LOST,
-      help: 'dec_keys requests that lost a key to a concurrent delivery (another gateway replica) between reading and claiming it, answered as keys not found; by incoming link.',
+      help: 'dec_keys requests whose claim was refused after their keys were read: an entry delivered by another gateway replica, or the key expired or emptied, in between; answered as keys not found; by incoming link.',
       labels: { link: incoming },
     }),
     { provide: CertificateExpiry, useClass: CertificateExpiry },

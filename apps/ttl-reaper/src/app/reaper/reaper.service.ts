@@ -49,13 +49,12 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   async round(): Promise<ReapCounts> {
     const total = { keys: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
-    const scrub = await this.ledger.scrubKeyBits(this.scrubSince);
-    this.scrubSince = new Date(scrub.scannedAt.getTime() - SCRUB_OVERLAP_MS);
+    const scrubbedUpTo = await this.scrub();
     for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
       const counts = await this.ledger.reapExpired({
         targetGraceMs,
         limit: batchSize,
-        keysRecordedBefore: scrub.scannedAt,
+        keysRecordedBefore: scrubbedUpTo,
       });
       total.keys += counts.keys;
       total.blocks += counts.blocks;
@@ -66,9 +65,6 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       if (counts.keys < batchSize && counts.blocks < batchSize) break;
     }
     await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));
-    if (scrub.blocks > 0) {
-      this.logger.log(`zeroed the bits of recorded keys in ${scrub.blocks} block(s) of this site`);
-    }
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
@@ -77,14 +73,40 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     return total;
   }
 
+  /**
+   * Zeroes the bits of keys recorded since the last round in this site's blocks; answers up to when keys were
+   * looked at. A failure is logged and the round goes on without that limit: expired keys must go, even if
+   * their bits then stay in their block until it is burned.
+   */
+  private async scrub(): Promise<Date | undefined> {
+    try {
+      const scrub = await this.ledger.scrubKeyBits(this.scrubSince);
+      if (scrub.blocks > 0) {
+        this.logger.log(`zeroed the bits of recorded keys in ${scrub.blocks} block(s) of this site`);
+      }
+      for (const [blockId, error] of scrub.failed) {
+        this.logger.error(`could not zero recorded keys' bits in block ${blockId}: ${describe(error)}`);
+      }
+      // A block that failed is looked at again from the same point next round.
+      if (scrub.failed.size === 0) this.scrubSince = new Date(scrub.scannedAt.getTime() - SCRUB_OVERLAP_MS);
+      return scrub.scannedAt;
+    } catch (error) {
+      this.logger.error(`zeroing recorded keys' bits failed: ${describe(error)}`);
+      return undefined;
+    }
+  }
+
   private tick(): void {
     if (this.running) return;
     this.running = this.round()
       .then(
         () => undefined,
-        (error: unknown) =>
-          this.logger.error(`reaping failed: ${error instanceof Error ? error.message : String(error)}`),
+        (error: unknown) => this.logger.error(`reaping failed: ${describe(error)}`),
       )
       .finally(() => (this.running = undefined));
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
