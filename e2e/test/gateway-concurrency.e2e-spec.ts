@@ -1,8 +1,10 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
 import { EtsiHttpError } from '@dqkd/client';
 import type { Key } from '@dqkd/etsi014';
 import { metricToken, type Counter } from '@dqkd/metrics';
 
-import { GatewayNetwork } from './support/gateway-network';
+import { BLOCK_BITS, GatewayNetwork } from './support/gateway-network';
 
 const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 
@@ -151,6 +153,44 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
     errorBodies.push(JSON.stringify((failed as EtsiHttpError).body));
     expect(delivered).toEqual({ keys: [keys[1]] });
     expect(network.log.text).toContain(`the material of key ${altered} did not open`);
+  });
+
+  it('answers 400, not 401, for a key of another link here: it does not tell whose key that is', async () => {
+    // A key kme-west issued itself, to Alice (its source-side record, no material).
+    const west = network.site('kme-west').ledger;
+    const link = await west.links.ensure('kme-west', 'kme-east', BLOCK_BITS);
+    await west.blocks.store({
+      id: randomUUID(),
+      linkId: link.id,
+      role: 'source',
+      state: 'ready',
+      bits: BLOCK_BITS,
+      material: randomBytes(BLOCK_BITS / 8),
+      metadata: Buffer.from('sealed metadata'),
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    const reserved = await west.reservations.reserve(link.id, 256);
+    if (!reserved.ok) throw new Error('no reservation');
+    const keyId = randomUUID();
+    await west.keys.record([
+      {
+        keyId,
+        linkId: link.id,
+        masterSaeId: 'sae-bob',
+        size: 256,
+        reservationId: reserved.reservation.id,
+        offset: 0,
+        expiresAt: new Date(Date.now() + 3_600_000),
+        slaves: [{ kind: 'sae', id: 'sae-alice' }],
+      },
+    ]);
+    const refused = await network
+      .client('sae-carol', 'kme-west')
+      .decKeys('sae-alice', [keyId])
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(EtsiHttpError);
+    errorBodies.push(JSON.stringify((refused as EtsiHttpError).body));
+    expect((refused as EtsiHttpError).status).toBe(400);
   });
 
   it('lets Bob decode every key Alice received', async () => {

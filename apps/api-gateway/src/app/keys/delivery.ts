@@ -217,10 +217,11 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * One request against the keys the batch read: first the caller must be a slave of each key here (else 401,
-   * §5.4, whatever the order of the keys and whether others are still missing); then every key must exist
-   * (else wait), be of this link and from the path's master; then each slave entry must be undelivered (in the
-   * ledger and in this batch), unexpired and still hold material.
+   * One request against the keys the batch read, whatever the order of its keys: a key of this link from the
+   * path's master whose slave the caller is not gets 401 (§5.4), also while others are still missing; a key
+   * here of another link or master is not found (400, without telling whose it is); a missing key is waited
+   * for; then each slave entry must be undelivered (in the ledger and in this batch), unexpired and still hold
+   * material.
    */
   private judge(
     request: DeliveryRequest,
@@ -229,23 +230,23 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     linkId: number | undefined,
   ): Verdict {
     const { network, kme } = this.config;
-    const slaves = new Map<string, Slave>();
+    const claims: DeliveryClaim[] = [];
+    let foreign = false;
     for (const keyId of request.keyIds) {
       const key = found.get(keyId);
       if (key === undefined) continue;
-      const slave = slaveEntry(key, request.slaveSaeId, kme.id);
-      if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
-      slaves.set(keyId, slave);
-    }
-    if (slaves.size < new Set(request.keyIds).size) return { kind: 'wait' };
-    const claims: DeliveryClaim[] = [];
-    for (const keyId of request.keyIds) {
-      const key = found.get(keyId) as DeliverableKey;
       const fromMaster =
         key.masterSaeId === request.pathId || network.sae(key.masterSaeId)?.kmeId === request.pathId;
-      if (key.linkId !== linkId || !fromMaster) return { kind: 'refused', error: { kind: 'keys-not-found' } };
-      claims.push({ keyId, slave: slaves.get(keyId)! });
+      if (key.linkId !== linkId || !fromMaster) {
+        foreign = true;
+        continue;
+      }
+      const slave = slaveEntry(key, request.slaveSaeId, kme.id);
+      if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
+      claims.push({ keyId, slave });
     }
+    if (foreign) return { kind: 'refused', error: { kind: 'keys-not-found' } };
+    if (claims.length < new Set(request.keyIds).size) return { kind: 'wait' };
     for (const claim of claims) {
       const taken = claimed.has(claimKey(claim));
       if (taken || deliveryRefusal(found.get(claim.keyId), claim.slave) !== undefined) {
