@@ -103,6 +103,14 @@ describe('ttl-reaper', () => {
     expect(await east.keys.find([liveKey.keyId])).toHaveLength(1);
   }, 60_000);
 
+  /** The value of a counter of the reaper's, read from its metrics over HTTP; one of its labels picks the series. */
+  async function counterOf(reaper: AppProcess, name: string, label: string): Promise<number> {
+    const base = /health on (\S+)\/health\/ready/.exec(reaper.text)?.[1];
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1];
+    return Number(value);
+  }
+
   /** A block held at this site as the target, with a key on its bits 64..192 as replication records it. */
   async function targetKey(expiresAt: Date) {
     const incoming = await east.links.ensure('kme-west', 'kme-east', BITS);
@@ -144,13 +152,16 @@ describe('ttl-reaper', () => {
 
   it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
     const { blockId, material, keyId } = await targetKey(new Date(Date.now() + 3_600_000));
-    await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
+    const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
     const expected = Buffer.from(material).fill(0, 8, 24);
     await eventually(
       async () => (await east.blocks.readMaterial(blockId))?.equals(expected) === true,
       20_000,
       "the key's bits to be zeroed in the block",
     );
+    expect(
+      await counterOf(reaper, 'dqkd_reaper_scrubbed_blocks_total', 'outcome="zeroed"'),
+    ).toBeGreaterThanOrEqual(1);
     // The key itself is whole, in its own row.
     expect(await east.keys.deliver([keyId], { kind: 'sae', id: 'sae-alice' })).toEqual({
       ok: true,
@@ -176,5 +187,8 @@ describe('ttl-reaper', () => {
       20_000,
       'the reaper to name the block it could not scrub',
     );
+    expect(
+      await counterOf(reaper, 'dqkd_reaper_scrubbed_blocks_total', 'outcome="failed"'),
+    ).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

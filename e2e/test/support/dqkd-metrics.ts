@@ -26,7 +26,7 @@ export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
     'dqkd_peer_clock_skew_seconds',
     'dqkd_held_reservation_bytes',
   ],
-  'ttl-reaper': ['dqkd_reaper_deleted_total'],
+  'ttl-reaper': ['dqkd_reaper_deleted_total', 'dqkd_reaper_scrubbed_blocks_total'],
   'entropy-server': [
     'dqkd_entropy_pool_available_bytes',
     'dqkd_entropy_leases_total',

@@ -2,7 +2,7 @@ import { Ledger } from '@dqkd/ledger';
 import { metricToken, type Counter } from '@dqkd/metrics';
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 
-import { REAPED, reaperMetricProviders } from './reaper-metrics';
+import { REAPED, reaperMetricProviders, SCRUBBED } from './reaper-metrics';
 import type { ReaperSettings } from './reaper-settings';
 import { ReaperService } from './reaper.service';
 
@@ -15,9 +15,9 @@ export class ReaperModule {
         ...reaperMetricProviders,
         {
           provide: ReaperService,
-          inject: [Ledger, metricToken(REAPED)],
-          useFactory: (ledger: Ledger, reaped: Counter) =>
-            new ReaperService(ledger, settings, reaped, new Logger('reaper')),
+          inject: [Ledger, metricToken(REAPED), metricToken(SCRUBBED)],
+          useFactory: (ledger: Ledger, reaped: Counter, scrubbed: Counter) =>
+            new ReaperService(ledger, settings, { reaped, scrubbed }, new Logger('reaper')),
         },
       ],
     };

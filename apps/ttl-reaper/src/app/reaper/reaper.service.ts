@@ -29,7 +29,7 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly ledger: Ledger,
     private readonly settings: ReaperSettings,
-    private readonly reaped: Counter,
+    private readonly metrics: { readonly reaped: Counter; readonly scrubbed: Counter },
     private readonly logger: Logger,
   ) {}
 
@@ -59,9 +59,9 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       total.keys += counts.keys;
       total.blocks += counts.blocks;
       total.reservations += counts.reservations;
-      this.reaped.inc({ kind: 'keys' }, counts.keys);
-      this.reaped.inc({ kind: 'blocks' }, counts.blocks);
-      this.reaped.inc({ kind: 'reservations' }, counts.reservations);
+      this.metrics.reaped.inc({ kind: 'keys' }, counts.keys);
+      this.metrics.reaped.inc({ kind: 'blocks' }, counts.blocks);
+      this.metrics.reaped.inc({ kind: 'reservations' }, counts.reservations);
       if (counts.keys < batchSize && counts.blocks < batchSize) break;
     }
     await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));
@@ -81,6 +81,8 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   private async scrub(): Promise<Date | undefined> {
     try {
       const scrub = await this.ledger.scrubKeyBits(this.scrubSince);
+      this.metrics.scrubbed.inc({ outcome: 'zeroed' }, scrub.blocks);
+      this.metrics.scrubbed.inc({ outcome: 'failed' }, scrub.failed.size);
       if (scrub.blocks > 0) {
         this.logger.log(`zeroed the bits of recorded keys in ${scrub.blocks} block(s) of this site`);
       }
