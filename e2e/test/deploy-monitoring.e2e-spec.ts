@@ -171,6 +171,7 @@ describe('deploy/grafana/dqkd.json', () => {
       'dqkd_entropy_pool_available_bytes',
       'dqkd_entropy_refusals_total',
       'dqkd_reaper_deleted_total',
+      'dqkd_reaper_scrubbed_blocks_total',
     ]) {
       expect(used).toContain(metric);
     }

@@ -67,7 +67,13 @@ export const PANELS: Readonly<Record<string, (h: History) => Series[]>> = {
     ...named(h.rate('entropy-server', 'dqkd_entropy_refusals_total', ['server']), 'refused'),
     ...named(h.rate('entropy-server', 'dqkd_entropy_shredded_bytes_total', ['server']), 'shredded B/s'),
   ],
-  'Reaper deletions': (h) => h.rate('ttl-reaper', 'dqkd_reaper_deleted_total', ['site', 'kind']),
+  'Reaper deletions': (h) => [
+    ...h.rate('ttl-reaper', 'dqkd_reaper_deleted_total', ['site', 'kind']),
+    ...named(
+      h.rate('ttl-reaper', 'dqkd_reaper_scrubbed_blocks_total', ['site', 'outcome']),
+      'blocks scrubbed',
+    ),
+  ],
   // min by (site, certificate) (dqkd_certificate_not_after_timestamp_seconds) - time()
   'Certificate time left': (h) =>
     h
