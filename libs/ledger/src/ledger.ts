@@ -108,7 +108,9 @@ export class Ledger extends LedgerScope {
     return reapExpired(this.manager, options);
   }
 
-  /** Zeroes the bits of keys recorded since `since` in this site's copies of their blocks; see scrubKeyBits. */
+  /**
+   * Zeroes the bits of keys recorded since `since` in this site's copies of their blocks; see scrubKeyBits.
+   */
   scrubKeyBits(since: Date): Promise<ScrubCounts> {
     return scrubKeyBits(this.manager, this.blocks, since);
   }

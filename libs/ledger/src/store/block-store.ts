@@ -151,15 +151,17 @@ export class BlockStore {
     return Number(row.ready);
   }
 
-  /** The plaintext material of a block, or undefined when it has none (burned or unknown). Zero it when done. */
+  /**
+   * The plaintext material of a block, or undefined when it has none (burned or unknown). Zero it when done.
+   */
   async readMaterial(id: string): Promise<Buffer | undefined> {
     const sealed = (await this.readSealed([id])).get(id);
     return sealed === undefined ? undefined : this.cipher.open('blocks', id, sealed);
   }
 
   /**
-   * The bits of a run of segments, concatenated in order (how a key's material is taken from its reservation).
-   * Undefined when any block no longer has material.
+   * The bits of a run of segments, concatenated in order (how a key's material is taken from its
+   * reservation). Undefined when any block no longer has material.
    */
   async readBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
     return this.bitsOf(segments, await this.readSealed([...new Set(segments.map((each) => each.blockId))]));
@@ -206,9 +208,9 @@ export class BlockStore {
 
   /**
    * Source side: the bits of a run of segments, concatenated in order, and zeroed in the stored blocks in the
-   * same transaction, so once the caller has handed them out the ledger keeps no copy. Blocks are locked in ID
-   * order (no deadlock between concurrent takers) and re-sealed under a fresh data key. Undefined, and nothing
-   * changed, when any block no longer has material.
+   * same transaction, so once the caller has handed them out the ledger keeps no copy. Blocks are locked in
+   * ID order (no deadlock between concurrent takers) and re-sealed under a fresh data key. Undefined, and
+   * nothing changed, when any block no longer has material.
    */
   async takeBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
     let taken: Buffer | undefined;
@@ -285,7 +287,10 @@ export class BlockStore {
   }
 }
 
-/** Zeroes one segment's bits in its opened block, if that block is among them; answers whether any bit was set. */
+/**
+ * Zeroes one segment's bits in its opened block, if that block is among them; answers whether any bit was
+ * set.
+ */
 function zeroSegment(materials: ReadonlyMap<string, Buffer>, segment: BitSegment): boolean {
   const material = materials.get(segment.blockId);
   if (material === undefined) return false;

@@ -2,6 +2,7 @@ import { EntityManager } from 'typeorm';
 
 import { segmentsAt } from '../segments';
 import { BlockStore } from './block-store';
+import { findReservations } from './reservation-store';
 import { rows } from './sql';
 import { BitSegment } from './types';
 
@@ -10,7 +11,9 @@ export interface ScrubCounts {
   readonly keys: number;
   /** Blocks written because some of those bits were still there. */
   readonly blocks: number;
-  /** Blocks that could not be scrubbed (their material did not open), each with the error; tried again later. */
+  /**
+   * Blocks that could not be scrubbed (their material did not open), each with the error; tried again later.
+   */
   readonly failed: ReadonlyMap<string, unknown>;
   /** The database's clock when the keys were read: keys recorded after it were not looked at. */
   readonly scannedAt: Date;
@@ -85,37 +88,11 @@ export async function scrubKeyBits(
 async function reservationRuns(
   manager: EntityManager,
   reservationIds: readonly string[],
-): Promise<Map<string, BitSegment[]>> {
-  const ranges = await rows<{
-    reservation_id: string;
-    reserved: number;
-    ordinal: number;
-    block_id: string;
-    lo: number;
-    hi: number;
-  }>(
-    manager,
-    `SELECT g.reservation_id, r.bits AS reserved, g.ordinal, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
-     FROM bit_ranges g JOIN reservations r ON r.id = g.reservation_id
-     WHERE g.reservation_id = ANY ($1::uuid[]) ORDER BY g.reservation_id, g.ordinal`,
-    [reservationIds],
-  );
-  const runs = new Map<string, { reserved: number; bits: number; whole: boolean; run: BitSegment[] }>();
-  for (const range of ranges) {
-    const entry = runs.get(range.reservation_id) ?? {
-      reserved: range.reserved,
-      bits: 0,
-      whole: true,
-      run: [],
-    };
-    entry.whole &&= range.ordinal === entry.run.length;
-    entry.run.push({ blockId: range.block_id, start: range.lo, end: range.hi });
-    entry.bits += range.hi - range.lo;
-    runs.set(range.reservation_id, entry);
-  }
+): Promise<Map<string, readonly BitSegment[]>> {
+  const recorded = await findReservations(manager, reservationIds);
   return new Map(
-    [...runs].flatMap(([id, { reserved, bits, whole, run }]) =>
-      whole && bits === reserved ? [[id, run] as const] : [],
-    ),
+    [...recorded.values()]
+      .filter(({ bits, segments }) => segments.reduce((sum, { start, end }) => sum + end - start, 0) === bits)
+      .map(({ id, segments }) => [id, segments]),
   );
 }

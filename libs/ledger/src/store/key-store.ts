@@ -344,7 +344,9 @@ export class KeyStore {
   }
 }
 
-/** Why `slave` cannot take `key` now, or undefined when it can (its entry exists and is not yet delivered). */
+/**
+ * Why `slave` cannot take `key` now, or undefined when it can (its entry exists and is not yet delivered).
+ */
 export function deliveryRefusal(key: DeliverableKey | undefined, slave: Slave): DeliveryRefusal | undefined {
   if (key === undefined) {
     return 'unknown-key';

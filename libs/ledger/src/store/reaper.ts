@@ -24,8 +24,8 @@ export interface ReapCounts {
 }
 
 /**
- * Deletes expired keys and blocks, dropping their material first, and reservations nothing refers to any more.
- * Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
+ * Deletes expired keys and blocks, dropping their material first, and reservations nothing refers to any
+ * more. Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
  */
 export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
   const limit = options.limit ?? 1000;

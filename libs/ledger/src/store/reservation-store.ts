@@ -35,12 +35,13 @@ export class ReservationStore {
 
   /**
    * Source side: takes `bits` unreserved bits of ready blocks of a link that live at least `validForMs` more,
-   * oldest block first, all or nothing. Blocks another caller is reserving from right now are skipped (SKIP LOCKED), so concurrent callers
-   * never wait on each other's row locks and never receive the same bits; `blocks.reserved_bits` is the cursor.
-   * When skipping left it short although enough bits are committed, the other callers are mid-reservation and
-   * finish within milliseconds, so it tries again a bounded number of times. A short attempt gives its blocks'
-   * locks back before the next (in a caller's transaction, by rolling back to a savepoint): two callers that
-   * each held part of what the other needs would otherwise both retry in vain.
+   * oldest block first, all or nothing. Blocks another caller is reserving from right now are skipped (SKIP
+   * LOCKED), so concurrent callers never wait on each other's row locks and never receive the same bits;
+   * `blocks.reserved_bits` is the cursor. When skipping left it short although enough bits are committed, the
+   * other callers are mid-reservation and finish within milliseconds, so it tries again a bounded number of
+   * times. A short attempt gives its blocks' locks back before the next (in a caller's transaction, by
+   * rolling back to a savepoint): two callers that each held part of what the other needs would otherwise
+   * both retry in vain.
    */
   async reserve(linkId: number, bits: number, validForMs = 0): Promise<ReserveResult> {
     if (!Number.isInteger(bits) || bits <= 0) {
@@ -82,8 +83,8 @@ export class ReservationStore {
         [blockIds, reservation.linkId],
       );
       if (blocks.length !== blockIds.length) {
-        // Its blocks may have been reaped since an earlier delivery recorded it, and their bit ranges with them:
-        // nothing is left to compare, and no key can be carved from them.
+        // Its blocks may have been reaped since an earlier delivery recorded it, and their bit ranges with
+        // them: nothing is left to compare, and no key can be carved from them.
         const [recorded] = await rows(manager, `SELECT 1 FROM reservations WHERE id = $1`, [reservation.id]);
         if (recorded !== undefined) {
           return false;
@@ -122,24 +123,45 @@ async function recordedBefore(manager: EntityManager, reservation: Reservation):
 }
 
 async function findReservation(manager: EntityManager, id: string): Promise<Reservation | undefined> {
-  const found = await rows<{ link_id: number; bits: number; block_id: string; lo: number; hi: number }>(
-    manager,
-    `SELECT r.link_id, r.bits, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
-     FROM reservations r JOIN bit_ranges g ON g.reservation_id = r.id WHERE r.id = $1 ORDER BY g.ordinal`,
-    [id],
-  );
-  if (found.length === 0) {
-    return undefined;
-  }
-  return {
-    id,
-    linkId: found[0].link_id,
-    bits: found[0].bits,
-    segments: found.map((row) => ({ blockId: row.block_id, start: row.lo, end: row.hi })),
-  };
+  return (await findReservations(manager, [id])).get(id);
 }
 
-/** One try of reserve(): its own transaction, or a savepoint of the caller's, undone when it comes up short. */
+/** The reservations among `ids` that are recorded, with the bit ranges left of them, in order. */
+export async function findReservations(
+  manager: EntityManager,
+  ids: readonly string[],
+): Promise<Map<string, Reservation>> {
+  const found = await rows<{
+    id: string;
+    link_id: number;
+    bits: number;
+    block_id: string;
+    lo: number;
+    hi: number;
+  }>(
+    manager,
+    `SELECT r.id, r.link_id, r.bits, g.block_id, lower(g.bits) AS lo, upper(g.bits) AS hi
+     FROM reservations r JOIN bit_ranges g ON g.reservation_id = r.id
+     WHERE r.id = ANY ($1::uuid[]) ORDER BY r.id, g.ordinal`,
+    [ids],
+  );
+  const reservations = new Map<string, Reservation & { segments: BitSegment[] }>();
+  for (const row of found) {
+    const reservation = reservations.get(row.id) ?? {
+      id: row.id,
+      linkId: row.link_id,
+      bits: row.bits,
+      segments: [],
+    };
+    reservation.segments.push({ blockId: row.block_id, start: row.lo, end: row.hi });
+    reservations.set(row.id, reservation);
+  }
+  return reservations;
+}
+
+/**
+ * One try of reserve(): its own transaction, or a savepoint of the caller's, undone when it comes up short.
+ */
 async function attemptReservation(
   manager: EntityManager,
   linkId: number,
@@ -212,7 +234,8 @@ async function tryReserve(
 
 /**
  * Records a reservation, its bit ranges and the blocks' reserved bits in one statement (one round trip while
- * the caller holds the blocks' row locks). Answers false, and records nothing, when its ID is recorded already.
+ * the caller holds the blocks' row locks). Answers false, and records nothing, when its ID is recorded
+ * already.
  */
 async function insertReservation(
   manager: EntityManager,

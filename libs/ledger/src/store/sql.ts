@@ -66,7 +66,9 @@ export const NOT_NULL_VIOLATION = '23502';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
 
-/** The select list of a row's material columns under SealedColumns' names; `of` names the table when joined. */
+/**
+ * The select list of a row's material columns under SealedColumns' names; `of` names the table when joined.
+ */
 export function sealedColumns(of?: string): string {
   const table = of === undefined ? '' : `${of}.`;
   return [

@@ -13,7 +13,8 @@ const MESSAGES: Readonly<Record<string, string>> = {
  * body on every non-200, so this one is a 400 with a `{message}`, and the connection closes.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  // A response already under way on this connection cannot be followed by another: only close it (as Node does).
+  // A response already under way on this connection cannot be followed by another: only close it (as Node
+  // does).
   const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
     socket.destroy();

@@ -220,8 +220,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * One request against the keys the batch read, whatever the order of its keys: a key of this link from the
    * path's master whose slave the caller is not gets 401 (§5.4), also while others are still missing; a key
    * here of another link or master is not found (400, without telling whose it is); a missing key is waited
-   * for; then each slave entry must be undelivered (in the ledger and in this batch), unexpired and still hold
-   * material.
+   * for; then each slave entry must be undelivered (in the ledger and in this batch), unexpired and still
+   * hold material.
    */
   private judge(
     request: DeliveryRequest,
@@ -250,7 +250,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     for (const claim of claims) {
       const taken = claimed.has(claimKey(claim));
       if (taken || deliveryRefusal(found.get(claim.keyId), claim.slave) !== undefined) {
-        // Delivered, expired or emptied keys cannot be returned: the spec's one answer for that is "not found".
+        // Delivered, expired or emptied keys cannot be returned: the spec's one answer for that is "not
+        // found".
         return { kind: 'refused', error: { kind: 'keys-not-found' } };
       }
     }
@@ -259,7 +260,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 }
 
-/** The slave entry the caller fetches a key as: itself by name, or any SAE of this KME for a KME-addressed key. */
+/**
+ * The slave entry the caller fetches a key as: itself by name, or any SAE of this KME for a KME-addressed
+ * key.
+ */
 function slaveEntry(key: DeliverableKey, saeId: string, kmeId: string): Slave | undefined {
   if (key.slaves.some((entry) => entry.kind === 'sae' && entry.id === saeId))
     return { kind: 'sae', id: saeId };

@@ -32,7 +32,9 @@ const GATHER_MAX_MS = 3;
  * enc_keys with number=100 one statement records about 800 keys); the next batch now starts meanwhile.
  */
 const BATCHES_IN_FLIGHT = 3;
-/** Alike requests share an assignment up to this many bits, so one large request cannot hold up the others. */
+/**
+ * Alike requests share an assignment up to this many bits, so one large request cannot hold up the others.
+ */
 const MAX_GROUP_BITS = 1 << 20;
 /**
  * Bits a gateway reserves and takes out of the ledger at once (more when a group needs more): a lease. The
@@ -66,7 +68,9 @@ export interface IssuedKey {
   readonly material: Buffer;
 }
 
-/** Keys with their deadline, or `short` when the ready pool could not cover the request within POOL_WAIT_MS. */
+/**
+ * Keys with their deadline, or `short` when the ready pool could not cover the request within POOL_WAIT_MS.
+ */
 export type Issued =
   | { readonly ok: true; readonly keys: readonly IssuedKey[]; readonly expiresAt: Date }
   | { readonly ok: false; readonly reason: 'short' };
@@ -78,7 +82,10 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** Bits of one reservation taken out of the ledger and held here until carved: `next` is the first not yet carved. */
+/**
+ * Bits of one reservation taken out of the ledger and held here until carved: `next` is the first not yet
+ * carved.
+ */
 interface Lease {
   readonly linkId: number;
   readonly reservation: Reservation;
@@ -300,8 +307,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   }
 
   /**
-   * One assignment of the leading requests the lease can hold (at least the first, see leaseFor); a request is
-   * never split across leases. Carved bits are moved out of the lease and zeroed there.
+   * One assignment of the leading requests the lease can hold (at least the first, see leaseFor); a request
+   * is never split across leases. Carved bits are moved out of the lease and zeroed there.
    */
   private carve(lease: Lease, members: readonly Pending[]): Carved {
     const fitting: Pending[] = [];
