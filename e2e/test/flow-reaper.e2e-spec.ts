@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import type { Ledger } from '@dqkd/ledger';
 
+import { alterAtRest } from './support/alter-at-rest';
 import type { AppProcess } from './support/app-process';
 import { eventually, FlowNetwork } from './support/flow-network';
 
@@ -171,11 +172,7 @@ describe('ttl-reaper', () => {
 
   it('still reaps expired keys when a block whose bits it should zero does not open', async () => {
     const { blockId, keyId } = await targetKey(new Date(Date.now() - 1));
-    await east.dataSource.query(
-      `UPDATE blocks SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
-       WHERE id = $1`,
-      [blockId],
-    );
+    await alterAtRest(east, 'blocks', [blockId]);
     const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
     await eventually(
       async () => (await east.keys.find([keyId])).length === 0,

@@ -4,6 +4,7 @@ import { EtsiHttpError } from '@dqkd/client';
 import type { Key } from '@dqkd/etsi014';
 import { metricToken, type Counter } from '@dqkd/metrics';
 
+import { alterAtRest } from './support/alter-at-rest';
 import { BLOCK_BITS, GatewayNetwork } from './support/gateway-network';
 
 const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
@@ -132,11 +133,7 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
     store.claim = async (requests) => {
       if (requests.length === 0) return claim(requests);
       store.claim = claim;
-      await west.ledger.dataSource.query(
-        `UPDATE keys SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
-         WHERE key_id = $1`,
-        [altered],
-      );
+      await alterAtRest(west.ledger, 'keys', [altered]);
       return claim(requests);
     };
     const bob = network.client('sae-bob', 'kme-west');

@@ -7,7 +7,7 @@ import { applyAssignment, KeyAssignment } from '../src/store/assignment';
 import { HeldReservations } from '../src/store/held-reservations';
 import { Link } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
-import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+import { alterAtRest, inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
   const context = useTestLedger(mode);
@@ -200,11 +200,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       // The first block burned at its deadline takes its bit ranges along: the keys' offsets no longer map.
       await ledger.dataSource.query(`DELETE FROM blocks WHERE id = $1`, [blocks[0].id]);
       // The other assignment's first block is altered at rest.
-      await ledger.dataSource.query(
-        `UPDATE blocks SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
-         WHERE id = $1`,
-        [other.blocks[0].id],
-      );
+      await alterAtRest(ledger, 'blocks', [other.blocks[0].id]);
       const scrub = await ledger.scrubKeyBits(since);
       expect([...scrub.failed.keys()]).toEqual([other.blocks[0].id]);
       expect(scrub.blocks).toBe(1);

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Ledger } from '../src/ledger';
 import { NewKey, Slave } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
-import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+import { alterAtRest, inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 const ATTEMPTS = 10;
 
@@ -135,11 +135,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     const { ledger } = context();
     const [altered, good, alteredToo] = await targetKeys([bob], 3);
     // A row altered at rest (or sealed under a KEK version this keyring lacks) fails authentication.
-    await ledger.dataSource.query(
-      `UPDATE keys SET material_ciphertext = set_byte(material_ciphertext, 0, get_byte(material_ciphertext, 0) # 1)
-       WHERE key_id = ANY ($1::uuid[])`,
-      [[altered.keyId, alteredToo.keyId]],
-    );
+    await alterAtRest(ledger, 'keys', [altered.keyId, alteredToo.keyId]);
     const { delivered, refused, unreadable } = await ledger.keys.claim([
       [{ keyId: altered.keyId, slave: bob }],
       [{ keyId: good.keyId, slave: bob }],
