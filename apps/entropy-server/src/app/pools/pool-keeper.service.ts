@@ -37,6 +37,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
     this.store = new PoolStore({
       serverId: setup.server.id,
       lifetimeMs: setup.env.pool.lifetimeMs,
+      poolBytes: setup.env.pool.bytes,
       onShred: (bytes) => this.shreddedBytes.inc(bytes),
     });
   }

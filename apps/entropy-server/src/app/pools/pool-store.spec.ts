@@ -4,6 +4,7 @@ import { PoolStore } from './pool-store';
 import { SampleRefusal } from './sample-refusal';
 
 const HOUR = 3_600_000;
+const POOL_BYTES = 1024;
 const T0 = 1_700_000_000_000;
 const link = ['kme-east', 'kme-west'];
 
@@ -22,8 +23,8 @@ describe('PoolStore', () => {
   let pool: Uint8Array;
 
   beforeEach(() => {
-    store = new PoolStore({ serverId: 'entropy-1', lifetimeMs: HOUR });
-    pool = new Uint8Array(randomBytes(1024));
+    store = new PoolStore({ serverId: 'entropy-1', lifetimeMs: HOUR, poolBytes: POOL_BYTES });
+    pool = new Uint8Array(randomBytes(POOL_BYTES));
     store.addPool(pool, T0);
   });
 
@@ -123,6 +124,7 @@ describe('PoolStore', () => {
       store = new PoolStore({
         serverId: 'entropy-1',
         lifetimeMs: HOUR,
+        poolBytes: POOL_BYTES,
         onShred: (bytes) => shreds.push(bytes),
       });
       store.addPool(pool, T0);
@@ -144,5 +146,12 @@ describe('PoolStore', () => {
     // 224 bytes are left: a lease of 400 is refused, and the pool must not count as fresh any longer.
     expect(() => lease(400)).toThrow(expect.objectContaining({ reason: 'exhausted' }));
     expect(store.freshPools(T0)).toBe(0);
+  });
+
+  it('refuses a lease larger than a pool as invalid, and goes on counting its pools as fresh', () => {
+    expect(refusalOf(() => lease(POOL_BYTES + 1))).toBe('invalid-request');
+    expect(refusalOf(() => lease(2 ** 40))).toBe('invalid-request');
+    expect(store.freshPools(T0)).toBe(1);
+    expect(lease(POOL_BYTES).ref.length).toBe(POOL_BYTES);
   });
 });

@@ -27,6 +27,8 @@ export interface PoolStoreOptions {
   readonly serverId: string;
   /** From a pool's creation to its shredding (at most one hour). */
   readonly lifetimeMs: number;
+  /** The size of each pool: a larger lease could never be served, so it is refused as invalid. */
+  readonly poolBytes: number;
   /** Told of every overwrite of bytes that still held random data: after a second read, at a deadline. */
   readonly onShred?: (bytes: number) => void;
 }
@@ -86,7 +88,7 @@ export class PoolStore {
    * of the youngest pool with room, whose shred deadline then shortens the lease's `notAfter`.
    */
   lease(request: LeaseRequest, now: number): ServedSample {
-    const problem = leaseProblem(request, now);
+    const problem = leaseProblem(request, now, this.options.poolBytes);
     if (problem) throw new SampleRefusal('invalid-request', problem);
     this.largestLease = Math.max(this.largestLease, request.bytes);
     const open = this.pools.filter(
@@ -210,8 +212,10 @@ export class PoolStore {
   }
 }
 
-function leaseProblem(request: LeaseRequest, now: number): string | undefined {
+function leaseProblem(request: LeaseRequest, now: number, poolBytes: number): string | undefined {
   if (!Number.isSafeInteger(request.bytes) || request.bytes < 1) return 'bytes must be a positive integer';
+  // Refused before it counts as the largest lease asked for: no pool could ever count as fresh again.
+  if (request.bytes > poolBytes) return `bytes must be at most ${poolBytes}, the size of this server's pools`;
   if (request.readers.length !== 2 || request.readers[0] === request.readers[1]) {
     return 'readers must name the two KMEs of a link';
   }
