@@ -52,4 +52,21 @@ describe('several key-generator replicas of one site', () => {
     expect(new Set(announced.map((m) => m.msgId)).size).toBe(announced.length);
     expect(announced.map((m) => m.msgId).sort()).toEqual(blocks.map((b) => `metadata:${b.id}`).sort());
   }, 240_000);
+
+  it('replace a full pool whose blocks near their deadline together, before leases stop taking them', async () => {
+    const full = HIGH_WATERMARK_BITS / BLOCK_BITS;
+    const ready = async () => (await blocksOf(east)).filter((b) => b.state === 'ready');
+    await eventually(async () => (await ready()).length >= full, 60_000, 'a full pool');
+    const aging = (await ready()).map((b) => b.id);
+    // Five minutes left of an hour's lifetime (the apps' default): less than the tenth a block is replaced at.
+    await east.manager.query(
+      `UPDATE blocks SET expires_at = now() + interval '5 minutes' WHERE id = ANY ($1::uuid[])`,
+      [aging],
+    );
+    await eventually(async () => (await ready()).length >= 2 * full, 60_000, 'a second full pool');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const live = (await blocksOf(east)).filter((b) => b.state !== 'burned');
+    expect(live).toHaveLength(2 * full);
+    expect(live.filter((b) => aging.includes(b.id))).toHaveLength(full);
+  }, 180_000);
 });

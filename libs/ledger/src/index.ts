@@ -42,7 +42,7 @@ export { segmentsAt } from './segments';
 export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from './store/assignment';
 export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
-export { BlockStore, type NewBlock } from './store/block-store';
+export { BlockStore, LEASE_MARGIN_MS, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';
 export { type ScrubCounts } from './store/key-bits';
 export {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { LEASE_MARGIN_MS } from '../src/store/block-store';
 import { Slave } from '../src/store/types';
 import { DATABASE_MODES, withClient } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
@@ -169,6 +170,14 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     });
     expect(await ledger.blocks.readMaterial(block.id)).toBeUndefined();
     expect(await ledger.reservations.reserve(link.id, 8)).toMatchObject({ ok: false, availableBits: 0 });
+  });
+
+  it('leaves out of the pool the ready bits of blocks within the lease margin of their deadline', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + LEASE_MARGIN_MS / 2));
+    await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + 2 * LEASE_MARGIN_MS));
+    expect(await ledger.blocks.readyBits(link.id)).toBe(256);
   });
 
   it('marks a pending block ready once', async () => {

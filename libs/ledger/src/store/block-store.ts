@@ -7,6 +7,14 @@ import { AuditTrail } from './audit-trail';
 import { inTransaction, rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
 import { BitSegment, BlockRecord, BlockRole } from './types';
 
+/**
+ * A lease takes bits only from blocks that live at least this much longer, and is not carved within this of
+ * their deadline (the gateway passes it to reserve as validForMs): the keys of its last batch are then
+ * recorded well before the reaper burns those blocks at their deadline, which would take the lease's
+ * reservation with them and fail that batch. Bits closer to their deadline no longer count as the pool.
+ */
+export const LEASE_MARGIN_MS = 10_000;
+
 export interface NewBlock {
   readonly id: string;
   readonly linkId: number;
@@ -140,13 +148,17 @@ export class BlockStore {
     });
   }
 
-  /** Unreserved bits of unexpired ready blocks of a link: the pool behind ETSI `stored_key_count`. */
+  /**
+   * Unreserved bits of a link's ready blocks that a lease may still take (they live LEASE_MARGIN_MS longer):
+   * the pool behind ETSI `stored_key_count`.
+   */
   async readyBits(linkId: number): Promise<number> {
     const [row] = await rows<{ ready: string }>(
       this.manager,
       `SELECT coalesce(sum(bits - reserved_bits), 0) AS ready FROM blocks
-       WHERE link_id = $1 AND state = 'ready' AND reserved_bits < bits AND expires_at > now()`,
-      [linkId],
+       WHERE link_id = $1 AND state = 'ready' AND reserved_bits < bits
+         AND expires_at > now() + $2 * interval '1 millisecond'`,
+      [linkId, LEASE_MARGIN_MS],
     );
     return Number(row.ready);
   }

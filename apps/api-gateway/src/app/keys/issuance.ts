@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { encapsulate, type Encapsulation } from '@dqkd/blast';
 import { DqkdConfig } from '@dqkd/config';
-import { Ledger, type Reservation, type Slave } from '@dqkd/ledger';
+import { LEASE_MARGIN_MS, Ledger, type Reservation, type Slave } from '@dqkd/ledger';
 import {
   assignmentMessageId,
   assignmentSubject,
@@ -46,12 +46,6 @@ const LEASE_BITS = 1 << 16;
  * the target well within the grace before uncarved material is burned there. What is left is zeroed.
  */
 const LEASE_MAX_AGE_MS = 30_000;
-/**
- * A lease is taken only from blocks that live at least this much longer, and carved no later than this before
- * their deadline: the keys of its last batch are recorded well before the reaper burns those blocks here (at
- * their deadline), which would take the lease's reservation with them and fail that batch.
- */
-const LEASE_DEADLINE_MARGIN_MS = 10_000;
 
 /** One enc_keys request, checked and addressed: what the source needs to carve and announce its keys. */
 export interface IssueRequest {
@@ -278,8 +272,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     // (whose material is zeroed when it is retired); outside the transaction, which holds the blocks' locks.
     const encapsulation = encapsulate(peer.sealing.kemPublicKey);
     const taken = await this.ledger.transaction(async (scope) => {
-      const reserve = (wanted: number) =>
-        scope.reservations.reserve(linkId, wanted, LEASE_DEADLINE_MARGIN_MS);
+      const reserve = (wanted: number) => scope.reservations.reserve(linkId, wanted, LEASE_MARGIN_MS);
       let reserved = await reserve(Math.max(LEASE_BITS, bits));
       if (!reserved.ok && bits < LEASE_BITS) reserved = await reserve(bits);
       if (!reserved.ok) return undefined;
@@ -295,7 +288,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       material,
       usableUntil: Math.min(
         Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
-        reserved.expiresAt.getTime() - LEASE_DEADLINE_MARGIN_MS,
+        reserved.expiresAt.getTime() - LEASE_MARGIN_MS,
       ),
       encapsulation,
       next: 0,

@@ -1,13 +1,16 @@
 import { EntropyUnavailable, generateBlock, sealMetadata } from '@dqkd/blast';
 import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
 import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
-import type { Ledger, Link } from '@dqkd/ledger';
+import { LEASE_MARGIN_MS, type Ledger, type Link } from '@dqkd/ledger';
 import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
 import type { GeneratorSettings } from './generator-settings';
 import { blocksToGenerate } from './watermarks';
+
+/** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
+const REFILL_LEAD = 0.1;
 
 /** First key of the advisory locks that let one generator at a time fill a link (the second: the link ID). */
 const FILL_LOCK_NAMESPACE = 0x64716b67;
@@ -100,12 +103,19 @@ export class PoolFiller {
     return made;
   }
 
-  /** Ready unreserved bits plus bits still awaiting the target's confirmation, of unexpired source blocks. */
+  /**
+   * Ready unreserved bits plus bits still awaiting the target's confirmation, of source blocks that have more
+   * than REFILL_LEAD of their lifetime left beyond the lease margin. A pool filled in one burst has blocks that
+   * expire together: counting them to their deadline would leave the link without usable bits (enc_keys
+   * answering 503) from when leases stop taking them until new blocks are confirmed. They are replaced first.
+   */
   private async poolBits(linkId: number): Promise<number> {
+    const horizonMs = LEASE_MARGIN_MS + this.parts.settings.blockLifetimeMs * REFILL_LEAD;
     const [row] = (await this.parts.ledger.manager.query(
       `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
-       WHERE link_id = $1 AND role = 'source' AND state IN ('ready', 'pending') AND expires_at > now()`,
-      [linkId],
+       WHERE link_id = $1 AND role = 'source' AND state IN ('ready', 'pending')
+         AND expires_at > now() + $2 * interval '1 millisecond'`,
+      [linkId, horizonMs],
     )) as { bits: string }[];
     return Number(row.bits);
   }
