@@ -180,6 +180,16 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(await ledger.blocks.readyBits(link.id)).toBe(256);
   });
 
+  it('burns a block only from the state asked for, when one is', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const [ready] = await readyBlocks(ledger, link, 1, 256);
+    expect(await ledger.blocks.burn(ready.id, 'unconfirmed', 'pending')).toBe(false);
+    expect(await ledger.blocks.find(ready.id)).toMatchObject({ state: 'ready', hasMaterial: true });
+    expect(await ledger.blocks.burn(ready.id, 'rejected', 'ready')).toBe(true);
+    expect(await ledger.blocks.find(ready.id)).toMatchObject({ state: 'burned', burnReason: 'rejected' });
+  });
+
   it('marks a pending block ready once', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 256);

@@ -124,15 +124,19 @@ export class BlockStore {
     });
   }
 
-  /** Burns a block: its material (ciphertext and wrapped data key) is dropped; false if already burned. */
-  async burn(id: string, reason: string): Promise<boolean> {
+  /**
+   * Burns a block: its material (ciphertext and wrapped data key) is dropped. Only while it is in state `from`
+   * when given (a block found pending may have been confirmed since); false if it was not burned.
+   */
+  async burn(id: string, reason: string, from?: 'pending' | 'ready'): Promise<boolean> {
     return inTransaction(this.manager, async (manager) => {
       const updated = await rows<{ link_id: number; bits: number; reserved_bits: number }>(
         manager,
         `UPDATE blocks SET state = 'burned', burned_at = now(), burn_reason = $2,
            material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE id = $1 AND state <> 'burned' RETURNING link_id, bits, reserved_bits`,
-        [id, reason],
+         WHERE id = $1 AND state <> 'burned' AND ($3::text IS NULL OR state = $3)
+         RETURNING link_id, bits, reserved_bits`,
+        [id, reason, from ?? null],
       );
       if (updated.length === 0) {
         return false;

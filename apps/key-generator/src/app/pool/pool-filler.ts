@@ -174,7 +174,8 @@ export class PoolFiller {
     )) as { id: string }[];
     let burned = 0;
     for (const { id } of overdue) {
-      if (await ledger.blocks.burn(id, 'unconfirmed by the target')) burned += 1;
+      // Only if still pending: the target's confirmation may have been applied since the query.
+      if (await ledger.blocks.burn(id, 'unconfirmed by the target', 'pending')) burned += 1;
     }
     this.parts.metrics.burned.inc({ reason: 'unconfirmed' }, burned);
     if (burned > 0) logger.warn(`burned ${burned} block(s) their target did not confirm in time`);
