@@ -12,6 +12,14 @@ import { blocksToGenerate } from './watermarks';
 /** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
 const REFILL_LEAD = 0.1;
 
+/**
+ * After a round that could not get samples from every entropy server, a link waits this long before it tries
+ * again, doubling up to ENTROPY_RETRY_MAX_MS: each try leases a sample from every server, so retrying a server
+ * that is down every round would drain the healthy servers' pools for nothing.
+ */
+const ENTROPY_RETRY_MIN_MS = 1_000;
+const ENTROPY_RETRY_MAX_MS = 30_000;
+
 /** First key of the advisory locks that let one generator at a time fill a link (the second: the link ID). */
 const FILL_LOCK_NAMESPACE = 0x64716b67;
 
@@ -35,6 +43,8 @@ export interface PoolFillerParts {
  */
 export class PoolFiller {
   private stopping = false;
+  /** Links whose last try failed for want of entropy: when to try again, and how long the last wait was. */
+  private readonly retries = new Map<number, { readonly at: number; readonly delayMs: number }>();
 
   constructor(private readonly parts: PoolFillerParts) {}
 
@@ -61,6 +71,7 @@ export class PoolFiller {
       linkConfig.target,
       config.network.blast.blockBits,
     );
+    if (Date.now() < (this.retries.get(link.id)?.at ?? 0)) return 0;
     const runner = ledger.dataSource.createQueryRunner();
     await runner.connect();
     try {
@@ -90,10 +101,18 @@ export class PoolFiller {
       if (failure) {
         const reason: unknown = failure.reason;
         if (!(reason instanceof EntropyUnavailable)) throw reason;
-        // Entropy servers come back on their own; the next round tries again.
-        this.parts.logger.warn(`link ${link.sourceKmeId} → ${link.targetKmeId}: ${reason.message}`);
+        // Entropy servers come back on their own; a later round tries again.
+        const delayMs = Math.min(
+          2 * (this.retries.get(link.id)?.delayMs ?? ENTROPY_RETRY_MIN_MS / 2),
+          ENTROPY_RETRY_MAX_MS,
+        );
+        this.retries.set(link.id, { at: Date.now() + delayMs, delayMs });
+        this.parts.logger.warn(
+          `link ${link.sourceKmeId} → ${link.targetKmeId}: ${reason.message}; trying again in ${delayMs} ms`,
+        );
         break;
       }
+      this.retries.delete(link.id);
     }
     if (made > 0) {
       this.parts.logger.log(
