@@ -25,13 +25,22 @@ export class SampleMismatch extends BlastError {
 /** An entropy server failed, refused or answered with the wrong amount; the block cannot be made. */
 export class EntropyUnavailable extends BlastError {
   readonly code = 'entropy-unavailable';
+  /** Why the other servers asked at the same time failed, if they did. */
+  readonly otherCauses: readonly unknown[];
+  /**
+   * How many of the servers asked at the same time answered. Reading a sample for the second time spends it,
+   * so a block whose regeneration got this far can never be regenerated.
+   */
+  readonly answered: number;
 
   constructor(
     readonly serverId: string,
     message: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; otherCauses?: readonly unknown[]; answered?: number } = {},
   ) {
-    super(`entropy server ${serverId}: ${message}`, options);
+    super(`entropy server ${serverId}: ${message}`, { cause: options.cause });
+    this.otherCauses = options.otherCauses ?? [];
+    this.answered = options.answered ?? 0;
   }
 }
 

@@ -230,6 +230,16 @@ describe('regenerateBlock (target side)', () => {
     });
   });
 
+  it('tells how many servers answered and why the others failed when a read fails', async () => {
+    const sources = servers();
+    const { metadata } = await generateBlock(request(sources));
+    await regenerateBlock(metadata, [sources[0], sources[1], servers()[2]]).catch(() => undefined);
+    const failed: unknown = await regenerateBlock(metadata, sources).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ constructor: EntropyUnavailable, serverId: 'entropy-1', answered: 1 });
+    expect((failed as EntropyUnavailable).otherCauses).toHaveLength(1);
+    expect(String((failed as EntropyUnavailable).otherCauses[0])).toMatch(/already read/);
+  });
+
   it('fails rather than use fewer samples when a referenced server is not configured', async () => {
     const sources = servers();
     const { metadata } = await generateBlock(request(sources));

@@ -126,7 +126,8 @@ export async function regenerateBlock(
 
 /**
  * Runs one request per server in parallel and waits for every answer, so that no sample is left
- * un-zeroed behind a failure. The first failed or unacceptable answer names its server.
+ * un-zeroed behind a failure. The first failed or unacceptable answer names its server; the error also
+ * carries why the other servers failed and how many answered.
  */
 async function gather<Item extends { serverId: string }, Result>(
   items: readonly Item[],
@@ -138,14 +139,20 @@ async function gather<Item extends { serverId: string }, Result>(
   const received = settled.flatMap((outcome) =>
     outcome.status === 'fulfilled' ? [bytesOf(outcome.value)] : [],
   );
-  for (const [i, outcome] of settled.entries()) {
+  const failures = settled.flatMap((outcome, i) => {
     const problem =
       outcome.status === 'rejected' ? messageOf(outcome.reason) : problemOf(items[i], outcome.value);
-    if (problem !== undefined) {
-      zero(...received);
-      const cause = outcome.status === 'rejected' ? (outcome.reason as unknown) : undefined;
-      throw new EntropyUnavailable(items[i].serverId, problem, { cause });
-    }
+    const cause = outcome.status === 'rejected' ? (outcome.reason as unknown) : undefined;
+    return problem === undefined ? [] : [{ serverId: items[i].serverId, problem, cause }];
+  });
+  const [first, ...others] = failures;
+  if (first !== undefined) {
+    zero(...received);
+    throw new EntropyUnavailable(first.serverId, first.problem, {
+      cause: first.cause,
+      otherCauses: others.map((other) => other.cause ?? new Error(other.problem)),
+      answered: received.length,
+    });
   }
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<Result>).value);
 }

@@ -27,4 +27,20 @@ describe('regenerationRefusal', () => {
     ).toBeUndefined();
     expect(regenerationRefusal(new Error('database down'))).toBeUndefined();
   });
+
+  it('rejects the block when another server refused its sample for good, whichever failed first', () => {
+    const error = new EntropyUnavailable('entropy-1', 'refused', {
+      cause: new EntropyServerUnreachable('entropy-1', 'refused'),
+      otherCauses: [new SampleRefused('entropy-2', 'already-read', 'no')],
+    });
+    expect(regenerationRefusal(error)).toEqual({ reason: 'samples-refused', alarm: false });
+  });
+
+  it("rejects the block when the other servers' samples were read, which spends them", () => {
+    const error = new EntropyUnavailable('entropy-1', 'refused', {
+      cause: new EntropyServerUnreachable('entropy-1', 'refused'),
+      answered: 2,
+    });
+    expect(regenerationRefusal(error)).toEqual({ reason: 'samples-refused', alarm: false });
+  });
 });
