@@ -9,6 +9,8 @@ import {
   saeClient,
 } from '@dqkd/embedded/dist/observe';
 
+import { eventually } from './support/flow-network';
+
 describe('the embedded default (npm start)', () => {
   let home: string;
   let ports: EmbeddedPorts;
@@ -74,4 +76,25 @@ describe('the embedded default (npm start)', () => {
     await roundTrip();
     expect(await network.stop('SIGTERM')).toBe(0);
   });
+
+  it('recovers by itself after a run killed while it filled the pools', async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    try {
+      const freshPorts = await prepareHome(fresh);
+      const killed = new EmbeddedNetwork(fresh, freshPorts.health, { LOG_LEVEL: 'info' });
+      // Killed once blocks were announced, before their target confirmed them all: the in-process bus loses
+      // what it held, while the ledger keeps those blocks pending.
+      await eventually(
+        async () => /block\(s\) sent for confirmation/.test(killed.output),
+        120_000,
+        'blocks announced',
+      );
+      await killed.stop('SIGKILL');
+      const network = new EmbeddedNetwork(fresh, freshPorts.health);
+      await network.running(60_000);
+      expect(await network.stop('SIGTERM')).toBe(0);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

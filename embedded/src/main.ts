@@ -13,6 +13,7 @@ import { AppModule as GatewayModule } from '@dqkd/api-gateway/dist/app/app.modul
 import { AppModule as EntropyServerModule } from '@dqkd/entropy-server/dist/app/app.module';
 import { loadEntropyServerSetup } from '@dqkd/entropy-server/dist/app/entropy-server-setup';
 import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/app.module';
+import { generatorSettings } from '@dqkd/key-generator/dist/app/pool/generator-settings';
 import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   const networkFile = ensureNetworkFile(home);
   const network = loadNetworkFile(networkFile);
   const kek = readFileSync(ensureKekFile(home), 'utf8').trim();
+  const { ackTimeoutMs } = generatorSettings(process.env);
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];
   let nextPort = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
@@ -93,9 +95,16 @@ async function main(): Promise<void> {
       const env = { KME_ID: kme.id, DATABASE_URL: database.url, DQKD_KEK: kek, DQKD_MIGRATE: 'true' };
       sites.set(kme.id, env);
       await start(`replication ${kme.id}`, kmeSpec('replication', ReplicationModule), env);
-      generators.push(
-        await start(`key-generator ${kme.id}`, kmeSpec('key-generator', KeyGeneratorModule), env),
+      const generator = await start(
+        `key-generator ${kme.id}`,
+        kmeSpec('key-generator', KeyGeneratorModule),
+        env,
       );
+      generators.push(generator);
+      // The in-process bus kept nothing of an earlier run. Blocks it announced that were not confirmed before it
+      // ended would count as the pool, unconfirmed, until they are burned (after the ack timeout), so a start
+      // after an interrupted one could not fill its pools: what the outbox sent lately goes again.
+      await generator.get(Ledger).outbox.republishSince(new Date(Date.now() - ackTimeoutMs));
       await start(`ttl-reaper ${kme.id}`, kmeSpec('ttl-reaper', TtlReaperModule), env);
     }
     logger.log('filling the pools of every link before the ETSI ports open…');

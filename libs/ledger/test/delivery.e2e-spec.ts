@@ -256,6 +256,27 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(left.map((message) => message.msgId)).toEqual([`${tag}-2`]);
   });
 
+  it('marks the messages appended since a cut-off unpublished again, and leaves older ones', async () => {
+    const { ledger } = context();
+    const tag = randomUUID();
+    for (const n of [1, 2, 3])
+      await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-${n}`, Buffer.from('m'));
+    const mine = async () =>
+      (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
+    await ledger.outbox.markPublished((await mine()).map((message) => message.id));
+    await ledger.dataSource.query(
+      `UPDATE outbox_messages SET created_at = now() - interval '1 hour' WHERE msg_id = $1`,
+      [`${tag}-1`],
+    );
+    // The third stays pending: only published ones are marked again.
+    await ledger.dataSource.query(`UPDATE outbox_messages SET published_at = NULL WHERE msg_id = $1`, [
+      `${tag}-3`,
+    ]);
+    // Other tests' messages may be marked again too; only these are looked at.
+    expect(await ledger.outbox.republishSince(new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
+    expect((await mine()).map((message) => message.msgId)).toEqual([`${tag}-2`, `${tag}-3`]);
+  });
+
   it('forgets processed messages recorded before the cut-off and keeps the newer ones', async () => {
     const { ledger } = context();
     const [old, recent] = [`old-${randomUUID()}`, `recent-${randomUUID()}`];

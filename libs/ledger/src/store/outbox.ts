@@ -49,6 +49,21 @@ export class Outbox {
     }));
   }
 
+  /**
+   * Marks the messages appended since `since` unpublished, so the relay publishes them again: for a broker that
+   * kept nothing across a restart (the embedded default's in-process bus). Answers how many. The broker's
+   * duplicate window and the receiver's inbox make a message that did arrive harmless the second time.
+   */
+  async republishSince(since: Date): Promise<number> {
+    const updated = await this.manager
+      .createQueryBuilder()
+      .update(OutboxMessageEntity)
+      .set({ publishedAt: null })
+      .where('published_at IS NOT NULL AND created_at >= :since', { since })
+      .execute();
+    return updated.affected ?? 0;
+  }
+
   /** Marks messages published; answers how many were still pending. */
   async markPublished(ids: readonly string[]): Promise<number> {
     const updated = await this.manager.update(

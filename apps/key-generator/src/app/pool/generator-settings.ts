@@ -18,7 +18,7 @@ const VARIABLES: Record<keyof GeneratorSettings, [name: string, fallback: number
   {
     intervalMs: ['DQKD_GENERATOR_INTERVAL_MS', 200, 10, 600_000],
     concurrency: ['DQKD_GENERATOR_CONCURRENCY', 4, 1, 64],
-    // At least a minute: gateways take leases only from blocks that live 10 s more (see issuance.ts).
+    // At least a minute: gateways take leases only from blocks that live 10 s more (LEASE_MARGIN_MS).
     blockLifetimeMs: ['DQKD_BLOCK_LIFETIME_MS', 3_600_000, 60_000, 3_600_000],
     ackTimeoutMs: ['DQKD_BLOCK_ACK_TIMEOUT_MS', 600_000, 1000, 3_600_000],
   };
