@@ -21,4 +21,21 @@ describe('ClockSkew', () => {
     expect(skew.estimates(61_000)).toEqual(new Map([['kme-west', 5]]));
     expect(skew.estimates(200_000)).toEqual(new Map());
   });
+
+  it('gives the minimum of exactly the last minute over many samples, as a full scan would', () => {
+    const skew = new ClockSkew();
+    const seen: { at: number; offsetMs: number }[] = [];
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    for (let at = 0; at < 200_000; at += 1 + Math.floor(next() * 20)) {
+      const offsetMs = Math.floor(next() * 5_000) - 1_000;
+      skew.record('kme-west', at - offsetMs, at);
+      seen.push({ at, offsetMs });
+      if (seen.length % 997 === 0) {
+        const recent = seen.filter((sample) => at - sample.at < 60_000).map((sample) => sample.offsetMs);
+        expect(skew.estimates(at).get('kme-west')).toBe(recent.reduce((a, b) => Math.min(a, b)) / 1000);
+      }
+    }
+    expect(seen.length).toBeGreaterThan(15_000);
+  });
 });
