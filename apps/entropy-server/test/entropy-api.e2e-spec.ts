@@ -161,8 +161,10 @@ describe('the entropy API', () => {
     expect(await refusalOf(sources['kme-north'].lease(8, LINK, future))).toBe('invalid-request');
   });
 
-  it('answers exhausted when no pool can serve a lease that large', async () => {
-    expect(await refusalOf(sources['kme-east'].lease(70_000, LINK, Date.now() + 60_000))).toBe('exhausted');
+  it('refuses a lease larger than its pools as invalid, since no pool could ever serve it', async () => {
+    expect(await refusalOf(sources['kme-east'].lease(70_000, LINK, Date.now() + 60_000))).toBe(
+      'invalid-request',
+    );
   });
 
   it('is refused by a KME when its certificate does not carry the CN the network file names', async () => {
