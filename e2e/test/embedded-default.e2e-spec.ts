@@ -90,8 +90,21 @@ describe('the embedded default (npm start)', () => {
         'blocks announced',
       );
       await killed.stop('SIGKILL');
-      const network = new EmbeddedNetwork(fresh, freshPorts.health);
+      // Health port 0: any free port for every app.
+      const network = new EmbeddedNetwork(fresh, 0);
       await network.running(60_000);
+      // What it does is said on stdout at the default log level, and the demo line finds this home.
+      expect(network.output).toContain('filling the pools of every link');
+      expect(network.output).toContain(`npx dqkd demo --home ${fresh}`);
+      const ports = network.metricsEndpoints().map(({ url }) => Number(new URL(url).port));
+      expect(ports).toHaveLength(11);
+      expect(new Set(ports).size).toBe(11);
+      expect(Math.min(...ports)).toBeGreaterThan(1023);
+      // A second start while this one runs says which port is taken, without a stack trace.
+      const second = new EmbeddedNetwork(fresh, 0);
+      await eventually(async () => second.output.includes('is in use'), 60_000, 'a port in use');
+      expect(await second.stop('SIGTERM')).toBe(1);
+      expect(second.output).not.toMatch(/\n\s+at /);
       expect(await network.stop('SIGTERM')).toBe(0);
     } finally {
       rmSync(fresh, { recursive: true, force: true });

@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   const { ackTimeoutMs } = generatorSettings(process.env);
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];
-  let nextPort = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
+  const portBase = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
+  // 0 asks for any free port, for every app; otherwise the apps take the ports from the base upwards.
+  let nextPort = portBase;
   const base = {
     DQKD_HOME: home,
     DQKD_NETWORK_FILE: networkFile,
@@ -61,7 +63,8 @@ async function main(): Promise<void> {
     spec: ProcessSpec<Config>,
     env: Record<string, string>,
   ) => {
-    const app = await startApp(spec, { ...base, ...env, DQKD_HEALTH_PORT: String(nextPort++) });
+    const app = await startApp(spec, { ...base, ...env, DQKD_HEALTH_PORT: String(nextPort) });
+    if (portBase !== 0) nextPort += 1;
     running.push({ name, app, url: await app.getUrl() });
     return app;
   };
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop().then(() => (process.exitCode = 0)));
   process.once('SIGTERM', () => void stop().then(() => (process.exitCode = 0)));
 
+  progress(`starting DQKD in ${home} (the PKI in ${pki.dir})…`);
   try {
     for (const server of network.entropyServers) {
       await start(
@@ -107,7 +111,7 @@ async function main(): Promise<void> {
       await generator.get(Ledger).outbox.republishSince(new Date(Date.now() - ackTimeoutMs));
       await start(`ttl-reaper ${kme.id}`, kmeSpec('ttl-reaper', TtlReaperModule), env);
     }
-    logger.log('filling the pools of every link before the ETSI ports open…');
+    progress('filling the pools of every link before the ETSI ports open…');
     await waitForPools(
       network,
       generators.map((app) => app.get(Ledger)),
@@ -115,18 +119,28 @@ async function main(): Promise<void> {
     for (const kme of network.kmes) {
       await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
     }
-    printBanner(network, pki.dir, running);
+    printBanner(network, pki.dir, running, home === path.resolve('.dqkd') ? '' : ` --home ${home}`);
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
+/** A start-up step on stdout: the apps log warnings only by default, and a start may take half a minute. */
+function progress(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 function kmeSpec(app: string, module: { register(config: ProcessConfig): DynamicModule }): ProcessSpec {
   return { app, rootModule: (config) => module.register(config) };
 }
 
-function printBanner({ kmes, saes }: NetworkConfig, pkiDir: string, running: readonly Running[]): void {
+function printBanner(
+  { kmes, saes }: NetworkConfig,
+  pkiDir: string,
+  running: readonly Running[],
+  homeFlag: string,
+): void {
   const lines = [
     '',
     'DQKD is running: two sites on this machine, key material never crossing between them.',
@@ -145,7 +159,7 @@ function printBanner({ kmes, saes }: NetworkConfig, pkiDir: string, running: rea
     'Try it (Alice asks kme-east for a key for Bob; Bob fetches it from kme-west by its key_ID):',
     `  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/sae-alice.pem --key ${pkiDir}/sae-alice.key \\`,
     `       ${kmes[0]!.apiUrl}/api/v1/keys/sae-bob/enc_keys`,
-    '  npx dqkd demo',
+    `  npx dqkd demo${homeFlag}`,
     '',
     'Ctrl-C stops everything.',
   ];
@@ -153,6 +167,14 @@ function printBanner({ kmes, saes }: NetworkConfig, pkiDir: string, running: rea
 }
 
 void exitOnConfigError(main).catch((error: unknown) => {
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  const { code, address, port } = error as { code?: unknown; address?: unknown; port?: unknown };
+  logger.error(
+    code === 'EADDRINUSE'
+      ? `${String(address)}:${String(port)} is in use: stop the DQKD (npm start) or other program that holds it, ` +
+          'or move DQKD: ports in network.yaml of DQKD_HOME, DQKD_HEALTH_PORT for health and metrics'
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error),
+  );
   process.exitCode = 1;
 });
