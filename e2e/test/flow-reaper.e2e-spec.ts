@@ -151,6 +151,31 @@ describe('ttl-reaper', () => {
     return { blockId, material, keyId };
   }
 
+  it('forgets message IDs processed and messages sent longer ago than the inbox retention', async () => {
+    const [sent, processed] = [`sent-${randomUUID()}`, `processed-${randomUUID()}`];
+    await east.outbox.append('dqkd.kme-east.out.kme-west.metadata', sent, Buffer.from('sealed'));
+    await east.processOnce(processed, 'dqkd.kme-west.out.kme-east.metadata', async () => 'applied');
+    await east.manager.query(
+      `UPDATE outbox_messages SET published_at = now() - interval '4 hours' WHERE msg_id = $1`,
+      [sent],
+    );
+    await east.manager.query(
+      `UPDATE processed_messages SET processed_at = now() - interval '4 hours' WHERE message_id = $1`,
+      [processed],
+    );
+    await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
+    const count = async (sql: string, id: string) =>
+      ((await east.manager.query(sql, [id])) as unknown[]).length;
+    await eventually(
+      async () =>
+        (await count('SELECT 1 FROM outbox_messages WHERE msg_id = $1', sent)) +
+          (await count('SELECT 1 FROM processed_messages WHERE message_id = $1', processed)) ===
+        0,
+      20_000,
+      'the reaper to prune the outbox and the inbox',
+    );
+  });
+
   it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
     const { blockId, material, keyId } = await targetKey(new Date(Date.now() + 3_600_000));
     const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });

@@ -277,6 +277,33 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect((await mine()).map((message) => message.msgId)).toEqual([`${tag}-2`, `${tag}-3`]);
   });
 
+  it('deletes outbox messages published before the cut-off, and keeps pending and newer ones', async () => {
+    const { ledger } = context();
+    const tag = randomUUID();
+    for (const n of [1, 2, 3])
+      await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-${n}`, Buffer.from('m'));
+    const rows = async () =>
+      (
+        (await ledger.dataSource.query(
+          `SELECT msg_id FROM outbox_messages WHERE msg_id LIKE $1 ORDER BY id`,
+          [`${tag}-%`],
+        )) as { msg_id: string }[]
+      ).map((row) => row.msg_id);
+    await ledger.dataSource.query(
+      `UPDATE outbox_messages SET published_at = now() - interval '4 hours' WHERE msg_id = $1`,
+      [`${tag}-1`],
+    );
+    await ledger.dataSource.query(`UPDATE outbox_messages SET published_at = now() WHERE msg_id = $1`, [
+      `${tag}-2`,
+    ]);
+    await ledger.dataSource.query(
+      `UPDATE outbox_messages SET created_at = now() - interval '4 hours' WHERE msg_id = $1`,
+      [`${tag}-3`],
+    );
+    expect(await ledger.outbox.prune(new Date(Date.now() - 3_600_000))).toBeGreaterThanOrEqual(1);
+    expect(await rows()).toEqual([`${tag}-2`, `${tag}-3`]);
+  });
+
   it('forgets processed messages recorded before the cut-off and keeps the newer ones', async () => {
     const { ledger } = context();
     const [old, recent] = [`old-${randomUUID()}`, `recent-${randomUUID()}`];

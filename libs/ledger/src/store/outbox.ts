@@ -64,6 +64,21 @@ export class Outbox {
     return updated.affected ?? 0;
   }
 
+  /**
+   * Deletes the messages published before `before`: the broker and the receiver's inbox keep what a repeat
+   * needs, so an old published row only held sealed payloads for nothing. Pending messages stay. Answers how
+   * many.
+   */
+  async prune(before: Date): Promise<number> {
+    const deleted = await this.manager
+      .createQueryBuilder()
+      .delete()
+      .from(OutboxMessageEntity)
+      .where('published_at < :before', { before })
+      .execute();
+    return deleted.affected ?? 0;
+  }
+
   /** Marks messages published; answers how many were still pending. */
   async markPublished(ids: readonly string[]): Promise<number> {
     const updated = await this.manager.update(

@@ -64,7 +64,10 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.reaped.inc({ kind: 'reservations' }, counts.reservations);
       if (counts.keys < batchSize && counts.blocks < batchSize) break;
     }
-    await this.ledger.inbox.prune(new Date(Date.now() - this.settings.inboxRetentionMs));
+    // Message IDs processed and messages sent are kept as long as a peer may still repeat them.
+    const retainedSince = new Date(Date.now() - this.settings.inboxRetentionMs);
+    await this.ledger.inbox.prune(retainedSince);
+    await this.ledger.outbox.prune(retainedSince);
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
