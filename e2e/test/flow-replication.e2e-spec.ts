@@ -31,6 +31,30 @@ describe('pool filling and replication between two sites over NATS JetStream', (
 
   afterAll(() => network?.stop(), 60_000);
 
+  /** A block kme-east generated from the network's entropy servers, its metadata sealed to kme-west. */
+  async function sealedBlock(sampleDeadline?: number) {
+    const credentials = await network.entropy.credentials('kme-east');
+    const sources = createEntropySources(network.entropy.network, credentials);
+    const now = Date.now();
+    const generated = await generateBlock({
+      source: 'kme-east',
+      target: 'kme-west',
+      blockBits: BLOCK_BITS,
+      minEntropyRate: 1,
+      sources: sources.forGeneration,
+      now,
+      expiresAt: now + 3_600_000,
+      sampleDeadline,
+    });
+    sources.close();
+    const sealed = sealMetadata(
+      generated.metadata,
+      credentials.identity.sigSecretKey,
+      network.entropy.network.kme('kme-west')!.sealing.kemPublicKey,
+    );
+    return { generated, sealed, blockId: generated.metadata.blockId };
+  }
+
   const readyAt = async (ledger: Ledger) => (await blocksOf(ledger)).filter((b) => b.state === 'ready');
   const count = async (ledger: Ledger, table: string) =>
     Number(((await ledger.manager.query(`SELECT count(*) AS n FROM ${table}`)) as { n: string }[])[0].n);
@@ -121,25 +145,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
   });
 
   it('refuses a tampered envelope, and the source burns the block it never saw confirmed', async () => {
-    const credentials = await network.entropy.credentials('kme-east');
-    const sources = createEntropySources(network.entropy.network, credentials);
-    const now = Date.now();
-    const generated = await generateBlock({
-      source: 'kme-east',
-      target: 'kme-west',
-      blockBits: BLOCK_BITS,
-      minEntropyRate: 1,
-      sources: sources.forGeneration,
-      now,
-      expiresAt: now + 3_600_000,
-    });
-    sources.close();
-    const sealed = sealMetadata(
-      generated.metadata,
-      credentials.identity.sigSecretKey,
-      network.entropy.network.kme('kme-west')!.sealing.kemPublicKey,
-    );
-    const blockId = generated.metadata.blockId;
+    const { generated, sealed, blockId } = await sealedBlock();
     const link = (await east.links.find('kme-east', 'kme-west'))!;
     await east.blocks.store({
       id: blockId,
@@ -168,5 +174,25 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       'the unconfirmed block to burn at kme-east',
     );
     expect((await east.blocks.find(blockId))?.burnReason).toBe('unconfirmed by the target');
+  }, 60_000);
+
+  it('rejects a block whose samples are past their deadline at once, even with no entropy server in reach', async () => {
+    const now = Date.now();
+    const { sealed, blockId } = await sealedBlock(now + 500);
+    const servers = ['entropy-1', 'entropy-2', 'entropy-3'];
+    for (const id of servers) {
+      const server = network.running('entropy-server', id);
+      server.signal('SIGKILL');
+      await server.exit();
+    }
+    try {
+      await new Promise((resolve) => setTimeout(resolve, now + 600 - Date.now()));
+      // Settled (acknowledged), not held for another try: every read would fail for want of a server.
+      await network.publishAndSettle(METADATA_TO_WEST, sealed, `metadata:${blockId}`, 'kme-west');
+      expect(await west.blocks.find(blockId)).toBeUndefined();
+      expect(westReplication.text).toContain(`block ${blockId} from kme-east rejected (samples-refused)`);
+    } finally {
+      await Promise.all(servers.map((id) => network.startEntropyServer(id)));
+    }
   }, 60_000);
 });

@@ -63,16 +63,27 @@ export class Regeneration {
 
     let material: Buffer | undefined;
     let refusal: Refusal | undefined;
-    try {
-      const block = await regenerateBlock(metadata, this.entropy.all);
-      // A view, not a copy: zeroing `material` below zeroes the only plaintext of the block.
-      material = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-    } catch (error) {
-      refusal = regenerationRefusal(error);
-      if (!refusal) throw error;
-      const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${(error as Error).message}`;
-      if (refusal.alarm) this.logger.error(`ALARM ${line}`);
-      else this.logger.warn(line);
+    // A sample past its deadline is shredded at its server, so reading could only be refused. Not trying
+    // also ends the block while its servers are out of reach, where retrying would hold the message (see
+    // regenerationRefusal) until it expires.
+    const late = metadata.samples.find((sample) => sample.notAfter <= Date.now());
+    if (late !== undefined) {
+      refusal = { reason: 'samples-refused', alarm: false };
+      this.logger.warn(
+        `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): the deadline of its sample of ${late.serverId} has passed`,
+      );
+    } else {
+      try {
+        const block = await regenerateBlock(metadata, this.entropy.all);
+        // A view, not a copy: zeroing `material` below zeroes the only plaintext of the block.
+        material = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+      } catch (error) {
+        refusal = regenerationRefusal(error);
+        if (!refusal) throw error;
+        const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${(error as Error).message}`;
+        if (refusal.alarm) this.logger.error(`ALARM ${line}`);
+        else this.logger.warn(line);
+      }
     }
     const ack: BlockAck = refusal
       ? { blockId: metadata.blockId, outcome: 'rejected', reason: refusal.reason }
