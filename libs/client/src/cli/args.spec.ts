@@ -66,6 +66,7 @@ describe('parseCommand', () => {
     [['status', '--sae', 'a'], 'status needs exactly one slave_SAE_ID'],
     [['enc', 'x', '--sae', 'a', '--cert', 'c.pem'], '--cert needs --key'],
     [['rotate', '--sae', 'a'], 'unknown command "rotate"'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with a usage message', (argv, message) => {
     expect(() => parseCommand(argv, env)).toThrow(new CliUsageError(message));
   });

@@ -117,20 +117,23 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (values.cert !== undefined && values.key === undefined) throw new CliUsageError('--cert needs --key');
   if (values.p12 !== undefined && values.cert !== undefined)
     throw new CliUsageError('--p12 or --cert, not both');
-  if (values.sae === undefined) throw new CliUsageError(`${command} needs --sae <id>: the calling SAE`);
-  const connection: Connection = {
-    sae: values.sae,
-    kmeUrl: values.kme,
-    cert: values.cert,
-    key: values.key,
-    p12: values.p12,
-    ca: values.ca,
-    home,
+  // Asked for by each command once it is known, so an unknown one is told as such first.
+  const connection = (): Connection => {
+    if (values.sae === undefined) throw new CliUsageError(`${command} needs --sae <id>: the calling SAE`);
+    return {
+      sae: values.sae,
+      kmeUrl: values.kme,
+      cert: values.cert,
+      key: values.key,
+      p12: values.p12,
+      ca: values.ca,
+      home,
+    };
   };
   switch (command) {
     case 'status':
       if (rest.length !== 1) throw new CliUsageError('status needs exactly one slave_SAE_ID');
-      return { kind: 'status', slave: rest[0]!, connection, json };
+      return { kind: 'status', slave: rest[0]!, connection: connection(), json };
     case 'enc':
       if (rest.length !== 1) throw new CliUsageError('enc needs exactly one slave_SAE_ID');
       return {
@@ -140,12 +143,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         size: positiveInteger('size', values.size),
         ttlSeconds: positiveInteger('ttl', values.ttl),
         additionalSlaves: values['additional-slave'] ?? [],
-        connection,
+        connection: connection(),
         json,
       };
     case 'dec':
       if (rest.length < 2) throw new CliUsageError('dec needs a master_SAE_ID and at least one key_ID');
-      return { kind: 'dec', master: rest[0]!, keyIds: rest.slice(1), connection, json };
+      return { kind: 'dec', master: rest[0]!, keyIds: rest.slice(1), connection: connection(), json };
     default:
       throw new CliUsageError(`unknown command "${command}"`);
   }

@@ -1,36 +1,13 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-
-import { loadNetworkFile } from '@dqkd/config';
-
 import { EtsiClient } from '../etsi-client';
 import { EtsiClientError, EtsiHttpError } from '../errors';
 import { CliUsageError, parseCommand, USAGE, type CliCommand, type Connection } from './args';
+import { clientOptions } from './connection';
 import { demoTable, keysTable, statusTable } from './format';
 
 const EX_USAGE = 64;
 
-/** The KME URL and certificate files of a connection, defaults filled in from DQKD_HOME. */
 function clientFor(connection: Connection): EtsiClient {
-  const pki = path.join(connection.home, 'pki');
-  const read = (file: string) => readFileSync(path.resolve(file));
-  const ca = read(connection.ca ?? path.join(pki, 'ca.pem'));
-  const baseUrl = connection.kmeUrl ?? kmeUrlOf(connection.sae, connection.home);
-  if (connection.p12) return new EtsiClient({ baseUrl, pfx: read(connection.p12), passphrase: '', ca });
-  return new EtsiClient({
-    baseUrl,
-    cert: read(connection.cert ?? path.join(pki, `${connection.sae}.pem`)),
-    key: read(connection.key ?? path.join(pki, `${connection.sae}.key`)),
-    ca,
-  });
-}
-
-function kmeUrlOf(sae: string, home: string): string {
-  const file = path.join(home, 'network.yaml');
-  const network = loadNetworkFile(file);
-  const kme = network.kmeOf(sae);
-  if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);
-  return kme.apiUrl;
+  return new EtsiClient(clientOptions(connection));
 }
 
 async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<string> {
@@ -114,9 +91,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${await run(command)}\n`);
     return 0;
   } catch (error) {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`dqkd: ${error.message}\n`);
+      return EX_USAGE;
+    }
     if (error instanceof EtsiHttpError) {
       process.stderr.write(`dqkd: the KME answered ${error.status}: ${error.body.message}\n`);
-    } else if (error instanceof EtsiClientError || error instanceof CliUsageError || error instanceof Error) {
+    } else if (error instanceof EtsiClientError || error instanceof Error) {
       process.stderr.write(`dqkd: ${error.message}\n`);
     }
     return 1;

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+
+import { loadNetworkFile } from '@dqkd/config';
+
+import type { EtsiClientOptions } from '../etsi-client';
+import { CliUsageError, type Connection } from './args';
+
+/**
+ * The KME URL and certificate files of a connection, defaults filled in from DQKD_HOME. A file that cannot be
+ * read, or a URL that is not https, is a usage error naming the flag it came from (or the default it took).
+ */
+export function clientOptions(connection: Connection): EtsiClientOptions {
+  const pki = path.join(connection.home, 'pki');
+  const read = (flag: string, given: string | undefined, fallback: string) => {
+    const file = path.resolve(given ?? fallback);
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const from = given === undefined ? `${flag} (default under --home ${connection.home})` : flag;
+      throw new CliUsageError(
+        `${from}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      );
+    }
+  };
+  const ca = read('--ca', connection.ca, path.join(pki, 'ca.pem'));
+  const baseUrl = connection.kmeUrl ?? kmeUrlOf(connection.sae, connection.home);
+  if (!/^https:\/\//i.test(baseUrl)) throw new CliUsageError(`--kme must be an https:// URL, not ${baseUrl}`);
+  if (connection.p12 !== undefined) {
+    const pfx = read('--p12', connection.p12, '');
+    loads(`--p12 ${connection.p12} (PKCS#12 with an empty password)`, { pfx, passphrase: '' });
+    return { baseUrl, pfx, passphrase: '', ca };
+  }
+  const cert = read('--cert', connection.cert, path.join(pki, `${connection.sae}.pem`));
+  const key = read('--key', connection.key, path.join(pki, `${connection.sae}.key`));
+  loads('the certificate and key (PEM)', { cert, key });
+  return { baseUrl, cert, key, ca };
+}
+
+/** Loads the client identity as TLS will, so a wrong file is told before any request, with what it is. */
+function loads(what: string, options: SecureContextOptions): void {
+  try {
+    createSecureContext(options);
+  } catch (error) {
+    throw new CliUsageError(`${what} does not load: ${(error as Error).message}`);
+  }
+}
+
+function kmeUrlOf(sae: string, home: string): string {
+  const file = path.join(home, 'network.yaml');
+  const network = loadNetworkFile(file);
+  const kme = network.kmeOf(sae);
+  if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);
+  return kme.apiUrl;
+}

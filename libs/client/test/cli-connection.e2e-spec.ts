@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+import { ensureDevPki } from '@dqkd/pki';
+
+import { CliUsageError } from '../src/cli/args';
+import { clientOptions } from '../src/cli/connection';
+
+describe('the CLI reading its connection', () => {
+  const home = mkdtempSync(path.join(tmpdir(), 'dqkd-cli-'));
+  const pki = path.join(home, 'pki');
+  const connection = { sae: 'sae-alice', kmeUrl: 'https://127.0.0.1:8443', home };
+
+  beforeAll(async () => {
+    await ensureDevPki({ dir: pki, kmes: ['kme-east'], saes: ['sae-alice'], entropyServers: [] });
+  });
+
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('takes the SAE certificate from the PKI under --home, or the files given', () => {
+    expect(clientOptions(connection)).toMatchObject({ baseUrl: 'https://127.0.0.1:8443' });
+    expect(clientOptions({ ...connection, p12: path.join(pki, 'sae-alice.p12') })).toHaveProperty('pfx');
+  });
+
+  it('names the flag of a file it cannot read, or the default it took', () => {
+    const missing = path.join(home, 'missing.pem');
+    expect(() => clientOptions({ ...connection, cert: missing, key: missing })).toThrow(
+      new CliUsageError(`--cert: cannot read ${missing}: ENOENT`),
+    );
+    expect(() => clientOptions({ ...connection, sae: 'sae-nobody' })).toThrow(
+      new CliUsageError(
+        `--cert (default under --home ${home}): cannot read ${path.join(pki, 'sae-nobody.pem')}: ENOENT`,
+      ),
+    );
+  });
+
+  it('tells a certificate file that does not load before any request, naming what it is', () => {
+    expect(() => clientOptions({ ...connection, p12: path.join(pki, 'sae-alice.pem') })).toThrow(
+      /^--p12 .*sae-alice\.pem \(PKCS#12 with an empty password\) does not load: /,
+    );
+    const swapped = { cert: path.join(pki, 'sae-alice.key'), key: path.join(pki, 'sae-alice.pem') };
+    expect(() => clientOptions({ ...connection, ...swapped })).toThrow(
+      /^the certificate and key \(PEM\) does not load: /,
+    );
+  });
+
+  it('refuses a KME URL that is not https, naming --kme', () => {
+    expect(() => clientOptions({ ...connection, kmeUrl: 'http://127.0.0.1:8443' })).toThrow(
+      new CliUsageError('--kme must be an https:// URL, not http://127.0.0.1:8443'),
+    );
+  });
+});
