@@ -4,6 +4,7 @@ import { generateBlock, sealMetadata } from '@dqkd/blast';
 import { createEntropySources } from '@dqkd/entropy';
 import type { Ledger } from '@dqkd/ledger';
 import { sealAssignment, type Assignment } from '@dqkd/messaging';
+import { jetstream } from '@nats-io/jetstream';
 
 import type { AppProcess } from './support/app-process';
 import { BLOCK_BITS, blocksOf, eventually, FlowNetwork, HIGH_WATERMARK_BITS } from './support/flow-network';
@@ -30,6 +31,21 @@ describe('pool filling and replication between two sites over NATS JetStream', (
   }, 120_000);
 
   afterAll(() => network?.stop(), 60_000);
+
+  /** Runs `test` with every entropy server killed, and starts them again after it. */
+  async function withoutEntropyServers(test: () => Promise<void>): Promise<void> {
+    const servers = ['entropy-1', 'entropy-2', 'entropy-3'];
+    for (const id of servers) {
+      const server = network.running('entropy-server', id);
+      server.signal('SIGKILL');
+      await server.exit();
+    }
+    try {
+      await test();
+    } finally {
+      await Promise.all(servers.map((id) => network.startEntropyServer(id)));
+    }
+  }
 
   /** A block kme-east generated from the network's entropy servers, its metadata sealed to kme-west. */
   async function sealedBlock(sampleDeadline?: number) {
@@ -179,20 +195,40 @@ describe('pool filling and replication between two sites over NATS JetStream', (
   it('rejects a block whose samples are past their deadline at once, even with no entropy server in reach', async () => {
     const now = Date.now();
     const { sealed, blockId } = await sealedBlock(now + 500);
-    const servers = ['entropy-1', 'entropy-2', 'entropy-3'];
-    for (const id of servers) {
-      const server = network.running('entropy-server', id);
-      server.signal('SIGKILL');
-      await server.exit();
-    }
-    try {
+    await withoutEntropyServers(async () => {
       await new Promise((resolve) => setTimeout(resolve, now + 600 - Date.now()));
       // Settled (acknowledged), not held for another try: every read would fail for want of a server.
       await network.publishAndSettle(METADATA_TO_WEST, sealed, `metadata:${blockId}`, 'kme-west');
       expect(await west.blocks.find(blockId)).toBeUndefined();
       expect(westReplication.text).toContain(`block ${blockId} from kme-east rejected (samples-refused)`);
-    } finally {
-      await Promise.all(servers.map((id) => network.startEntropyServer(id)));
-    }
+    });
   }, 60_000);
+
+  it('applies an assignment behind many blocks waiting for entropy servers out of reach', async () => {
+    // More metadata than a small limit of unacknowledged messages, each tried again while no server answers.
+    const waiting = await Promise.all(Array.from({ length: 40 }, () => sealedBlock(Date.now() + 20_000)));
+    await withoutEntropyServers(async () => {
+      const js = jetstream(await network.connection());
+      for (const { sealed, blockId } of waiting) {
+        await js.publish(METADATA_TO_WEST, sealed, { msgID: `metadata:${blockId}` });
+      }
+      const link = (await east.links.find('kme-east', 'kme-west'))!;
+      const reserved = await east.reservations.reserve(link.id, 256);
+      if (!reserved.ok) throw new Error('the pool cannot cover 256 bits');
+      const keyId = randomUUID();
+      const assignment: Assignment = {
+        reservation: { ...reserved.reservation, linkSource: 'kme-east', linkTarget: 'kme-west' },
+        keys: [{ keyId, offset: 0, size: 256 }],
+        masterSaeId: 'sae-alice',
+        slaves: [{ kind: 'sae', id: 'sae-bob' }],
+        expiresAt: new Date(Date.now() + 600_000),
+      };
+      const { identity } = await network.entropy.credentials('kme-east');
+      const kem = network.entropy.network.kme('kme-west')!.sealing.kemPublicKey;
+      await js.publish(ASSIGNMENT_TO_WEST, sealAssignment(assignment, identity.sigSecretKey, kem), {
+        msgID: `assignment:${reserved.reservation.id}`,
+      });
+      await eventually(async () => (await west.keys.find([keyId])).length === 1, 10_000, 'the assignment');
+    });
+  }, 90_000);
 });

@@ -52,7 +52,7 @@ describe('site topology', () => {
 
   it('consumes the IN stream through one durable with few messages in flight and many redeliveries', () => {
     expect(east.consumers).toEqual([
-      expect.objectContaining({ stream: 'T1_KME_EAST_IN', durable: 'replication', maxAckPending: 32 }),
+      expect.objectContaining({ stream: 'T1_KME_EAST_IN', durable: 'replication', maxAckPending: 1024 }),
     ]);
     expect(east.consumers?.[0].filterSubject).toBeUndefined();
     expect(east.consumers?.[0].maxDeliver).toBeGreaterThanOrEqual(1000);

@@ -25,7 +25,12 @@ const ACK_WAIT_MS = 30_000;
 // Large on purpose: a message whose entropy servers or ledger are briefly out of reach comes again
 // (after the handler's retry delay) for as long as the stream keeps it.
 const MAX_DELIVER = 10_000;
-const MAX_ACK_PENDING = 32;
+// A message waiting for its retry still counts as unacknowledged, and once this many are, nothing behind them
+// is delivered. Metadata waits for entropy servers out of reach up to its samples' deadline (the source's ack
+// timeout), and a link sends a burst of up to its high watermark in blocks (64 by default): the limit must
+// leave room for several such bursts, or the assignments behind them (keys already handed to masters) stall.
+// The replication app's own limit of handlers at once (8) bounds the work; this only bounds what waits.
+const MAX_ACK_PENDING = 1024;
 
 /** `<prefix>.<source>.out.<target>.<kind>`: published by the source site into its OUT stream. */
 export function protocolSubject(
