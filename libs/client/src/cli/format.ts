@@ -16,7 +16,11 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function statusTable(status: Status): string {
   return table([
     ['field', 'value'],
-    ...Object.entries(status).map(([name, value]) => [name, JSON.stringify(value)]),
+    // Strings as they are; numbers, lists and extensions as JSON.
+    ...Object.entries(status).map(([name, value]) => [
+      name,
+      typeof value === 'string' ? value : JSON.stringify(value),
+    ]),
   ]);
 }
 
