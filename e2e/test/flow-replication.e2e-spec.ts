@@ -47,11 +47,15 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     }
   }
 
-  /** A block kme-east generated from the network's entropy servers, its metadata sealed to kme-west. */
-  async function sealedBlock(sampleDeadline?: number) {
+  /**
+   * A block kme-east generated from the network's entropy servers, its metadata sealed to kme-west; its samples
+   * readable for `sampleLifetimeMs` from their lease (by default until the block's deadline).
+   */
+  async function sealedBlock(sampleLifetimeMs?: number) {
     const credentials = await network.entropy.credentials('kme-east');
     const sources = createEntropySources(network.entropy.network, credentials);
     const now = Date.now();
+    const sampleDeadline = sampleLifetimeMs === undefined ? undefined : now + sampleLifetimeMs;
     const generated = await generateBlock({
       source: 'kme-east',
       target: 'kme-west',
@@ -68,7 +72,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       credentials.identity.sigSecretKey,
       network.entropy.network.kme('kme-west')!.sealing.kemPublicKey,
     );
-    return { generated, sealed, blockId: generated.metadata.blockId };
+    return { generated, sealed, blockId: generated.metadata.blockId, sampleDeadline };
   }
 
   const readyAt = async (ledger: Ledger) => (await blocksOf(ledger)).filter((b) => b.state === 'ready');
@@ -193,10 +197,9 @@ describe('pool filling and replication between two sites over NATS JetStream', (
   }, 60_000);
 
   it('rejects a block whose samples are past their deadline at once, even with no entropy server in reach', async () => {
-    const now = Date.now();
-    const { sealed, blockId } = await sealedBlock(now + 500);
+    const { sealed, blockId, sampleDeadline } = await sealedBlock(3_000);
     await withoutEntropyServers(async () => {
-      await new Promise((resolve) => setTimeout(resolve, now + 600 - Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, sampleDeadline! + 100 - Date.now()));
       // Settled (acknowledged), not held for another try: every read would fail for want of a server.
       await network.publishAndSettle(METADATA_TO_WEST, sealed, `metadata:${blockId}`, 'kme-west');
       expect(await west.blocks.find(blockId)).toBeUndefined();
@@ -206,7 +209,8 @@ describe('pool filling and replication between two sites over NATS JetStream', (
 
   it('applies an assignment behind many blocks waiting for entropy servers out of reach', async () => {
     // More metadata than a small limit of unacknowledged messages, each tried again while no server answers.
-    const waiting = await Promise.all(Array.from({ length: 40 }, () => sealedBlock(Date.now() + 20_000)));
+    // Their samples' deadline lies well beyond the test, so none is rejected as late meanwhile.
+    const waiting = await Promise.all(Array.from({ length: 40 }, () => sealedBlock(120_000)));
     await withoutEntropyServers(async () => {
       const js = jetstream(await network.connection());
       for (const { sealed, blockId } of waiting) {

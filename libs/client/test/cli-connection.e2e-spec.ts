@@ -45,9 +45,11 @@ describe('the CLI reading its connection', () => {
     );
   });
 
-  it('refuses a KME URL that is not https, naming --kme', () => {
+  it('refuses a KME URL that is not https, naming where it comes from', () => {
     expect(() => clientOptions({ ...connection, kmeUrl: 'http://127.0.0.1:8443' })).toThrow(
-      new CliUsageError('--kme must be an https:// URL, not http://127.0.0.1:8443'),
+      new CliUsageError(
+        'the KME URL (--kme, or the api_url in network.yaml) must be https://, not http://127.0.0.1:8443',
+      ),
     );
   });
 });

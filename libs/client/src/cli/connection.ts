@@ -26,7 +26,11 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
   };
   const ca = read('--ca', connection.ca, path.join(pki, 'ca.pem'));
   const baseUrl = connection.kmeUrl ?? kmeUrlOf(connection.sae, connection.home);
-  if (!/^https:\/\//i.test(baseUrl)) throw new CliUsageError(`--kme must be an https:// URL, not ${baseUrl}`);
+  if (!/^https:\/\//i.test(baseUrl)) {
+    throw new CliUsageError(
+      `the KME URL (--kme, or the api_url in network.yaml) must be https://, not ${baseUrl}`,
+    );
+  }
   if (connection.p12 !== undefined) {
     const pfx = read('--p12', connection.p12, '');
     loads(`--p12 ${connection.p12} (PKCS#12 with an empty password)`, { pfx, passphrase: '' });

@@ -65,18 +65,17 @@ export class Outbox {
   }
 
   /**
-   * Deletes the messages published before `before`: the broker and the receiver's inbox keep what a repeat
-   * needs, so an old published row only held sealed payloads for nothing. Pending messages stay. Answers how
-   * many.
+   * Deletes up to `limit` of the messages published before `before`, oldest first: the broker and the
+   * receiver's inbox keep what a repeat needs, so an old published row only held sealed payloads for nothing.
+   * Pending messages stay. Answers how many.
    */
-  async prune(before: Date): Promise<number> {
-    const deleted = await this.manager
-      .createQueryBuilder()
-      .delete()
-      .from(OutboxMessageEntity)
-      .where('published_at < :before', { before })
-      .execute();
-    return deleted.affected ?? 0;
+  async prune(before: Date, limit: number): Promise<number> {
+    const deleted = await this.manager.query(
+      `DELETE FROM outbox_messages WHERE id IN (
+         SELECT id FROM outbox_messages WHERE published_at < $1 ORDER BY id LIMIT $2)`,
+      [before, limit],
+    );
+    return (deleted as [unknown, number])[1];
   }
 
   /** Marks messages published; answers how many were still pending. */

@@ -67,7 +67,7 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     // Message IDs processed and messages sent are kept as long as a peer may still repeat them.
     const retainedSince = new Date(Date.now() - this.settings.inboxRetentionMs);
     await this.ledger.inbox.prune(retainedSince);
-    await this.ledger.outbox.prune(retainedSince);
+    await this.ledger.outbox.prune(retainedSince, batchSize);
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
