@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 
 import { generateBlock, sealMetadata } from '@dqkd/blast';
 import { createEntropySources } from '@dqkd/entropy';
@@ -31,6 +32,31 @@ describe('pool filling and replication between two sites over NATS JetStream', (
   }, 120_000);
 
   afterAll(() => network?.stop(), 60_000);
+
+  /** Publishes the blocks' metadata to kme-west, then an assignment, which must apply within 10 s. */
+  async function publishAndApply(waiting: readonly { sealed: Uint8Array; blockId: string }[]): Promise<void> {
+    const js = jetstream(await network.connection());
+    for (const { sealed, blockId } of waiting) {
+      await js.publish(METADATA_TO_WEST, sealed, { msgID: `metadata:${blockId}` });
+    }
+    const link = (await east.links.find('kme-east', 'kme-west'))!;
+    const reserved = await east.reservations.reserve(link.id, 256);
+    if (!reserved.ok) throw new Error('the pool cannot cover 256 bits');
+    const keyId = randomUUID();
+    const assignment: Assignment = {
+      reservation: { ...reserved.reservation, linkSource: 'kme-east', linkTarget: 'kme-west' },
+      keys: [{ keyId, offset: 0, size: 256 }],
+      masterSaeId: 'sae-alice',
+      slaves: [{ kind: 'sae', id: 'sae-bob' }],
+      expiresAt: new Date(Date.now() + 600_000),
+    };
+    const { identity } = await network.entropy.credentials('kme-east');
+    const kem = network.entropy.network.kme('kme-west')!.sealing.kemPublicKey;
+    await js.publish(ASSIGNMENT_TO_WEST, sealAssignment(assignment, identity.sigSecretKey, kem), {
+      msgID: `assignment:${reserved.reservation.id}`,
+    });
+    await eventually(async () => (await west.keys.find([keyId])).length === 1, 10_000, 'the assignment');
+  }
 
   /** Runs `test` with every entropy server killed, and starts them again after it. */
   async function withoutEntropyServers(test: () => Promise<void>): Promise<void> {
@@ -211,28 +237,31 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     // More metadata than a small limit of unacknowledged messages, each tried again while no server answers.
     // Their samples' deadline lies well beyond the test, so none is rejected as late meanwhile.
     const waiting = await Promise.all(Array.from({ length: 40 }, () => sealedBlock(120_000)));
+    await withoutEntropyServers(() => publishAndApply(waiting));
+  }, 90_000);
+
+  it('applies an assignment behind blocks whose entropy servers accept connections and never answer', async () => {
+    const waiting = await Promise.all(Array.from({ length: 20 }, () => sealedBlock(120_000)));
     await withoutEntropyServers(async () => {
-      const js = jetstream(await network.connection());
-      for (const { sealed, blockId } of waiting) {
-        await js.publish(METADATA_TO_WEST, sealed, { msgID: `metadata:${blockId}` });
+      // Each read now waits for the client's timeout (10 s) instead of failing at once.
+      const silent = await Promise.all(
+        network.entropy.network.entropyServers.map(async ({ url }) => {
+          const sockets = new Set<Socket>();
+          const server = createServer((socket) => sockets.add(socket));
+          await new Promise<void>((resolve) =>
+            server.listen(Number(new URL(url).port), '127.0.0.1', resolve),
+          );
+          return { server, sockets };
+        }),
+      );
+      try {
+        await publishAndApply(waiting);
+      } finally {
+        for (const { server, sockets } of silent) {
+          sockets.forEach((socket) => socket.destroy());
+          await new Promise((resolve) => server.close(resolve));
+        }
       }
-      const link = (await east.links.find('kme-east', 'kme-west'))!;
-      const reserved = await east.reservations.reserve(link.id, 256);
-      if (!reserved.ok) throw new Error('the pool cannot cover 256 bits');
-      const keyId = randomUUID();
-      const assignment: Assignment = {
-        reservation: { ...reserved.reservation, linkSource: 'kme-east', linkTarget: 'kme-west' },
-        keys: [{ keyId, offset: 0, size: 256 }],
-        masterSaeId: 'sae-alice',
-        slaves: [{ kind: 'sae', id: 'sae-bob' }],
-        expiresAt: new Date(Date.now() + 600_000),
-      };
-      const { identity } = await network.entropy.credentials('kme-east');
-      const kem = network.entropy.network.kme('kme-west')!.sealing.kemPublicKey;
-      await js.publish(ASSIGNMENT_TO_WEST, sealAssignment(assignment, identity.sigSecretKey, kem), {
-        msgID: `assignment:${reserved.reservation.id}`,
-      });
-      await eventually(async () => (await west.keys.find([keyId])).length === 1, 10_000, 'the assignment');
     });
   }, 90_000);
 });

@@ -24,6 +24,12 @@ export interface InboundHandlers {
 const IN_FLIGHT = 8;
 /** A message whose handler failed (entropy server or database out of reach) comes again after this. */
 const RETRY_DELAY_MS = 2000;
+/**
+ * Regenerations at once. The handlers left keep assignments and acknowledgements moving while regenerations
+ * wait on entropy servers that do not answer (each try then takes the client's timeout): metadata beyond this
+ * comes again after RETRY_DELAY_MS instead of taking the last handlers.
+ */
+const MAX_REGENERATING = IN_FLIGHT - 2;
 
 /**
  * Applies what the peers sent this site, from the durable consumer of this site's IN stream. A message is
@@ -32,6 +38,7 @@ const RETRY_DELAY_MS = 2000;
  */
 export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
   private subscription: Subscription | undefined;
+  private regenerating = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -65,7 +72,18 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async apply(message: BusMessage): Promise<void> {
     const settlement = await this.settlementOf(message);
-    await (settlement === 'ack' ? message.ack() : message.term());
+    if (settlement === 'later') await message.nak(RETRY_DELAY_MS);
+    else await (settlement === 'ack' ? message.ack() : message.term());
+  }
+
+  private async regenerate(message: BusMessage, peer: string): Promise<Settlement | 'later'> {
+    if (this.regenerating >= MAX_REGENERATING) return 'later';
+    this.regenerating += 1;
+    try {
+      return await this.handlers.regeneration.handle(message, peer);
+    } finally {
+      this.regenerating -= 1;
+    }
   }
 
   /** Redeliveries by kind; a first delivery's send time for the clock skew to this peer. */
@@ -78,7 +96,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     if (Number.isSafeInteger(sentAt) && sentAt > 0) this.skew.record(peer, sentAt);
   }
 
-  private settlementOf(message: BusMessage): Promise<Settlement> {
+  private settlementOf(message: BusMessage): Promise<Settlement | 'later'> {
     const subject = parseProtocolSubject(message.subject, { prefix: this.prefix });
     if (!subject || !this.peers.includes(subject.source) || subject.target !== this.self) {
       this.logger.error(`refused a message on ${message.subject}, which is not from a peer to ${this.self}`);
@@ -89,7 +107,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     this.measure(message, peer, subject.kind);
     switch (subject.kind) {
       case 'metadata':
-        return this.handlers.regeneration.handle(message, peer);
+        return this.regenerate(message, peer);
       case 'block-ack':
         return this.handlers.acknowledgements.handle(message, peer);
       case 'assignment':
