@@ -4,7 +4,7 @@ import { createServer, type Socket } from 'node:net';
 import { generateBlock, sealMetadata } from '@dqkd/blast';
 import { createEntropySources } from '@dqkd/entropy';
 import type { Ledger } from '@dqkd/ledger';
-import { sealAssignment, type Assignment } from '@dqkd/messaging';
+import { sealAssignment, sealBlockAck, type Assignment } from '@dqkd/messaging';
 import { jetstream } from '@nats-io/jetstream';
 
 import type { AppProcess } from './support/app-process';
@@ -12,6 +12,7 @@ import { BLOCK_BITS, blocksOf, eventually, FlowNetwork, HIGH_WATERMARK_BITS } fr
 
 const METADATA_TO_WEST = 'dqkd.kme-east.out.kme-west.metadata';
 const ASSIGNMENT_TO_WEST = 'dqkd.kme-east.out.kme-west.assignment';
+const ACK_TO_EAST = 'dqkd.kme-west.out.kme-east.block-ack';
 const ACK_TIMEOUT_MS = 5000;
 
 describe('pool filling and replication between two sites over NATS JetStream', () => {
@@ -158,6 +159,20 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     );
     expect(after).toEqual(before);
     expect((await west.blocks.find(block.id))?.state).toBe('ready');
+  });
+
+  it('leaves no trace of an acknowledgement for a block that is not its own', async () => {
+    const blockId = randomUUID();
+    const { identity } = await network.entropy.credentials('kme-west');
+    const sealed = sealBlockAck(
+      { blockId, outcome: 'ready' },
+      { from: 'kme-west', to: 'kme-east', expiresAt: Date.now() + 600_000 },
+      identity.sigSecretKey,
+      network.entropy.network.kme('kme-east')!.sealing.kemPublicKey,
+    );
+    await network.publishAndSettle(ACK_TO_EAST, sealed, `block-ack:${blockId}`, 'kme-east');
+    // Its message ID stays free for the acknowledgement of the block's own target.
+    expect(await east.inbox.has(`block-ack:${blockId}`)).toBe(false);
   });
 
   it('applies a key assignment once, so that the slave at kme-west gets the bits kme-east carved', async () => {

@@ -39,15 +39,16 @@ export class Acknowledgements {
         `refused acknowledgement signed by ${from} arriving from ${peer}`,
       );
     }
+    // Only the target of a block's own link may settle it. Checked before the inbox records the message, so an
+    // acknowledgement refused here leaves no trace (a block's link and role never change).
+    const block = await this.ledger.blocks.find(ack.blockId);
+    const link = await this.ledger.links.find(this.keys.self, peer);
+    if (!block || block.role !== 'source' || !link || block.linkId !== link.id) {
+      this.logger.warn(`acknowledgement of ${peer} for block ${ack.blockId}, which is not ours to ${peer}`);
+      return 'ack';
+    }
     let burned = false;
     await this.ledger.processOnce(blockAckMessageId(ack.blockId), message.subject, async (scope) => {
-      const block = await scope.blocks.find(ack.blockId);
-      const link = await scope.links.find(this.keys.self, peer);
-      // Only the target of a block's own link may settle it.
-      if (!block || block.role !== 'source' || !link || block.linkId !== link.id) {
-        this.logger.warn(`acknowledgement of ${peer} for block ${ack.blockId}, which is not ours to ${peer}`);
-        return;
-      }
       if (ack.outcome === 'ready') {
         if (!(await scope.blocks.markReady(ack.blockId))) {
           this.logger.warn(
