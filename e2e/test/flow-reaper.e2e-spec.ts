@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import type { Ledger } from '@dqkd/ledger';
 
-import { alterAtRest } from './support/alter-at-rest';
+import { alterAtRest } from '../../libs/ledger/test/support/alter-at-rest';
 import type { AppProcess } from './support/app-process';
 import { eventually, FlowNetwork } from './support/flow-network';
 

@@ -4,7 +4,7 @@ import { EtsiHttpError } from '@dqkd/client';
 import type { Key } from '@dqkd/etsi014';
 import { metricToken, type Counter } from '@dqkd/metrics';
 
-import { alterAtRest } from './support/alter-at-rest';
+import { alterAtRest } from '../../libs/ledger/test/support/alter-at-rest';
 import { BLOCK_BITS, GatewayNetwork } from './support/gateway-network';
 
 const NATS_URL = process.env['DQKD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';

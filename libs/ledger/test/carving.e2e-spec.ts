@@ -7,7 +7,8 @@ import { applyAssignment, KeyAssignment } from '../src/store/assignment';
 import { HeldReservations } from '../src/store/held-reservations';
 import { Link } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
-import { alterAtRest, inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+import { alterAtRest } from './support/alter-at-rest';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
   const context = useTestLedger(mode);

@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Ledger } from '../src/ledger';
 import { NewKey, Slave } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
-import { alterAtRest, inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+import { alterAtRest } from './support/alter-at-rest';
+import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
 
 const ATTEMPTS = 10;
 

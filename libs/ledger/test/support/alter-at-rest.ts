@@ -1,8 +1,9 @@
-import type { Ledger } from '@dqkd/ledger';
-
-/** Flips one bit of the sealed material of rows of `table`, as an alteration at rest would: it no longer opens. */
+/**
+ * Flips one bit of the sealed material of rows of `table`, as an alteration at rest would: it no longer opens.
+ * Typed by what it uses, so the end-to-end tests can call it with the built ledger too.
+ */
 export async function alterAtRest(
-  ledger: Ledger,
+  ledger: { readonly dataSource: { query(sql: string, parameters: unknown[]): Promise<unknown> } },
   table: 'keys' | 'blocks',
   ids: readonly string[],
 ): Promise<void> {
