@@ -5,7 +5,7 @@ import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
 import { inTransaction, rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
-import { BitSegment, BlockRecord, BlockRole } from './types';
+import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
 
 /**
  * A lease takes bits only from blocks that live at least this much longer, and is not carved within this of
@@ -156,15 +156,16 @@ export class BlockStore {
    * Unreserved bits of a link's ready blocks that a lease may still take (they live LEASE_MARGIN_MS longer):
    * the pool behind ETSI `stored_key_count`.
    */
-  async readyBits(linkId: number): Promise<number> {
-    const [row] = await rows<{ ready: string }>(
-      this.manager,
-      `SELECT coalesce(sum(bits - reserved_bits), 0) AS ready FROM blocks
-       WHERE link_id = $1 AND state = 'ready' AND reserved_bits < bits
-         AND expires_at > now() + $2 * interval '1 millisecond'`,
-      [linkId, LEASE_MARGIN_MS],
-    );
-    return Number(row.ready);
+  readyBits(linkId: number): Promise<number> {
+    return unreservedBits(this.manager, linkId, LEASE_MARGIN_MS);
+  }
+
+  /**
+   * Unreserved bits of a link's source blocks in `states` that live at least `validForMs` more (what the
+   * key-generator holds against its watermarks, with pending blocks).
+   */
+  unreservedBits(linkId: number, validForMs: number, states: readonly BlockState[]): Promise<number> {
+    return unreservedBits(this.manager, linkId, validForMs, states);
   }
 
   /**
@@ -316,4 +317,21 @@ function zeroSegment(materials: ReadonlyMap<string, Buffer>, segment: BitSegment
   before.fill(0);
   if (hadBits) zeroBits(material, segment.start, length);
   return hadBits;
+}
+
+/** Unreserved bits of a link's source blocks in `states` (ready by default) that live `validForMs` more. */
+export async function unreservedBits(
+  manager: EntityManager,
+  linkId: number,
+  validForMs: number,
+  states: readonly BlockState[] = ['ready'],
+): Promise<number> {
+  const [row] = await rows<{ bits: string }>(
+    manager,
+    `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
+     WHERE link_id = $1 AND role = 'source' AND state = ANY ($3::text[]) AND reserved_bits < bits
+       AND expires_at > now() + $2 * interval '1 millisecond'`,
+    [linkId, validForMs, states],
+  );
+  return Number(row.bits);
 }

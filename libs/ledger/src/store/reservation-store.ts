@@ -4,6 +4,7 @@ import { EntityManager } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
 import { segmentsText } from '../segments';
+import { unreservedBits } from './block-store';
 import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState } from './sql';
 import { BitSegment, Reservation } from './types';
 
@@ -52,15 +53,9 @@ export class ReservationStore {
       if (result.ok || attempt === RESERVE_ATTEMPTS) {
         return result;
       }
-      const [committed] = await rows<{ bits: string }>(
-        this.manager,
-        `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
-         WHERE link_id = $1 AND role = 'source' AND state = 'ready' AND reserved_bits < bits
-           AND expires_at > now() + $2 * interval '1 millisecond'`,
-        [linkId, validForMs],
-      );
-      if (Number(committed.bits) < bits) {
-        return { ok: false, reason: 'insufficient-bits', availableBits: Number(committed.bits) };
+      const committed = await unreservedBits(this.manager, linkId, validForMs);
+      if (committed < bits) {
+        return { ok: false, reason: 'insufficient-bits', availableBits: committed };
       }
       await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8));
     }

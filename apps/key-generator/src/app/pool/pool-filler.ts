@@ -128,15 +128,9 @@ export class PoolFiller {
    * expire together: counting them to their deadline would leave the link without usable bits (enc_keys
    * answering 503) from when leases stop taking them until new blocks are confirmed. They are replaced first.
    */
-  private async poolBits(linkId: number): Promise<number> {
+  private poolBits(linkId: number): Promise<number> {
     const horizonMs = LEASE_MARGIN_MS + this.parts.settings.blockLifetimeMs * REFILL_LEAD;
-    const [row] = (await this.parts.ledger.manager.query(
-      `SELECT coalesce(sum(bits - reserved_bits), 0) AS bits FROM blocks
-       WHERE link_id = $1 AND role = 'source' AND state IN ('ready', 'pending')
-         AND expires_at > now() + $2 * interval '1 millisecond'`,
-      [linkId, horizonMs],
-    )) as { bits: string }[];
-    return Number(row.bits);
+    return this.parts.ledger.blocks.unreservedBits(linkId, horizonMs, ['ready', 'pending']);
   }
 
   private async makeBlock(link: Link): Promise<void> {
