@@ -1,6 +1,7 @@
 import { DqkdConfig } from '@dqkd/config';
 import type { EtsiError } from '@dqkd/etsi014';
 import { deliveryRefusal, Ledger, type DeliverableKey, type DeliveryClaim, type Slave } from '@dqkd/ledger';
+import { describeError } from '@dqkd/runtime';
 import { InjectMetric, linkLabel, type Counter } from '@dqkd/metrics';
 import {
   Inject,
@@ -12,7 +13,6 @@ import {
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { CLAIMS_LOST } from '../observability/gateway-metrics';
-import { describeError } from './gateway-support';
 
 /**
  * How long dec_keys waits for keys whose assignment is still on its way from the source: as long as enc_keys

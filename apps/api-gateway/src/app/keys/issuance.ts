@@ -12,10 +12,10 @@ import {
   type Bus,
 } from '@dqkd/messaging';
 import type { SealingIdentity } from '@dqkd/pki';
+import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
-import { describeError } from './gateway-support';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */

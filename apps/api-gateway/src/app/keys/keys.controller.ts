@@ -10,7 +10,7 @@ import {
   type EtsiError,
   type Result,
 } from '@dqkd/etsi014';
-import { addLogFields } from '@dqkd/runtime';
+import { addLogFields, describeError } from '@dqkd/runtime';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { sendJson } from '../api-server/json-response';
@@ -18,7 +18,6 @@ import { KeyCounts } from '../observability/key-counts';
 import { callerOf } from './caller';
 import { DecKeysService, type DecKeysInput } from './dec-keys.service';
 import { EncKeysService, type EncKeysInput } from './enc-keys.service';
-import { describeError } from './gateway-support';
 import { RateLimiter } from './rate-limiter';
 import { siteLimits } from './site-limits';
 import { StatusService } from './status.service';

@@ -1,4 +1,5 @@
 import type { Ledger, ReapCounts } from '@dqkd/ledger';
+import { describeError } from '@dqkd/runtime';
 import type { Counter } from '@dqkd/metrics';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
@@ -90,13 +91,13 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log(`zeroed the bits of recorded keys in ${scrub.blocks} block(s) of this site`);
       }
       for (const [blockId, error] of scrub.failed) {
-        this.logger.error(`could not zero recorded keys' bits in block ${blockId}: ${describe(error)}`);
+        this.logger.error(`could not zero recorded keys' bits in block ${blockId}: ${describeError(error)}`);
       }
       // A block that failed is looked at again from the same point next round.
       if (scrub.failed.size === 0) this.scrubSince = new Date(scrub.scannedAt.getTime() - SCRUB_OVERLAP_MS);
       return scrub.scannedAt;
     } catch (error) {
-      this.logger.error(`zeroing recorded keys' bits failed: ${describe(error)}`);
+      this.logger.error(`zeroing recorded keys' bits failed: ${describeError(error)}`);
       return undefined;
     }
   }
@@ -106,12 +107,8 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     this.running = this.round()
       .then(
         () => undefined,
-        (error: unknown) => this.logger.error(`reaping failed: ${describe(error)}`),
+        (error: unknown) => this.logger.error(`reaping failed: ${describeError(error)}`),
       )
       .finally(() => (this.running = undefined));
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
