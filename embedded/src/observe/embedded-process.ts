@@ -130,6 +130,11 @@ export class EmbeddedProcess {
     }));
   }
 
+  /** Resolves to the exit code once the launcher has exited by itself. */
+  exit(): Promise<number | null> {
+    return this.exited;
+  }
+
   async stop(signal: NodeJS.Signals): Promise<number | null> {
     this.child.kill(signal);
     return this.exited;
