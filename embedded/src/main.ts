@@ -18,6 +18,7 @@ import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.m
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
 import { ensureNetworkFile } from './network-file';
+import { resendLost, resendWindowMs } from './resend-lost';
 import { waitForPools } from './wait-for-pools';
 
 const logger = new Logger('embedded');
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
         { ENTROPY_SERVER_ID: server.id },
       );
     }
-    const generators: INestApplication[] = [];
+    // Each site's ledger, as its key-generator holds it.
+    const ledgers = new Map<string, Ledger>();
     const sites = new Map<string, Record<string, string>>();
     for (const kme of network.kmes) {
       const database = await startEmbeddedPostgres({ dir: path.join(home, 'postgres'), name: kme.id });
@@ -104,18 +106,16 @@ async function main(): Promise<void> {
         kmeSpec('key-generator', KeyGeneratorModule),
         env,
       );
-      generators.push(generator);
-      // The in-process bus kept nothing of an earlier run. Blocks it announced that were not confirmed before it
-      // ended would count as the pool, unconfirmed, until they are burned (after the ack timeout), so a start
-      // after an interrupted one could not fill its pools: what the outbox sent lately goes again.
-      await generator.get(Ledger).outbox.republishSince(new Date(Date.now() - ackTimeoutMs));
+      ledgers.set(kme.id, generator.get(Ledger));
       await start(`ttl-reaper ${kme.id}`, kmeSpec('ttl-reaper', TtlReaperModule), env);
     }
+    // Before the pools are awaited: blocks whose metadata the last run's bus still held would count as the
+    // pool, unconfirmed, until burned after the ack timeout, and the pools would not fill in time.
+    const resent = await resendLost(ledgers, new Date(Date.now() - resendWindowMs(ackTimeoutMs)));
+    if (resent > 0)
+      progress(`sending again ${resent} message(s) between the sites that the last run left undelivered`);
     progress('filling the pools of every link before the ETSI ports open…');
-    await waitForPools(
-      network,
-      generators.map((app) => app.get(Ledger)),
-    );
+    await waitForPools(network, [...ledgers.values()]);
     for (const kme of network.kmes) {
       await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
     }

@@ -55,7 +55,7 @@ export {
   KeyStore,
 } from './store/key-store';
 export { LinkStore } from './store/link-store';
-export { Outbox, type OutboxMessage } from './store/outbox';
+export { Outbox, type OutboxMessage, type SentRecord } from './store/outbox';
 export type { ReapCounts, ReapOptions } from './store/reaper';
 export { ReservationStore, type ReserveResult } from './store/reservation-store';
 export type { RewrapCounts } from './store/rewrap';

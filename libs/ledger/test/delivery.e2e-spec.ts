@@ -257,25 +257,86 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(left.map((message) => message.msgId)).toEqual([`${tag}-2`]);
   });
 
-  it('marks the messages appended since a cut-off unpublished again, and leaves older ones', async () => {
+  it('finds the messages published since a cut-off and marks those asked for unpublished again', async () => {
     const { ledger } = context();
     const tag = randomUUID();
-    for (const n of [1, 2, 3])
-      await ledger.outbox.append('dqkd.metadata.kme-west', `${tag}-${n}`, Buffer.from('m'));
-    const mine = async () =>
+    for (const n of [1, 2, 3, 4])
+      await ledger.outbox.append('dqkd.kme-east.out.kme-west.metadata', `${tag}-${n}`, Buffer.from('m'));
+    const pendingOnes = async () =>
       (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
-    await ledger.outbox.markPublished((await mine()).map((message) => message.id));
+    await ledger.outbox.markPublished((await pendingOnes()).map((message) => message.id));
     await ledger.dataSource.query(
       `UPDATE outbox_messages SET created_at = now() - interval '1 hour' WHERE msg_id = $1`,
       [`${tag}-1`],
     );
-    // The third stays pending: only published ones are marked again.
+    // The fourth is pending: not sent, so not found.
     await ledger.dataSource.query(`UPDATE outbox_messages SET published_at = NULL WHERE msg_id = $1`, [
-      `${tag}-3`,
+      `${tag}-4`,
     ]);
-    // Other tests' messages may be marked again too; only these are looked at.
-    expect(await ledger.outbox.republishSince(new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
-    expect((await mine()).map((message) => message.msgId)).toEqual([`${tag}-2`, `${tag}-3`]);
+    const sent = (await ledger.outbox.sentSince(new Date(Date.now() - 60_000))).filter((message) =>
+      message.msgId.startsWith(tag),
+    );
+    expect(sent.map(({ msgId, subject }) => ({ msgId, subject }))).toEqual(
+      [2, 3].map((n) => ({ msgId: `${tag}-${n}`, subject: 'dqkd.kme-east.out.kme-west.metadata' })),
+    );
+    expect(await ledger.outbox.republish([sent[1]!.id])).toBe(1);
+    // Only published ones are marked: asking again, or for a pending one, changes nothing.
+    expect(await ledger.outbox.republish([sent[1]!.id])).toBe(0);
+    expect(await ledger.outbox.republish([])).toBe(0);
+    expect((await pendingOnes()).map((message) => message.msgId)).toEqual([`${tag}-3`, `${tag}-4`]);
+  });
+
+  it('keeps the messages sent with keys in the outbox as published, in the same statement as the keys', async () => {
+    const { ledger } = context();
+    const [first] = await targetKeys([bob], 2);
+    const sentWith = (msgId: string) => ({
+      subject: 'dqkd.kme-east.out.kme-west.assignment',
+      msgId,
+      payload: Buffer.from(`sealed ${msgId}`),
+    });
+    const link = await newLink(ledger, 1024);
+    await readyBlocks(ledger, link, 1);
+    const reserved = await ledger.reservations.reserve(link.id, 128);
+    if (!reserved.ok) throw new Error('reservation failed');
+    const key = { ...first!, keyId: randomUUID(), linkId: link.id, reservationId: reserved.reservation.id };
+    const tag = randomUUID();
+    expect(await ledger.keys.record([key], undefined, [sentWith(`${tag}-1`), sentWith(`${tag}-2`)])).toBe(
+      true,
+    );
+    const kept = async () =>
+      (await ledger.dataSource.query(
+        `SELECT msg_id, payload, published_at IS NOT NULL AS published FROM outbox_messages
+         WHERE msg_id LIKE $1 ORDER BY id`,
+        [`${tag}-%`],
+      )) as { msg_id: string; payload: Buffer; published: boolean }[];
+    expect(await kept()).toEqual(
+      [1, 2].map((n) => ({
+        msg_id: `${tag}-${n}`,
+        payload: Buffer.from(`sealed ${tag}-${n}`),
+        published: true,
+      })),
+    );
+    // Keys refused (their bits are taken) keep nothing of their messages either.
+    await expect(
+      ledger.keys.record([{ ...key, keyId: randomUUID() }], undefined, [sentWith(`${tag}-3`)]),
+    ).rejects.toMatchObject({ reason: 'bits-already-used' });
+    // A message processed before records no keys, and keeps nothing.
+    const claim = {
+      messageId: `assignment-${randomUUID()}`,
+      subject: 'dqkd.kme-east.out.kme-west.assignment',
+    };
+    await ledger.processOnce(claim.messageId, claim.subject, async () => 'applied');
+    const later = { ...key, keyId: randomUUID(), offset: 64, size: 64 };
+    expect(await ledger.keys.record([later], claim, [sentWith(`${tag}-4`)])).toBe(false);
+    expect((await kept()).map((row) => row.msg_id)).toEqual([`${tag}-1`, `${tag}-2`]);
+  });
+
+  it('tells which of some message IDs were processed here', async () => {
+    const { ledger } = context();
+    const [done, other] = [`metadata:${randomUUID()}`, `metadata:${randomUUID()}`];
+    await ledger.processOnce(done, 'dqkd.kme-east.out.kme-west.metadata', async () => 'applied');
+    expect(await ledger.inbox.processedAmong([done, other])).toEqual(new Set([done]));
+    expect(await ledger.inbox.processedAmong([])).toEqual(new Set());
   });
 
   it('deletes outbox messages published before the cut-off, and keeps pending and newer ones', async () => {

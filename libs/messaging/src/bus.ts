@@ -13,7 +13,13 @@ import type { ConsumerSpec } from './topology';
  * redelivered comes again before any later one. With more in flight there is no order.
  */
 export interface Bus {
-  /** Resolves once the message is durably stored (or recognised as a duplicate of msgId). */
+  /**
+   * Whether a stored message outlives this process. JetStream's do; the in-process bus of the embedded
+   * default keeps nothing across a crash, so what a publisher must not lose it keeps in its ledger as well
+   * (see KeyStore.record's `sent`).
+   */
+  readonly durable: boolean;
+  /** Resolves once the message is stored (or recognised as a duplicate of msgId); see `durable`. */
   publish(subject: string, payload: Uint8Array, options: PublishOptions): Promise<PublishReceipt>;
   /**
    * Creates or updates the durable consumer, then delivers its messages to the handler.

@@ -30,6 +30,16 @@ export class Inbox {
     return this.manager.existsBy(ProcessedMessageEntity, { messageId });
   }
 
+  /** Those of `messageIds` processed here (and not yet forgotten, see prune). */
+  async processedAmong(messageIds: readonly string[]): Promise<Set<string>> {
+    const found = await rows<{ message_id: string }>(
+      this.manager,
+      `SELECT message_id FROM processed_messages WHERE message_id = ANY ($1::text[])`,
+      [[...messageIds]],
+    );
+    return new Set(found.map((row) => row.message_id));
+  }
+
   /** Forgets messages processed before `before`; the broker's redelivery window must be shorter. */
   async prune(before: Date): Promise<number> {
     const deleted = await this.manager.delete(ProcessedMessageEntity, { processedAt: LessThan(before) });

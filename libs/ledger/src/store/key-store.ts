@@ -14,7 +14,7 @@ import {
   UNIQUE_VIOLATION,
   type SealedColumns,
 } from './sql';
-import { KeyRecord, MessageClaim, NewKey, Slave } from './types';
+import { KeyRecord, MessageClaim, NewKey, SentMessage, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
 export type DeliveryRefusal = 'unknown-key' | 'not-a-slave' | 'already-delivered' | 'expired' | 'no-material';
@@ -76,8 +76,16 @@ export class KeyStore {
    *
    * With `claim`, the same statement first records that message as processed (see Inbox) and records the keys
    * only if it was not processed before: answers false then, and records nothing.
+   *
+   * `sent`: the messages that announce these keys, published by the caller right after this statement. They go
+   * into the outbox as published, with the keys or not at all, for a bus that keeps nothing across a crash:
+   * a start after one sends those its peers never processed again (see Outbox.sentSince).
    */
-  async record(keys: readonly NewKey[], claim?: MessageClaim): Promise<boolean> {
+  async record(
+    keys: readonly NewKey[],
+    claim?: MessageClaim,
+    sent: readonly SentMessage[] = [],
+  ): Promise<boolean> {
     if (keys.length === 0) {
       return false;
     }
@@ -126,6 +134,11 @@ export class KeyStore {
                ) AS named
              ), sum(k.size)
            FROM k GROUP BY k.link_id
+         ), o AS (
+           INSERT INTO outbox_messages (subject, msg_id, payload, published_at)
+           SELECT o.subject, o.msg_id, o.payload, now()
+           FROM unnest($16::text[], $17::text[], $18::bytea[]) AS o (subject, msg_id, payload)
+           WHERE EXISTS (SELECT 1 FROM k)
          )
          SELECT count(*)::int AS count${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
         [
@@ -144,6 +157,9 @@ export class KeyStore {
           slaves.map((slave) => slave.kind),
           claim?.messageId ?? null,
           claim?.subject ?? null,
+          sent.map((message) => message.subject),
+          sent.map((message) => message.msgId),
+          sent.map((message) => Buffer.from(message.payload)),
         ],
       );
       return inserted.count > 0;

@@ -1,6 +1,7 @@
-import { EntityManager, In, IsNull } from 'typeorm';
+import { EntityManager, In, IsNull, Not } from 'typeorm';
 
 import { OutboxMessageEntity } from '../entities/outbox-message.entity';
+import { rows } from './sql';
 
 export interface OutboxMessage {
   readonly id: string;
@@ -9,6 +10,13 @@ export interface OutboxMessage {
   readonly msgId: string;
   readonly payload: Buffer;
   readonly createdAt: Date;
+}
+
+/** A published message of the outbox, as sentSince finds it. */
+export interface SentRecord {
+  readonly id: string;
+  readonly subject: string;
+  readonly msgId: string;
 }
 
 /**
@@ -50,17 +58,31 @@ export class Outbox {
   }
 
   /**
-   * Marks the messages appended since `since` unpublished, so the relay publishes them again: for a broker that
-   * kept nothing across a restart (the embedded default's in-process bus). Answers how many. The broker's
+   * The published messages appended since `since`, oldest first, without payloads: for a broker that kept
+   * nothing across a restart (the embedded default's in-process bus), to find those a receiver never processed
+   * and publish them again (see republish).
+   */
+  async sentSince(since: Date): Promise<SentRecord[]> {
+    const found = await rows<{ id: string; subject: string; msg_id: string }>(
+      this.manager,
+      `SELECT id::text AS id, subject, msg_id FROM outbox_messages
+       WHERE published_at IS NOT NULL AND created_at >= $1 ORDER BY id`,
+      [since],
+    );
+    return found.map((row) => ({ id: row.id, subject: row.subject, msgId: row.msg_id }));
+  }
+
+  /**
+   * Marks published messages unpublished, so the relay publishes them again; answers how many. The broker's
    * duplicate window and the receiver's inbox make a message that did arrive harmless the second time.
    */
-  async republishSince(since: Date): Promise<number> {
-    const updated = await this.manager
-      .createQueryBuilder()
-      .update(OutboxMessageEntity)
-      .set({ publishedAt: null })
-      .where('published_at IS NOT NULL AND created_at >= :since', { since })
-      .execute();
+  async republish(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const updated = await this.manager.update(
+      OutboxMessageEntity,
+      { id: In([...ids]), publishedAt: Not(IsNull()) },
+      { publishedAt: null },
+    );
     return updated.affected ?? 0;
   }
 

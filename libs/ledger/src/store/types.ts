@@ -79,3 +79,11 @@ export interface MessageClaim {
   readonly messageId: string;
   readonly subject: string;
 }
+
+/** A message published without the outbox, kept there as published all the same (see KeyStore.record). */
+export interface SentMessage {
+  readonly subject: string;
+  /** The bus's deduplication ID, which the receiver's inbox records too. */
+  readonly msgId: string;
+  readonly payload: Uint8Array;
+}

@@ -24,6 +24,7 @@ import type { Holder, MemoryConsumer } from './memory-consumer';
 
 /** One connection to an InMemoryBroker, with the same semantics as the JetStream adapter. */
 export class InMemoryBus implements Bus {
+  readonly durable = false;
   private closing: Promise<void> | undefined;
   private closed = false;
   private readonly subscriptions = new Set<Subscription>();

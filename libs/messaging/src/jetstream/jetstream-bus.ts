@@ -53,6 +53,7 @@ const REPLY_FAILED_HEADER = 'Dqkd-Reply-Failed';
 
 /** The bus over NATS: JetStream for durable messages, core NATS for request/reply. */
 export class JetStreamBus implements Bus {
+  readonly durable = true;
   private closing: Promise<void> | undefined;
   private readonly subscriptions = new Set<Subscription>();
 

@@ -354,9 +354,13 @@ export class KeyIssuer implements BeforeApplicationShutdown {
 
   /**
    * Records the batch's keys at the source, who may fetch them and until when, never their material: one
-   * statement, so all or nothing.
+   * statement, so all or nothing. A bus that keeps nothing across a crash gets the sealed assignments kept in
+   * the outbox by the same statement: keys handed to a master must reach the target after a crash too.
    */
   private async record(carved: readonly Carved[]): Promise<void> {
+    const sent = this.bus.durable
+      ? []
+      : carved.map(({ subject, msgId, sealed }) => ({ subject, msgId, payload: sealed }));
     await this.ledger.keys.record(
       carved.flatMap(({ linkId, assignment }) =>
         assignment.keys.map((key) => ({
@@ -370,6 +374,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
           slaves: assignment.slaves,
         })),
       ),
+      undefined,
+      sent,
     );
   }
 
