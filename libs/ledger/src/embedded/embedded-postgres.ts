@@ -6,6 +6,8 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
+  renameSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -13,7 +15,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { Client } from 'pg';
 
@@ -51,6 +53,8 @@ const SUPERUSER = 'postgres';
 const START_ATTEMPTS = 4;
 const STOP_TIMEOUT_MS = 15_000;
 const STDERR_KEPT = 8_192;
+/** Names a cluster's staging folder while initdb creates it: `<name>.initialising-<random>`. */
+const STAGING_INFIX = '.initialising-';
 /** Seconds between autovacuum rounds, which also keep the planner's statistics current (default 60). */
 export const AUTOVACUUM_NAPTIME_S = 5;
 
@@ -178,7 +182,29 @@ function ensurePostgresUser(): OsUser {
   return created;
 }
 
+/**
+ * Creates the cluster in a staging folder and renames it to `dataDir` only once it is whole and its password
+ * file written: initdb writes PG_VERSION early, so a start killed while initdb ran used to leave a folder that
+ * looked like a cluster without a password file, and every later start refused it. Now such a start leaves
+ * only a staging folder, which the next one removes.
+ */
 async function initialise(
+  initdb: string,
+  dataDir: string,
+  passwordFile: string,
+  runAs?: OsUser,
+): Promise<void> {
+  const parent = dirname(dataDir);
+  const stagingPrefix = `${basename(dataDir)}${STAGING_INFIX}`;
+  for (const stale of readdirSync(parent).filter((entry) => entry.startsWith(stagingPrefix))) {
+    rmSync(join(parent, stale), { recursive: true, force: true, maxRetries: 3 });
+  }
+  const staging = join(parent, `${stagingPrefix}${randomBytes(4).toString('hex')}`);
+  await initdbInto(initdb, staging, passwordFile, runAs);
+  renameSync(staging, dataDir);
+}
+
+async function initdbInto(
   initdb: string,
   dataDir: string,
   passwordFile: string,
