@@ -109,24 +109,22 @@ describe('the embedded default (npm start)', () => {
     const killed = new EmbeddedNetwork(home, ports.health);
     await killed.running();
     const west = await siteDatabase(home, 'kme-west');
-    let sent: readonly { key_ID: string; key: string }[];
+    let network: EmbeddedNetwork | undefined;
     try {
       // kme-west's replication cannot record keys while this lock is held: Alice's assignment stays on the
-      // in-process bus, where the kill below loses it.
+      // in-process bus, where the kill below loses it. The lock outlives the kill: the killed run's Postgres
+      // runs on until the restart stops it, which ends this session too, so the blocked insert never commits.
       await west.query('BEGIN');
       await west.query('LOCK TABLE keys IN SHARE MODE');
       const alice = client('sae-alice', ports.east);
+      let sent: readonly { key_ID: string; key: string }[];
       try {
         sent = (await alice.encKeys('sae-bob', { number: 2 })).keys;
       } finally {
         alice.close();
       }
       await killed.stop('SIGKILL');
-    } finally {
-      await west.end().catch(() => undefined);
-    }
-    const network = new EmbeddedNetwork(home, ports.health);
-    try {
+      network = new EmbeddedNetwork(home, ports.health);
       await network.running();
       expect(network.output).toMatch(/sending again [1-9]\d* message\(s\)/);
       const bob = client('sae-bob', ports.west);
@@ -140,7 +138,9 @@ describe('the embedded default (npm start)', () => {
         bob.close();
       }
     } finally {
-      expect(await network.stop('SIGTERM')).toBe(0);
+      await west.end().catch(() => undefined);
+      await killed.stop('SIGKILL');
+      if (network !== undefined) expect(await network.stop('SIGTERM')).toBe(0);
     }
   }, 180_000);
 

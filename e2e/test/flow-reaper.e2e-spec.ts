@@ -152,23 +152,27 @@ describe('ttl-reaper', () => {
   }
 
   it('forgets message IDs processed and messages sent longer ago than the inbox retention', async () => {
-    const [sent, processed] = [`sent-${randomUUID()}`, `processed-${randomUUID()}`];
-    await east.outbox.append('dqkd.kme-east.out.kme-west.metadata', sent, Buffer.from('sealed'));
+    const tag = `sent-${randomUUID()}`;
+    const processed = `processed-${randomUUID()}`;
+    // More sent messages than a batch of the reaper: its first round deletes them all, in batches.
+    for (let n = 0; n < 5; n += 1)
+      await east.outbox.append('dqkd.kme-east.out.kme-west.metadata', `${tag}-${n}`, Buffer.from('sealed'));
     await east.processOnce(processed, 'dqkd.kme-west.out.kme-east.metadata', async () => 'applied');
     await east.manager.query(
-      `UPDATE outbox_messages SET published_at = now() - interval '4 hours' WHERE msg_id = $1`,
-      [sent],
+      `UPDATE outbox_messages SET published_at = now() - interval '4 hours' WHERE msg_id LIKE $1`,
+      [`${tag}-%`],
     );
     await east.manager.query(
       `UPDATE processed_messages SET processed_at = now() - interval '4 hours' WHERE message_id = $1`,
       [processed],
     );
-    await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });
+    // One round only within the test's wait.
+    await startReaper({ DQKD_REAPER_INTERVAL_MS: '600000', DQKD_REAPER_BATCH_SIZE: '2' });
     const count = async (sql: string, id: string) =>
       ((await east.manager.query(sql, [id])) as unknown[]).length;
     await eventually(
       async () =>
-        (await count('SELECT 1 FROM outbox_messages WHERE msg_id = $1', sent)) +
+        (await count('SELECT 1 FROM outbox_messages WHERE msg_id LIKE $1', `${tag}-%`)) +
           (await count('SELECT 1 FROM processed_messages WHERE message_id = $1', processed)) ===
         0,
       20_000,

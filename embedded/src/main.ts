@@ -13,12 +13,11 @@ import { AppModule as GatewayModule } from '@dqkd/api-gateway/dist/app/app.modul
 import { AppModule as EntropyServerModule } from '@dqkd/entropy-server/dist/app/app.module';
 import { loadEntropyServerSetup } from '@dqkd/entropy-server/dist/app/entropy-server-setup';
 import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/app.module';
-import { generatorSettings } from '@dqkd/key-generator/dist/app/pool/generator-settings';
 import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
 import { ensureNetworkFile } from './network-file';
-import { resendLost, resendWindowMs } from './resend-lost';
+import { RESEND_WINDOW_MS, resendLost } from './resend-lost';
 import { waitForPools } from './wait-for-pools';
 
 const logger = new Logger('embedded');
@@ -47,7 +46,6 @@ async function main(): Promise<void> {
   const networkFile = ensureNetworkFile(home);
   const network = loadNetworkFile(networkFile);
   const kek = readFileSync(ensureKekFile(home), 'utf8').trim();
-  const { ackTimeoutMs } = generatorSettings(process.env);
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];
   const portBase = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
@@ -111,7 +109,7 @@ async function main(): Promise<void> {
     }
     // Before the pools are awaited: blocks whose metadata the last run's bus still held would count as the
     // pool, unconfirmed, until burned after the ack timeout, and the pools would not fill in time.
-    const resent = await resendLost(ledgers, new Date(Date.now() - resendWindowMs(ackTimeoutMs)));
+    const resent = await resendLost(ledgers, new Date(Date.now() - RESEND_WINDOW_MS));
     if (resent > 0)
       progress(`sending again ${resent} message(s) between the sites that the last run left undelivered`);
     progress('filling the pools of every link before the ETSI ports open…');

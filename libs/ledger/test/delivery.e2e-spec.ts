@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { LedgerConflictError } from '../src/errors';
 import { Ledger } from '../src/ledger';
 import { NewKey, Slave } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
@@ -273,12 +274,15 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     await ledger.dataSource.query(`UPDATE outbox_messages SET published_at = NULL WHERE msg_id = $1`, [
       `${tag}-4`,
     ]);
-    const sent = (await ledger.outbox.sentSince(new Date(Date.now() - 60_000))).filter((message) =>
+    const since = new Date(Date.now() - 60_000);
+    const sent = (await ledger.outbox.sentSince(since, '0', 1000)).filter((message) =>
       message.msgId.startsWith(tag),
     );
     expect(sent.map(({ msgId, subject }) => ({ msgId, subject }))).toEqual(
       [2, 3].map((n) => ({ msgId: `${tag}-${n}`, subject: 'dqkd.kme-east.out.kme-west.metadata' })),
     );
+    // Page by page: after the second, one at a time.
+    expect(await ledger.outbox.sentSince(since, sent[0]!.id, 1)).toEqual([sent[1]]);
     expect(await ledger.outbox.republish([sent[1]!.id])).toBe(1);
     // Only published ones are marked: asking again, or for a pending one, changes nothing.
     expect(await ledger.outbox.republish([sent[1]!.id])).toBe(0);
@@ -296,7 +300,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     });
     const link = await newLink(ledger, 1024);
     await readyBlocks(ledger, link, 1);
-    const reserved = await ledger.reservations.reserve(link.id, 128);
+    const reserved = await ledger.reservations.reserve(link.id, 256);
     if (!reserved.ok) throw new Error('reservation failed');
     const key = { ...first!, keyId: randomUUID(), linkId: link.id, reservationId: reserved.reservation.id };
     const tag = randomUUID();
@@ -320,6 +324,12 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     await expect(
       ledger.keys.record([{ ...key, keyId: randomUUID() }], undefined, [sentWith(`${tag}-3`)]),
     ).rejects.toMatchObject({ reason: 'bits-already-used' });
+    // A message ID the outbox holds already fails the statement, keys included, and is not called a key's.
+    const free = { ...key, keyId: randomUUID(), offset: 128 };
+    const clash = ledger.keys.record([free], undefined, [sentWith(`${tag}-1`)]);
+    await expect(clash).rejects.toThrow(/outbox_messages_msg_id_unique/);
+    await expect(clash).rejects.not.toBeInstanceOf(LedgerConflictError);
+    expect(await ledger.keys.find([free.keyId])).toEqual([]);
     // A message processed before records no keys, and keeps nothing.
     const claim = {
       messageId: `assignment-${randomUUID()}`,

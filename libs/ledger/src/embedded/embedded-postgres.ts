@@ -201,6 +201,9 @@ async function initialise(
   }
   const staging = join(parent, `${stagingPrefix}${randomBytes(4).toString('hex')}`);
   await initdbInto(initdb, staging, passwordFile, runAs);
+  // Without PG_VERSION (the caller checked) a folder there is no cluster: what an older version left when
+  // killed before initdb wrote that file. The rename needs the place empty.
+  rmSync(dataDir, { recursive: true, force: true });
   renameSync(staging, dataDir);
 }
 

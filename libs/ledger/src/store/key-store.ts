@@ -136,8 +136,8 @@ export class KeyStore {
            FROM k GROUP BY k.link_id
          ), o AS (
            INSERT INTO outbox_messages (subject, msg_id, payload, published_at)
-           SELECT o.subject, o.msg_id, o.payload, now()
-           FROM unnest($16::text[], $17::text[], $18::bytea[]) AS o (subject, msg_id, payload)
+           SELECT m.subject, m.msg_id, m.payload, now()
+           FROM unnest($16::text[], $17::text[], $18::bytea[]) AS m (subject, msg_id, payload)
            WHERE EXISTS (SELECT 1 FROM k)
          )
          SELECT count(*)::int AS count${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
@@ -171,7 +171,8 @@ export class KeyStore {
           'a key names a reservation that is not recorded for its link',
         );
       }
-      if (state === UNIQUE_VIOLATION) {
+      // A message ID already in the outbox is no key's fault; the error goes up as it is.
+      if (state === UNIQUE_VIOLATION && constraintOf(error) !== 'outbox_messages_msg_id_unique') {
         throw new LedgerConflictError('key-id-taken', 'a key with one of these key IDs exists already');
       }
       if (state === EXCLUSION_VIOLATION) {
@@ -358,6 +359,10 @@ export class KeyStore {
     }
     return { delivered, refused, unreadable };
   }
+}
+
+function constraintOf(error: unknown): unknown {
+  return (error as { constraint?: unknown }).constraint;
 }
 
 /**

@@ -68,7 +68,10 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     // Message IDs processed and messages sent are kept as long as a peer may still repeat them.
     const retainedSince = new Date(Date.now() - this.settings.inboxRetentionMs);
     await this.ledger.inbox.prune(retainedSince);
-    await this.ledger.outbox.prune(retainedSince, batchSize);
+    // Batches until the old ones are gone, as above: on the in-process bus every enc_keys batch adds a row.
+    for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
+      if ((await this.ledger.outbox.prune(retainedSince, batchSize)) < batchSize) break;
+    }
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
