@@ -118,10 +118,8 @@ export class Dispatcher {
   }
 
   private async execute(message: SettleOnceMessage): Promise<void> {
-    // Handlers never run inside the adapter's delivery loop, which may hold its own state mid-update, nor
-    // before the code that published the message has gone on: the in-process bus hands a message over within
-    // publish, and an enc_keys batch answered its masters only after the target's handler had run.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Handlers never run inside the adapter's delivery loop, which may hold its own state mid-update.
+    await Promise.resolve();
     try {
       await this.handler(message);
     } catch (error) {
