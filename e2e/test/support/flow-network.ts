@@ -57,33 +57,54 @@ export class FlowNetwork {
     private readonly sites: Record<SiteId, Site>,
   ) {}
 
+  /**
+   * Starts it all; on a failure, stops what had started before it throws, so no process outlives the test
+   * file (Jest would wait for them to the end of the CI run).
+   */
   static async start(options: FlowNetworkOptions = {}): Promise<FlowNetwork> {
-    const entropy = await EntropyNetwork.create({
-      kmes: [...SITES],
-      blockBits: BLOCK_BITS,
-      attachedSaes: options.saes,
-    });
-    const limits = {
-      low_watermark_bits: LOW_WATERMARK_BITS,
-      high_watermark_bits: HIGH_WATERMARK_BITS,
-      ...options.limits,
-    };
-    appendFileSync(
-      entropy.networkFile,
-      ['limits:', ...Object.entries(limits).map(([name, value]) => `  ${name}: ${value}`), ''].join('\n'),
-    );
+    // The private nats-server first: its port is bound before the entropy servers' ports are chosen. Started
+    // after that choice, it took one of them once (EADDRINUSE for that entropy server).
     const nats = options.sharedNats ? undefined : await PrivateNatsServer.start();
-    const prefix = options.sharedNats ? `flow${randomBytes(4).toString('hex')}` : DEFAULT_PREFIX;
+    let entropy: EntropyNetwork | undefined;
     const sites = {} as Record<SiteId, Site>;
-    for (const id of SITES) {
-      sites[id] = {
-        id,
-        databaseUrl: await createTestDatabase('dqkd_flow'),
-        kek: `1:${randomBytes(32).toString('base64')}`,
+    try {
+      entropy = await EntropyNetwork.create({
+        kmes: [...SITES],
+        blockBits: BLOCK_BITS,
+        attachedSaes: options.saes,
+      });
+      const limits = {
+        low_watermark_bits: LOW_WATERMARK_BITS,
+        high_watermark_bits: HIGH_WATERMARK_BITS,
+        ...options.limits,
       };
+      appendFileSync(
+        entropy.networkFile,
+        ['limits:', ...Object.entries(limits).map(([name, value]) => `  ${name}: ${value}`), ''].join('\n'),
+      );
+      for (const id of SITES) {
+        sites[id] = {
+          id,
+          databaseUrl: await createTestDatabase('dqkd_flow'),
+          kek: `1:${randomBytes(32).toString('base64')}`,
+        };
+      }
+    } catch (error) {
+      for (const site of Object.values(sites)) await dropTestDatabase(site.databaseUrl);
+      await nats?.stop();
+      entropy?.remove();
+      throw error;
     }
+    const prefix = options.sharedNats ? `flow${randomBytes(4).toString('hex')}` : DEFAULT_PREFIX;
     const network = new FlowNetwork(entropy, nats, prefix, sites);
-    await Promise.all(['entropy-1', 'entropy-2', 'entropy-3'].map((id) => network.startEntropyServer(id)));
+    const servers = await Promise.allSettled(
+      ['entropy-1', 'entropy-2', 'entropy-3'].map((id) => network.startEntropyServer(id)),
+    );
+    const failed = servers.find((server) => server.status === 'rejected');
+    if (failed !== undefined) {
+      await network.stop();
+      throw failed.reason;
+    }
     return network;
   }
 
