@@ -14,7 +14,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import { Client } from 'pg';
@@ -215,8 +214,9 @@ async function initdbInto(
 ): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const password = randomBytes(24).toString('base64url');
-  // initdb reads the superuser password from a file that the postgres user must be able to read.
-  const initdbPasswordFile = join(tmpdir(), `dqkd-initdb-${randomBytes(8).toString('hex')}`);
+  // initdb reads the superuser password from a file that the postgres user must be able to read. Beside the
+  // staging folder, it shares its name: a start killed meanwhile leaves both for the next one to remove.
+  const initdbPasswordFile = `${dataDir}.pwfile`;
   writeFileSync(initdbPasswordFile, `${password}\n`, { mode: 0o600 });
   try {
     if (runAs !== undefined) {
