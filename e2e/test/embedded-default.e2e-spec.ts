@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -10,33 +10,16 @@ import {
 } from '@dqkd/embedded/dist/observe';
 import { Client } from 'pg';
 
+import { embeddedDatabaseUrl } from './support/embedded-network';
 import { eventually } from './support/flow-network';
 
-/** A connection to the running embedded Postgres of one site in `home`, found by its data folder. */
+/** A connection to the running embedded Postgres of one site in `home`. */
 async function siteDatabase(home: string, kmeId: string): Promise<Client> {
-  const dataDir = path.join(home, 'postgres', kmeId);
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // gone meanwhile
-    }
-    if (argv[argv.indexOf('-D') + 1] !== dataDir || !argv.includes('-p')) continue;
-    const password = readFileSync(path.join(home, 'postgres', `${kmeId}.password`), 'utf8').trim();
-    const client = new Client({
-      host: '127.0.0.1',
-      port: Number(argv[argv.indexOf('-p') + 1]),
-      user: 'postgres',
-      password,
-      database: 'postgres',
-    });
-    // Its server goes away with the test's restart; that must not fail the test.
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  }
-  throw new Error(`no Postgres runs on ${dataDir}`);
+  const client = new Client({ connectionString: embeddedDatabaseUrl(home, kmeId) });
+  // Its server goes away with the test's restart; that must not fail the test.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
 }
 
 describe('the embedded default (npm start)', () => {

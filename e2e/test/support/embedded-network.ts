@@ -101,12 +101,17 @@ export class EmbeddedNetwork {
   };
 
   private databaseUrl(kmeId: string): string {
-    const dir = path.join(this.home, 'postgres');
-    // postmaster.pid: PID, data folder, start time, port, …
-    const port = readFileSync(path.join(dir, kmeId, 'postmaster.pid'), 'utf8')
-      .split('\n')[3]!
-      .trim();
-    const password = readFileSync(path.join(dir, `${kmeId}.password`), 'utf8').trim();
-    return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+    return embeddedDatabaseUrl(this.home, kmeId);
   }
+}
+
+/** The URL of the running embedded Postgres of site `kmeId` in DQKD_HOME `home`. */
+export function embeddedDatabaseUrl(home: string, kmeId: string): string {
+  const dir = path.join(home, 'postgres');
+  // postmaster.pid: PID, data folder, start time, port, …
+  const port = readFileSync(path.join(dir, kmeId, 'postmaster.pid'), 'utf8')
+    .split('\n')[3]!
+    .trim();
+  const password = readFileSync(path.join(dir, `${kmeId}.password`), 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 }

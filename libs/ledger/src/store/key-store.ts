@@ -10,6 +10,7 @@ import {
   rows,
   sealedColumns,
   sealedOf,
+  sqlConstraint,
   sqlState,
   UNIQUE_VIOLATION,
   type SealedColumns,
@@ -172,7 +173,7 @@ export class KeyStore {
         );
       }
       // A message ID already in the outbox is no key's fault; the error goes up as it is.
-      if (state === UNIQUE_VIOLATION && constraintOf(error) !== 'outbox_messages_msg_id_unique') {
+      if (state === UNIQUE_VIOLATION && sqlConstraint(error) !== 'outbox_messages_msg_id_unique') {
         throw new LedgerConflictError('key-id-taken', 'a key with one of these key IDs exists already');
       }
       if (state === EXCLUSION_VIOLATION) {
@@ -359,10 +360,6 @@ export class KeyStore {
     }
     return { delivered, refused, unreadable };
   }
-}
-
-function constraintOf(error: unknown): unknown {
-  return (error as { constraint?: unknown }).constraint;
 }
 
 /**

@@ -62,6 +62,13 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** The constraint a driver error names, if it names one. */
+export function sqlConstraint(error: unknown): string | undefined {
+  const candidate = (error as { driverError?: { constraint?: unknown }; constraint?: unknown }) ?? {};
+  const constraint = candidate.driverError?.constraint ?? candidate.constraint;
+  return typeof constraint === 'string' ? constraint : undefined;
+}
+
 export const NOT_NULL_VIOLATION = '23502';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';

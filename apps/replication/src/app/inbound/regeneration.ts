@@ -1,4 +1,4 @@
-import { EnvelopeError, openMetadata, regenerateBlock } from '@dqkd/blast';
+import { EnvelopeError, openMetadata, regenerateBlock, type BlockMetadata } from '@dqkd/blast';
 import type { KmeEntropySources } from '@dqkd/entropy';
 import type { Ledger } from '@dqkd/ledger';
 import {
@@ -16,6 +16,11 @@ import { observeLag } from './lag';
 import { refuse } from './refuse';
 import { regenerationRefusal, type Refusal } from './refusal';
 import type { SiteKeys } from './site-keys';
+
+/** A regeneration's outcome: the block's material, or the refusal the acknowledgement carries and why. */
+type Regenerated =
+  | { readonly material: Buffer; readonly refusal?: undefined }
+  | { readonly material?: undefined; readonly refusal: Refusal; readonly why: string };
 
 /** What to tell the bus once a message is handled: done, or never again. Throwing means "try again later". */
 export type Settlement = 'ack' | 'term';
@@ -61,29 +66,12 @@ export class Regeneration {
     // A redelivery: the block and its acknowledgement were committed together the first time.
     if (await this.ledger.inbox.has(messageId)) return 'ack';
 
-    let material: Buffer | undefined;
-    let refusal: Refusal | undefined;
-    // A sample past its deadline is shredded at its server, so reading could only be refused. Not trying
-    // also ends the block while its servers are out of reach, where retrying would hold the message (see
-    // regenerationRefusal) until it expires.
-    const late = metadata.samples.find((sample) => sample.notAfter <= Date.now());
-    if (late !== undefined) {
-      refusal = { reason: 'samples-refused', alarm: false };
-      this.logger.warn(
-        `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): the deadline of its sample of ${late.serverId} has passed`,
-      );
-    } else {
-      try {
-        const block = await regenerateBlock(metadata, this.entropy.all);
-        // A view, not a copy: zeroing `material` below zeroes the only plaintext of the block.
-        material = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-      } catch (error) {
-        refusal = regenerationRefusal(error);
-        if (!refusal) throw error;
-        const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${(error as Error).message}`;
-        if (refusal.alarm) this.logger.error(`ALARM ${line}`);
-        else this.logger.warn(line);
-      }
+    const regenerated = await this.regenerate(metadata);
+    const { material, refusal } = regenerated;
+    if (refusal !== undefined) {
+      const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${regenerated.why}`;
+      if (refusal.alarm) this.logger.error(`ALARM ${line}`);
+      else this.logger.warn(line);
     }
     const ack: BlockAck = refusal
       ? { blockId: metadata.blockId, outcome: 'rejected', reason: refusal.reason }
@@ -123,5 +111,28 @@ export class Regeneration {
     }
     if (refusal?.alarm) this.metrics.kcvMismatches.inc();
     return 'ack';
+  }
+
+  /** The block's material, or why the block is refused; throws what a later delivery may get past. */
+  private async regenerate(metadata: BlockMetadata): Promise<Regenerated> {
+    // A sample past its deadline is shredded at its server, so reading could only be refused. Not trying
+    // also ends the block while its servers are out of reach, where retrying would hold the message (see
+    // regenerationRefusal) until it expires.
+    const late = metadata.samples.find((sample) => sample.notAfter <= Date.now());
+    if (late !== undefined) {
+      return {
+        refusal: { reason: 'samples-refused', alarm: false },
+        why: `the deadline of its sample of ${late.serverId} has passed`,
+      };
+    }
+    try {
+      const block = await regenerateBlock(metadata, this.entropy.all);
+      // A view, not a copy: zeroing `material` zeroes the only plaintext of the block.
+      return { material: Buffer.from(block.buffer, block.byteOffset, block.byteLength) };
+    } catch (error) {
+      const refusal = regenerationRefusal(error);
+      if (!refusal) throw error;
+      return { refusal, why: (error as Error).message };
+    }
   }
 }
