@@ -6,6 +6,8 @@ export interface Settlement {
   ack(): Promise<void>;
   nak(delayMs: number): Promise<void>;
   term(): Promise<void>;
+  /** Tells the server the handler is still at work: the message's ackWait starts again. Best effort. */
+  working(): void;
 }
 
 export type Delivery = Omit<BusMessage, 'ack' | 'nak' | 'term'>;
@@ -46,6 +48,10 @@ class SettleOnceMessage implements BusMessage {
     return this.once(() => this.settlement.term());
   }
 
+  working(): void {
+    if (!this.settling) this.settlement.working();
+  }
+
   private once(settle: () => Promise<void>): Promise<void> {
     if (!this.settling) {
       this.settling = settle();
@@ -73,7 +79,7 @@ export function dispatchOptions(options: ConsumeOptions = {}): DispatchOptions {
 
 /**
  * Runs handlers with at most maxInFlight at once, shared by both adapters so they
- * treat a throwing handler (nak after retryDelayMs) and shutdown the same way.
+ * treat a throwing handler (nak after retryDelayMs), a long one and shutdown the same way.
  * A slot is held until the handler returns and its settle call is confirmed.
  */
 export class Dispatcher {
@@ -83,6 +89,8 @@ export class Dispatcher {
   constructor(
     private readonly handler: MessageHandler,
     private readonly options: DispatchOptions,
+    /** The consumer's: a handler still running after half of it tells the server so (see execute). */
+    private readonly ackWaitMs: number,
     private readonly slotFreed: () => void = () => undefined,
   ) {}
 
@@ -120,6 +128,11 @@ export class Dispatcher {
   private async execute(message: SettleOnceMessage): Promise<void> {
     // Handlers never run inside the adapter's delivery loop, which may hold its own state mid-update.
     await Promise.resolve();
+    // A handler may outlast ackWait (a regeneration waiting on slow entropy servers). Without this the
+    // server would hand the message to a second handler meanwhile, and the two would race: for a block, the
+    // second read of its samples is refused and its refusal could win. A handler that returns without
+    // settling still gets its message again after ackWait.
+    const heartbeat = setInterval(() => message.working(), Math.max(1, Math.floor(this.ackWaitMs / 2)));
     try {
       await this.handler(message);
     } catch (error) {
@@ -127,6 +140,8 @@ export class Dispatcher {
       if (!message.settling) {
         await message.nak(this.options.retryDelayMs).catch((e) => this.options.onError?.(e));
       }
+    } finally {
+      clearInterval(heartbeat);
     }
     await message.settling?.catch((e) => this.options.onError?.(e));
   }

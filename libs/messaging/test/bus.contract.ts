@@ -130,6 +130,27 @@ export function busContract(makeHarness: () => BusHarness): void {
       expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(900);
     });
 
+    it('delivers a message once while its handler runs past ackWait, with a slot free for a second', async () => {
+      const bus = await connect();
+      await publishAll(bus, ['m1']);
+      const seen: Seen[] = [];
+      let acked = false;
+      await bus.consume(
+        replication(),
+        async (m) => {
+          record(seen, m);
+          await sleep(2500);
+          await m.ack();
+          acked = true;
+        },
+        { maxInFlight: 2 },
+      );
+      await waitFor(() => acked, 8000, 'the ack');
+      // Past one more ackWait: a redelivery of an unsettled hold would have come by now.
+      await sleep(1200);
+      expect(seen.map((s) => s.deliveryCount)).toEqual([1]);
+    });
+
     it('redelivers a message whose handler throws', async () => {
       const bus = await connect();
       await publishAll(bus, ['m1']);

@@ -130,7 +130,7 @@ class MemorySubscription implements Subscription {
     options: DispatchOptions,
     busClosed: () => boolean,
   ) {
-    this.dispatcher = new Dispatcher(handler, options, () => consumer.pump());
+    this.dispatcher = new Dispatcher(handler, options, consumer.spec.ackWaitMs, () => consumer.pump());
     this.holder = {
       free: () => (this.open ? this.dispatcher.free : 0),
       deliver: (delivery, settlement) => this.dispatcher.run(delivery, unlessClosed(settlement, busClosed)),
@@ -156,5 +156,12 @@ function unlessClosed(settlement: Settlement, closed: () => boolean): Settlement
       if (closed()) throw new BusClosedError();
       return settle(...args);
     };
-  return { ack: guard(settlement.ack), nak: guard(settlement.nak), term: guard(settlement.term) };
+  return {
+    ack: guard(settlement.ack),
+    nak: guard(settlement.nak),
+    term: guard(settlement.term),
+    working: () => {
+      if (!closed()) settlement.working();
+    },
+  };
 }

@@ -130,6 +130,12 @@ export class MemoryConsumer {
         if (delayMs > 0) p.timer = this.later(delayMs, () => this.makeReady(sequence));
         else this.makeReady(sequence);
       },
+      working: () => {
+        const p = current();
+        if (!p?.holder) return;
+        clearTimeout(p.timer);
+        p.timer = this.later(this.spec.ackWaitMs, () => this.expireHold(sequence));
+      },
     };
   }
 

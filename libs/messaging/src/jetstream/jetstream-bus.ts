@@ -120,8 +120,13 @@ export class JetStreamBus implements Bus {
     const consumer = await this.js.consumers.get(resolved.stream, resolved.durable).catch((cause) => {
       throw new BusUnavailableError(this.options.where, { cause });
     });
-    const subscription = new PullSubscription(consumer, handler, dispatch, this.options.pullExpiresMs, (m) =>
-      this.settlement(m),
+    const subscription = new PullSubscription(
+      consumer,
+      handler,
+      dispatch,
+      resolved.ackWaitMs,
+      this.options.pullExpiresMs,
+      (m) => this.settlement(m),
     );
     return this.track(subscription);
   }
@@ -190,6 +195,10 @@ export class JetStreamBus implements Bus {
       ack: () => confirm('ack', () => m.ackAck({ timeout })),
       nak: (delayMs) => confirm('nak', () => (m.nak(delayMs > 0 ? delayMs : undefined), this.nc.flush())),
       term: () => confirm('term', () => (m.term(), this.nc.flush())),
+      // Unconfirmed: a lost one only means the message may come again, which handlers tolerate.
+      working: () => {
+        if (!this.nc.isClosed()) m.working();
+      },
     };
   }
 

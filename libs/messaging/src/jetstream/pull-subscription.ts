@@ -21,11 +21,12 @@ export class PullSubscription implements Subscription {
     private readonly consumer: Consumer,
     handler: MessageHandler,
     options: DispatchOptions,
+    ackWaitMs: number,
     private readonly pullExpiresMs: number,
     private readonly settlement: (m: JsMsg) => Settlement,
   ) {
     this.onError = options.onError;
-    this.dispatcher = new Dispatcher(handler, options);
+    this.dispatcher = new Dispatcher(handler, options, ackWaitMs);
     this.loop = this.run();
   }
 
