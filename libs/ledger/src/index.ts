@@ -19,6 +19,7 @@ export {
   BitRangeEntity,
   BlockEntity,
   KeyEntity,
+  KeyGroupEntity,
   KeySlaveEntity,
   LEDGER_ENTITIES,
   LinkEntity,

@@ -48,6 +48,41 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     });
   };
 
+  /** A key group straight into the table: `count` keys of `size` bits from `first` on. */
+  const rawGroup = async (reservationId: string, first: number, size: number, count: number, bits = 256) => {
+    const id = randomUUID();
+    await context().ledger.dataSource.query(
+      `INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [id, reservationId, bits, first, size, count],
+    );
+    return id;
+  };
+
+  /** A key in slot `ordinal` of a group straight into the table, saying what it claims about its group. */
+  const rawKey = (
+    linkId: number,
+    group: { id: string; first: number; size: number; count: number },
+    ordinal: number,
+    overrides: { keyId?: string; offset?: number } = {},
+  ) =>
+    context().ledger.dataSource.query(
+      `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits, reservation_offset,
+         group_id, group_ordinal, group_first_offset, group_key_count, expires_at)
+       SELECT $1, $2, 'sae-alice', $3, reservation_id, reservation_bits, $4, id, $5, $6, $7, now()
+       FROM key_groups WHERE id = $8`,
+      [
+        overrides.keyId ?? randomUUID(),
+        linkId,
+        group.size,
+        overrides.offset ?? group.first + ordinal * group.size,
+        ordinal,
+        group.first,
+        group.count,
+        group.id,
+      ],
+    );
+
   it('rejects overlapping bit ranges of one block even from raw SQL', async () => {
     const { link, block } = await reservedBlock();
     await expect(rawReservation(link.id, block.id, '[255,300)')).rejects.toThrow(/bit_ranges_disjoint/);
@@ -95,30 +130,63 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     const again = ledger.keys.record([{ ...key, offset: 128 }]);
     await expect(again).rejects.toThrow(LedgerConflictError);
     await expect(again).rejects.toMatchObject({ reason: 'key-id-taken' });
-    await expect(
-      ledger.dataSource.query(
-        `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 8, $3, 256, 200, now())`,
-        [keyId, link.id, reservation.id],
-      ),
-    ).rejects.toThrow(/keys_pkey/);
+    const group = await rawGroup(reservation.id, 200, 8, 1);
+    await expect(rawKey(link.id, { id: group, first: 200, size: 8, count: 1 }, 0, { keyId })).rejects.toThrow(
+      /keys_pkey/,
+    );
     expect(await ledger.keys.find([keyId])).toHaveLength(1);
   });
 
-  it('rejects keys overlapping inside one reservation or reaching beyond it, from raw SQL', async () => {
-    const { ledger } = context();
+  it('rejects key groups overlapping inside one reservation or reaching beyond it, from raw SQL', async () => {
+    const { reservation } = await reservedBlock();
+    await rawGroup(reservation.id, 0, 64, 2);
+    await expect(rawGroup(reservation.id, 120, 8, 1)).rejects.toThrow(/key_groups_disjoint/);
+    await expect(rawGroup(reservation.id, 64, 32, 4)).rejects.toThrow(/key_groups_disjoint/);
+    await expect(rawGroup(reservation.id, 200, 64, 1)).rejects.toThrow(/key_groups_inside_reservation/);
+    await expect(rawGroup(reservation.id, 128, 64, 2, 1024)).rejects.toThrow(/key_groups_reservation/);
+    await expect(rawGroup(reservation.id, 128, 0, 2)).rejects.toThrow(/key_groups_shape_positive/);
+    await expect(rawGroup(reservation.id, 128, 64, 2)).resolves.toBeDefined();
+  });
+
+  it('gives each key of a group its own slot of the group, from raw SQL', async () => {
     const { link, reservation } = await reservedBlock();
-    const insert = (offset: number, size: number, bits = 256) =>
-      ledger.dataSource.query(
-        `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', $3, $4, $5, $6, now())`,
-        [randomUUID(), link.id, size, reservation.id, bits, offset],
-      );
-    await insert(0, 128);
-    await expect(insert(120, 8)).rejects.toThrow(/keys_disjoint/);
-    await expect(insert(200, 64)).rejects.toThrow(/keys_inside_reservation/);
-    await expect(insert(128, 64, 1024)).rejects.toThrow(/keys_reservation/);
-    await expect(insert(128, 128)).resolves.toBeDefined();
+    const group = { id: await rawGroup(reservation.id, 64, 32, 3), first: 64, size: 32, count: 3 };
+    await rawKey(link.id, group, 0);
+    await expect(rawKey(link.id, group, 0)).rejects.toThrow(/"keys_group_slot_unique"/);
+    await expect(rawKey(link.id, group, 1, { offset: 80 })).rejects.toThrow(/"keys_group_slot"/);
+    await expect(rawKey(link.id, group, 3)).rejects.toThrow(/"keys_group_slot"/);
+    await expect(rawKey(link.id, group, -1)).rejects.toThrow(/"keys_group_slot"/);
+    // A key cannot lie about its group's shape to get a larger or another slot: the foreign key carries it.
+    await expect(rawKey(link.id, { ...group, size: 64 }, 1)).rejects.toThrow(/"keys_group"/);
+    await expect(rawKey(link.id, { ...group, count: 8 }, 5)).rejects.toThrow(/"keys_group"/);
+    await expect(rawKey(link.id, { ...group, first: 0 }, 1)).rejects.toThrow(/"keys_group"/);
+    await expect(rawKey(link.id, group, 2)).resolves.toBeDefined();
+    const slots = await context().ledger.dataSource.query(
+      `SELECT reservation_offset, group_ordinal FROM keys WHERE group_id = $1 ORDER BY group_ordinal`,
+      [group.id],
+    );
+    expect(slots).toEqual([
+      { reservation_offset: 64, group_ordinal: 0 },
+      { reservation_offset: 128, group_ordinal: 2 },
+    ]);
+  });
+
+  it('records a batch of keys back to back as one group, and keys that do not follow as groups of their own', async () => {
+    const { ledger } = context();
+    const { reservation } = await reservedBlock();
+    const batch = [key64(reservation, 0), key64(reservation, 64), key64(reservation, 192)];
+    await ledger.keys.record(batch);
+    const groups = await ledger.dataSource.query(
+      `SELECT first_offset, key_size, key_count FROM key_groups WHERE reservation_id = $1 ORDER BY first_offset`,
+      [reservation.id],
+    );
+    expect(groups).toEqual([
+      { first_offset: 0, key_size: 64, key_count: 2 },
+      { first_offset: 192, key_size: 64, key_count: 1 },
+    ]);
+    expect(
+      (await ledger.keys.find(batch.map((k) => k.keyId))).map((k) => k.offset).sort((a, b) => a - b),
+    ).toEqual([0, 64, 192]);
   });
 
   it('records nothing of a batch when one key overlaps another', async () => {

@@ -8,6 +8,18 @@ import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-le
 describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) => {
   const context = useTestLedger(mode);
 
+  /** A 64-bit key for Bob at `offset` of a reservation. */
+  const key64 = (linkId: number, reservationId: string, offset: number, expiresAt: Date) => ({
+    keyId: randomUUID(),
+    linkId,
+    masterSaeId: 'sae-alice',
+    size: 64,
+    reservationId,
+    offset,
+    expiresAt,
+    slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+  });
+
   it('deletes expired keys and blocks with their material and answers the counts', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 512);
@@ -29,21 +41,12 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     if (!reserved.ok) {
       throw new Error('reservation failed');
     }
-    const key = (expiresAt: Date) => ({
-      keyId: randomUUID(),
-      linkId: link.id,
-      masterSaeId: 'sae-alice',
-      size: 64,
-      reservationId: reserved.reservation.id,
-      expiresAt,
-      slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
+    const key = (offset: number, expiresAt: Date) => ({
+      ...key64(link.id, reserved.reservation.id, offset, expiresAt),
       material: Buffer.alloc(8, 9),
     });
-    const expiredKeys = [
-      { ...key(new Date(now - 1)), offset: 0 },
-      { ...key(new Date(now - 5)), offset: 64 },
-    ];
-    const liveKey = { ...key(inAnHour()), offset: 128 };
+    const expiredKeys = [key(0, new Date(now - 1)), key(64, new Date(now - 5))];
+    const liveKey = key(128, inAnHour());
     await ledger.keys.record([...expiredKeys, liveKey]);
 
     const reaped = await ledger.reapExpired({ now: new Date(now), targetGraceMs: 60_000 });
@@ -51,6 +54,8 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(await ledger.keys.find([...expiredKeys, liveKey].map((k) => k.keyId))).toEqual([
       expect.objectContaining({ keyId: liveKey.keyId }),
     ]);
+    // The three keys lie back to back: one group, kept for the live key.
+    expect(await groupsOf(reserved.reservation.id)).toEqual([{ first_offset: 0, key_count: 3, keys: 1 }]);
     expect(await ledger.blocks.find(expiredBlock.id)).toBeUndefined();
     expect(await ledger.blocks.find(liveBlock.id)).toBeDefined();
     expect((await ledger.blocks.find(targetId))?.hasMaterial).toBe(true);
@@ -65,6 +70,34 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     });
     const events = await ledger.audit.about(expiredKeys[0].keyId);
     expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-expired']);
+  });
+
+  /** The key groups of a reservation with the keys left in each. */
+  const groupsOf = (reservationId: string) =>
+    context().ledger.dataSource.query(
+      `SELECT g.first_offset, g.key_count, (SELECT count(*)::int FROM keys k WHERE k.group_id = g.id) AS keys
+       FROM key_groups g WHERE g.reservation_id = $1 ORDER BY g.first_offset`,
+      [reservationId],
+    );
+
+  it('deletes a key group with the last of its keys', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 512);
+    await readyBlocks(ledger, link, 1, 512, inAnHour());
+    const reserved = await ledger.reservations.reserve(link.id, 512);
+    if (!reserved.ok) {
+      throw new Error('reservation failed');
+    }
+    const key = (offset: number, expiresAt: Date) =>
+      key64(link.id, reserved.reservation.id, offset, expiresAt);
+    const past = new Date(Date.now() - 1);
+    await ledger.keys.record([key(0, past), key(64, past), key(192, past), key(256, inAnHour())]);
+    expect(await groupsOf(reserved.reservation.id)).toEqual([
+      { first_offset: 0, key_count: 2, keys: 2 },
+      { first_offset: 192, key_count: 2, keys: 2 },
+    ]);
+    expect(await ledger.reapExpired({ now: new Date(), targetGraceMs: 0 })).toMatchObject({ keys: 3 });
+    expect(await groupsOf(reserved.reservation.id)).toEqual([{ first_offset: 192, key_count: 2, keys: 1 }]);
   });
 
   /** One key, expired a moment ago, on a fresh reservation of a fresh link, for `slaves`. */
@@ -142,7 +175,7 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(await ledger.keys.find([keyId])).toEqual([]);
   });
 
-  it('deletes a reservation once neither keys nor blocks refer to it', async () => {
+  it('deletes a reservation once neither keys nor blocks refer to it, with the key groups left empty', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 256);
     const [block] = await readyBlocks(ledger, link, 1, 256, new Date(Date.now() + 60_000));
@@ -150,11 +183,18 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     if (!reserved.ok) {
       throw new Error('reservation failed');
     }
+    // What two reaper replicas that each deleted part of one group's keys leave: a group without keys.
+    await ledger.dataSource.query(
+      `INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
+       VALUES ($1, $2, 128, 0, 64, 2)`,
+      [randomUUID(), reserved.reservation.id],
+    );
     const counts = await ledger.reapExpired({ now: new Date(Date.now() + 120_000), targetGraceMs: 0 });
     expect(counts.blocks).toBeGreaterThanOrEqual(1);
     expect(counts.reservations).toBeGreaterThanOrEqual(1);
     expect(await ledger.blocks.find(block.id)).toBeUndefined();
     expect(await ledger.reservations.find(reserved.reservation.id)).toBeUndefined();
+    expect(await groupsOf(reserved.reservation.id)).toEqual([]);
   });
 
   it('burns a block: material gone, reason kept, no longer claimable', async () => {

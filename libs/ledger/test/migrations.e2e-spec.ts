@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { createLedgerDataSource, revertLastMigration, runMigrations } from '../src/data-source';
 import {
   createDatabase,
@@ -12,6 +14,7 @@ const LEDGER_TABLES = [
   'audit_events',
   'bit_ranges',
   'blocks',
+  'key_groups',
   'key_slaves',
   'keys',
   'links',
@@ -19,6 +22,8 @@ const LEDGER_TABLES = [
   'processed_messages',
   'reservations',
 ];
+
+const MIGRATIONS = ['InitialLedger1767225600000', 'KeyGroups1767312000000'];
 
 const tablesOf = (url: string) =>
   withClient(url, async (client) => {
@@ -42,7 +47,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     await dataSource.initialize();
     try {
       expect(await tablesOf(url)).toEqual([]);
-      expect(await runMigrations(dataSource)).toEqual(['InitialLedger1767225600000']);
+      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
       expect(await runMigrations(dataSource)).toEqual([]);
     } finally {
@@ -51,15 +56,17 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     }
   });
 
-  it('reverts to an empty schema and migrates up again', async () => {
+  it('reverts to an empty schema, one migration at a time, and migrates up again', async () => {
     const url = await createDatabase(server.adminUrl);
     const dataSource = createLedgerDataSource(url);
     await dataSource.initialize();
     try {
       await runMigrations(dataSource);
       await revertLastMigration(dataSource);
+      expect(await tablesOf(url)).toEqual(LEDGER_TABLES.filter((table) => table !== 'key_groups'));
+      await revertLastMigration(dataSource);
       expect(await tablesOf(url)).toEqual([]);
-      expect(await runMigrations(dataSource)).toHaveLength(1);
+      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
     } finally {
       await dataSource.destroy();
@@ -67,16 +74,76 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     }
   });
 
-  it('lets exactly one of several replicas migrating at once apply the migration', async () => {
+  it('lets exactly one of several replicas migrating at once apply the migrations', async () => {
     const url = await createDatabase(server.adminUrl);
     const replicas = Array.from({ length: 4 }, () => createLedgerDataSource(url, { poolSize: 2 }));
     await Promise.all(replicas.map((dataSource) => dataSource.initialize()));
     try {
       const applied = await Promise.all(replicas.map((dataSource) => runMigrations(dataSource)));
-      expect(applied.flat()).toEqual(['InitialLedger1767225600000']);
+      expect(applied.flat()).toEqual(MIGRATIONS);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
     } finally {
       await Promise.all(replicas.map((dataSource) => dataSource.destroy()));
+      await dropDatabase(server.adminUrl, url);
+    }
+  });
+
+  it('turns each key recorded before key groups into a group of one, and back', async () => {
+    const url = await createDatabase(server.adminUrl);
+    const dataSource = createLedgerDataSource(url);
+    await dataSource.initialize();
+    try {
+      await runMigrations(dataSource);
+      await revertLastMigration(dataSource);
+      const [link] = await dataSource.query(
+        `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ('kme-east', 'kme-west', 1024)
+         RETURNING id`,
+      );
+      const reservation = randomUUID();
+      await dataSource.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, 256)`, [
+        reservation,
+        link.id,
+      ]);
+      const keys = [randomUUID(), randomUUID()];
+      for (const [index, keyId] of keys.entries()) {
+        await dataSource.query(
+          `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+             reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, $4, now())`,
+          [keyId, link.id, reservation, index * 64],
+        );
+      }
+
+      expect(await runMigrations(dataSource)).toEqual(['KeyGroups1767312000000']);
+      const groups = await dataSource.query(
+        `SELECT g.id, g.first_offset, g.key_size, g.key_count, k.group_ordinal
+         FROM key_groups g JOIN keys k ON k.group_id = g.id ORDER BY g.first_offset`,
+      );
+      expect(groups).toEqual([
+        { id: keys[0], first_offset: 0, key_size: 64, key_count: 1, group_ordinal: 0 },
+        { id: keys[1], first_offset: 64, key_size: 64, key_count: 1, group_ordinal: 0 },
+      ]);
+      // The migrated keys hold their bits as firmly as before: a group over them is refused.
+      await expect(
+        dataSource.query(
+          `INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
+           VALUES ($1, $2, 256, 96, 64, 1)`,
+          [randomUUID(), reservation],
+        ),
+      ).rejects.toThrow(/key_groups_disjoint/);
+
+      await revertLastMigration(dataSource);
+      expect(await dataSource.query(`SELECT key_id FROM keys ORDER BY reservation_offset`)).toEqual(
+        keys.map((key_id) => ({ key_id })),
+      );
+      await expect(
+        dataSource.query(
+          `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
+             reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, 96, now())`,
+          [randomUUID(), link.id, reservation],
+        ),
+      ).rejects.toThrow(/keys_disjoint/);
+    } finally {
+      await dataSource.destroy();
       await dropDatabase(server.adminUrl, url);
     }
   });

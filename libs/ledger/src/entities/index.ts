@@ -1,6 +1,7 @@
 import { AuditEventEntity } from './audit-event.entity';
 import { BitRangeEntity } from './bit-range.entity';
 import { BlockEntity } from './block.entity';
+import { KeyGroupEntity } from './key-group.entity';
 import { KeySlaveEntity } from './key-slave.entity';
 import { KeyEntity } from './key.entity';
 import { LinkEntity } from './link.entity';
@@ -13,6 +14,7 @@ export {
   BitRangeEntity,
   BlockEntity,
   KeyEntity,
+  KeyGroupEntity,
   KeySlaveEntity,
   LinkEntity,
   OutboxMessageEntity,
@@ -26,6 +28,7 @@ export const LEDGER_ENTITIES = [
   BlockEntity,
   ReservationEntity,
   BitRangeEntity,
+  KeyGroupEntity,
   KeyEntity,
   KeySlaveEntity,
   ProcessedMessageEntity,

@@ -2,21 +2,22 @@ import {
   Check,
   Column,
   Entity,
-  Exclusion,
   Index,
   JoinColumn,
   ManyToOne,
   OneToMany,
   PrimaryColumn,
   type Relation,
+  Unique,
 } from 'typeorm';
 
+import { KeyGroupEntity } from './key-group.entity';
 import { KeySlaveEntity } from './key-slave.entity';
 import { LinkEntity } from './link.entity';
 import { ReservationEntity } from './reservation.entity';
 
 /**
- * A key: `size` bits at `reservationOffset` of a reservation. The material columns are `select: false` (only the
+ * A key: `size` bits at `reservationOffset` of a reservation, in slot `groupOrdinal` of its group. The material columns are `select: false` (only the
  * target holds material, until every slave has it); it is reached only through KeyStore.readMaterial / deliver.
  */
 @Entity({ name: 'keys' })
@@ -26,11 +27,13 @@ import { ReservationEntity } from './reservation.entity';
   'keys_material_whole',
   'num_nonnulls(material_ciphertext, material_wrapped_key, material_kek_id) IN (0, 3)',
 )
-// Keys of one reservation never share a bit, whoever writes them.
-@Exclusion(
-  'keys_disjoint',
-  'USING gist (reservation_id WITH =, int4range(reservation_offset, reservation_offset + size) WITH &&)',
+// Keys of one reservation never share a bit, whoever writes them: each takes its own slot of its group, and
+// the groups of a reservation are disjoint.
+@Check(
+  'keys_group_slot',
+  'group_ordinal >= 0 AND group_ordinal < group_key_count AND reservation_offset = group_first_offset + group_ordinal * size',
 )
+@Unique('keys_group_slot_unique', ['groupId', 'groupOrdinal'])
 @Index('keys_expires_at', ['expiresAt'])
 @Index('keys_rewrap', ['materialKekId'], { where: 'material_kek_id IS NOT NULL' })
 export class KeyEntity {
@@ -65,6 +68,32 @@ export class KeyEntity {
 
   @Column({ name: 'reservation_offset', type: 'integer' })
   reservationOffset!: number;
+
+  @Column({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @Column({ name: 'group_ordinal', type: 'integer' })
+  groupOrdinal!: number;
+
+  @Column({ name: 'group_first_offset', type: 'integer' })
+  groupFirstOffset!: number;
+
+  @Column({ name: 'group_key_count', type: 'integer' })
+  groupKeyCount!: number;
+
+  @ManyToOne(() => KeyGroupEntity, { nullable: false })
+  @JoinColumn([
+    { name: 'group_id', referencedColumnName: 'id', foreignKeyConstraintName: 'keys_group' },
+    { name: 'reservation_id', referencedColumnName: 'reservationId', foreignKeyConstraintName: 'keys_group' },
+    {
+      name: 'group_first_offset',
+      referencedColumnName: 'firstOffset',
+      foreignKeyConstraintName: 'keys_group',
+    },
+    { name: 'size', referencedColumnName: 'keySize', foreignKeyConstraintName: 'keys_group' },
+    { name: 'group_key_count', referencedColumnName: 'keyCount', foreignKeyConstraintName: 'keys_group' },
+  ])
+  group?: Relation<KeyGroupEntity>;
 
   @Column({ name: 'material_ciphertext', type: 'bytea', nullable: true, select: false })
   materialCiphertext?: Buffer | null;

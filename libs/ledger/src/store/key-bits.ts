@@ -19,10 +19,12 @@ export interface ScrubCounts {
   readonly scannedAt: Date;
 }
 
-interface KeyRow {
+/** A key group's bits: `keys` keys back to back, `size` bits in all. */
+interface GroupRow {
   reservation_id: string | null;
   offset: number;
   size: number;
+  keys: number;
   scanned_at: Date;
 }
 
@@ -30,8 +32,8 @@ interface KeyRow {
  * Target side: zeroes, in this site's copies of blocks, the bits of every key recorded since `since`. A key's
  * material lives in its own row from then on (dropped once every slave has it), so the block's copy of those
  * bits is no longer needed by anyone, while the block's other bits wait for assignments still in flight.
- * Keys are found through the target blocks still holding material, their reservations and those keys' own
- * reservation index, so the work grows with the live pool, not with the keys table. Zeroing bits that are
+ * Keys are found through the target blocks still holding material, their reservations and those reservations'
+ * key groups (each a run of keys back to back), so the work grows with the live pool, not with the keys table. Zeroing bits that are
  * zero already writes nothing, so overlapping calls (a margin before `since`, several reapers) are harmless.
  * Each block is written in a transaction of its own; one that fails is reported and the others go on.
  */
@@ -41,14 +43,14 @@ export async function scrubKeyBits(
   since: Date,
 ): Promise<ScrubCounts> {
   // One row even when no key is found, so the clock is the scan's own.
-  const found = await rows<KeyRow>(
+  const found = await rows<GroupRow>(
     manager,
     `WITH k AS (
-       SELECT k.reservation_id, k.reservation_offset AS offset, k.size
+       SELECT k.reservation_id, k.first_offset AS offset, k.key_size * k.key_count AS size, k.key_count AS keys
        FROM (SELECT DISTINCT g.reservation_id FROM bit_ranges g JOIN blocks b ON b.id = g.block_id
              WHERE b.role = 'target' AND b.material_ciphertext IS NOT NULL) r
        CROSS JOIN LATERAL (
-         SELECT reservation_id, reservation_offset, size FROM keys
+         SELECT reservation_id, first_offset, key_size, key_count FROM key_groups
          WHERE reservation_id = r.reservation_id AND created_at >= $1
        ) k
      )
@@ -56,13 +58,15 @@ export async function scrubKeyBits(
     [since],
   );
   const scannedAt = found[0].scanned_at;
-  const keys = found.filter((key) => key.reservation_id !== null);
-  const runs = await reservationRuns(manager, [...new Set(keys.map((key) => key.reservation_id as string))]);
+  const groups = found.filter((group) => group.reservation_id !== null);
+  const runs = await reservationRuns(manager, [
+    ...new Set(groups.map((group) => group.reservation_id as string)),
+  ]);
   const byBlock = new Map<string, BitSegment[]>();
-  for (const key of keys) {
-    const run = runs.get(key.reservation_id as string);
+  for (const group of groups) {
+    const run = runs.get(group.reservation_id as string);
     if (run === undefined) continue;
-    for (const segment of segmentsAt(run, key.offset, key.size)) {
+    for (const segment of segmentsAt(run, group.offset, group.size)) {
       const ofBlock = byBlock.get(segment.blockId) ?? [];
       ofBlock.push(segment);
       byBlock.set(segment.blockId, ofBlock);
@@ -77,7 +81,7 @@ export async function scrubKeyBits(
       failed.set(blockId, error);
     }
   }
-  return { keys: keys.length, blocks: written, failed, scannedAt };
+  return { keys: groups.reduce((sum, group) => sum + group.keys, 0), blocks: written, failed, scannedAt };
 }
 
 /**

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { EntityManager, In } from 'typeorm';
 
 import { LedgerConflictError } from '../errors';
@@ -96,29 +98,37 @@ export class KeyStore {
     const sealedInOrder = this.cipher.sealAll('keys', withMaterial).values();
     const sealed = keys.map((key) => (key.material === undefined ? undefined : sealedInOrder.next().value));
     const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
+    const { groups, slots } = groupKeys(keys);
     const announce = sealed.some((material) => material !== undefined);
     try {
-      // The slave entries and the audit event join the keys inserted. A key whose reservation is not recorded
-      // for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
+      // The groups, slave entries and audit event join the keys inserted. A group whose reservation is not
+      // recorded for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
       const [inserted] = await rows<{ count: number }>(
         this.manager,
         `WITH c AS (
-           INSERT INTO processed_messages (message_id, subject) SELECT $14::text, $15::text WHERE $14::text IS NOT NULL
+           INSERT INTO processed_messages (message_id, subject) SELECT $12::text, $13::text WHERE $12::text IS NOT NULL
            ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+         ), gs AS (
+           SELECT t.*, (SELECT r.bits FROM reservations r WHERE r.id = t.reservation_id AND r.link_id = t.link_id) AS bits
+           FROM unnest($17::uuid[], $18::int[], $19::uuid[], $20::int[], $21::int[], $22::int[]) WITH ORDINALITY
+             AS t (id, link_id, reservation_id, first_offset, size, count, index)
+           WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM c)
+         ), g AS (
+           INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
+           SELECT id, reservation_id, bits, first_offset, size, count FROM gs
          ), k AS (
            INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-             reservation_offset, material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
-           SELECT t.key_id, t.link_id, t.master, t.size, t.reservation_id,
-             (SELECT r.bits FROM reservations r WHERE r.id = t.reservation_id AND r.link_id = t.link_id),
-             t.offset_bits, t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::bytea[],
-             $8::bytea[], $9::int[], $10::timestamptz[])
-             AS t (key_id, link_id, master, size, reservation_id, offset_bits, ciphertext, wrapped_key, kek_id,
-               expires_at)
-           WHERE $14::text IS NULL OR EXISTS (SELECT 1 FROM c)
+             reservation_offset, group_id, group_ordinal, group_first_offset, group_key_count,
+             material_ciphertext, material_wrapped_key, material_kek_id, expires_at)
+           SELECT t.key_id, gs.link_id, t.master, gs.size, gs.reservation_id, gs.bits,
+             gs.first_offset + t.ordinal * gs.size, gs.id, t.ordinal, gs.first_offset, gs.count,
+             t.ciphertext, t.wrapped_key, t.kek_id, t.expires_at
+           FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::bytea[], $6::bytea[], $7::int[],
+             $8::timestamptz[]) AS t (key_id, group_index, ordinal, master, ciphertext, wrapped_key, kek_id, expires_at)
+           JOIN gs ON gs.index = t.group_index
            RETURNING key_id, link_id, master_sae_id, size
          ), u AS (
-           SELECT * FROM unnest($11::uuid[], $12::text[], $13::text[]) AS u (key_id, slave_id, kind)
+           SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[]) AS u (key_id, slave_id, kind)
          ), s AS (
            INSERT INTO key_slaves (key_id, slave_id, kind)
            SELECT u.key_id, u.slave_id, u.kind FROM u JOIN k USING (key_id)
@@ -138,17 +148,15 @@ export class KeyStore {
          ), o AS (
            INSERT INTO outbox_messages (subject, msg_id, payload, published_at)
            SELECT m.subject, m.msg_id, m.payload, now()
-           FROM unnest($16::text[], $17::text[], $18::bytea[]) AS m (subject, msg_id, payload)
+           FROM unnest($14::text[], $15::text[], $16::bytea[]) AS m (subject, msg_id, payload)
            WHERE EXISTS (SELECT 1 FROM k)
          )
          SELECT count(*)::int AS count${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
         [
           keys.map((key) => key.keyId),
-          keys.map((key) => key.linkId),
+          slots.map((slot) => slot.group),
+          slots.map((slot) => slot.ordinal),
           keys.map((key) => key.masterSaeId),
-          keys.map((key) => key.size),
-          keys.map((key) => key.reservationId),
-          keys.map((key) => key.offset),
           sealed.map((s) => s?.ciphertext ?? null),
           sealed.map((s) => s?.wrappedKey ?? null),
           sealed.map((s) => s?.kekId ?? null),
@@ -161,6 +169,12 @@ export class KeyStore {
           sent.map((message) => message.subject),
           sent.map((message) => message.msgId),
           sent.map((message) => Buffer.from(message.payload)),
+          groups.map((group) => group.id),
+          groups.map((group) => group.linkId),
+          groups.map((group) => group.reservationId),
+          groups.map((group) => group.firstOffset),
+          groups.map((group) => group.size),
+          groups.map((group) => group.count),
         ],
       );
       return inserted.count > 0;
@@ -383,4 +397,49 @@ export function deliveryRefusal(key: DeliverableKey | undefined, slave: Slave): 
     return 'no-material';
   }
   return undefined;
+}
+
+/** Keys of one size carved back to back from one reservation of one link, as a key_groups row holds them. */
+interface KeyGroup {
+  readonly id: string;
+  readonly linkId: number;
+  readonly reservationId: string;
+  readonly firstOffset: number;
+  readonly size: number;
+  count: number;
+}
+
+/**
+ * Splits keys, in the order given, into groups of keys that each follow the one before (same link, reservation
+ * and size, next offset), and gives each key its group (1-based, as Postgres counts) and slot in it. A
+ * gateway carves a batch's alike requests back to back, so a batch of one size is one group; keys that do
+ * not follow one another each start a group of their own, which costs more but records the same.
+ */
+function groupKeys(keys: readonly NewKey[]): {
+  groups: KeyGroup[];
+  slots: { group: number; ordinal: number }[];
+} {
+  const groups: KeyGroup[] = [];
+  const slots = keys.map((key) => {
+    const last = groups.at(-1);
+    if (
+      last !== undefined &&
+      last.linkId === key.linkId &&
+      last.reservationId === key.reservationId &&
+      last.size === key.size &&
+      last.firstOffset + last.count * last.size === key.offset
+    ) {
+      return { group: groups.length, ordinal: last.count++ };
+    }
+    groups.push({
+      id: randomUUID(),
+      linkId: key.linkId,
+      reservationId: key.reservationId,
+      firstOffset: key.offset,
+      size: key.size,
+      count: 1,
+    });
+    return { group: groups.length, ordinal: 0 };
+  });
+  return { groups, slots };
 }

@@ -24,8 +24,8 @@ export interface ReapCounts {
 }
 
 /**
- * Deletes expired keys and blocks, dropping their material first, and reservations nothing refers to any
- * more. Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
+ * Deletes expired keys and blocks, dropping their material first, and key groups and reservations nothing
+ * refers to any more. Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
  */
 export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
   const limit = options.limit ?? 1000;
@@ -36,7 +36,7 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     // entries first and its key row after; the DELETE's cascade would take them the other way round, so a key
     // with an entry locked by a delivery is left for the next round instead of waited for (that wait could
     // deadlock), as a key row locked by another replica is.
-    const keys = await rows<{ key_id: string; link_id: number }>(
+    const keys = await rows<{ key_id: string; link_id: number; group_id: string }>(
       tx,
       `WITH due AS MATERIALIZED (
          SELECT key_id FROM keys WHERE expires_at <= $1 AND created_at < $3
@@ -49,10 +49,17 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
        WHERE k.key_id = due.key_id
          AND (SELECT count(*) FROM key_slaves s WHERE s.key_id = due.key_id)
            = (SELECT count(*) FROM held h WHERE h.key_id = due.key_id)
-       RETURNING k.key_id, k.link_id`,
+       RETURNING k.key_id, k.link_id, k.group_id`,
       [now, limit, options.keysRecordedBefore ?? 'infinity'],
     );
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
+    // The groups those keys emptied. Two replicas that each took part of one group both still see the other's
+    // keys here and leave it; the sweep before the reservations are deleted takes such a group.
+    await tx.query(
+      `DELETE FROM key_groups g
+       WHERE g.id = ANY ($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.group_id = g.id)`,
+      [[...new Set(keys.map((key) => key.group_id))]],
+    );
 
     const blocks = await rows<{ id: string; link_id: number; bits: number; reserved_bits: number }>(
       tx,
@@ -67,11 +74,18 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     );
     await tx.query(`DELETE FROM blocks WHERE id = ANY ($1::uuid[])`, [blocks.map((block) => block.id)]);
 
+    // Reservations whose blocks are all gone, their empty key groups first.
+    await tx.query(
+      `DELETE FROM key_groups g
+       WHERE g.reservation_id IN (SELECT r.id FROM reservations r
+                                  WHERE NOT EXISTS (SELECT 1 FROM bit_ranges b WHERE b.reservation_id = r.id))
+         AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.group_id = g.id)`,
+    );
     const reservations = await rows(
       tx,
       `DELETE FROM reservations r
-       WHERE NOT EXISTS (SELECT 1 FROM bit_ranges g WHERE g.reservation_id = r.id)
-         AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.reservation_id = r.id)
+       WHERE NOT EXISTS (SELECT 1 FROM bit_ranges b WHERE b.reservation_id = r.id)
+         AND NOT EXISTS (SELECT 1 FROM key_groups g WHERE g.reservation_id = r.id)
        RETURNING id`,
     );
 
