@@ -304,7 +304,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     if (!reserved.ok) throw new Error('reservation failed');
     const key = { ...first!, keyId: randomUUID(), linkId: link.id, reservationId: reserved.reservation.id };
     const tag = randomUUID();
-    expect(await ledger.keys.record([key], undefined, [sentWith(`${tag}-1`), sentWith(`${tag}-2`)])).toBe(
+    expect(await ledger.keys.record([key], { sent: [sentWith(`${tag}-1`), sentWith(`${tag}-2`)] })).toBe(
       true,
     );
     const kept = async () =>
@@ -322,11 +322,11 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     );
     // Keys refused (their bits are taken) keep nothing of their messages either.
     await expect(
-      ledger.keys.record([{ ...key, keyId: randomUUID() }], undefined, [sentWith(`${tag}-3`)]),
+      ledger.keys.record([{ ...key, keyId: randomUUID() }], { sent: [sentWith(`${tag}-3`)] }),
     ).rejects.toMatchObject({ reason: 'bits-already-used' });
     // A message ID the outbox holds already fails the statement, keys included, and is not called a key's.
     const free = { ...key, keyId: randomUUID(), offset: 128 };
-    const clash = ledger.keys.record([free], undefined, [sentWith(`${tag}-1`)]);
+    const clash = ledger.keys.record([free], { sent: [sentWith(`${tag}-1`)] });
     await expect(clash).rejects.toThrow(/outbox_messages_msg_id_unique/);
     await expect(clash).rejects.not.toBeInstanceOf(LedgerConflictError);
     expect(await ledger.keys.find([free.keyId])).toEqual([]);
@@ -337,7 +337,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     };
     await ledger.processOnce(claim.messageId, claim.subject, async () => 'applied');
     const later = { ...key, keyId: randomUUID(), offset: 64, size: 64 };
-    expect(await ledger.keys.record([later], claim, [sentWith(`${tag}-4`)])).toBe(false);
+    expect(await ledger.keys.record([later], { claim, sent: [sentWith(`${tag}-4`)] })).toBe(false);
     expect((await kept()).map((row) => row.msg_id)).toEqual([`${tag}-1`, `${tag}-2`]);
   });
 

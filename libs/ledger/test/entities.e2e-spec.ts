@@ -113,9 +113,15 @@ describe.each(DATABASE_MODES)('ledger entities on %s', (mode) => {
 
     const keyEntity = await ledger.manager.findOneOrFail(KeyEntity, {
       where: { keyId },
-      relations: { slaves: true, reservation: true, link: true },
+      relations: { slaves: true, group: true, link: true },
     });
-    expect(keyEntity).toMatchObject({ keyId, size: 128, materialKekId: 1, link: { id: link.id } });
+    expect(keyEntity).toMatchObject({
+      keyId,
+      size: 128,
+      materialKekId: 1,
+      link: { id: link.id },
+      group: { keySize: 128, keyCount: 1 },
+    });
     expect(keyEntity.slaves).toEqual([expect.objectContaining({ slaveId: 'sae-bob', deliveredAt: null })]);
     expect(keyEntity).not.toHaveProperty('materialCiphertext', expect.anything());
     expect(keyEntity).not.toHaveProperty('materialWrappedKey', expect.anything());

@@ -6,9 +6,9 @@ import type { ConsumerSpec } from './topology';
  * Delivery is at least once. A message is delivered again when it is nak'd, when its
  * handler throws, when its handler returned without settling it and the consumer's
  * ackWait has passed, or when the consumer holding it goes away (closed or crashed);
- * never more than maxDeliver times in all. A handler still running keeps its message
- * however long it takes: the bus tells the server it is at work. Handlers therefore
- * must be idempotent.
+ * never more than maxDeliver times in all. A handler still running keeps its message for
+ * up to 20 ackWaits (MAX_WORKING_ACK_WAITS): the bus tells the server it is at work.
+ * Handlers therefore must be idempotent.
  *
  * Ordering: a consumer whose maxAckPending is 1 receives the messages of its stream
  * (those matching its filter) one at a time in publish order, and a message that is

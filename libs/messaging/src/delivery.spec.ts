@@ -1,6 +1,12 @@
 import type { BusMessage } from './bus';
 import { BusConfigError } from './errors';
-import { Dispatcher, dispatchOptions, type Delivery, type Settlement } from './delivery';
+import {
+  Dispatcher,
+  dispatchOptions,
+  MAX_WORKING_ACK_WAITS,
+  type Delivery,
+  type Settlement,
+} from './delivery';
 
 const delivery = (n: number): Delivery => ({
   subject: 'dqkd.kme-east.blocks.metadata',
@@ -107,6 +113,19 @@ describe('Dispatcher', () => {
       dispatcher.run(delivery(1), recordingSettlement(log));
       await jest.advanceTimersByTimeAsync(1000);
       expect(log).toEqual(['working', 'working', 'working', 'working', 'working', 'ack']);
+      expect(await dispatcher.drain(0)).toBe(true);
+    });
+
+    it('gives up on a handler still running after MAX_WORKING_ACK_WAITS, leaving the message to ackWait', async () => {
+      const log: string[] = [];
+      const dispatcher = new Dispatcher(
+        async () => new Promise((resolve) => setTimeout(resolve, 100 * (MAX_WORKING_ACK_WAITS + 10))),
+        dispatchOptions(),
+        100,
+      );
+      dispatcher.run(delivery(1), recordingSettlement(log));
+      await jest.advanceTimersByTimeAsync(100 * (MAX_WORKING_ACK_WAITS + 20));
+      expect(log).toEqual(Array.from({ length: 2 * MAX_WORKING_ACK_WAITS }, () => 'working'));
       expect(await dispatcher.drain(0)).toBe(true);
     });
 

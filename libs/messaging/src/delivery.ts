@@ -62,6 +62,9 @@ class SettleOnceMessage implements BusMessage {
   }
 }
 
+/** How many ackWaits a running handler keeps its message for at most (see Dispatcher.execute). */
+export const MAX_WORKING_ACK_WAITS = 20;
+
 export type DispatchOptions = Required<Pick<ConsumeOptions, 'maxInFlight' | 'retryDelayMs'>> &
   Pick<ConsumeOptions, 'onError'>;
 
@@ -132,7 +135,17 @@ export class Dispatcher {
     // server would hand the message to a second handler meanwhile, and the two would race: for a block, the
     // second read of its samples is refused and its refusal could win. A handler that returns without
     // settling still gets its message again after ackWait.
-    const heartbeat = setInterval(() => message.working(), Math.max(1, Math.floor(this.ackWaitMs / 2)));
+    const every = Math.max(1, Math.floor(this.ackWaitMs / 2));
+    let beats = 0;
+    const heartbeat = setInterval(() => {
+      // A handler hung for good must not hold its message for good: after MAX_WORKING_ACK_WAITS the server
+      // takes it back after one more ackWait, as before.
+      beats += 1;
+      if (beats > 2 * MAX_WORKING_ACK_WAITS) clearInterval(heartbeat);
+      else message.working();
+    }, every);
+    // Nor may it keep the process alive once shutdown has given up on it.
+    heartbeat.unref();
     try {
       await this.handler(message);
     } catch (error) {

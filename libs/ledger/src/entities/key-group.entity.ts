@@ -29,7 +29,14 @@ import { ReservationEntity } from './reservation.entity';
   'USING gist (reservation_id WITH =, int4range(first_offset, first_offset + key_size * key_count) WITH &&)',
 )
 // The target of the keys' composite foreign key, which carries a group's shape into each of its keys.
-@Unique('key_groups_slots_unique', ['id', 'reservationId', 'firstOffset', 'keySize', 'keyCount'])
+@Unique('key_groups_slots_unique', [
+  'id',
+  'reservationId',
+  'reservationBits',
+  'firstOffset',
+  'keySize',
+  'keyCount',
+])
 export class KeyGroupEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'key_groups_pkey' })
   id!: string;

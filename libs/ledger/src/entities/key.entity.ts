@@ -14,7 +14,6 @@ import {
 import { KeyGroupEntity } from './key-group.entity';
 import { KeySlaveEntity } from './key-slave.entity';
 import { LinkEntity } from './link.entity';
-import { ReservationEntity } from './reservation.entity';
 
 /**
  * A key: `size` bits at `reservationOffset` of a reservation, in slot `groupOrdinal` of its group. The material columns are `select: false` (only the
@@ -59,13 +58,6 @@ export class KeyEntity {
   @Column({ name: 'reservation_bits', type: 'integer' })
   reservationBits!: number;
 
-  @ManyToOne(() => ReservationEntity, { nullable: false })
-  @JoinColumn([
-    { name: 'reservation_id', referencedColumnName: 'id', foreignKeyConstraintName: 'keys_reservation' },
-    { name: 'reservation_bits', referencedColumnName: 'bits', foreignKeyConstraintName: 'keys_reservation' },
-  ])
-  reservation?: Relation<ReservationEntity>;
-
   @Column({ name: 'reservation_offset', type: 'integer' })
   reservationOffset!: number;
 
@@ -85,6 +77,11 @@ export class KeyEntity {
   @JoinColumn([
     { name: 'group_id', referencedColumnName: 'id', foreignKeyConstraintName: 'keys_group' },
     { name: 'reservation_id', referencedColumnName: 'reservationId', foreignKeyConstraintName: 'keys_group' },
+    {
+      name: 'reservation_bits',
+      referencedColumnName: 'reservationBits',
+      foreignKeyConstraintName: 'keys_group',
+    },
     {
       name: 'group_first_offset',
       referencedColumnName: 'firstOffset',

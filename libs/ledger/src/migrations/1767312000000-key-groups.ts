@@ -10,7 +10,12 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * before; but the GiST entry, which cost about as much as the rest of a key's row, is now one per group
  * (one per enc_keys batch and size) instead of one per key.
  *
- * Keys recorded before this migration each become a group of one.
+ * The keys' own foreign key to their reservation goes: it was served by the exclusion constraint's index, and
+ * the group's key (which carries the reservation and its size into the key) and the group's own foreign key
+ * say the same. Keys recorded before this migration each become a group of one.
+ *
+ * Writers of the old schema cannot insert keys once this has run (the group columns are required): stop the
+ * gateways, replication and reapers of a site for this upgrade (docs/operations.md).
  */
 export class KeyGroups1767312000000 implements MigrationInterface {
   name = 'KeyGroups1767312000000';
@@ -32,7 +37,8 @@ export class KeyGroups1767312000000 implements MigrationInterface {
           CHECK (first_offset >= 0 AND first_offset::bigint + key_size::bigint * key_count <= reservation_bits),
         CONSTRAINT key_groups_disjoint EXCLUDE USING gist
           (reservation_id WITH =, int4range(first_offset, first_offset + key_size * key_count) WITH &&),
-        CONSTRAINT key_groups_slots_unique UNIQUE (id, reservation_id, first_offset, key_size, key_count)
+        CONSTRAINT key_groups_slots_unique
+          UNIQUE (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
       )`);
 
     await queryRunner.query(`
@@ -53,12 +59,14 @@ export class KeyGroups1767312000000 implements MigrationInterface {
         ALTER COLUMN group_ordinal SET NOT NULL,
         ALTER COLUMN group_first_offset SET NOT NULL,
         ALTER COLUMN group_key_count SET NOT NULL,
-        ADD CONSTRAINT keys_group FOREIGN KEY (group_id, reservation_id, group_first_offset, size, group_key_count)
-          REFERENCES key_groups (id, reservation_id, first_offset, key_size, key_count),
+        ADD CONSTRAINT keys_group FOREIGN KEY
+          (group_id, reservation_id, reservation_bits, group_first_offset, size, group_key_count)
+          REFERENCES key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count),
         ADD CONSTRAINT keys_group_slot CHECK (group_ordinal >= 0 AND group_ordinal < group_key_count
           AND reservation_offset = group_first_offset + group_ordinal * size),
         ADD CONSTRAINT keys_group_slot_unique UNIQUE (group_id, group_ordinal),
-        DROP CONSTRAINT keys_disjoint`);
+        DROP CONSTRAINT keys_disjoint,
+        DROP CONSTRAINT keys_reservation`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -66,6 +74,8 @@ export class KeyGroups1767312000000 implements MigrationInterface {
       ALTER TABLE keys
         ADD CONSTRAINT keys_disjoint EXCLUDE USING gist
           (reservation_id WITH =, int4range(reservation_offset, reservation_offset + size) WITH &&),
+        ADD CONSTRAINT keys_reservation FOREIGN KEY (reservation_id, reservation_bits)
+          REFERENCES reservations (id, bits),
         DROP COLUMN group_id,
         DROP COLUMN group_ordinal,
         DROP COLUMN group_first_offset,

@@ -65,8 +65,9 @@ export async function applyAssignment(
       if (result.applied) held.carved(reservation.id, carving);
       return result;
     } catch (error) {
-      // The same keys under another message ID, or a reservation reaped meanwhile: the probe below tells.
-      if (!(error instanceof LedgerConflictError) || error.reason === 'bits-already-used') throw error;
+      // The same keys under another message ID (their key IDs or their group's bits taken, whichever insert
+      // Postgres ran first), or a reservation reaped meanwhile: the probe below tells.
+      if (!(error instanceof LedgerConflictError)) throw error;
     }
   }
   // The whole reservation is read when it will be held for later assignments, else only the bits these keys
@@ -169,7 +170,7 @@ async function recordKeys(
     material: sliceBits(bits, key.offset - first, key.size),
   }));
   try {
-    return { applied: await scope.keys.record(keys, claim) };
+    return { applied: await scope.keys.record(keys, { claim }) };
   } finally {
     keys.forEach((key) => key.material?.fill(0));
   }

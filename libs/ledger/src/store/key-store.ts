@@ -12,6 +12,7 @@ import {
   rows,
   sealedColumns,
   sealedOf,
+  sqlColumn,
   sqlConstraint,
   sqlState,
   UNIQUE_VIOLATION,
@@ -86,8 +87,7 @@ export class KeyStore {
    */
   async record(
     keys: readonly NewKey[],
-    claim?: MessageClaim,
-    sent: readonly SentMessage[] = [],
+    { claim, sent = [] }: { readonly claim?: MessageClaim; readonly sent?: readonly SentMessage[] } = {},
   ): Promise<boolean> {
     if (keys.length === 0) {
       return false;
@@ -103,6 +103,8 @@ export class KeyStore {
     try {
       // The groups, slave entries and audit event join the keys inserted. A group whose reservation is not
       // recorded for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
+      // Postgres runs the inserts in no promised order, so keys recorded before under another message ID may
+      // surface as their key IDs taken or as their group's bits used (see applyAssignment).
       const [inserted] = await rows<{ count: number }>(
         this.manager,
         `WITH c AS (
@@ -180,7 +182,7 @@ export class KeyStore {
       return inserted.count > 0;
     } catch (error) {
       const state = sqlState(error);
-      if (state === NOT_NULL_VIOLATION) {
+      if (state === NOT_NULL_VIOLATION && sqlColumn(error) === 'reservation_bits') {
         throw new LedgerConflictError(
           'unknown-reservation',
           'a key names a reservation that is not recorded for its link',

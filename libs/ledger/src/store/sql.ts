@@ -55,19 +55,21 @@ export async function rows<T>(manager: EntityManager, sql: string, parameters: u
   return (await driverOf(manager).query(query)).rows as T[];
 }
 
-/** The SQLSTATE of a driver error, if it has one. */
-export function sqlState(error: unknown): string | undefined {
-  const candidate = (error as { driverError?: { code?: unknown }; code?: unknown }) ?? {};
-  const code = candidate.driverError?.code ?? candidate.code;
-  return typeof code === 'string' ? code : undefined;
+/** A string field of a pg driver error, also when TypeORM wraps it in a QueryFailedError. */
+function driverField(error: unknown, field: 'code' | 'constraint' | 'column'): string | undefined {
+  const candidate = (error ?? {}) as { driverError?: Record<string, unknown> } & Record<string, unknown>;
+  const value = candidate.driverError?.[field] ?? candidate[field];
+  return typeof value === 'string' ? value : undefined;
 }
 
+/** The SQLSTATE of a driver error, if it has one. */
+export const sqlState = (error: unknown): string | undefined => driverField(error, 'code');
+
 /** The constraint a driver error names, if it names one. */
-export function sqlConstraint(error: unknown): string | undefined {
-  const candidate = (error as { driverError?: { constraint?: unknown }; constraint?: unknown }) ?? {};
-  const constraint = candidate.driverError?.constraint ?? candidate.constraint;
-  return typeof constraint === 'string' ? constraint : undefined;
-}
+export const sqlConstraint = (error: unknown): string | undefined => driverField(error, 'constraint');
+
+/** The column a driver error names (a NOT NULL violation names one). */
+export const sqlColumn = (error: unknown): string | undefined => driverField(error, 'column');
 
 export const NOT_NULL_VIOLATION = '23502';
 export const UNIQUE_VIOLATION = '23505';

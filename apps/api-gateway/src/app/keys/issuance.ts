@@ -374,8 +374,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
           slaves: assignment.slaves,
         })),
       ),
-      undefined,
-      sent,
+      { sent },
     );
   }
 
