@@ -4,7 +4,8 @@ import { LinkEntity } from './link.entity';
 
 /** An ordered run of bits of one link; its bit_ranges say where the bits lie, its keys are carved from it. */
 @Entity({ name: 'reservations' })
-// The target of the keys' composite foreign key, which carries the reservation size into every key row.
+// The target of the key groups' composite foreign key, which carries the reservation size into every group
+// (and from there into every key).
 @Unique('reservations_id_bits_unique', ['id', 'bits'])
 @Check('reservations_bits_positive', 'bits > 0')
 export class ReservationEntity {

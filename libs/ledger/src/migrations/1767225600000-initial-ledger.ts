@@ -8,7 +8,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   block size so a CHECK keeps every range inside its block.
  * - `keys` point into a reservation (offset, size); a second exclusion constraint keeps keys of one reservation
  *   disjoint, and a composite foreign key keeps them inside it. A key that spans blocks simply sits on a
- *   reservation with several ranges.
+ *   reservation with several ranges. (KeyGroups1767312000000 replaces that exclusion constraint and foreign key
+ *   by key groups.)
  *
  * Throughput: a gateway replica reserves a large run of bits in one short transaction (one `bit_ranges` row per
  * block touched, `blocks.reserved_bits` as the cursor) and then carves many keys out of it, writing only key
