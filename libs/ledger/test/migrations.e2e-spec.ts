@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { DataSource } from 'typeorm';
+
 import { createLedgerDataSource, revertLastMigration, runMigrations } from '../src/data-source';
 import {
   createDatabase,
@@ -41,26 +43,29 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
   });
   afterAll(() => server.dispose());
 
-  it('builds the whole schema on an empty database, and a second run finds nothing to do', async () => {
+  /** Runs `test` on a fresh database with a ledger data source (no migration run yet), then drops both. */
+  const withLedgerDatabase = async (test: (dataSource: DataSource, url: string) => Promise<void>) => {
     const url = await createDatabase(server.adminUrl);
     const dataSource = createLedgerDataSource(url);
     await dataSource.initialize();
     try {
-      expect(await tablesOf(url)).toEqual([]);
-      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
-      expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
-      expect(await runMigrations(dataSource)).toEqual([]);
+      await test(dataSource, url);
     } finally {
       await dataSource.destroy();
       await dropDatabase(server.adminUrl, url);
     }
-  });
+  };
 
-  it('reverts to an empty schema, one migration at a time, and migrates up again', async () => {
-    const url = await createDatabase(server.adminUrl);
-    const dataSource = createLedgerDataSource(url);
-    await dataSource.initialize();
-    try {
+  it('builds the whole schema on an empty database, and a second run finds nothing to do', () =>
+    withLedgerDatabase(async (dataSource, url) => {
+      expect(await tablesOf(url)).toEqual([]);
+      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
+      expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
+      expect(await runMigrations(dataSource)).toEqual([]);
+    }));
+
+  it('reverts to an empty schema, one migration at a time, and migrates up again', () =>
+    withLedgerDatabase(async (dataSource, url) => {
       await runMigrations(dataSource);
       await revertLastMigration(dataSource);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES.filter((table) => table !== 'key_groups'));
@@ -68,11 +73,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       expect(await tablesOf(url)).toEqual([]);
       expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
-    } finally {
-      await dataSource.destroy();
-      await dropDatabase(server.adminUrl, url);
-    }
-  });
+    }));
 
   it('lets exactly one of several replicas migrating at once apply the migrations', async () => {
     const url = await createDatabase(server.adminUrl);
@@ -88,16 +89,13 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     }
   });
 
-  it('turns each key recorded before key groups into a group of one, and back', async () => {
-    const url = await createDatabase(server.adminUrl);
-    const dataSource = createLedgerDataSource(url);
-    await dataSource.initialize();
-    try {
+  it('turns each key recorded before key groups into a group of one, and back', () =>
+    withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
       await revertLastMigration(dataSource);
       const [link] = await dataSource.query(
         `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ('kme-east', 'kme-west', 1024)
-         RETURNING id`,
+       RETURNING id`,
       );
       const reservation = randomUUID();
       await dataSource.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, 256)`, [
@@ -108,7 +106,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       for (const [index, keyId] of keys.entries()) {
         await dataSource.query(
           `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-             reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, $4, now())`,
+           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, $4, now())`,
           [keyId, link.id, reservation, index * 64],
         );
       }
@@ -116,7 +114,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       expect(await runMigrations(dataSource)).toEqual(['KeyGroups1767312000000']);
       const groups = await dataSource.query(
         `SELECT g.id, g.first_offset, g.key_size, g.key_count, k.group_ordinal
-         FROM key_groups g JOIN keys k ON k.group_id = g.id ORDER BY g.first_offset`,
+       FROM key_groups g JOIN keys k ON k.group_id = g.id ORDER BY g.first_offset`,
       );
       expect(groups).toEqual([
         { id: keys[0], first_offset: 0, key_size: 64, key_count: 1, group_ordinal: 0 },
@@ -126,7 +124,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       await expect(
         dataSource.query(
           `INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
-           VALUES ($1, $2, 256, 96, 64, 1)`,
+         VALUES ($1, $2, 256, 96, 64, 1)`,
           [randomUUID(), reservation],
         ),
       ).rejects.toThrow(/key_groups_disjoint/);
@@ -138,30 +136,19 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       await expect(
         dataSource.query(
           `INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
-             reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, 96, now())`,
+           reservation_offset, expires_at) VALUES ($1, $2, 'sae-alice', 64, $3, 256, 96, now())`,
           [randomUUID(), link.id, reservation],
         ),
       ).rejects.toThrow(/keys_disjoint/);
-    } finally {
-      await dataSource.destroy();
-      await dropDatabase(server.adminUrl, url);
-    }
-  });
+    }));
 
-  it('keeps the audit trail append-only even for raw SQL', async () => {
-    const url = await createDatabase(server.adminUrl);
-    const dataSource = createLedgerDataSource(url);
-    await dataSource.initialize();
-    try {
+  it('keeps the audit trail append-only even for raw SQL', () =>
+    withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
       await dataSource.query(`INSERT INTO audit_events (event, bits) VALUES ('block-burned', 8)`);
       await expect(dataSource.query(`UPDATE audit_events SET bits = 16`)).rejects.toThrow(/append-only/);
       await expect(dataSource.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
       await expect(dataSource.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
       expect(await dataSource.query(`SELECT bits FROM audit_events`)).toEqual([{ bits: '8' }]);
-    } finally {
-      await dataSource.destroy();
-      await dropDatabase(server.adminUrl, url);
-    }
-  });
+    }));
 });

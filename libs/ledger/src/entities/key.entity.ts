@@ -16,8 +16,9 @@ import { KeySlaveEntity } from './key-slave.entity';
 import { LinkEntity } from './link.entity';
 
 /**
- * A key: `size` bits at `reservationOffset` of a reservation, in slot `groupOrdinal` of its group. The material columns are `select: false` (only the
- * target holds material, until every slave has it); it is reached only through KeyStore.readMaterial / deliver.
+ * A key: `size` bits at `reservationOffset` of a reservation, in slot `groupOrdinal` of its group. The material
+ * columns are `select: false` (only the target holds material, until every slave has it); it is reached only
+ * through KeyStore.readMaterial / deliver.
  */
 @Entity({ name: 'keys' })
 @Check('keys_size_positive', 'size > 0')

@@ -7,8 +7,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * size). Groups of a reservation are disjoint by an exclusion constraint, and each key takes one slot of its
  * group: its offset is the group's first offset plus its ordinal times its size, its ordinal is below the
  * group's count and unique within the group. Two keys therefore never share a bit, whoever writes them, as
- * before; but the GiST entry, which cost about as much as the rest of a key's row, is now one per group
- * (one per enc_keys batch and size) instead of one per key.
+ * before; but the GiST entry, the costliest of a key's index entries and costlier as the table grows, is now
+ * one per group (one per enc_keys batch and size) instead of one per key.
  *
  * The keys' own foreign key to their reservation goes: it was served by the exclusion constraint's index, and
  * the group's key (which carries the reservation and its size into the key) and the group's own foreign key

@@ -33,8 +33,9 @@ interface GroupRow {
  * material lives in its own row from then on (dropped once every slave has it), so the block's copy of those
  * bits is no longer needed by anyone, while the block's other bits wait for assignments still in flight.
  * Keys are found through the target blocks still holding material, their reservations and those reservations'
- * key groups (each a run of keys back to back), so the work grows with the live pool, not with the keys table. Zeroing bits that are
- * zero already writes nothing, so overlapping calls (a margin before `since`, several reapers) are harmless.
+ * key groups (each a run of keys back to back), so the work grows with the live pool, not with the keys table.
+ * Zeroing bits that are zero already writes nothing, so overlapping calls (a margin before `since`, several
+ * reapers) are harmless.
  * Each block is written in a transaction of its own; one that fails is reported and the others go on.
  */
 export async function scrubKeyBits(

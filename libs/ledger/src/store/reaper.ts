@@ -25,7 +25,8 @@ export interface ReapCounts {
 
 /**
  * Deletes expired keys and blocks, dropping their material first, and key groups and reservations nothing
- * refers to any more. Rows another reaper replica is deleting are skipped, so replicas share the work instead of colliding.
+ * refers to any more. Rows another reaper replica is deleting are skipped, so replicas share the work instead
+ * of colliding.
  */
 export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
   const limit = options.limit ?? 1000;
@@ -55,11 +56,13 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
     // The groups those keys emptied. Two replicas that each took part of one group both still see the other's
     // keys here and leave it; the sweep before the reservations are deleted takes such a group.
-    await tx.query(
-      `DELETE FROM key_groups g
-       WHERE g.id = ANY ($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.group_id = g.id)`,
-      [[...new Set(keys.map((key) => key.group_id))]],
-    );
+    if (keys.length > 0) {
+      await tx.query(
+        `DELETE FROM key_groups g
+         WHERE g.id = ANY ($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.group_id = g.id)`,
+        [[...new Set(keys.map((key) => key.group_id))]],
+      );
+    }
 
     const blocks = await rows<{ id: string; link_id: number; bits: number; reserved_bits: number }>(
       tx,

@@ -100,7 +100,7 @@ export class MemoryConsumer {
     p.deliveries += 1;
     p.ready = false;
     p.holder = holder;
-    p.timer = this.later(this.spec.ackWaitMs, () => this.expireHold(message.sequence));
+    p.timer = this.holdTimer(message.sequence);
     this.pending.set(message.sequence, p);
     const delivery: Delivery = {
       subject: message.subject,
@@ -134,7 +134,7 @@ export class MemoryConsumer {
         const p = current();
         if (!p?.holder) return;
         clearTimeout(p.timer);
-        p.timer = this.later(this.spec.ackWaitMs, () => this.expireHold(sequence));
+        p.timer = this.holdTimer(sequence);
       },
     };
   }
@@ -165,6 +165,11 @@ export class MemoryConsumer {
     if (p.deliveries >= this.spec.maxDeliver) this.pending.delete(sequence);
     else p.ready = true;
     this.pump();
+  }
+
+  /** Hands the message back for redelivery once ackWait has passed without a settle (or a sign of work). */
+  private holdTimer(sequence: number): NodeJS.Timeout {
+    return this.later(this.spec.ackWaitMs, () => this.expireHold(sequence));
   }
 
   private later(ms: number, run: () => void): NodeJS.Timeout {

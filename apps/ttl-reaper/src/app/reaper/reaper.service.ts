@@ -51,7 +51,7 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     const total = { keys: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
     const scrubbedUpTo = await this.scrub();
-    for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
+    await this.inBatches(async () => {
       const counts = await this.ledger.reapExpired({
         targetGraceMs,
         limit: batchSize,
@@ -63,21 +63,26 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.reaped.inc({ kind: 'keys' }, counts.keys);
       this.metrics.reaped.inc({ kind: 'blocks' }, counts.blocks);
       this.metrics.reaped.inc({ kind: 'reservations' }, counts.reservations);
-      if (counts.keys < batchSize && counts.blocks < batchSize) break;
-    }
+      return counts.keys >= batchSize || counts.blocks >= batchSize;
+    });
     // Message IDs processed and messages sent are kept as long as a peer may still repeat them.
     const retainedSince = new Date(Date.now() - this.settings.inboxRetentionMs);
     await this.ledger.inbox.prune(retainedSince);
-    // Batches until the old ones are gone, as above: on the in-process bus every enc_keys batch adds a row.
-    for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopping; batch += 1) {
-      if ((await this.ledger.outbox.prune(retainedSince, batchSize)) < batchSize) break;
-    }
+    // On the in-process bus every enc_keys batch adds a row.
+    await this.inBatches(async () => (await this.ledger.outbox.prune(retainedSince, batchSize)) >= batchSize);
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
       );
     }
     return total;
+  }
+
+  /** Runs `batch` until it answers that it found less than a full batch, at most MAX_BATCHES_PER_ROUND times. */
+  private async inBatches(batch: () => Promise<boolean>): Promise<void> {
+    for (let n = 0; n < MAX_BATCHES_PER_ROUND && !this.stopping; n += 1) {
+      if (!(await batch())) break;
+    }
   }
 
   /**
