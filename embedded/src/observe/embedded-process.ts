@@ -106,6 +106,8 @@ export class EmbeddedProcess {
         DQKD_HEALTH_PORT: String(healthPortBase),
         ...env,
       },
+      // A process group of its own, as a shell gives a job, so stop can signal the group as Ctrl-C does.
+      detached: true,
     });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -135,8 +137,13 @@ export class EmbeddedProcess {
     return this.exited;
   }
 
-  async stop(signal: NodeJS.Signals): Promise<number | null> {
-    this.child.kill(signal);
+  /**
+   * Signals the launcher, or with `group` its whole process group, as Ctrl-C in a terminal signals every
+   * process of the foreground job (the Postgres servers the launcher started among them, unless they left it).
+   */
+  async stop(signal: NodeJS.Signals, { group = false }: { group?: boolean } = {}): Promise<number | null> {
+    if (group) process.kill(-this.child.pid!, signal);
+    else this.child.kill(signal);
     return this.exited;
   }
 }

@@ -105,7 +105,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         '-c',
         `autovacuum_naptime=${AUTOVACUUM_NAPTIME_S}`,
       ],
-      { ...runAs, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+      {
+        ...runAs,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LC_ALL: 'C' },
+        // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and Postgres
+        // would shut down at once, under the apps still stopping. Its owner stops it once they have.
+        detached: true,
+      },
     );
     const stderr = keepTail(server);
     try {
