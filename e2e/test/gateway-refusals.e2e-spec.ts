@@ -229,6 +229,17 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       );
     });
 
+    it('answers 401 to an SAE the network does not know before reading its body, over the limit or not', async () => {
+      const answer = await send('POST', '/api/v1/keys/sae-bob/enc_keys', {
+        saeId: 'sae-mallory',
+        body: `{"number": 1, "pad": "${'x'.repeat(5000)}"}`,
+      });
+      expect(answer).toEqual({
+        status: 401,
+        body: { message: 'a valid client certificate of a known SAE is required' },
+      });
+    });
+
     it('answers 401 to an SAE of another KME', async () => {
       const answer = await send('GET', '/api/v1/keys/sae-alice/status', { saeId: 'sae-bob' });
       expect(answer.status).toBe(401);
@@ -263,6 +274,11 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
         'has headers over the size limit',
         `GET /api/v1/keys/sae-bob/status HTTP/1.1\r\nHost: kme\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`,
         'the request headers are too large',
+      ],
+      [
+        'expects what HTTP/1.1 does not define',
+        'POST /api/v1/keys/sae-bob/enc_keys HTTP/1.1\r\nHost: kme\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}',
+        'the Expect header asks for what this KME does not do (only 100-continue)',
       ],
     ])(
       'answers 400 with a JSON message to a request that %s, and closes the connection',

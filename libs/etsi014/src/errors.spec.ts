@@ -10,7 +10,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
   'too-many-additional-slaves': [{ kind: 'too-many-additional-slaves', max: 2 }, 400],
   'duplicate-additional-slave': [{ kind: 'duplicate-additional-slave', saeId: 'sae-bob' }, 400],
   'duplicate-extension': [
-    { kind: 'duplicate-extension', member: 'extension_optional', name: 'dqkd_ttl' },
+    { kind: 'duplicate-extension', member: 'extension_mandatory', name: 'dqkd_ttl' },
     400,
   ],
   'unsupported-mandatory-extension': [{ kind: 'unsupported-mandatory-extension', names: ['x_route'] }, 400],
@@ -39,6 +39,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
   'not-attached': [{ kind: 'not-attached' }, 401],
   'not-a-slave': [{ kind: 'not-a-slave' }, 401],
   'insufficient-key-material': [{ kind: 'insufficient-key-material' }, 503],
+  'request-beyond-pool': [{ kind: 'request-beyond-pool', bits: 67108864, poolBits: 16777216 }, 503],
   'status-invariant-violated': [
     { kind: 'status-invariant-violated', invariant: 'min_key_size ≤ key_size ≤ max_key_size' },
     503,
@@ -83,6 +84,14 @@ describe('toEtsiResponse', () => {
         ],
       },
     });
+  });
+
+  it('names at most 16 unsupported mandatory extensions and counts the rest', () => {
+    const names = Array.from({ length: 1000 }, (_, i) => `x${i}`);
+    const { details } = toEtsiResponse({ kind: 'unsupported-mandatory-extension', names }).body;
+    expect(details).toHaveLength(17);
+    expect(details?.[15]).toEqual({ extension_mandatory_unsupported: 'x15 is not supported' });
+    expect(details?.[16]).toEqual({ extension_mandatory_unsupported: 'and 984 more' });
   });
 
   it('uses the spec message for a mandatory extension that cannot be met, naming the requirement', () => {

@@ -43,6 +43,8 @@ export type EtsiError =
   | { readonly kind: 'not-a-slave' }
   // 503: the KME cannot serve a valid request right now.
   | { readonly kind: 'insufficient-key-material' }
+  /** More bits than the link's pool is filled to: valid by the status, yet never servable as it is. */
+  | { readonly kind: 'request-beyond-pool'; readonly bits: number; readonly poolBits: number }
   | { readonly kind: 'status-invariant-violated'; readonly invariant: string }
   /** The caller sent more requests than its rate limit allows. */
   | { readonly kind: 'rate-limited' }
@@ -62,6 +64,8 @@ export const MESSAGE_UNMET_MANDATORY_EXTENSION = 'not all extension_mandatory re
 export const MESSAGE_KEYS_NOT_FOUND = 'one or more keys specified are not found on KME';
 
 const QUOTED_LENGTH = 64;
+/** Unsupported mandatory extensions named one by one; a body of thousands would otherwise bloat the answer. */
+const NAMED_EXTENSIONS = 16;
 
 // Callers' values are echoed in messages, bounded so that a huge value cannot bloat the answer.
 function bounded(value: string): string {
@@ -114,10 +118,14 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
     case 'duplicate-extension':
       return badRequest(`${error.member} shall not repeat an extension name: ${quote(error.name)}`);
     case 'unsupported-mandatory-extension':
-      return badRequest(
-        MESSAGE_UNSUPPORTED_MANDATORY_EXTENSION,
-        error.names.map((name) => ({ extension_mandatory_unsupported: `${bounded(name)} is not supported` })),
-      );
+      return badRequest(MESSAGE_UNSUPPORTED_MANDATORY_EXTENSION, [
+        ...error.names
+          .slice(0, NAMED_EXTENSIONS)
+          .map((name) => ({ extension_mandatory_unsupported: `${bounded(name)} is not supported` })),
+        ...(error.names.length > NAMED_EXTENSIONS
+          ? [{ extension_mandatory_unsupported: `and ${error.names.length - NAMED_EXTENSIONS} more` }]
+          : []),
+      ]);
     case 'unmet-mandatory-extension':
       return badRequest(MESSAGE_UNMET_MANDATORY_EXTENSION, [
         { extension_mandatory_unmet: `${error.name} shall be ${error.requirement}` },
@@ -157,6 +165,11 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return unauthorized('the caller is not a slave SAE of every key requested');
     case 'insufficient-key-material':
       return serverError('not enough key material is ready on this link; retry later');
+    case 'request-beyond-pool':
+      return serverError(
+        `the request asks for ${error.bits} bits of key material, more than this link's pool is filled to ` +
+          `(${error.poolBits} bits); ask for fewer or smaller keys`,
+      );
     case 'status-invariant-violated':
       return serverError(`error on server side: the link's limits break ${error.invariant}`);
     case 'rate-limited':

@@ -10,8 +10,15 @@ const SUPPORTED_EXTENSIONS: ReadonlySet<string> = new Set([DQKD_TTL]);
 type ExtensionField = 'extension_mandatory' | 'extension_optional';
 
 /**
+ * The value of an optional extension named more than once: a wish that contradicts itself, left unhandled
+ * like an unknown optional extension (the spec lets the KME answer normally then).
+ */
+const REPEATED = Symbol('repeated optional extension');
+
+/**
  * The name/value pairs of `extension_mandatory` or `extension_optional`: an array of objects, each with one
- * or more names. A name may appear once per array, so that no value silently overrides another.
+ * or more names. A mandatory name may appear once, so that no requirement silently overrides another; an
+ * optional name given twice is ignored.
  */
 export function readExtensions(value: unknown, field: ExtensionField): Result<ReadonlyMap<string, unknown>> {
   const pairs = new Map<string, unknown>();
@@ -24,8 +31,9 @@ export function readExtensions(value: unknown, field: ExtensionField): Result<Re
       return fail({ kind: 'invalid-member', member: `${field}[${index}]`, expected: 'an object' });
     }
     for (const [name, extensionValue] of Object.entries(extension)) {
-      if (pairs.has(name)) return fail({ kind: 'duplicate-extension', member: field, name });
-      pairs.set(name, extensionValue);
+      if (!pairs.has(name)) pairs.set(name, extensionValue);
+      else if (field === 'extension_optional') pairs.set(name, REPEATED);
+      else return fail({ kind: 'duplicate-extension', member: field, name });
     }
   }
   return ok(pairs);
@@ -38,8 +46,8 @@ function maxTtlOf(limits: EtsiLimits): number {
 
 /**
  * The decode deadline a request asks for, in seconds. A mandatory `dqkd_ttl` must be an integer the link
- * grants. An optional one is a wish: clamped into range when it is an integer, ignored otherwise (the spec
- * lets a KME answer normally when it leaves an optional extension unhandled). Mandatory wins over optional.
+ * grants. An optional one is a wish: clamped into range when it is a whole number, ignored otherwise (the
+ * spec lets a KME answer normally when it leaves an optional extension unhandled). Mandatory wins over optional.
  * Unknown optional extensions are ignored; unknown mandatory ones are all named in the error.
  */
 export function resolveExtensions(
@@ -63,6 +71,9 @@ export function resolveExtensions(
     return ok({ ttlSeconds: ttl });
   }
   const wish = optional.get(DQKD_TTL);
-  if (isInteger(wish)) return ok({ ttlSeconds: Math.min(Math.max(wish, 1), maxTtl) });
+  // Any whole number is clamped, also one beyond the safe integers (-1e16 asks for the shortest TTL).
+  if (typeof wish === 'number' && Number.isInteger(wish)) {
+    return ok({ ttlSeconds: Math.min(Math.max(wish, 1), maxTtl) });
+  }
   return ok({ ttlSeconds: Math.min(limits.defaultTtlSeconds, maxTtl) });
 }

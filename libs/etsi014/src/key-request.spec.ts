@@ -175,11 +175,19 @@ describe('enc_keys POST body', () => {
       },
     );
 
-    it('answers 400 when an array names an extension twice', () => {
+    it('answers 400 when extension_mandatory names an extension twice', () => {
       expect(
         answer(parseEncKeysBody({ extension_mandatory: [{ dqkd_ttl: 60 }, { dqkd_ttl: 70 }] }, LIMITS))
           .message,
       ).toBe('extension_mandatory shall not repeat an extension name: "dqkd_ttl"');
+    });
+
+    it('ignores an optional extension named twice, known or not, and answers normally', () => {
+      const body = { extension_optional: [{ abc_qos: 1, dqkd_ttl: 60 }, { abc_qos: 2 }, { dqkd_ttl: 70 }] };
+      expect(parseEncKeysBody(body, LIMITS)).toEqual({
+        ok: true,
+        value: { number: 1, size: 256, additionalSlaveSaeIds: [], ttlSeconds: 3600 },
+      });
     });
 
     it('answers 400 with the spec message and details for an unknown mandatory extension', () => {
@@ -256,6 +264,9 @@ describe('enc_keys POST body', () => {
       expect(ttlOf({ extension_optional: [{ dqkd_ttl: -30 }] })).toBe(1);
       expect(ttlOf({ extension_optional: [{ dqkd_ttl: 86400 }] })).toBe(3600);
       expect(ttlOf({ extension_optional: [{ dqkd_ttl: 120 }] })).toBe(120);
+      // Whole numbers beyond the safe integers are out of range too, not ignored.
+      expect(ttlOf({ extension_optional: [{ dqkd_ttl: -1e16 }] })).toBe(1);
+      expect(ttlOf({ extension_optional: [{ dqkd_ttl: 1e300 }] })).toBe(3600);
     });
 
     it('ignores an optional TTL that is not an integer', () => {

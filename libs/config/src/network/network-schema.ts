@@ -49,8 +49,8 @@ export const defaultLimits: Readonly<LimitsInput> = Object.freeze({
   // 16 and 64 blocks of the default size.
   low_watermark_bits: 1 << 22,
   high_watermark_bits: 1 << 24,
-  // 1024 key_IDs of about 52 bytes each fit with room to spare.
-  max_request_body_bytes: 65536,
+  // 1024 key_IDs entries fit also when a client adds master_SAE_ID to each (about 80 bytes) and indents.
+  max_request_body_bytes: 131072,
   max_key_ids_per_request: 1024,
   sae_requests_per_second: 50,
   sae_request_burst: 100,

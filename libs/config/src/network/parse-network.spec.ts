@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { stringify } from 'yaml';
@@ -72,11 +73,21 @@ describe('parseNetwork', () => {
         maxTtlSeconds: 3600,
         lowWatermarkBits: 4194304,
         highWatermarkBits: 16777216,
-        maxRequestBodyBytes: 65536,
+        maxRequestBodyBytes: 131072,
         maxKeyIdsPerRequest: 1024,
         saeRequestsPerSecond: 50,
         saeRequestBurst: 100,
       });
+    });
+
+    it('takes by default a dec_keys body of as many key_IDs as it allows, each with a master_SAE_ID, indented', () => {
+      const limits = network.linkLimits('kme-east', 'kme-west')!;
+      const entries = Array.from({ length: limits.maxKeyIdsPerRequest }, () => ({
+        key_ID: randomUUID(),
+        master_SAE_ID: 'sae-alice',
+      }));
+      const body = JSON.stringify({ key_IDs: entries }, null, 2);
+      expect(Buffer.byteLength(body)).toBeLessThanOrEqual(limits.maxRequestBodyBytes);
     });
 
     it('finds the KME an SAE is attached to', () => {

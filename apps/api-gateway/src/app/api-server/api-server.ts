@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 import { DqkdConfig } from '@dqkd/config';
-import { toEtsiResponse } from '@dqkd/etsi014';
+import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
 import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
@@ -19,7 +19,7 @@ import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { CertificateExpiry } from '../observability/certificate-expiry';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
-import { answerClientError } from './client-errors';
+import { answerClientError, answerExpectation } from './client-errors';
 import { sendJson } from './json-response';
 import { readBody } from './raw-body';
 
@@ -71,6 +71,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       });
     });
     server.on('clientError', answerClientError);
+    server.on('checkExpectation', answerExpectation);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.apiPort, http.listenHost, () => {
@@ -110,18 +111,24 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
       return;
     }
-    let body: Buffer = NO_BODY;
-    if (request.method === 'POST') {
-      const read = await readBody(request, maxBodyBytes);
-      if (!read.ok) {
-        // The rest of the body is never read, so this connection cannot carry another request.
-        response.setHeader('Connection', 'close');
-        sendJson(response, 400, toEtsiResponse({ kind: 'body-too-large', max: maxBodyBytes }).body);
-        return;
-      }
-      body = read.body;
-    }
-    await this.keys.handle(request, response, route, body);
+    await this.keys.handle(request, response, route, () => this.body(request, response, maxBodyBytes));
+  }
+
+  /**
+   * The request's body, read within the size limit only when the route asks for it: once the caller is
+   * known and within its rate, so nobody else makes the KME buffer a body.
+   */
+  private async body(
+    request: IncomingMessage,
+    response: ServerResponse,
+    maxBodyBytes: number,
+  ): Promise<Result<Buffer>> {
+    if (request.method !== 'POST') return ok(NO_BODY);
+    const read = await readBody(request, maxBodyBytes);
+    if (read.ok) return ok(read.body);
+    // The rest of the body is never read, so this connection cannot carry another request.
+    response.setHeader('Connection', 'close');
+    return fail({ kind: 'body-too-large', max: maxBodyBytes });
   }
 
   private async tlsOptions(): Promise<MutualTlsServerOptions> {

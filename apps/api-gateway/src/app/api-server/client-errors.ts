@@ -1,4 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+
+import { sendJson } from './json-response';
 
 /** Why Node could not hand a request to the routes, as the SAE is told it. */
 const MESSAGES: Readonly<Record<string, string>> = {
@@ -35,4 +38,15 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     // its own holding the socket.
     () => socket.destroy(),
   );
+}
+
+/**
+ * Answers a request whose Expect header asks for anything but 100-continue, which Node would answer with a
+ * bodiless 417, a status the spec does not define. Its body is never read, so the connection closes.
+ */
+export function answerExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  response.setHeader('Connection', 'close');
+  sendJson(response, 400, {
+    message: 'the Expect header asks for what this KME does not do (only 100-continue)',
+  });
 }

@@ -39,6 +39,10 @@ export class EncKeysService {
     if (!addressees.ok) return addressees;
 
     const { number, size, ttlSeconds } = request.value;
+    // Waiting for the generator could not help: it never fills the pool beyond its high watermark.
+    if (number * size > limits.highWatermarkBits) {
+      return fail({ kind: 'request-beyond-pool', bits: number * size, poolBits: limits.highWatermarkBits });
+    }
     const issued = await this.issuer.issue({
       targetKmeId: target.value,
       masterSaeId: master.id,

@@ -68,8 +68,16 @@ export class KeysController {
     return match === null ? undefined : { kind: 'keys', segment: match[1]!, method: match[2] as KeysMethod };
   }
 
-  /** Answers one request to `route` (see route()), `body` the POST body's bytes (empty for a GET). */
-  handle(request: IncomingMessage, response: ServerResponse, route: KeysRoute, body: Buffer): Promise<void> {
+  /**
+   * Answers one request to `route` (see route()); `body` reads the POST body's bytes (none for a GET), which
+   * only enc_keys and dec_keys do, once the caller is identified and within its rate.
+   */
+  handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: KeysRoute,
+    body: () => Promise<Result<Buffer>>,
+  ): Promise<void> {
     const { method } = request;
     if (route.kind === 'openapi' && method === 'GET') {
       // For the SAEs of this KME, like every route: another certificate of the CA gets the same 401.
@@ -89,14 +97,14 @@ export class KeysController {
         );
       case 'enc_keys':
         return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, body);
+          const input = inputOf(request, await body());
           const answer = input.ok ? await this.encKeys.encKeys(sae, id, input.value) : input;
           this.keyCounts.encKeys(id, answer);
           return answer;
         });
       default:
         return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, body);
+          const input = inputOf(request, await body());
           const answer = input.ok ? await this.decKeys.decKeys(sae, id, input.value) : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
@@ -153,11 +161,12 @@ function queryOf(request: IncomingMessage): URLSearchParams {
 }
 
 /** A GET's query, or a POST's body as JSON whatever its Content-Type (the spec's curl examples send none). */
-function inputOf(request: IncomingMessage, body: Buffer): Result<EncKeysInput & DecKeysInput> {
+function inputOf(request: IncomingMessage, body: Result<Buffer>): Result<EncKeysInput & DecKeysInput> {
   if (request.method === 'GET') return ok({ query: queryOf(request) });
-  if (body.length === 0) return ok({ body: {} });
+  if (!body.ok) return body;
+  if (body.value.length === 0) return ok({ body: {} });
   try {
-    return ok({ body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown });
+    return ok({ body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.value)) as unknown });
   } catch {
     return fail({ kind: 'body-not-json' } satisfies EtsiError);
   }
