@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 
-import { generateBlock, sealMetadata } from '@dqkd/blast';
+import { generateBlock, sealMetadata, type BlockMetadata } from '@dqkd/blast';
 import { createEntropySources } from '@dqkd/entropy';
 import type { Ledger } from '@dqkd/ledger';
 import { sealAssignment, sealBlockAck, type Assignment } from '@dqkd/messaging';
@@ -40,6 +40,13 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     for (const { sealed, blockId } of waiting) {
       await js.publish(METADATA_TO_WEST, sealed, { msgID: `metadata:${blockId}` });
     }
+    const { sealed, reservationId, keyId } = await sealedAssignment(600_000);
+    await js.publish(ASSIGNMENT_TO_WEST, sealed, { msgID: `assignment:${reservationId}` });
+    await eventually(async () => (await west.keys.find([keyId])).length === 1, 10_000, 'the assignment');
+  }
+
+  /** An assignment of one 256-bit key that kme-east reserves now, decodable for `ttlMs`, sealed to kme-west. */
+  async function sealedAssignment(ttlMs: number) {
     const link = (await east.links.find('kme-east', 'kme-west'))!;
     const reserved = await east.reservations.reserve(link.id, 256);
     if (!reserved.ok) throw new Error('the pool cannot cover 256 bits');
@@ -49,14 +56,12 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       keys: [{ keyId, offset: 0, size: 256 }],
       masterSaeId: 'sae-alice',
       slaves: [{ kind: 'sae', id: 'sae-bob' }],
-      expiresAt: new Date(Date.now() + 600_000),
+      expiresAt: new Date(Date.now() + ttlMs),
     };
     const { identity } = await network.entropy.credentials('kme-east');
     const kem = network.entropy.network.kme('kme-west')!.sealing.kemPublicKey;
-    await js.publish(ASSIGNMENT_TO_WEST, sealAssignment(assignment, identity.sigSecretKey, kem), {
-      msgID: `assignment:${reserved.reservation.id}`,
-    });
-    await eventually(async () => (await west.keys.find([keyId])).length === 1, 10_000, 'the assignment');
+    const sealed = sealAssignment(assignment, identity.sigSecretKey, kem);
+    return { sealed, reservationId: reserved.reservation.id, keyId };
   }
 
   /** Runs `test` with every entropy server killed, and starts them again after it. */
@@ -78,7 +83,10 @@ describe('pool filling and replication between two sites over NATS JetStream', (
    * A block kme-east generated from the network's entropy servers, its metadata sealed to kme-west; its samples
    * readable for `sampleLifetimeMs` from their lease (by default until the block's deadline).
    */
-  async function sealedBlock(sampleLifetimeMs?: number) {
+  async function sealedBlock(
+    sampleLifetimeMs?: number,
+    change: (metadata: BlockMetadata) => BlockMetadata = (m) => m,
+  ) {
     const credentials = await network.entropy.credentials('kme-east');
     const sources = createEntropySources(network.entropy.network, credentials);
     const now = Date.now();
@@ -94,12 +102,13 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       sampleDeadline,
     });
     sources.close();
+    const metadata = change(generated.metadata);
     const sealed = sealMetadata(
-      generated.metadata,
+      metadata,
       credentials.identity.sigSecretKey,
       network.entropy.network.kme('kme-west')!.sealing.kemPublicKey,
     );
-    return { generated, sealed, blockId: generated.metadata.blockId, sampleDeadline };
+    return { generated, sealed, blockId: metadata.blockId, sampleDeadline };
   }
 
   const readyAt = async (ledger: Ledger) => (await blocksOf(ledger)).filter((b) => b.state === 'ready');
@@ -247,6 +256,62 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       expect(westReplication.text).toContain(`block ${blockId} from kme-east rejected (samples-refused)`);
     });
   }, 60_000);
+
+  it.each([
+    [
+      'a deadline beyond the longest life of a block',
+      (m: BlockMetadata) => ({ ...m, expiresAt: Date.now() + 30 * 24 * 3_600_000 }),
+      /lies beyond the longest life of a block/,
+    ],
+    [
+      'a sample of an entropy server this site does not use',
+      (m: BlockMetadata) => ({
+        ...m,
+        samples: [{ ...m.samples[0]!, serverId: 'entropy-9' }, ...m.samples.slice(1)],
+      }),
+      /its sample of entropy-9 lies on an entropy server this site does not use/,
+    ],
+  ])('rejects at once, reading no sample, metadata with %s', async (_case, change, why) => {
+    const { sealed, blockId } = await sealedBlock(600_000, change);
+    await network.publishAndSettle(METADATA_TO_WEST, sealed, `metadata:${blockId}`, 'kme-west');
+    expect(await west.blocks.find(blockId)).toBeUndefined();
+    const line = westReplication.text
+      .split('\n')
+      .find((l) => l.includes(`block ${blockId} from kme-east rejected`));
+    expect(line).toContain('(metadata-refused)');
+    expect(line).toMatch(why);
+  });
+
+  it('rejects metadata naming a block this site already holds, and leaves that block as it was', async () => {
+    const link = (await west.links.find('kme-east', 'kme-west'))!;
+    const heldId = randomUUID();
+    const held = await west.blocks.store({
+      id: heldId,
+      linkId: link.id,
+      role: 'target',
+      state: 'ready',
+      material: Buffer.alloc(BLOCK_BITS / 8, 7),
+      bits: BLOCK_BITS,
+      metadata: Buffer.from('held'),
+      expiresAt: new Date(Date.now() + 600_000),
+    });
+    expect(held).toBe(true);
+    const { sealed } = await sealedBlock(600_000, (m) => ({ ...m, blockId: heldId }));
+    await network.publishAndSettle(METADATA_TO_WEST, sealed, `again-${heldId}`, 'kme-west');
+    expect(westReplication.text).toContain(
+      `block ${heldId} from kme-east rejected (metadata-refused): a block with its ID is held here already`,
+    );
+    const material = await west.blocks.readBits([{ blockId: heldId, start: 0, end: BLOCK_BITS }]);
+    expect(material?.equals(Buffer.alloc(BLOCK_BITS / 8, 7))).toBe(true);
+  });
+
+  it('refuses an assignment whose deadline lies beyond the longest TTL, and records none of its keys', async () => {
+    const { sealed, reservationId, keyId } = await sealedAssignment(30 * 24 * 3_600_000);
+    await network.publishAndSettle(ASSIGNMENT_TO_WEST, sealed, `assignment:${reservationId}`, 'kme-west');
+    expect(await west.keys.find([keyId])).toEqual([]);
+    expect(westReplication.text).toContain(`assignment ${reservationId} from kme-east: its deadline`);
+    expect(westReplication.text).toContain('lies beyond the longest TTL');
+  });
 
   it('applies an assignment behind many blocks waiting for entropy servers out of reach', async () => {
     // More metadata than a small limit of unacknowledged messages, each tried again while no server answers.

@@ -37,7 +37,9 @@ export type LedgerConflictReason =
   | 'unknown-reservation'
   | 'segments-not-on-link'
   | 'reservation-id-taken'
-  | 'no-material';
+  | 'no-material'
+  /** Bits outside their block or reservation, or numbers beyond the ledger's integers: never recordable. */
+  | 'impossible-bits';
 
 /** A write the ledger refused because it would break an invariant (a key ID or a bit used twice, …). */
 export class LedgerConflictError extends Error {

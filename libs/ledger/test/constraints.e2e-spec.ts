@@ -197,6 +197,14 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
     expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
   });
 
+  it('records nothing of a batch when one key lies outside its reservation, and says it never will', async () => {
+    const { ledger } = context();
+    const { reservation } = await reservedBlock();
+    const batch = [key64(reservation, 0), key64(reservation, reservation.bits)];
+    await expect(ledger.keys.record(batch)).rejects.toMatchObject({ reason: 'impossible-bits' });
+    expect(await ledger.keys.find(batch.map((k) => k.keyId))).toEqual([]);
+  });
+
   it('records nothing of a batch when one key names a reservation not recorded for its link', async () => {
     const { ledger } = context();
     const { reservation } = await reservedBlock();
@@ -267,6 +275,19 @@ describe.each(DATABASE_MODES)('ledger constraints on %s', (mode) => {
       reason: 'bits-already-used',
     });
     expect((await ledger.blocks.find(block.id))?.reservedBits).toBe(512);
+  });
+
+  it.each([
+    ['past the end of its block', 1024 - 256],
+    ['beyond the ledger integers', 2 ** 31],
+  ])('refuses, as never recordable, a reservation whose bits lie %s', async (_case, start) => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    const [block] = await readyBlocks(ledger, link, 1);
+    await expect(ledger.reservations.record(reservationOn(link, block.id, start))).rejects.toMatchObject({
+      reason: 'impossible-bits',
+    });
+    expect((await ledger.blocks.find(block.id))?.reservedBits).toBe(0);
   });
 
   it('refuses a reservation recorded before on other bits, and leaves the recorded one as it was', async () => {

@@ -9,6 +9,7 @@ import { KEYS_RECORDED_CHANNEL } from './channels';
 import {
   EXCLUSION_VIOLATION,
   NOT_NULL_VIOLATION,
+  isImpossibleBits,
   rows,
   sealedColumns,
   sealedOf,
@@ -194,6 +195,9 @@ export class KeyStore {
       }
       if (state === EXCLUSION_VIOLATION) {
         throw new LedgerConflictError('bits-already-used', 'a key overlaps bits another key already holds');
+      }
+      if (isImpossibleBits(error)) {
+        throw new LedgerConflictError('impossible-bits', 'a key lies outside its reservation');
       }
       throw error;
     }

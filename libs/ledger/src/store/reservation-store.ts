@@ -5,7 +5,7 @@ import { EntityManager } from 'typeorm';
 import { LedgerConflictError } from '../errors';
 import { segmentsText } from '../segments';
 import { unreservedBits } from './block-store';
-import { EXCLUSION_VIOLATION, inTransaction, rows, sqlState } from './sql';
+import { EXCLUSION_VIOLATION, inTransaction, isImpossibleBits, rows, sqlState } from './sql';
 import { BitSegment, Reservation } from './types';
 
 export type ReserveResult =
@@ -277,6 +277,12 @@ async function insertReservation(
       throw new LedgerConflictError(
         'bits-already-used',
         `reservation ${reservation.id} overlaps bits already reserved`,
+      );
+    }
+    if (isImpossibleBits(error)) {
+      throw new LedgerConflictError(
+        'impossible-bits',
+        `reservation ${reservation.id} names bits its blocks do not have`,
       );
     }
     throw error;

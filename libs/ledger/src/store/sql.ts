@@ -71,7 +71,9 @@ export const sqlConstraint = (error: unknown): string | undefined => driverField
 /** The column a driver error names (a NOT NULL violation names one). */
 export const sqlColumn = (error: unknown): string | undefined => driverField(error, 'column');
 
+export const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
 export const NOT_NULL_VIOLATION = '23502';
+export const CHECK_VIOLATION = '23514';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
 
@@ -98,4 +100,13 @@ export interface SealedColumns {
 
 export function sealedOf(row: SealedColumns): SealedMaterial {
   return { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id };
+}
+
+/**
+ * Whether a failed write named bits that cannot be: outside their block or reservation, or beyond the
+ * columns' integers. Only the writer's input decides that, so writing it again can never succeed.
+ */
+export function isImpossibleBits(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === CHECK_VIOLATION || state === NUMERIC_VALUE_OUT_OF_RANGE;
 }

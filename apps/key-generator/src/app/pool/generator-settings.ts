@@ -1,4 +1,5 @@
 import { ConfigError, ENVIRONMENT, type Environment } from '@dqkd/config';
+import { MAX_BLOCK_LIFETIME_MS } from '@dqkd/messaging';
 
 export interface GeneratorSettings {
   /** How often each link's pool is checked (ms). */
@@ -18,8 +19,9 @@ const VARIABLES: Record<keyof GeneratorSettings, [name: string, fallback: number
   {
     intervalMs: ['DQKD_GENERATOR_INTERVAL_MS', 200, 10, 600_000],
     concurrency: ['DQKD_GENERATOR_CONCURRENCY', 4, 1, 64],
-    // At least a minute: gateways take leases only from blocks that live 10 s more (LEASE_MARGIN_MS).
-    blockLifetimeMs: ['DQKD_BLOCK_LIFETIME_MS', 3_600_000, 60_000, 3_600_000],
+    // At least a minute: gateways take leases only from blocks that live 10 s more (LEASE_MARGIN_MS). At most
+    // what targets accept.
+    blockLifetimeMs: ['DQKD_BLOCK_LIFETIME_MS', MAX_BLOCK_LIFETIME_MS, 60_000, MAX_BLOCK_LIFETIME_MS],
     ackTimeoutMs: ['DQKD_BLOCK_ACK_TIMEOUT_MS', 600_000, 1000, 3_600_000],
   };
 

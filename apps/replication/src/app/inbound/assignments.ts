@@ -1,6 +1,13 @@
 import { EnvelopeError } from '@dqkd/blast';
 import { applyAssignment, LedgerConflictError, type HeldReservations, type Ledger } from '@dqkd/ledger';
-import { assignmentMessageId, AssignmentMalformed, openAssignment, type BusMessage } from '@dqkd/messaging';
+import {
+  assignmentMessageId,
+  AssignmentMalformed,
+  beyondLongest,
+  MAX_KEY_TTL_MS,
+  openAssignment,
+  type BusMessage,
+} from '@dqkd/messaging';
 import type { Logger } from '@nestjs/common';
 
 import type { ReplicationMetrics } from '../replication-metrics';
@@ -47,6 +54,16 @@ export class Assignments {
         this.logger,
         'assignment',
         `refused assignment of link ${reservation.linkSource} → ${reservation.linkTarget} from ${peer}`,
+      );
+    }
+    if (beyondLongest(assignment.expiresAt.getTime(), MAX_KEY_TTL_MS)) {
+      // The keys would outlive the longest TTL here (and their bits the blocks they came from).
+      return refuse(
+        this.metrics,
+        this.logger,
+        'assignment',
+        `ALARM assignment ${reservation.id} from ${peer}: its deadline ` +
+          `${assignment.expiresAt.toISOString()} lies beyond the longest TTL`,
       );
     }
     try {

@@ -2,7 +2,9 @@ import { EnvelopeError, openMetadata, regenerateBlock, type BlockMetadata } from
 import type { KmeEntropySources } from '@dqkd/entropy';
 import type { Ledger } from '@dqkd/ledger';
 import {
+  beyondLongest,
   blockAckMessage,
+  MAX_BLOCK_LIFETIME_MS,
   metadataMessageId,
   sealBlockAck,
   type BlockAck,
@@ -79,7 +81,8 @@ export class Regeneration {
     const route = { from: this.keys.self, to: peer };
     const sealed = sealBlockAck(
       ack,
-      { ...route, expiresAt: metadata.expiresAt },
+      // The block's deadline, unless it is one refused as too far off.
+      { ...route, expiresAt: Math.min(metadata.expiresAt, Date.now() + MAX_BLOCK_LIFETIME_MS) },
       this.keys.identity.sigSecretKey,
       this.keys.kemPublicKeyOf(peer),
     );
@@ -88,7 +91,7 @@ export class Regeneration {
       await this.ledger.processOnce(messageId, message.subject, async (scope) => {
         if (material) {
           const link = await scope.links.ensure(metadata.source, metadata.target, metadata.layout.blockBits);
-          await scope.blocks.store({
+          const stored = await scope.blocks.store({
             id: metadata.blockId,
             linkId: link.id,
             role: 'target',
@@ -98,6 +101,9 @@ export class Regeneration {
             metadata: Buffer.from(message.data),
             expiresAt: new Date(metadata.expiresAt),
           });
+          // Taken since regenerate looked: never confirm a block this site holds as another. The next
+          // delivery finds it there and rejects the block.
+          if (!stored) throw new Error(`block ${metadata.blockId} was stored meanwhile by another message`);
         }
         await scope.outbox.append(reply.subject, reply.msgId, reply.payload);
       });
@@ -115,6 +121,8 @@ export class Regeneration {
 
   /** The block's material, or why the block is refused; throws what a later delivery may get past. */
   private async regenerate(metadata: BlockMetadata): Promise<Regenerated> {
+    const refused = await this.refusal(metadata);
+    if (refused !== undefined) return refused;
     // A sample past its deadline is shredded at its server, so reading could only be refused. Not trying
     // also ends the block while its servers are out of reach, where retrying would hold the message (see
     // regenerationRefusal) until it expires.
@@ -134,5 +142,36 @@ export class Regeneration {
       if (!refusal) throw error;
       return { refusal, why: (error as Error).message };
     }
+  }
+
+  /**
+   * Why the metadata can never become a block here, before any sample is read: a deadline further off than
+   * a block lives, a sample of an entropy server this site does not use (no later delivery can read it), or
+   * a block ID this site already holds (only a faulty or hostile peer names one: confirming it would have
+   * the source carve keys from bits this site holds as another block).
+   */
+  private async refusal(metadata: BlockMetadata): Promise<Regenerated | undefined> {
+    if (beyondLongest(metadata.expiresAt, MAX_BLOCK_LIFETIME_MS)) {
+      const deadline = new Date(metadata.expiresAt).toISOString();
+      return {
+        refusal: { reason: 'metadata-refused', alarm: true },
+        why: `its deadline ${deadline} lies beyond the longest life of a block`,
+      };
+    }
+    const servers = new Set(this.entropy.all.map((source) => source.serverId));
+    const unknown = metadata.samples.find((sample) => !servers.has(sample.serverId));
+    if (unknown !== undefined) {
+      return {
+        refusal: { reason: 'metadata-refused', alarm: false },
+        why: `its sample of ${unknown.serverId} lies on an entropy server this site does not use`,
+      };
+    }
+    if ((await this.ledger.blocks.find(metadata.blockId)) !== undefined) {
+      return {
+        refusal: { reason: 'metadata-refused', alarm: true },
+        why: 'a block with its ID is held here already',
+      };
+    }
+    return undefined;
   }
 }
