@@ -1,5 +1,7 @@
 import { EtsiHttpError } from '@dqkd/client';
+import { metricToken, type Gauge } from '@dqkd/metrics';
 
+import { eventually } from './support/flow-network';
 import { GatewayNetwork } from './support/gateway-network';
 
 /** The reservation each key was carved from, at the source. */
@@ -68,7 +70,8 @@ describe('api-gateway batches', () => {
   let network: GatewayNetwork;
   beforeAll(async () => {
     network = await GatewayNetwork.start({ leaseMaxAgeMs: 300 });
-    await network.seedBlocks(2);
+    // A lease each for the tests' requests: what an aged lease leaves is zeroed, not returned to the pool.
+    await network.seedBlocks(4);
   });
   afterAll(() => network?.stop());
 
@@ -97,6 +100,18 @@ describe('api-gateway batches', () => {
       if (lock.isTransactionActive) await lock.rollbackTransaction();
       await lock.release();
     }
+  });
+
+  it('zeroes the bits a lease still holds once it ages out, though no request comes to replace it', async () => {
+    const leased = network.site('kme-east').app.get<Gauge>(metricToken('dqkd_gateway_leased_bytes'));
+    const held = async () =>
+      (await leased.get()).values.find((value) => value.labels['link'] === 'kme-east->kme-west')?.value;
+    // A fresh lease for this request: the one of the test before ages out first.
+    await eventually(async () => (await held()) === 0, 2_000, 'the last lease to be retired');
+    await network.client('sae-alice', 'kme-east').encKeys('sae-bob');
+    // What the lease held but the key's 256 bits (a lease takes 65536 bits when the pool has them).
+    expect(await held()).toBe((65536 - 256) / 8);
+    await eventually(async () => (await held()) === 0, 2_000, 'the aged lease to be retired');
   });
 });
 

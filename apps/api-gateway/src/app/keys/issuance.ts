@@ -12,10 +12,12 @@ import {
   type Bus,
 } from '@dqkd/messaging';
 import type { SealingIdentity } from '@dqkd/pki';
+import { InjectMetric, linkLabel, type Gauge } from '@dqkd/metrics';
 import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
+import { LEASED_BYTES } from '../observability/gateway-metrics';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -88,6 +90,8 @@ interface Lease {
   /** The one X-Wing encapsulation to the target that the assignments of this lease share. */
   readonly encapsulation: Encapsulation;
   next: number;
+  /** Retires the lease once it ages out, also when no request comes to replace it. */
+  readonly ageOut: NodeJS.Timeout;
 }
 
 interface Carved {
@@ -129,6 +133,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     @Inject(BUS) private readonly bus: Bus,
     @Inject(SEALING_IDENTITY) private readonly identity: SealingIdentity,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
+    @InjectMetric(LEASED_BYTES) private readonly leased: Gauge,
   ) {}
 
   issue(request: IssueRequest): Promise<Issued> {
@@ -152,8 +157,18 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   /** Lets the batches in the ledger finish, so every request they hold is answered before the bus closes. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
-    this.leases.forEach(retire);
-    this.leases.clear();
+    [...this.leases.keys()].forEach((target) => this.retire(target));
+  }
+
+  /** Zeroes what the lease of the link to `target` still holds, and forgets it. */
+  private retire(target: string): void {
+    const lease = this.leases.get(target);
+    if (lease === undefined) return;
+    clearTimeout(lease.ageOut);
+    lease.material.fill(0);
+    lease.encapsulation.sharedSecret.fill(0);
+    this.leases.delete(target);
+    this.leased.set({ link: linkLabel(this.config.kme.id, target) }, 0);
   }
 
   /**
@@ -255,13 +270,9 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const first = members[0]!.request;
     const { targetKmeId } = first;
     const bits = members.reduce((sum, { request }) => sum + request.number * request.size, 0);
-    let current = this.leases.get(targetKmeId);
-    if (current !== undefined && Date.now() >= current.usableUntil) {
-      retire(current);
-      this.leases.delete(targetKmeId);
-      current = undefined;
-    }
-    if (current !== undefined && current.reservation.bits - current.next >= first.number * first.size) {
+    const current = this.leases.get(targetKmeId);
+    if (current !== undefined && Date.now() >= current.usableUntil) this.retire(targetKmeId);
+    else if (current !== undefined && current.reservation.bits - current.next >= first.number * first.size) {
       return current;
     }
     const linkId = await this.ledger.links.idOf(this.config.kme.id, targetKmeId);
@@ -282,20 +293,28 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     });
     if (taken === undefined) return undefined;
     const { reserved, material } = taken;
+    const usableUntil = Math.min(
+      Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
+      reserved.expiresAt.getTime() - LEASE_MARGIN_MS,
+    );
+    // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
+    this.retire(targetKmeId);
+    const ageOut = setTimeout(() => {
+      if (this.leases.get(targetKmeId) === lease) this.retire(targetKmeId);
+    }, usableUntil - Date.now());
+    // A lease must not keep a stopping gateway alive; shutdown retires it anyway.
+    ageOut.unref();
     const lease: Lease = {
       linkId,
       reservation: reserved.reservation,
       material,
-      usableUntil: Math.min(
-        Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
-        reserved.expiresAt.getTime() - LEASE_MARGIN_MS,
-      ),
+      usableUntil,
       encapsulation,
       next: 0,
+      ageOut,
     };
-    // What the old lease still holds is too little for these requests; it is given up, not kept in memory.
-    if (current !== undefined) retire(current);
     this.leases.set(targetKmeId, lease);
+    this.leased.set({ link: linkLabel(this.config.kme.id, targetKmeId) }, reserved.reservation.bits / 8);
     return lease;
   }
 
@@ -316,6 +335,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
     lease.material.fill(0, start / 8, (start + bits) / 8);
     lease.next += bits;
+    const link = linkLabel(this.config.kme.id, members[0]!.request.targetKmeId);
+    this.leased.set({ link }, (lease.reservation.bits - lease.next) / 8);
     const { request } = fitting[0]!;
     const keys: { keyId: string; offset: number; size: number }[] = [];
     let offset = start;
@@ -393,12 +414,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       resolve({ ok: true, keys, expiresAt: assignment.expiresAt });
     }
   }
-}
-
-/** Zeroes what a lease still holds: its uncarved bits and its shared secret. */
-function retire(lease: Lease): void {
-  lease.material.fill(0);
-  lease.encapsulation.sharedSecret.fill(0);
 }
 
 /** The batch's requests in groups that can share an assignment: same link, master, slaves and TTL. */

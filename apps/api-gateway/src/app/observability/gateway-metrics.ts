@@ -10,6 +10,7 @@ export const KEYS_ISSUED = 'dqkd_keys_issued_total';
 export const KEYS_DELIVERED = 'dqkd_keys_delivered_total';
 export const CLAIMS_LOST = 'dqkd_dec_keys_claims_lost_total';
 export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
+export const LEASED_BYTES = 'dqkd_gateway_leased_bytes';
 
 /** What the API answers: the spec's 200, 400, 401 and 503, 404 off its routes, and what a failure may add. */
 const STATUSES = ['200', '400', '401', '404', '413', '500', '503'];
@@ -49,6 +50,11 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
       name: CLAIMS_LOST,
       help: 'dec_keys requests whose claim was refused after their keys were read: an entry delivered by another gateway replica, or the key expired or emptied, in between; answered as keys not found; by incoming link.',
       labels: { link: incoming },
+    }),
+    gaugeProvider({
+      name: LEASED_BYTES,
+      help: 'Bytes of key material this gateway took out of the ledger for an outgoing link and holds in memory, not yet carved into keys; zeroed when the lease ages out.',
+      labels: { link: outgoing },
     }),
     { provide: CertificateExpiry, useClass: CertificateExpiry },
     gaugeProvider({
