@@ -54,7 +54,7 @@ describe('the embedded default (npm start)', () => {
   }
 
   it('starts the two-site network, serves keys that both sites agree on, and stops cleanly on Ctrl-C', async () => {
-    const network = new EmbeddedNetwork(home, ports.health);
+    const network = new EmbeddedNetwork(home, ports.health, {}, { ownGroup: true });
     await network.running();
     expect(network.output).toContain(`kme-east  ETSI GS QKD 014 API https://127.0.0.1:${ports.east}`);
     expect(network.output).toMatch(/curl --cacert .*sae-alice\.pem/);

@@ -271,7 +271,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       }),
       /its sample of entropy-9 lies on an entropy server this site does not use/,
     ],
-  ])('rejects at once, reading no sample, metadata with %s', async (_case, change, why) => {
+  ])('rejects at once metadata with %s', async (_case, change, why) => {
     const { sealed, blockId } = await sealedBlock(600_000, change);
     await network.publishAndSettle(METADATA_TO_WEST, sealed, `metadata:${blockId}`, 'kme-west');
     expect(await west.blocks.find(blockId)).toBeUndefined();

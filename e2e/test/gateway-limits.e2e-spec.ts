@@ -42,17 +42,18 @@ describe('api-gateway limits', () => {
     expect((await network.client('sae-alice', 'kme-east').status('sae-bob')).stored_key_count).toBe(256);
   });
 
-  it('answers 503 at once, naming the pool, to a request larger than the pool is ever filled to', async () => {
+  it('answers 503 at once, naming the pool, to a request larger than the pool ever holds', async () => {
     const before = await network.counts();
     const started = Date.now();
-    // Within max_key_per_request and max_key_size: 64 Mbit, eight times this link's high watermark.
+    // Within max_key_per_request and max_key_size: 64 Mbit. This link's pool holds at most two refills of
+    // its high watermark (8 Mbit) in whole blocks of 256 kbit.
     const refused = await refusal(
       network.client('sae-bob', 'kme-west').encKeys('sae-alice', { number: 1024, size: 65536 }),
     );
     expect(refused.status).toBe(503);
     expect(refused.body.message).toBe(
-      "the request asks for 67108864 bits of key material, more than this link's pool is filled to " +
-        '(8388608 bits); ask for fewer or smaller keys',
+      "the request asks for 67108864 bits of key material, more than this link's pool ever holds " +
+        '(17301504 bits); ask for fewer or smaller keys',
     );
     expect(Date.now() - started).toBeLessThan(1500);
     expect(await network.counts()).toEqual(before);

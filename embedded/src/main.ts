@@ -72,8 +72,16 @@ async function main(): Promise<void> {
     for (const { app } of running.reverse()) await app.close().catch(() => undefined);
     for (const database of databases) await database.stop().catch(() => undefined);
   };
-  process.once('SIGINT', () => void stop().then(() => (process.exitCode = 0)));
-  process.once('SIGTERM', () => void stop().then(() => (process.exitCode = 0)));
+  // A second Ctrl-C while stopping ends the process at once, but as an exit, so that the Postgres servers
+  // (in process groups of their own) are stopped with it rather than left running.
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    void stop().then(() => (process.exitCode = 0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   progress(`starting DQKD in ${home} (the PKI in ${pki.dir})…`);
   try {
@@ -94,7 +102,11 @@ async function main(): Promise<void> {
     const ledgers = new Map<string, Ledger>();
     const sites = new Map<string, Record<string, string>>();
     for (const kme of network.kmes) {
-      const database = await startEmbeddedPostgres({ dir: path.join(home, 'postgres'), name: kme.id });
+      const database = await startEmbeddedPostgres({
+        dir: path.join(home, 'postgres'),
+        name: kme.id,
+        ownProcessGroup: true,
+      });
       databases.push(database);
       const env = { KME_ID: kme.id, DATABASE_URL: database.url, DQKD_KEK: kek, DQKD_MIGRATE: 'true' };
       sites.set(kme.id, env);

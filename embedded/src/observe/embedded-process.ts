@@ -97,7 +97,16 @@ export class EmbeddedProcess {
   private readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(home: string, healthPortBase: number, env: Record<string, string> = {}) {
+  /**
+   * `ownGroup`: a process group of its own, as a terminal's foreground job, so that stop can signal the whole
+   * group as Ctrl-C does; the caller must then stop it, since nothing else signals it.
+   */
+  constructor(
+    home: string,
+    healthPortBase: number,
+    env: Record<string, string> = {},
+    { ownGroup = false }: { ownGroup?: boolean } = {},
+  ) {
     this.child = spawn(process.execPath, [path.join(WORKSPACE, 'embedded/dist/main.js')], {
       cwd: home,
       env: {
@@ -106,8 +115,7 @@ export class EmbeddedProcess {
         DQKD_HEALTH_PORT: String(healthPortBase),
         ...env,
       },
-      // A process group of its own, as a shell gives a job, so stop can signal the group as Ctrl-C does.
-      detached: true,
+      detached: ownGroup,
     });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -138,8 +146,9 @@ export class EmbeddedProcess {
   }
 
   /**
-   * Signals the launcher, or with `group` its whole process group, as Ctrl-C in a terminal signals every
-   * process of the foreground job (the Postgres servers the launcher started among them, unless they left it).
+   * Signals the launcher, or with `group` (for one started with `ownGroup`) its whole process group, as Ctrl-C
+   * in a terminal signals every process of the foreground job (the Postgres servers the launcher started among
+   * them, unless they left it).
    */
   async stop(signal: NodeJS.Signals, { group = false }: { group?: boolean } = {}): Promise<number | null> {
     if (group) process.kill(-this.child.pid!, signal);

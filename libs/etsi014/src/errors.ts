@@ -43,7 +43,7 @@ export type EtsiError =
   | { readonly kind: 'not-a-slave' }
   // 503: the KME cannot serve a valid request right now.
   | { readonly kind: 'insufficient-key-material' }
-  /** More bits than the link's pool is filled to: valid by the status, yet never servable as it is. */
+  /** More bits than the link's pool ever holds: valid by the status, yet never servable as it is. */
   | { readonly kind: 'request-beyond-pool'; readonly bits: number; readonly poolBits: number }
   | { readonly kind: 'status-invariant-violated'; readonly invariant: string }
   /** The caller sent more requests than its rate limit allows. */
@@ -167,7 +167,7 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return serverError('not enough key material is ready on this link; retry later');
     case 'request-beyond-pool':
       return serverError(
-        `the request asks for ${error.bits} bits of key material, more than this link's pool is filled to ` +
+        `the request asks for ${error.bits} bits of key material, more than this link's pool ever holds ` +
           `(${error.poolBits} bits); ask for fewer or smaller keys`,
       );
     case 'status-invariant-violated':

@@ -28,7 +28,7 @@ export function replicationMetricProviders(peers: readonly string[]) {
   return [
     counterProvider({
       name: REFUSED,
-      help: 'Messages refused: altered, mis-addressed, expired or malformed envelopes, or unknown subjects.',
+      help: 'Messages refused: altered, mis-addressed, expired or malformed envelopes, unknown subjects, or deadlines and blocks beyond what a peer may ask for.',
       labels: { kind: MESSAGE_KINDS },
     }),
     counterProvider({

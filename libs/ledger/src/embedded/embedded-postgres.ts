@@ -32,6 +32,12 @@ export interface EmbeddedPostgresOptions {
    * restarts one); a free port is chosen at each start otherwise.
    */
   readonly port?: number;
+  /**
+   * A process group of its own, for an owner that stops it in order on Ctrl-C (the launcher of `npm start`):
+   * a terminal signals its whole foreground job, and Postgres would shut down at once, under the apps still
+   * stopping. Such an owner must exit (not die by a signal) so that the cluster is stopped with it.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -109,9 +115,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         ...runAs,
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, LC_ALL: 'C' },
-        // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and Postgres
-        // would shut down at once, under the apps still stopping. Its owner stops it once they have.
-        detached: true,
+        detached: options.ownProcessGroup === true,
       },
     );
     const stderr = keepTail(server);

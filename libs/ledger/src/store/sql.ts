@@ -102,11 +102,22 @@ export function sealedOf(row: SealedColumns): SealedMaterial {
   return { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id };
 }
 
+/** The checks that bits lie where they can: inside their block or reservation, on a slot of their group. */
+const BITS_CHECKS: ReadonlySet<string> = new Set([
+  'bit_ranges_not_empty',
+  'bit_ranges_inside_block',
+  'blocks_reserved_within',
+  'keys_inside_reservation',
+  'key_groups_inside_reservation',
+  'keys_group_slot',
+]);
+
 /**
  * Whether a failed write named bits that cannot be: outside their block or reservation, or beyond the
- * columns' integers. Only the writer's input decides that, so writing it again can never succeed.
+ * columns' integers. Writing the same bits again can never succeed.
  */
 export function isImpossibleBits(error: unknown): boolean {
   const state = sqlState(error);
-  return state === CHECK_VIOLATION || state === NUMERIC_VALUE_OUT_OF_RANGE;
+  if (state === NUMERIC_VALUE_OUT_OF_RANGE) return true;
+  return state === CHECK_VIOLATION && BITS_CHECKS.has(sqlConstraint(error) ?? '');
 }

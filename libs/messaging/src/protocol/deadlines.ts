@@ -1,14 +1,11 @@
 /**
- * The longest deadlines the protocol allows. A receiver holds a peer's to them: a deadline further off than
- * these, read on its own clock, is a peer that is faulty or hostile, and taking it would keep block material
- * or keys here past what DESIGN.md promises.
+ * The longest life of a block the protocol allows (a key's longest TTL is etsi014's MAX_TTL_SECONDS). A
+ * receiver holds a peer's deadlines to them: one further off, read on its own clock, is a peer that is
+ * faulty or hostile, and taking it would keep block material or keys here past what DESIGN.md promises.
  */
 
 /** A block's life from its creation at the source (the key-generator's DQKD_BLOCK_LIFETIME_MS at most). */
 export const MAX_BLOCK_LIFETIME_MS = 3_600_000;
-
-/** A key's decode deadline after enc_keys (`dqkd_ttl` at most). */
-export const MAX_KEY_TTL_MS = 3_600_000;
 
 /**
  * How far ahead of this site's clock a peer's may run before its deadlines are refused: far beyond what

@@ -72,6 +72,9 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     server.on('clientError', answerClientError);
     server.on('checkExpectation', answerExpectation);
+    // Node would answer 100 Continue before any route looks at the request: the body is asked for only once
+    // the caller is known (see body()).
+    server.on('checkContinue', (request, response) => server.emit('request', request, response));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.apiPort, http.listenHost, () => {
@@ -111,6 +114,9 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
       return;
     }
+    // Until the route reads the body: a POST answered without it (unknown caller, rate limit, bad path ID)
+    // closes its connection, rather than Node reading whatever rest the client sends to keep it alive.
+    if (request.method === 'POST') response.setHeader('Connection', 'close');
     await this.keys.handle(request, response, route, () => this.body(request, response, maxBodyBytes));
   }
 
@@ -124,11 +130,12 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     maxBodyBytes: number,
   ): Promise<Result<Buffer>> {
     if (request.method !== 'POST') return ok(NO_BODY);
+    if (request.headers.expect?.toLowerCase() === '100-continue') response.writeContinue();
     const read = await readBody(request, maxBodyBytes);
-    if (read.ok) return ok(read.body);
-    // The rest of the body is never read, so this connection cannot carry another request.
-    response.setHeader('Connection', 'close');
-    return fail({ kind: 'body-too-large', max: maxBodyBytes });
+    // Over the limit the rest is never read, so the connection stays marked to close.
+    if (!read.ok) return fail({ kind: 'body-too-large', max: maxBodyBytes });
+    response.removeHeader('Connection');
+    return ok(read.body);
   }
 
   private async tlsOptions(): Promise<MutualTlsServerOptions> {

@@ -39,10 +39,9 @@ export class EncKeysService {
     if (!addressees.ok) return addressees;
 
     const { number, size, ttlSeconds } = request.value;
-    // Waiting for the generator could not help: it never fills the pool beyond its high watermark.
-    if (number * size > limits.highWatermarkBits) {
-      return fail({ kind: 'request-beyond-pool', bits: number * size, poolBits: limits.highWatermarkBits });
-    }
+    // Waiting for the generator could not help: the pool never holds more (see poolCeilingBits).
+    const poolBits = poolCeilingBits(limits.highWatermarkBits, network.blast.blockBits);
+    if (number * size > poolBits) return fail({ kind: 'request-beyond-pool', bits: number * size, poolBits });
     const issued = await this.issuer.issue({
       targetKmeId: target.value,
       masterSaeId: master.id,
@@ -58,4 +57,12 @@ export class EncKeysService {
       issued.keys.forEach((key) => key.material.fill(0));
     }
   }
+}
+
+/**
+ * The most a link's pool can ever hold: the key-generator refills it to its high watermark in whole blocks,
+ * and a burst's blocks are replaced before they stop counting, so for a while it holds two bursts.
+ */
+export function poolCeilingBits(highWatermarkBits: number, blockBits: number): number {
+  return 2 * (highWatermarkBits + blockBits);
 }

@@ -11,8 +11,8 @@ import {
   type Assignment,
   type Bus,
 } from '@dqkd/messaging';
-import type { SealingIdentity } from '@dqkd/pki';
 import { InjectMetric, linkLabel, type Gauge } from '@dqkd/metrics';
+import type { SealingIdentity } from '@dqkd/pki';
 import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 

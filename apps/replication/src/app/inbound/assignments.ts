@@ -1,10 +1,10 @@
 import { EnvelopeError } from '@dqkd/blast';
+import { MAX_TTL_SECONDS } from '@dqkd/etsi014';
 import { applyAssignment, LedgerConflictError, type HeldReservations, type Ledger } from '@dqkd/ledger';
 import {
   assignmentMessageId,
   AssignmentMalformed,
   beyondLongest,
-  MAX_KEY_TTL_MS,
   openAssignment,
   type BusMessage,
 } from '@dqkd/messaging';
@@ -56,7 +56,7 @@ export class Assignments {
         `refused assignment of link ${reservation.linkSource} → ${reservation.linkTarget} from ${peer}`,
       );
     }
-    if (beyondLongest(assignment.expiresAt.getTime(), MAX_KEY_TTL_MS)) {
+    if (beyondLongest(assignment.expiresAt.getTime(), MAX_TTL_SECONDS * 1000)) {
       // The keys would outlive the longest TTL here (and their bits the blocks they came from).
       return refuse(
         this.metrics,

@@ -4,7 +4,10 @@ import type { BlockRejection } from '@dqkd/messaging';
 
 export interface Refusal {
   readonly reason: BlockRejection;
-  /** A kcv mismatch means the two ends disagree on the samples: someone must look. */
+  /**
+   * Someone must look: a kcv mismatch (the two ends disagree on the samples), or metadata only a faulty or
+   * hostile peer sends.
+   */
   readonly alarm: boolean;
 }
 

@@ -115,7 +115,8 @@ export class Regeneration {
       this.metrics.regenerated.inc();
       observeLag(this.metrics.lag, 'metadata', metadata.createdAt);
     }
-    if (refusal?.alarm) this.metrics.kcvMismatches.inc();
+    if (refusal?.reason === 'kcv-mismatch') this.metrics.kcvMismatches.inc();
+    else if (refusal?.reason === 'metadata-refused') this.metrics.refused.inc({ kind: 'metadata' });
     return 'ack';
   }
 
@@ -152,10 +153,9 @@ export class Regeneration {
    */
   private async refusal(metadata: BlockMetadata): Promise<Regenerated | undefined> {
     if (beyondLongest(metadata.expiresAt, MAX_BLOCK_LIFETIME_MS)) {
-      const deadline = new Date(metadata.expiresAt).toISOString();
       return {
         refusal: { reason: 'metadata-refused', alarm: true },
-        why: `its deadline ${deadline} lies beyond the longest life of a block`,
+        why: `its deadline (${metadata.expiresAt} ms after 1970) lies beyond the longest life of a block`,
       };
     }
     const servers = new Set(this.entropy.all.map((source) => source.serverId));
