@@ -71,9 +71,9 @@ export const sqlConstraint = (error: unknown): string | undefined => driverField
 /** The column a driver error names (a NOT NULL violation names one). */
 export const sqlColumn = (error: unknown): string | undefined => driverField(error, 'column');
 
-export const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
+const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
 export const NOT_NULL_VIOLATION = '23502';
-export const CHECK_VIOLATION = '23514';
+const CHECK_VIOLATION = '23514';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
 

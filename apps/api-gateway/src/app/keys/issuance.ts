@@ -11,13 +11,11 @@ import {
   type Assignment,
   type Bus,
 } from '@dqkd/messaging';
-import { InjectMetric, linkLabel, type Gauge } from '@dqkd/metrics';
 import type { SealingIdentity } from '@dqkd/pki';
 import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
-import { LEASED_BYTES } from '../observability/gateway-metrics';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -133,7 +131,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     @Inject(BUS) private readonly bus: Bus,
     @Inject(SEALING_IDENTITY) private readonly identity: SealingIdentity,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
-    @InjectMetric(LEASED_BYTES) private readonly leased: Gauge,
   ) {}
 
   issue(request: IssueRequest): Promise<Issued> {
@@ -168,7 +165,12 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     lease.material.fill(0);
     lease.encapsulation.sharedSecret.fill(0);
     this.leases.delete(target);
-    this.leased.set({ link: linkLabel(this.config.kme.id, target) }, 0);
+  }
+
+  /** Bytes of the lease of the link to `target` not yet carved into keys (0 without a lease). */
+  leasedBytes(target: string): number {
+    const lease = this.leases.get(target);
+    return lease === undefined ? 0 : (lease.reservation.bits - lease.next) / 8;
   }
 
   /**
@@ -314,7 +316,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       ageOut,
     };
     this.leases.set(targetKmeId, lease);
-    this.leased.set({ link: linkLabel(this.config.kme.id, targetKmeId) }, reserved.reservation.bits / 8);
     return lease;
   }
 
@@ -335,8 +336,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
     lease.material.fill(0, start / 8, (start + bits) / 8);
     lease.next += bits;
-    const link = linkLabel(this.config.kme.id, members[0]!.request.targetKmeId);
-    this.leased.set({ link }, (lease.reservation.bits - lease.next) / 8);
     const { request } = fitting[0]!;
     const keys: { keyId: string; offset: number; size: number }[] = [];
     let offset = start;

@@ -1,6 +1,7 @@
 import type { NetworkConfig } from '@dqkd/config';
-import { counterProvider, gaugeProvider, histogramProvider, linkLabelValues } from '@dqkd/metrics';
+import { counterProvider, gaugeProvider, histogramProvider, linkLabel, linkLabelValues } from '@dqkd/metrics';
 
+import { KeyIssuer } from '../keys/issuance';
 import { CertificateExpiry } from './certificate-expiry';
 import { ETSI_ROUTES } from './etsi-route';
 
@@ -55,6 +56,12 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
       name: LEASED_BYTES,
       help: 'Bytes of key material this gateway took out of the ledger for an outgoing link and holds in memory, not yet carved into keys; zeroed when the lease ages out.',
       labels: { link: outgoing },
+      inject: [KeyIssuer],
+      collect: (gauge, issuer: KeyIssuer) => {
+        for (const { target } of network.linksFrom(kmeId)) {
+          gauge.set({ link: linkLabel(kmeId, target) }, issuer.leasedBytes(target));
+        }
+      },
     }),
     { provide: CertificateExpiry, useClass: CertificateExpiry },
     gaugeProvider({
