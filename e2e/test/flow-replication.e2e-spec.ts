@@ -170,6 +170,19 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     expect((await west.blocks.find(block.id))?.state).toBe('ready');
   });
 
+  it('regenerates a block whose metadata comes twice at once, rejecting and reporting nothing', async () => {
+    const { sealed, blockId } = await sealedBlock(600_000);
+    // Two publishes under different message IDs get past the broker's duplicate window, as a resend after it
+    // would; the target's handlers take both at once.
+    await jetstream(await network.connection()).publish(METADATA_TO_WEST, sealed, {
+      msgID: `metadata:${blockId}`,
+    });
+    await network.publishAndSettle(METADATA_TO_WEST, sealed, `resent:${blockId}`, 'kme-west');
+
+    expect((await west.blocks.find(blockId))?.state).toBe('ready');
+    expect(westReplication.text).not.toContain(`block ${blockId} from kme-east rejected`);
+  });
+
   it('leaves no trace of an acknowledgement for a block that is not its own', async () => {
     const blockId = randomUUID();
     const { identity } = await network.entropy.credentials('kme-west');

@@ -42,7 +42,15 @@ export class Regeneration {
     private readonly logger: Logger,
   ) {}
 
-  async handle(message: BusMessage, peer: string): Promise<Settlement> {
+  /**
+   * Blocks whose metadata a handler of this process is regenerating. A second delivery of the same metadata
+   * (a resend beyond the broker's duplicate window) comes again later instead of regenerating alongside:
+   * its read of the samples would be refused as a third, and had it claimed the message first, the block
+   * the first delivery regenerated would have been rejected.
+   */
+  private readonly regenerating = new Set<string>();
+
+  async handle(message: BusMessage, peer: string): Promise<Settlement | 'later'> {
     let opened: ReturnType<typeof openMetadata>;
     try {
       opened = openMetadata(message.data, this.keys.openOptions());
@@ -67,14 +75,24 @@ export class Regeneration {
     const messageId = metadataMessageId(metadata.blockId);
     // A redelivery: the block and its acknowledgement were committed together the first time.
     if (await this.ledger.inbox.has(messageId)) return 'ack';
+    if (this.regenerating.has(metadata.blockId)) return 'later';
+    this.regenerating.add(metadata.blockId);
+    try {
+      return await this.settle(message, peer, metadata, messageId);
+    } finally {
+      this.regenerating.delete(metadata.blockId);
+    }
+  }
 
+  /** Regenerates the block and commits it with its acknowledgement, or the rejection and why. */
+  private async settle(
+    message: BusMessage,
+    peer: string,
+    metadata: BlockMetadata,
+    messageId: string,
+  ): Promise<Settlement> {
     const regenerated = await this.regenerate(metadata);
     const { material, refusal } = regenerated;
-    if (refusal !== undefined) {
-      const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${regenerated.why}`;
-      if (refusal.alarm) this.logger.error(`ALARM ${line}`);
-      else this.logger.warn(line);
-    }
     const ack: BlockAck = refusal
       ? { blockId: metadata.blockId, outcome: 'rejected', reason: refusal.reason }
       : { blockId: metadata.blockId, outcome: 'ready' };
@@ -87,8 +105,9 @@ export class Regeneration {
       this.keys.kemPublicKeyOf(peer),
     );
     const reply = blockAckMessage(route, metadata.blockId, sealed, { prefix: this.prefix });
+    let applied: boolean;
     try {
-      await this.ledger.processOnce(messageId, message.subject, async (scope) => {
+      const result = await this.ledger.processOnce(messageId, message.subject, async (scope) => {
         if (material) {
           const link = await scope.links.ensure(metadata.source, metadata.target, metadata.layout.blockBits);
           const stored = await scope.blocks.store({
@@ -107,10 +126,19 @@ export class Regeneration {
         }
         await scope.outbox.append(reply.subject, reply.msgId, reply.payload);
       });
+      applied = result.processed;
     } finally {
       material?.fill(0);
     }
+    // Another delivery of the message (on another replica) was committed first: this one had no effect, so
+    // it reports nothing, least of all a refusal that only its late read of the samples met.
+    if (!applied) return 'ack';
     this.relay.kick();
+    if (refusal !== undefined) {
+      const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${regenerated.why}`;
+      if (refusal.alarm) this.logger.error(`ALARM ${line}`);
+      else this.logger.warn(line);
+    }
     if (material) {
       this.metrics.regenerated.inc();
       observeLag(this.metrics.lag, 'metadata', metadata.createdAt);
