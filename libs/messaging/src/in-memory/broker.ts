@@ -11,9 +11,32 @@ interface Responder {
 }
 
 /**
+ * Bytes a stream holds before it drops messages that every consumer and sourcing stream is done with, by
+ * default: a few minutes of the load benchmark's traffic, where two hours of it (the streams' max age) would
+ * fill the heap.
+ */
+const KEEP_FINISHED_BYTES = 64 * 1024 * 1024;
+
+export interface InMemoryBrokerOptions {
+  readonly clock?: () => number;
+  /** See KEEP_FINISHED_BYTES. */
+  readonly keepFinishedBytes?: number;
+}
+
+/** What a stream holds, as JetStream's stream info reports it. */
+export interface MemoryStreamState {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly lastSequence: number;
+}
+
+/**
  * The in-process stand-in for a NATS server: streams, durable consumer state and
  * request routing, shared by every InMemoryBus connected to it. Nothing survives the
- * process; that is the embedded default's trade-off.
+ * process; that is the embedded default's trade-off. Unlike JetStream, which keeps
+ * what it stores on disk, a stream over its memory budget drops the oldest messages
+ * that every reader present is done with: a consumer or sourcing stream provisioned
+ * later would not find them.
  */
 export class InMemoryBroker {
   private readonly streams = new Map<string, MemoryStream>();
@@ -22,8 +45,20 @@ export class InMemoryBroker {
   private readonly sourced = new Map<string, number>();
   private responders: Responder[] = [];
   private turn = 0;
+  private readonly clock: () => number;
+  private readonly keepFinishedBytes: number;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(options: InMemoryBrokerOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.keepFinishedBytes = options.keepFinishedBytes ?? KEEP_FINISHED_BYTES;
+  }
+
+  /** What the stream `name` holds; undefined when there is no such stream. */
+  streamState(name: string): MemoryStreamState | undefined {
+    const stream = this.streams.get(name);
+    if (stream === undefined) return undefined;
+    return { messages: stream.size, bytes: stream.bytes, lastSequence: stream.last };
+  }
 
   provisionStream(spec: ResolvedStream): void {
     const existing = this.streams.get(spec.name);
@@ -77,8 +112,29 @@ export class InMemoryBroker {
     );
     if (!stream) throw new NoStreamError(message.subject);
     const receipt = this.storeIn(stream, message);
-    if (!receipt.duplicate) this.copySources();
+    if (!receipt.duplicate) {
+      this.copySources();
+      this.streams.forEach((each) => this.dropFinished(each));
+    }
     return receipt;
+  }
+
+  /**
+   * Drops, while the stream is over its budget, the oldest messages that every consumer has settled and
+   * every sourcing stream has copied. A stream nobody reads yet keeps everything, as JetStream would.
+   */
+  private dropFinished(stream: MemoryStream): void {
+    if (stream.bytes <= this.keepFinishedBytes) return;
+    const done: number[] = [];
+    for (const consumer of this.consumers.values()) {
+      if (consumer.spec.stream === stream.spec.name) done.push(consumer.settledThrough());
+    }
+    for (const sourcing of this.streams.values()) {
+      if (sourcing.spec.sources.some((source) => source.name === stream.spec.name)) {
+        done.push(this.sourced.get(`${sourcing.spec.name}/${stream.spec.name}`) ?? 0);
+      }
+    }
+    if (done.length > 0) stream.dropOldest(Math.min(...done), this.keepFinishedBytes);
   }
 
   private storeIn(
@@ -115,6 +171,8 @@ export class InMemoryBroker {
             const { subject, data, msgId, headers } = m;
             if (!this.storeIn(stream, { subject, data, msgId, headers }).duplicate) copied = true;
           }
+          // Past what the filter skipped as well, so that the next copy does not look at it again.
+          this.sourced.set(cursor, origin.last);
         }
       }
     }

@@ -48,6 +48,13 @@ export class MemoryConsumer {
     for (const [sequence, p] of this.pending) if (p.holder === holder) this.expireHold(sequence);
   }
 
+  /** The sequence up to which every message this consumer was to take is settled (or left it exhausted). */
+  settledThrough(): number {
+    let first = this.cursor + 1;
+    for (const sequence of this.pending.keys()) first = Math.min(first, sequence);
+    return first - 1;
+  }
+
   stop(): void {
     this.pending.forEach((p) => clearTimeout(p.timer));
     this.holders = [];

@@ -10,7 +10,7 @@ const spec = resolveStream({
 });
 const message = (msgId: string) => ({
   subject: 'blocks.metadata',
-  data: new Uint8Array(),
+  data: new Uint8Array(8),
   msgId,
   headers: {},
 });
@@ -39,5 +39,25 @@ describe('MemoryStream', () => {
     expect(stream.next(1, () => true, 0)?.sequence).toBe(3);
     expect(stream.next(0, (m) => m.msgId === 'c', 0)?.sequence).toBe(3);
     expect(stream.next(3, () => true, 0)).toBeUndefined();
+  });
+
+  it('drops thousands of aged messages at once and still finds, counts and weighs the rest', () => {
+    const stream = new MemoryStream(spec);
+    for (let at = 0; at < 3_000; at++) stream.store(message(`m${at}`), at);
+    // Stored at 0…2000 ms, so 10 s old or older at 12 s: 2001 go, 999 stay.
+    expect(stream.get(2_001, 12_000)).toBeUndefined();
+    expect(stream.get(2_002, 12_000)?.msgId).toBe('m2001');
+    expect(stream.next(0, () => true, 12_000)?.sequence).toBe(2_002);
+    expect([stream.size, stream.bytes, stream.last]).toEqual([999, 999 * 8, 3_000]);
+    expect(stream.store(message('late'), 12_000).sequence).toBe(3_001);
+  });
+
+  it('drops the oldest messages up to a sequence only while over a number of bytes', () => {
+    const stream = new MemoryStream(spec);
+    ['a', 'b', 'c', 'd', 'e'].forEach((id) => stream.store(message(id), 0));
+    stream.dropOldest(2, 8);
+    expect([stream.size, stream.next(0, () => true, 0)?.msgId]).toEqual([3, 'c']);
+    stream.dropOldest(5, 16);
+    expect([stream.size, stream.bytes, stream.next(0, () => true, 0)?.msgId]).toEqual([2, 16, 'd']);
   });
 });
