@@ -225,23 +225,30 @@ export class BlockStore {
 
   /**
    * Source side: the bits of a run of segments, concatenated in order, and zeroed in the stored blocks in the
-   * same transaction, so once the caller has handed them out the ledger keeps no copy. Blocks are locked in
+   * same transaction, so once the caller has handed them out the ledger keeps no copy (but the sealed old
+   * row versions that Postgres keeps until vacuum, see the README's security claim). Blocks are locked in
    * ID order (no deadlock between concurrent takers) and re-sealed under a fresh data key. Undefined, and
    * nothing changed, when any block no longer has material.
    */
   async takeBits(segments: readonly BitSegment[]): Promise<Buffer | undefined> {
     let taken: Buffer | undefined;
-    await this.rewrite(segments, (materials) => {
-      if (materials.size < new Set(segments.map((segment) => segment.blockId)).size) return [];
-      const parts = segments.map((segment) => {
-        const length = segment.end - segment.start;
-        return { bits: sliceBits(materials.get(segment.blockId) as Buffer, segment.start, length), length };
+    try {
+      await this.rewrite(segments, (materials) => {
+        if (materials.size < new Set(segments.map((segment) => segment.blockId)).size) return [];
+        const parts = segments.map((segment) => {
+          const length = segment.end - segment.start;
+          return { bits: sliceBits(materials.get(segment.blockId) as Buffer, segment.start, length), length };
+        });
+        taken = concatBits(parts);
+        parts.forEach((part) => part.bits.fill(0));
+        segments.forEach((segment) => zeroSegment(materials, segment));
+        return [...materials.keys()];
       });
-      taken = concatBits(parts);
-      parts.forEach((part) => part.bits.fill(0));
-      segments.forEach((segment) => zeroSegment(materials, segment));
-      return [...materials.keys()];
-    });
+    } catch (error) {
+      // Failed after the bits were read (re-sealing, the connection): they stay in the blocks, this copy goes.
+      taken?.fill(0);
+      throw error;
+    }
     return taken;
   }
 
