@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -20,6 +20,21 @@ async function siteDatabase(home: string, kmeId: string): Promise<Client> {
   client.on('error', () => undefined);
   await client.connect();
   return client;
+}
+
+/** Processes running with `home`'s embedded Postgres data directories on their command line. */
+function postgresServersOf(home: string): string[] {
+  const marker = path.join(home, 'postgres');
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        return command.includes(marker) ? [`${pid}: ${command}`] : [];
+      } catch {
+        return []; // ended meanwhile
+      }
+    });
 }
 
 describe('the embedded default (npm start)', () => {
@@ -56,6 +71,8 @@ describe('the embedded default (npm start)', () => {
   it('starts the two-site network, serves keys that both sites agree on, and stops cleanly on Ctrl-C', async () => {
     const network = new EmbeddedNetwork(home, ports.health, {}, { ownGroup: true });
     await network.running();
+    // A first start: no earlier run could have left a message undelivered.
+    expect(network.output).not.toMatch(/sending again/);
     expect(network.output).toContain(`kme-east  ETSI GS QKD 014 API https://127.0.0.1:${ports.east}`);
     expect(network.output).toMatch(/curl --cacert .*sae-alice\.pem/);
     // Every app of both sites, and each entropy server, prints a metrics URL that answers.
@@ -86,14 +103,17 @@ describe('the embedded default (npm start)', () => {
     expect(complaints).toEqual([]);
   });
 
-  it('recovers by itself after a killed run', async () => {
+  it('recovers by itself after a killed run, and stops with its Postgres servers when its terminal closes', async () => {
     const killed = new EmbeddedNetwork(home, ports.health);
     await killed.running();
     await killed.stop('SIGKILL');
-    const network = new EmbeddedNetwork(home, ports.health);
+    const network = new EmbeddedNetwork(home, ports.health, {}, { ownGroup: true });
     await network.running();
     await roundTrip();
-    expect(await network.stop('SIGTERM')).toBe(0);
+    expect(postgresServersOf(home)).not.toEqual([]);
+    // A closing terminal hangs up its whole foreground process group.
+    expect(await network.stop('SIGHUP', { group: true })).toBe(0);
+    expect(postgresServersOf(home)).toEqual([]);
   });
 
   it('lets the slave fetch, after a restart, keys whose assignment a killed run had not applied yet', async () => {

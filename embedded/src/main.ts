@@ -41,6 +41,8 @@ interface Running {
  * ports open only once every link's pool has reached its low watermark.
  */
 async function main(): Promise<void> {
+  // What the apps publish from here on is on this run's bus: only what earlier runs sent can have been lost.
+  const startedAt = Date.now();
   const home = path.resolve(process.env['DQKD_HOME'] ?? '.dqkd');
   const pki = await ensureDevPki({ dir: path.join(home, 'pki') });
   const networkFile = ensureNetworkFile(home);
@@ -82,6 +84,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: stop as on Ctrl-C, where its default would end this process alone and leave the
+  // Postgres servers running. Writes to the terminal fail from now on, which must not end the stop.
+  process.on('SIGHUP', () => {
+    const ignore = () => undefined;
+    process.stdout.on('error', ignore);
+    process.stderr.on('error', ignore);
+    onSignal();
+  });
 
   progress(`starting DQKD in ${home} (the PKI in ${pki.dir})…`);
   try {
@@ -121,7 +131,7 @@ async function main(): Promise<void> {
     }
     // Before the pools are awaited: blocks whose metadata the last run's bus still held would count as the
     // pool, unconfirmed, until burned after the ack timeout, and the pools would not fill in time.
-    const resent = await resendLost(ledgers, new Date(Date.now() - RESEND_WINDOW_MS));
+    const resent = await resendLost(ledgers, new Date(startedAt - RESEND_WINDOW_MS), new Date(startedAt));
     if (resent > 0)
       progress(`sending again ${resent} message(s) between the sites that the last run left undelivered`);
     progress('filling the pools of every link before the ETSI ports open…');

@@ -13,20 +13,25 @@ export const RESEND_WINDOW_MS = MAX_TTL_SECONDS * 1000;
 const PAGE = 10_000;
 
 /**
- * Has the relays publish again what each site sent since `since` and its receiver never processed. The
+ * Has the relays publish again what each site sent from `since` until `before` (this run's start) and its
+ * receiver never processed. The
  * in-process bus kept nothing of an earlier run: a block's metadata it still held would leave that block
  * unconfirmed, and an assignment it still held would leave keys a master already has undecodable by their
  * slaves. Every site's ledger is at hand in this one process, so only what is missing goes again (a receiver
  * that is not one of `sites` gets everything). A message its receiver refused is not in its inbox either,
  * and goes again to be refused again. Answers how many messages go again.
  */
-export async function resendLost(sites: ReadonlyMap<string, Ledger>, since: Date): Promise<number> {
+export async function resendLost(
+  sites: ReadonlyMap<string, Ledger>,
+  since: Date,
+  before: Date,
+): Promise<number> {
   let resent = 0;
   for (const sender of sites.values()) {
     let page: SentRecord[];
     let after = '0';
     do {
-      page = await sender.outbox.sentSince(since, after, PAGE);
+      page = await sender.outbox.sentBetween(since, before, after, PAGE);
       resent += await resendPage(sender, page, sites);
       after = page.at(-1)?.id ?? after;
     } while (page.length === PAGE);

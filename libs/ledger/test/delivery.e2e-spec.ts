@@ -258,10 +258,10 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(left.map((message) => message.msgId)).toEqual([`${tag}-2`]);
   });
 
-  it('finds the messages published since a cut-off and marks those asked for unpublished again', async () => {
+  it('finds the messages published between two instants and marks those asked for unpublished again', async () => {
     const { ledger } = context();
     const tag = randomUUID();
-    for (const n of [1, 2, 3, 4])
+    for (const n of [1, 2, 3, 4, 5])
       await ledger.outbox.append('dqkd.kme-east.out.kme-west.metadata', `${tag}-${n}`, Buffer.from('m'));
     const pendingOnes = async () =>
       (await ledger.outbox.pending(1000)).filter((message) => message.msgId.startsWith(tag));
@@ -270,19 +270,24 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
       `UPDATE outbox_messages SET created_at = now() - interval '1 hour' WHERE msg_id = $1`,
       [`${tag}-1`],
     );
-    // The fourth is pending: not sent, so not found.
+    // The fourth is pending: not sent, so not found. The fifth was sent after the second instant.
     await ledger.dataSource.query(`UPDATE outbox_messages SET published_at = NULL WHERE msg_id = $1`, [
       `${tag}-4`,
     ]);
+    await ledger.dataSource.query(
+      `UPDATE outbox_messages SET published_at = now() + interval '1 minute' WHERE msg_id = $1`,
+      [`${tag}-5`],
+    );
     const since = new Date(Date.now() - 60_000);
-    const sent = (await ledger.outbox.sentSince(since, '0', 1000)).filter((message) =>
+    const before = new Date(Date.now() + 30_000);
+    const sent = (await ledger.outbox.sentBetween(since, before, '0', 1000)).filter((message) =>
       message.msgId.startsWith(tag),
     );
     expect(sent.map(({ msgId, subject }) => ({ msgId, subject }))).toEqual(
       [2, 3].map((n) => ({ msgId: `${tag}-${n}`, subject: 'dqkd.kme-east.out.kme-west.metadata' })),
     );
     // Page by page: after the second, one at a time.
-    expect(await ledger.outbox.sentSince(since, sent[0]!.id, 1)).toEqual([sent[1]]);
+    expect(await ledger.outbox.sentBetween(since, before, sent[0]!.id, 1)).toEqual([sent[1]]);
     expect(await ledger.outbox.republish([sent[1]!.id])).toBe(1);
     // Only published ones are marked: asking again, or for a pending one, changes nothing.
     expect(await ledger.outbox.republish([sent[1]!.id])).toBe(0);

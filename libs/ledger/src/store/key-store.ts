@@ -84,7 +84,7 @@ export class KeyStore {
    *
    * `sent`: the messages that announce these keys, published by the caller right after this statement. They go
    * into the outbox as published, with the keys or not at all, for a bus that keeps nothing across a crash:
-   * a start after one sends those its peers never processed again (see Outbox.sentSince).
+   * a start after one sends those its peers never processed again (see Outbox.sentBetween).
    */
   async record(
     keys: readonly NewKey[],

@@ -12,7 +12,7 @@ export interface OutboxMessage {
   readonly createdAt: Date;
 }
 
-/** A published message of the outbox, as sentSince finds it. */
+/** A published message of the outbox, as sentBetween finds it. */
 export interface SentRecord {
   readonly id: string;
   readonly subject: string;
@@ -58,16 +58,17 @@ export class Outbox {
   }
 
   /**
-   * Up to `limit` of the published messages appended since `since` with IDs after `after`, in ID order and
-   * without payloads: for a broker that kept nothing across a restart (the embedded default's in-process
-   * bus), to find those a receiver never processed and publish them again (see republish).
+   * Up to `limit` of the messages appended since `since` and published before `before`, with IDs after
+   * `after`, in ID order and without payloads: for a broker that kept nothing across a restart (the embedded
+   * default's in-process bus), to find those a receiver never processed and publish them again (see
+   * republish).
    */
-  async sentSince(since: Date, after: string, limit: number): Promise<SentRecord[]> {
+  async sentBetween(since: Date, before: Date, after: string, limit: number): Promise<SentRecord[]> {
     const found = await rows<{ id: string; subject: string; msg_id: string }>(
       this.manager,
       `SELECT id::text AS id, subject, msg_id FROM outbox_messages
-       WHERE published_at IS NOT NULL AND created_at >= $1 AND id > $2::bigint ORDER BY id LIMIT $3`,
-      [since, after, limit],
+       WHERE published_at < $2 AND created_at >= $1 AND id > $3::bigint ORDER BY id LIMIT $4`,
+      [since, before, after, limit],
     );
     return found.map((row) => ({ id: row.id, subject: row.subject, msgId: row.msg_id }));
   }
