@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 import { AppProcess } from './support/app-process';
@@ -7,6 +8,23 @@ import { TestSite } from './support/test-site';
 const EX_CONFIG = 78;
 // entropy-server is not a KME process: entropy-server-process.e2e-spec.ts starts it with ENTROPY_SERVER_ID.
 const apps = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'];
+
+/** A port of 127.0.0.1 that nothing listens on (it did a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The process failed to start with one log line, `message`, and no stack trace. */
+async function failsWithOneLine(process: AppProcess, message: string): Promise<void> {
+  expect(await process.exit()).not.toBe(0);
+  const errors = process.text.split('\n').filter((line) => line.includes('"level":"error"'));
+  expect(errors).toEqual([expect.stringContaining(`"msg":"${message}`)]);
+  expect(process.text).not.toContain('"stack"');
+}
 
 describe.each(apps)('the %s process', (app) => {
   let site: TestSite;
@@ -54,4 +72,21 @@ describe.each(apps)('the %s process', (app) => {
     expect(await process.exit()).toBe(EX_CONFIG);
     expect(process.text).toMatch(/^environment: DATABASE_URL: /);
   });
+
+  it('names DATABASE_URL, without its password, in one line when that database cannot be reached', async () => {
+    const env = {
+      ...site.env('kme-east'),
+      DATABASE_URL: `postgres://dqkd:hunter2@127.0.0.1:${await closedPort()}/x`,
+    };
+    const process = AppProcess.start(app, env, site.dir);
+    await failsWithOneLine(process, 'DATABASE_URL: cannot use postgres://dqkd:***@127.0.0.1:');
+    expect(process.text).not.toContain('hunter2');
+  });
+
+  if (app !== 'ttl-reaper') {
+    it('names NATS_URL in one line when that server cannot be reached', async () => {
+      const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await closedPort()}` };
+      await failsWithOneLine(AppProcess.start(app, env, site.dir), 'NATS_URL: cannot use 127.0.0.1:');
+    });
+  }
 });

@@ -11,6 +11,7 @@ export {
   type ProcessEnv,
 } from './env/process-env';
 export { EX_CONFIG, exitOnConfigError } from './exit-on-config-error';
+export { UnreachableServiceError, withoutPassword } from './unreachable-service-error';
 export { DqkdConfig, DqkdConfigModule } from './nest/dqkd-config.module';
 export type {
   BlastParameters,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { UnreachableServiceError, withoutPassword } from '@dqkd/config';
+
 import { ensureKekFile } from './crypto/kek-file';
 import { Keyring, keyringFromEnv } from './crypto/keyring';
 import { createLedgerDataSource, runMigrations } from './data-source';
@@ -34,7 +36,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Ledger> {
         'DATABASE_URL names a real database, so set DQKD_KEK or DQKD_KEK_FILE to <version>:<base64 of 32 bytes>[,…]',
       );
     }
-    return open(databaseUrl, keyring, migrate, options.poolSize);
+    return open(databaseUrl, keyring, migrate, options.poolSize, undefined, 'DATABASE_URL');
   }
 
   const home = resolve(env.DQKD_HOME ?? '.dqkd');
@@ -55,9 +57,13 @@ async function open(
   migrate: boolean,
   poolSize: number | undefined,
   release?: () => Promise<void>,
+  /** The variable that named `url`, for the message when it cannot be connected to. */
+  variable?: string,
 ): Promise<Ledger> {
   const dataSource = createLedgerDataSource(url, { poolSize });
-  await dataSource.initialize();
+  await dataSource.initialize().catch((cause: unknown) => {
+    throw variable === undefined ? cause : new UnreachableServiceError(variable, withoutPassword(url), cause);
+  });
   try {
     if (migrate) {
       await runMigrations(dataSource);

@@ -82,7 +82,10 @@ export class SettleFailedError extends BusError {
 
 export class BusUnavailableError extends BusError {
   readonly kind = 'unavailable';
-  constructor(servers: string, options?: ErrorOptions) {
+  constructor(
+    readonly servers: string,
+    options?: ErrorOptions,
+  ) {
     super(`could not connect to NATS at ${servers}`, options);
   }
 }

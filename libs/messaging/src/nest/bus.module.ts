@@ -1,8 +1,9 @@
-import { DqkdConfig, type NatsEnv } from '@dqkd/config';
+import { DqkdConfig, UnreachableServiceError, type NatsEnv } from '@dqkd/config';
 import { Global, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 
 import type { Bus } from '../bus';
 import { connectBus, type BusTarget } from '../connect';
+import { BusUnavailableError } from '../errors';
 import { InMemoryBroker } from '../in-memory/broker';
 import type { Topology } from '../topology';
 
@@ -60,7 +61,13 @@ export class BusModule {
           provide: BUS,
           inject: [DqkdConfig],
           useFactory: (config: DqkdConfig) =>
-            connectBus(busTarget(config.env.nats, `${config.kme.id}/${options.app}`), options.topology),
+            connectBus(busTarget(config.env.nats, `${config.kme.id}/${options.app}`), options.topology).catch(
+              (error: unknown) => {
+                throw error instanceof BusUnavailableError
+                  ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
+                  : error;
+              },
+            ),
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
         {

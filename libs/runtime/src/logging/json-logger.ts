@@ -1,4 +1,4 @@
-import type { LogLevel } from '@dqkd/config';
+import { UnreachableServiceError, type LogLevel } from '@dqkd/config';
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 
@@ -40,7 +40,10 @@ export class JsonLogger implements LoggerService {
     const fields: Record<string, unknown> = {};
     if (rest.length > 0 && typeof rest[rest.length - 1] === 'string') fields['context'] = rest.pop();
     if (level === 'error' && typeof rest[0] === 'string') fields['stack'] = rest[0];
-    if (message instanceof Error) {
+    if (message instanceof UnreachableServiceError) {
+      // The operator's to fix, not a bug: the message says what, and a stack would only bury it.
+      this.pino[level]({ context: fields['context'] }, message.message);
+    } else if (message instanceof Error) {
       this.pino[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
       this.pino[level]({ ...fields, ...(message as object) });
