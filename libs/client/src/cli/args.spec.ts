@@ -59,7 +59,16 @@ describe('parseCommand', () => {
   });
 
   it.each([
-    [['enc', 'sae-bob'], 'enc needs --sae <id>: the calling SAE'],
+    [
+      ['enc', 'sae-bob'],
+      "enc needs --sae <id>: the calling SAE (or its certificate and the KME's URL: --cert and --key, or --p12, with --kme)",
+    ],
+    [['status', 'sae-bob', '--p12', 'a.p12'], expect.stringContaining('status needs --sae <id>')],
+    [
+      ['enc', 'sae-bob', '--sae', 'a', '--ttl', '3601'],
+      '--ttl must be at most 3600 seconds (one hour, the longest TTL)',
+    ],
+    [['enc', 'sae-bob', '--sae', 'a', '--nubmer', '2'], 'unknown option --nubmer'],
     [['enc', 'sae-bob', '--sae', 'a', '--number', '0'], '--number must be a positive integer'],
     [['enc', 'sae-bob', '--sae', 'a', '--size', '2.5'], '--size must be a positive integer'],
     [['dec', 'sae-alice', '--sae', 'sae-bob'], 'dec needs a master_SAE_ID and at least one key_ID'],
@@ -68,7 +77,25 @@ describe('parseCommand', () => {
     [['rotate', '--sae', 'a'], 'unknown command "rotate"'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with a usage message', (argv, message) => {
-    expect(() => parseCommand(argv, env)).toThrow(new CliUsageError(message));
+    expect(() => parseCommand(argv, env)).toThrow(expect.objectContaining({ message }));
+    expect(() => parseCommand(argv, env)).toThrow(CliUsageError);
+  });
+
+  it('needs no --sae when the certificate and the KME are given', () => {
+    const argv = [
+      'status',
+      'sae-bob',
+      '--cert',
+      'a.pem',
+      '--key',
+      'a.key',
+      '--kme',
+      'https://127.0.0.1:8443',
+    ];
+    expect(parseCommand(argv, env)).toMatchObject({
+      kind: 'status',
+      connection: { sae: undefined, cert: 'a.pem', key: 'a.key', kmeUrl: 'https://127.0.0.1:8443' },
+    });
   });
 
   it('refuses an unknown option', () => {

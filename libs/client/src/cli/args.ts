@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 
+import { MAX_TTL_SECONDS } from '@dqkd/etsi014';
+
 /** What the user asked the `dqkd` command to do, with every option checked. */
 export type CliCommand =
   | { readonly kind: 'help' }
@@ -34,9 +36,12 @@ export type CliCommand =
       readonly home: string;
     };
 
-/** Who calls which KME: the SAE's files from the development PKI unless given one by one. */
+/**
+ * Who calls which KME: the SAE's files from the development PKI unless given one by one. Without `sae`, the
+ * certificate files and the KME URL are given.
+ */
 export interface Connection {
-  readonly sae: string;
+  readonly sae?: string;
   readonly kmeUrl?: string;
   readonly cert?: string;
   readonly key?: string;
@@ -58,18 +63,29 @@ commands:
 options:
   --sae <id>          the calling SAE; its certificate comes from $DQKD_HOME/pki/<id>.pem/.key
   --kme <url>         the KME's ETSI API (default: the SAE's KME in $DQKD_HOME/network.yaml)
-  --cert <file> --key <file> | --p12 <file>   the SAE's client certificate instead
+  --cert <file> --key <file> | --p12 <file>   the SAE's client certificate instead (with --kme,
+                      no --sae is needed)
   --ca <file>         CA of the KME's certificate (default $DQKD_HOME/pki/ca.pem)
   --number <n> --size <bits> --ttl <seconds> --additional-slave <id>   enc options
+                      (--ttl: how long the slave may fetch the keys, 1 to ${MAX_TTL_SECONDS} s)
   --master <id> --slave <id>   demo SAEs (default sae-alice and sae-bob)
   --json              print the ETSI JSON instead of a table
-  --home <dir>        DQKD_HOME (default $DQKD_HOME or .dqkd)`;
+  --home <dir>        DQKD_HOME (default $DQKD_HOME or .dqkd, in the directory where npm start runs)`;
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new CliUsageError(`--${name} must be a positive integer`);
   return Number(value);
+}
+
+/** The KME would clamp a longer one: said here rather than seen only in the answer's deadline. */
+function ttl(value: string | undefined): number | undefined {
+  const seconds = positiveInteger('ttl', value);
+  if (seconds !== undefined && seconds > MAX_TTL_SECONDS) {
+    throw new CliUsageError(`--ttl must be at most ${MAX_TTL_SECONDS} seconds (one hour, the longest TTL)`);
+  }
+  return seconds;
 }
 
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
@@ -97,7 +113,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       },
     });
   } catch (error) {
-    throw new CliUsageError((error as Error).message);
+    // Node's own wording suggests '--' for positionals, which no dqkd argument needs.
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    throw new CliUsageError(unknown ? `unknown option ${unknown[1]}` : (error as Error).message);
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
@@ -119,7 +137,13 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     throw new CliUsageError('--p12 or --cert, not both');
   // Asked for by each command once it is known, so an unknown one is told as such first.
   const connection = (): Connection => {
-    if (values.sae === undefined) throw new CliUsageError(`${command} needs --sae <id>: the calling SAE`);
+    const identified = values.p12 !== undefined || values.cert !== undefined;
+    if (values.sae === undefined && !(identified && values.kme !== undefined)) {
+      throw new CliUsageError(
+        `${command} needs --sae <id>: the calling SAE (or its certificate and the KME's URL: --cert and --key, ` +
+          'or --p12, with --kme)',
+      );
+    }
     return {
       sae: values.sae,
       kmeUrl: values.kme,
@@ -141,7 +165,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         slave: rest[0]!,
         number: positiveInteger('number', values.number),
         size: positiveInteger('size', values.size),
-        ttlSeconds: positiveInteger('ttl', values.ttl),
+        ttlSeconds: ttl(values.ttl),
         additionalSlaves: values['additional-slave'] ?? [],
         connection: connection(),
         json,

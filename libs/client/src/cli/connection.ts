@@ -18,14 +18,18 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     try {
       return readFileSync(file);
     } catch (error) {
-      const from = given === undefined ? `${flag} (default under --home ${connection.home})` : flag;
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      if (given !== undefined) throw new CliUsageError(`${flag}: cannot read ${file}: ${code}`);
       throw new CliUsageError(
-        `${from}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        `${flag} (default under --home ${connection.home}): cannot read ${file}: ${code}; run dqkd where ` +
+          'npm start runs, or name its home with --home',
       );
     }
   };
   const ca = read('--ca', connection.ca, path.join(pki, 'ca.pem'));
-  const baseUrl = connection.kmeUrl ?? kmeUrlOf(connection.sae, connection.home);
+  // parseCommand asks for --sae unless both the certificate and --kme are given.
+  const sae = connection.sae ?? '';
+  const baseUrl = connection.kmeUrl ?? kmeUrlOf(sae, connection.home);
   if (!/^https:\/\//i.test(baseUrl)) {
     throw new CliUsageError(
       `the KME URL (--kme, or the api_url in network.yaml) must be https://, not ${baseUrl}`,
@@ -36,8 +40,8 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     loads(`--p12 ${connection.p12} (PKCS#12 with an empty password)`, { pfx, passphrase: '' });
     return { baseUrl, pfx, passphrase: '', ca };
   }
-  const cert = read('--cert', connection.cert, path.join(pki, `${connection.sae}.pem`));
-  const key = read('--key', connection.key, path.join(pki, `${connection.sae}.key`));
+  const cert = read('--cert', connection.cert, path.join(pki, `${sae}.pem`));
+  const key = read('--key', connection.key, path.join(pki, `${sae}.key`));
   loads('the certificate and key (PEM)', { cert, key });
   return { baseUrl, cert, key, ca };
 }

@@ -2,6 +2,7 @@ import { EtsiClient } from '../etsi-client';
 import { EtsiClientError, EtsiHttpError } from '../errors';
 import { CliUsageError, parseCommand, USAGE, type CliCommand, type Connection } from './args';
 import { clientOptions } from './connection';
+import { explain } from './explain';
 import { demoTable, keysTable, statusTable } from './format';
 
 const EX_USAGE = 64;
@@ -97,7 +98,9 @@ async function main(): Promise<number> {
     }
     if (error instanceof EtsiHttpError) {
       process.stderr.write(`dqkd: the KME answered ${error.status}: ${error.body.message}\n`);
-    } else if (error instanceof EtsiClientError || error instanceof Error) {
+    } else if (error instanceof EtsiClientError) {
+      process.stderr.write(`dqkd: ${explain(error)}\n`);
+    } else if (error instanceof Error) {
       process.stderr.write(`dqkd: ${error.message}\n`);
     }
     return 1;
