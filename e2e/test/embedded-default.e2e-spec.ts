@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -101,6 +102,22 @@ describe('the embedded default (npm start)', () => {
       .split('\n')
       .filter((line) => /"level":"(warn|error|fatal)"/.test(line));
     expect(complaints).toEqual([]);
+  });
+
+  it('says at once, in plain words and before it starts anything, that an ETSI port is taken', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(ports.west, '127.0.0.1', resolve));
+    try {
+      const network = new EmbeddedNetwork(home, ports.health);
+      expect(await network.exit()).toBe(1);
+      expect(network.output).toContain(
+        `127.0.0.1:${ports.west} is in use: stop the DQKD (npm start) or other`,
+      );
+      expect(network.output).not.toContain('starting DQKD');
+      expect(network.output).not.toContain('"level"');
+    } finally {
+      squatter.close();
+    }
   });
 
   it('recovers by itself after a killed run, and stops with its Postgres servers when its terminal closes', async () => {

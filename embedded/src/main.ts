@@ -7,7 +7,7 @@ import { exitOnConfigError, loadNetworkFile, type NetworkConfig, type ProcessCon
 import { ensureKekFile, Ledger, startEmbeddedPostgres, type EmbeddedPostgres } from '@dqkd/ledger';
 import { ensureDevPki } from '@dqkd/pki';
 import { startApp, type ProcessSpec, type RunnableConfig } from '@dqkd/runtime';
-import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
 
 import { AppModule as GatewayModule } from '@dqkd/api-gateway/dist/app/app.module';
 import { AppModule as EntropyServerModule } from '@dqkd/entropy-server/dist/app/app.module';
@@ -16,11 +16,13 @@ import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/ap
 import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
+import { assertPortsFree } from './free-ports';
 import { ensureNetworkFile } from './network-file';
 import { RESEND_WINDOW_MS, resendLost } from './resend-lost';
 import { waitForPools } from './wait-for-pools';
 
-const logger = new Logger('embedded');
+/** Every port of the embedded default is on the loopback interface. */
+const LISTEN_HOST = '127.0.0.1';
 
 /**
  * Health and metrics ports, one per app from DQKD_HEALTH_PORT on (default 19100), away from the ETSI
@@ -47,6 +49,10 @@ async function main(): Promise<void> {
   const pki = await ensureDevPki({ dir: path.join(home, 'pki') });
   const networkFile = ensureNetworkFile(home);
   const network = loadNetworkFile(networkFile);
+  await assertPortsFree(
+    LISTEN_HOST,
+    network.kmes.map((kme) => Number(new URL(kme.apiUrl).port || 443)),
+  );
   const kek = readFileSync(ensureKekFile(home), 'utf8').trim();
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
     DQKD_HOME: home,
     DQKD_NETWORK_FILE: networkFile,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-    DQKD_LISTEN_HOST: '127.0.0.1',
+    DQKD_LISTEN_HOST: LISTEN_HOST,
   };
   const start = async <Config extends RunnableConfig>(
     name: string,
@@ -188,13 +194,14 @@ function printBanner(
 
 void exitOnConfigError(main).catch((error: unknown) => {
   const { code, address, port } = error as { code?: unknown; address?: unknown; port?: unknown };
-  logger.error(
+  const message =
     code === 'EADDRINUSE'
       ? `${String(address)}:${String(port)} is in use: stop the DQKD (npm start) or other program that holds it, ` +
-          'or move DQKD: ports in network.yaml of DQKD_HOME, DQKD_HEALTH_PORT for health and metrics'
+        'or move DQKD: ports in network.yaml of DQKD_HOME, DQKD_HEALTH_PORT for health and metrics'
       : error instanceof Error
         ? (error.stack ?? error.message)
-        : String(error),
-  );
+        : String(error);
+  // Plain text like the launcher's progress lines: this is the launcher speaking, not one of its apps.
+  process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 });
