@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { AppProcess } from './support/app-process';
@@ -48,6 +49,10 @@ describe.each(apps)('the %s process', (app) => {
     });
     process.signal('SIGTERM');
     expect(await process.exit()).toBe(0);
+    // Said with the app and its KME, like every other line, and said to the end.
+    const owned = `"app":"${app}","kme":"kme-east"`;
+    expect(process.text).toMatch(new RegExp(`\\{[^\\n]*${owned}[^\\n]*"msg":"stopping on SIGTERM"`));
+    expect(process.text).toMatch(new RegExp(`\\{[^\\n]*${owned}[^\\n]*"msg":"stopped"\\}\\s*$`));
   });
 
   it('refuses a KME_ID that is not in the network file, naming it, with exit code 78', async () => {
@@ -84,6 +89,17 @@ describe.each(apps)('the %s process', (app) => {
   });
 
   if (app !== 'ttl-reaper') {
+    it('names, in one line, a file of its PKI that it cannot read', async () => {
+      const home = mkdtempSync(path.join(tmpdir(), 'dqkd-empty-home-'));
+      try {
+        const process = AppProcess.start(app, { ...site.env('kme-east'), DQKD_HOME: home }, site.dir);
+        await failsWithOneLine(process, `cannot read ${home}/pki/`);
+        expect(process.text).toContain('(ENOENT): check DQKD_HOME and the *_FILE variable that names it');
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
+
     it('names NATS_URL in one line when that server cannot be reached', async () => {
       const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await closedPort()}` };
       await failsWithOneLine(AppProcess.start(app, env, site.dir), 'NATS_URL: cannot use 127.0.0.1:');

@@ -30,7 +30,8 @@ describe('the CLI reading its connection', () => {
     );
     expect(() => clientOptions({ ...connection, sae: 'sae-nobody' })).toThrow(
       new CliUsageError(
-        `--cert (default under --home ${home}): cannot read ${path.join(pki, 'sae-nobody.pem')}: ENOENT`,
+        `--cert (default under --home ${home}): cannot read ${path.join(pki, 'sae-nobody.pem')}: ENOENT; ` +
+          'run dqkd where npm start runs, or name its home with --home',
       ),
     );
   });

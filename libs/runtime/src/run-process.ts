@@ -42,11 +42,20 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
   spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv,
 ): Promise<INestApplication> {
+  return (await started(spec, env)).app;
+}
+
+/** startApp, with the fields every log line of the app carries. */
+async function started<Config extends RunnableConfig>(
+  spec: ProcessSpec<Config>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ app: INestApplication; fields: Record<string, string> }> {
   const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
   const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
+  const fields = { app: spec.app, [spec.ownerField ?? 'kme']: owner };
   // Everything the app starts (servers, timers, consumers) inherits these fields, so in the embedded process
   // every line still says which app of which site wrote it.
-  return withLogContext({ app: spec.app, [spec.ownerField ?? 'kme']: owner }, async () => {
+  const app = await withLogContext(fields, async () => {
     const app = await NestFactory.create(spec.rootModule(config), {
       logger: createJsonLogger(config.env.logLevel),
       // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
@@ -60,6 +69,7 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
     );
     return app;
   });
+  return { app, fields };
 }
 
 /**
@@ -72,30 +82,35 @@ export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<INestApplication> {
   return exitOnConfigError(async () => {
-    const app = await startApp(spec, env);
-    stopOnSignals(app, new Logger(spec.app));
+    const { app, fields } = await started(spec, env);
+    stopOnSignals(app, new Logger(spec.app), fields);
     return app;
   });
 }
 
-function stopOnSignals(app: INestApplication, logger: Logger): void {
+function stopOnSignals(app: INestApplication, logger: Logger, fields: Record<string, string>): void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`stopping on ${signal}`);
-    setTimeout(() => {
-      logger.error(`still stopping after ${STOP_DEADLINE_MS} ms; exiting`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
-    app.close().then(
-      () => (process.exitCode = 0),
-      (error: unknown) => {
-        logger.error(`stop failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exitCode = 1;
-      },
-    );
-  };
+  // A signal's listener runs outside the context the app started in: its lines get the app's fields here.
+  const stop = (signal: NodeJS.Signals) =>
+    withLogContext(fields, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.log(`stopping on ${signal}`);
+      setTimeout(() => {
+        logger.error(`still stopping after ${STOP_DEADLINE_MS} ms; exiting`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
+      app.close().then(
+        () => {
+          logger.log('stopped');
+          process.exitCode = 0;
+        },
+        (error: unknown) => {
+          logger.error(`stop failed: ${error instanceof Error ? error.message : String(error)}`);
+          process.exitCode = 1;
+        },
+      );
+    });
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 
+import { UnreachableServiceError } from '@dqkd/config';
 import { Logger } from '@nestjs/common';
 
 import { createJsonLogger } from './json-logger';
@@ -69,5 +70,31 @@ describe('JsonLogger', () => {
     });
     expect(lines.map((line) => line['msg'])).toEqual(['shown']);
     expect(capture('silent', (logger) => logger.error('hidden'))).toEqual([]);
+  });
+
+  it("writes the operator's mistakes as one line without a stack: a service out of reach, a file missing", () => {
+    const missing = Object.assign(
+      new Error("ENOENT: no such file or directory, open '/srv/pki/kme-east.pem'"),
+      {
+        code: 'ENOENT',
+        path: '/srv/pki/kme-east.pem',
+      },
+    );
+    const unreachable = new UnreachableServiceError('NATS_URL', 'nats:4222', new Error('connection refused'));
+    const lines = capture('info', (logger) => {
+      logger.error(missing, missing.stack);
+      logger.error(unreachable, unreachable.stack);
+      logger.error(new Error('a bug'), 'Error: a bug\n    at x');
+    });
+    expect(
+      lines.map(({ msg, stack, err }) => ({ msg, stack: stack ?? (err as { stack?: string })?.stack })),
+    ).toEqual([
+      {
+        msg: 'cannot read /srv/pki/kme-east.pem (ENOENT): check DQKD_HOME and the *_FILE variable that names it',
+        stack: undefined,
+      },
+      { msg: 'NATS_URL: cannot use nats:4222: connection refused', stack: undefined },
+      { msg: 'a bug', stack: 'Error: a bug\n    at x' },
+    ]);
   });
 });

@@ -40,9 +40,10 @@ export class JsonLogger implements LoggerService {
     const fields: Record<string, unknown> = {};
     if (rest.length > 0 && typeof rest[rest.length - 1] === 'string') fields['context'] = rest.pop();
     if (level === 'error' && typeof rest[0] === 'string') fields['stack'] = rest[0];
-    if (message instanceof UnreachableServiceError) {
+    const mistake = operatorMistake(message);
+    if (mistake !== undefined) {
       // The operator's to fix, not a bug: the message says what, and a stack would only bury it.
-      this.pino[level]({ context: fields['context'] }, message.message);
+      this.pino[level]({ context: fields['context'] }, mistake);
     } else if (message instanceof Error) {
       this.pino[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
@@ -52,6 +53,19 @@ export class JsonLogger implements LoggerService {
     }
   }
 }
+
+/**
+ * What an error that a configuration causes says to the operator: a service the environment names that
+ * cannot be reached, or a file it names (or one under DQKD_HOME) that cannot be read. Undefined for others.
+ */
+function operatorMistake(error: unknown): string | undefined {
+  if (error instanceof UnreachableServiceError) return error.message;
+  const { code, path } = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof path !== 'string' || !FILE_ERRORS.has(code ?? '')) return undefined;
+  return `cannot read ${path} (${code}): check DQKD_HOME and the *_FILE variable that names it`;
+}
+
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR']);
 
 /** A JsonLogger at LOG_LEVEL; `destination` is stdout unless a test captures the lines. */
 export function createJsonLogger(level: LogLevel, destination?: DestinationStream): JsonLogger {
