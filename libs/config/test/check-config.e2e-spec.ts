@@ -124,6 +124,20 @@ describe('check-config, run as a child process', () => {
       );
     });
 
+    it('checks an entropy server by ENTROPY_SERVER_ID, where a KME is checked by KME_ID', () => {
+      const server = { DQKD_NETWORK_FILE: 'config/network.yaml', ENTROPY_SERVER_ID: 'entropy-2' };
+      const valid = checkConfig([], server);
+      expect(valid.stderr).toBe('');
+      expect(valid.stdout).toBe(
+        `${networkFile()}: valid (2 KMEs, 3 SAEs, 3 entropy servers); environment valid for entropy-2\n`,
+      );
+      expect(checkConfig([], { ...server, ENTROPY_SERVER_ID: 'entropy-9' })).toEqual({
+        status: 78,
+        stdout: '',
+        stderr: expect.stringContaining('ENTROPY_SERVER_ID: unknown entropy server "entropy-9"'),
+      });
+    });
+
     it('exits 78 naming KME_ID when it is not a KME of the network', () => {
       const result = checkConfig([], { ...env, KME_ID: 'kme-north' });
       expect(result).toEqual({

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { loadEntropyServerConfig } from '../entropy-server-config';
 import { exitOnConfigError } from '../exit-on-config-error';
 import type { NetworkConfig } from '../network/network-config';
 import { loadNetworkFile, loadProcessConfig } from '../process-config';
@@ -6,8 +7,9 @@ import { loadNetworkFile, loadProcessConfig } from '../process-config';
 const usage = `usage: check-config [network-file]
 
 With a network file: validates that file alone.
-Without: validates this process's environment (KME_ID, DQKD_NETWORK_FILE, DATABASE_URL, ...)
-and the network file it names, as every DQKD process does at start-up.
+Without: validates this process's environment (KME_ID, DQKD_NETWORK_FILE, DATABASE_URL, ...; or, for an
+entropy server, ENTROPY_SERVER_ID and ENTROPY_*) and the network file it names, as every DQKD process does
+at start-up.
 Exits 0 when valid, 78 (EX_CONFIG) with one issue per line on stderr when not.`;
 
 function summary(network: NetworkConfig): string {
@@ -32,6 +34,13 @@ exitOnConfigError(() => {
   if (args[0]) {
     const network = loadNetworkFile(args[0], cwd);
     process.stdout.write(`${args[0]}: valid (${summary(network)})\n`);
+    return;
+  }
+  if (process.env.ENTROPY_SERVER_ID !== undefined && process.env.KME_ID === undefined) {
+    const { network, server } = loadEntropyServerConfig(process.env, cwd);
+    process.stdout.write(
+      `${network.file}: valid (${summary(network)}); environment valid for ${server.id}\n`,
+    );
     return;
   }
   const { network, env } = loadProcessConfig(process.env, cwd);
