@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -13,7 +13,8 @@ describe('the CLI reading its connection', () => {
   const connection = { sae: 'sae-alice', kmeUrl: 'https://127.0.0.1:8443', home };
 
   beforeAll(async () => {
-    await ensureDevPki({ dir: pki, kmes: ['kme-east'], saes: ['sae-alice'], entropyServers: [] });
+    // Everything the example network names: the test below loads it.
+    await ensureDevPki({ dir: pki });
   });
 
   afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -52,5 +53,17 @@ describe('the CLI reading its connection', () => {
         'the KME URL (--kme, or the api_url in network.yaml) must be https://, not http://127.0.0.1:8443',
       ),
     );
+  });
+
+  it("finds the SAE's KME in DQKD_NETWORK_FILE when it is set, else in network.yaml under --home", () => {
+    const example = readFileSync(path.resolve(__dirname, '../../../config/network.example.yaml'), 'utf8');
+    const file = path.join(home, 'moved.yaml');
+    writeFileSync(file, example.replaceAll('../.dqkd/pki/', 'pki/').replace(':8443', ':18443'));
+    const { kmeUrl: _none, ...unaddressed } = connection;
+
+    expect(clientOptions({ ...unaddressed, networkFile: file })).toMatchObject({
+      baseUrl: 'https://127.0.0.1:18443',
+    });
+    expect(() => clientOptions(unaddressed)).toThrow(path.join(home, 'network.yaml'));
   });
 });

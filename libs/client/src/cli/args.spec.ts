@@ -81,6 +81,14 @@ describe('parseCommand', () => {
     expect(() => parseCommand(argv, env)).toThrow(CliUsageError);
   });
 
+  it('takes the network file from DQKD_NETWORK_FILE, as the processes do', () => {
+    const withFile = { ...env, DQKD_NETWORK_FILE: '/srv/network.yaml' };
+    expect(parseCommand(['status', 'sae-bob', '--sae', 'sae-alice'], withFile)).toMatchObject({
+      connection: { networkFile: '/srv/network.yaml', home: '/srv/dqkd' },
+    });
+    expect(parseCommand(['demo'], withFile)).toMatchObject({ networkFile: '/srv/network.yaml' });
+  });
+
   it('needs no --sae when the certificate and the KME are given', () => {
     const argv = [
       'status',

@@ -34,6 +34,7 @@ export type CliCommand =
       readonly slave: string;
       readonly json: boolean;
       readonly home: string;
+      readonly networkFile?: string;
     };
 
 /**
@@ -48,6 +49,8 @@ export interface Connection {
   readonly p12?: string;
   readonly ca?: string;
   readonly home: string;
+  /** Where the SAE's KME is looked up: DQKD_NETWORK_FILE, else network.yaml under the home. */
+  readonly networkFile?: string;
 }
 
 export class CliUsageError extends Error {}
@@ -62,7 +65,8 @@ commands:
 
 options:
   --sae <id>          the calling SAE; its certificate comes from $DQKD_HOME/pki/<id>.pem/.key
-  --kme <url>         the KME's ETSI API (default: the SAE's KME in $DQKD_HOME/network.yaml)
+  --kme <url>         the KME's ETSI API (default: the SAE's KME in $DQKD_NETWORK_FILE, else in
+                      $DQKD_HOME/network.yaml)
   --cert <file> --key <file> | --p12 <file>   the SAE's client certificate instead (with --kme,
                       no --sae is needed)
   --ca <file>         CA of the KME's certificate (default $DQKD_HOME/pki/ca.pem)
@@ -121,6 +125,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { kind: 'help' };
   const home = values.home ?? env['DQKD_HOME'] ?? '.dqkd';
+  const networkFile = env['DQKD_NETWORK_FILE'] || undefined;
   const json = values.json;
   if (command === 'demo') {
     if (rest.length > 0) throw new CliUsageError('demo takes no arguments');
@@ -130,6 +135,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       slave: values.slave ?? 'sae-bob',
       json,
       home,
+      networkFile,
     };
   }
   if (values.cert !== undefined && values.key === undefined) throw new CliUsageError('--cert needs --key');
@@ -152,6 +158,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       p12: values.p12,
       ca: values.ca,
       home,
+      networkFile,
     };
   };
   switch (command) {

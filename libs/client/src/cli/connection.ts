@@ -29,7 +29,8 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
   const ca = read('--ca', connection.ca, path.join(pki, 'ca.pem'));
   // parseCommand asks for --sae unless both the certificate and --kme are given.
   const sae = connection.sae ?? '';
-  const baseUrl = connection.kmeUrl ?? kmeUrlOf(sae, connection.home);
+  const baseUrl =
+    connection.kmeUrl ?? kmeUrlOf(sae, connection.networkFile ?? path.join(connection.home, 'network.yaml'));
   if (!/^https:\/\//i.test(baseUrl)) {
     throw new CliUsageError(
       `the KME URL (--kme, or the api_url in network.yaml) must be https://, not ${baseUrl}`,
@@ -55,8 +56,7 @@ function loads(what: string, options: SecureContextOptions): void {
   }
 }
 
-function kmeUrlOf(sae: string, home: string): string {
-  const file = path.join(home, 'network.yaml');
+function kmeUrlOf(sae: string, file: string): string {
   const network = loadNetworkFile(file);
   const kme = network.kmeOf(sae);
   if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);

@@ -54,8 +54,9 @@ async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<stri
 
 /** The seed story: Alice gets a key for Bob and hands him only its key_ID; Bob fetches the same key. */
 async function demo(command: Extract<CliCommand, { kind: 'demo' }>): Promise<string> {
-  const alice = clientFor({ sae: command.master, home: command.home });
-  const bob = clientFor({ sae: command.slave, home: command.home });
+  const { home, networkFile } = command;
+  const alice = clientFor({ sae: command.master, home, networkFile });
+  const bob = clientFor({ sae: command.slave, home, networkFile });
   try {
     const sent = await alice.encKeys(command.slave, { number: 1 });
     const fetched = await bob.decKeys(
