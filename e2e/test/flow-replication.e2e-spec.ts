@@ -174,10 +174,12 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     const { sealed, blockId } = await sealedBlock(600_000);
     // Two publishes under different message IDs get past the broker's duplicate window, as a resend after it
     // would; the target's handlers take both at once.
-    await jetstream(await network.connection()).publish(METADATA_TO_WEST, sealed, {
-      msgID: `metadata:${blockId}`,
-    });
-    await network.publishAndSettle(METADATA_TO_WEST, sealed, `resent:${blockId}`, 'kme-west');
+    await network.publishAndSettle(
+      METADATA_TO_WEST,
+      sealed,
+      [`metadata:${blockId}`, `resent:${blockId}`],
+      'kme-west',
+    );
 
     expect((await west.blocks.find(blockId))?.state).toBe('ready');
     expect(westReplication.text).not.toContain(`block ${blockId} from kme-east rejected`);

@@ -93,7 +93,7 @@ describe.each(apps)('the %s process', (app) => {
       const home = mkdtempSync(path.join(tmpdir(), 'dqkd-empty-home-'));
       try {
         const process = AppProcess.start(app, { ...site.env('kme-east'), DQKD_HOME: home }, site.dir);
-        await failsWithOneLine(process, `cannot read ${home}/pki/`);
+        await failsWithOneLine(process, `cannot open ${home}/pki/`);
         expect(process.text).toContain('(ENOENT): check DQKD_HOME and the *_FILE variable that names it');
       } finally {
         rmSync(home, { recursive: true, force: true });

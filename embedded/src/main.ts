@@ -91,11 +91,17 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // A closed terminal: stop as on Ctrl-C, where its default would end this process alone and leave the
-  // Postgres servers running. Writes to the terminal fail from now on, which must not end the stop.
+  // Postgres servers running. The hang-up may come twice (the shell passes it on, the kernel sends its own),
+  // which is no call to hurry. Writes to the terminal fail from now on (EIO, or EPIPE), also those of the
+  // apps' loggers, which write to the descriptor directly: none of that may end the stop.
   process.on('SIGHUP', () => {
-    const ignore = () => undefined;
-    process.stdout.on('error', ignore);
-    process.stderr.on('error', ignore);
+    if (signalled) return;
+    const lostTerminal = (error: NodeJS.ErrnoException) => error.code === 'EIO' || error.code === 'EPIPE';
+    process.stdout.on('error', () => undefined);
+    process.stderr.on('error', () => undefined);
+    process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
+      if (!lostTerminal(error)) process.exit(1);
+    });
     onSignal();
   });
 

@@ -200,17 +200,25 @@ export class FlowNetwork {
 
   /**
    * Publishes straight into kme-east's OUT stream, as anyone on its NATS could, and resolves once the
-   * message reached `site`'s IN stream and its replication settled everything there.
+   * message reached `site`'s IN stream and its replication settled everything there. With several message
+   * IDs, the same data goes under each, all at once.
    */
-  async publishAndSettle(subject: string, data: Uint8Array, msgId: string, site: SiteId): Promise<void> {
+  async publishAndSettle(
+    subject: string,
+    data: Uint8Array,
+    msgIds: string | readonly string[],
+    site: SiteId,
+  ): Promise<void> {
+    const ids = typeof msgIds === 'string' ? [msgIds] : msgIds;
     const jsm = await this.jsm();
     const stream = this.inStreamOf(site);
     const before = (await jsm.streams.info(stream)).state.last_seq;
-    await jetstream(await this.connection()).publish(subject, data, { msgID: msgId });
+    const js = jetstream(await this.connection());
+    await Promise.all(ids.map((msgID) => js.publish(subject, data, { msgID })));
     await eventually(
-      async () => (await jsm.streams.info(stream)).state.last_seq > before,
+      async () => (await jsm.streams.info(stream)).state.last_seq >= before + ids.length,
       10_000,
-      `the message to reach ${stream}`,
+      `the message(s) to reach ${stream}`,
     );
     await this.drained(site);
   }

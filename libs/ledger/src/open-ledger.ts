@@ -36,7 +36,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Ledger> {
         'DATABASE_URL names a real database, so set DQKD_KEK or DQKD_KEK_FILE to <version>:<base64 of 32 bytes>[,…]',
       );
     }
-    return open(databaseUrl, keyring, migrate, options.poolSize, undefined, 'DATABASE_URL');
+    return open(databaseUrl, keyring, { migrate, poolSize: options.poolSize, variable: 'DATABASE_URL' });
   }
 
   const home = resolve(env.DQKD_HOME ?? '.dqkd');
@@ -44,25 +44,54 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Ledger> {
     keyringFromEnv(env) ?? Keyring.parse(readFileSync(ensureKekFile(home), 'utf8'), 'DQKD_KEK_FILE');
   const postgres = await startEmbeddedPostgres({ dir: join(home, 'postgres'), name: options.name });
   try {
-    return await open(postgres.url, keyring, true, options.poolSize, () => postgres.stop());
+    return await open(postgres.url, keyring, {
+      migrate: true,
+      poolSize: options.poolSize,
+      release: () => postgres.stop(),
+    });
   } catch (error) {
     await postgres.stop();
     throw error;
   }
 }
 
+/**
+ * Why a database cannot be used at all, the operator's to mend: the network's error codes, and Postgres' for
+ * a refused login, a database that does not exist or a server not accepting connections yet. Anything else
+ * (a bug in the entities, say) keeps its own error and stack.
+ */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '28000',
+  '28P01',
+  '3D000',
+  '57P03',
+]);
+
+interface OpenOptions {
+  readonly migrate: boolean;
+  readonly poolSize: number | undefined;
+  /** Stops what serves `url` once the ledger is closed (the embedded Postgres). */
+  readonly release?: () => Promise<void>;
+  /** The variable that named `url`, for the message when it cannot be connected to. */
+  readonly variable?: string;
+}
+
 async function open(
   url: string,
   keyring: Keyring,
-  migrate: boolean,
-  poolSize: number | undefined,
-  release?: () => Promise<void>,
-  /** The variable that named `url`, for the message when it cannot be connected to. */
-  variable?: string,
+  { migrate, poolSize, release, variable }: OpenOptions,
 ): Promise<Ledger> {
   const dataSource = createLedgerDataSource(url, { poolSize });
   await dataSource.initialize().catch((cause: unknown) => {
-    throw variable === undefined ? cause : new UnreachableServiceError(variable, withoutPassword(url), cause);
+    const unreachable = variable !== undefined && UNREACHABLE.has((cause as { code?: string }).code ?? '');
+    throw unreachable ? new UnreachableServiceError(variable, withoutPassword(url), cause) : cause;
   });
   try {
     if (migrate) {

@@ -87,6 +87,10 @@ describe('parseCommand', () => {
       connection: { networkFile: '/srv/network.yaml', home: '/srv/dqkd' },
     });
     expect(parseCommand(['demo'], withFile)).toMatchObject({ networkFile: '/srv/network.yaml' });
+    expect(parseCommand(['demo', '--home', '/tmp/other'], withFile)).toMatchObject({
+      home: '/tmp/other',
+      networkFile: undefined,
+    });
   });
 
   it('needs no --sae when the certificate and the KME are given', () => {

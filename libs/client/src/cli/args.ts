@@ -125,7 +125,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { kind: 'help' };
   const home = values.home ?? env['DQKD_HOME'] ?? '.dqkd';
-  const networkFile = env['DQKD_NETWORK_FILE'] || undefined;
+  // A home given on the command line brings its own network.yaml, whatever the environment says.
+  const networkFile = values.home === undefined ? env['DQKD_NETWORK_FILE'] || undefined : undefined;
   const json = values.json;
   if (command === 'demo') {
     if (rest.length > 0) throw new CliUsageError('demo takes no arguments');

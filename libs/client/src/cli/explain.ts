@@ -11,7 +11,7 @@ export function explain(error: EtsiClientError): string {
     return `${error.message} (is the KME running? npm start runs both KMEs of the example)`;
   }
   if (cause?.code === 'EPROTO' && /wrong version number/.test(cause.message)) {
-    const request = error.message.slice(0, error.message.indexOf(': '));
+    const request = error.message.split(': ')[0];
     return `${request}: that port does not speak TLS; --kme must name the KME's https ETSI API`;
   }
   return error.message;

@@ -73,28 +73,37 @@ describe('JsonLogger', () => {
   });
 
   it("writes the operator's mistakes as one line without a stack: a service out of reach, a file missing", () => {
-    const missing = Object.assign(
-      new Error("ENOENT: no such file or directory, open '/srv/pki/kme-east.pem'"),
-      {
-        code: 'ENOENT',
-        path: '/srv/pki/kme-east.pem',
-      },
-    );
+    const open = "ENOENT: no such file or directory, open '/srv/pki/kme-east.pem'";
+    const missing = Object.assign(new Error(open), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: '/srv/pki/kme-east.pem',
+    });
+    // Not opening a file: more likely a bug, which keeps its stack.
+    const spawned = Object.assign(new Error('spawn /opt/initdb ENOENT'), {
+      code: 'ENOENT',
+      syscall: 'spawn /opt/initdb',
+      path: '/opt/initdb',
+    });
     const unreachable = new UnreachableServiceError('NATS_URL', 'nats:4222', new Error('connection refused'));
     const lines = capture('info', (logger) => {
-      logger.error(missing, missing.stack);
-      logger.error(unreachable, unreachable.stack);
+      logger.error(missing);
+      logger.error(unreachable);
       logger.error(new Error('a bug'), 'Error: a bug\n    at x');
+      logger.error(spawned);
+      logger.error(undefined);
     });
     expect(
       lines.map(({ msg, stack, err }) => ({ msg, stack: stack ?? (err as { stack?: string })?.stack })),
     ).toEqual([
       {
-        msg: 'cannot read /srv/pki/kme-east.pem (ENOENT): check DQKD_HOME and the *_FILE variable that names it',
+        msg: 'cannot open /srv/pki/kme-east.pem (ENOENT): check DQKD_HOME and the *_FILE variable that names it',
         stack: undefined,
       },
       { msg: 'NATS_URL: cannot use nats:4222: connection refused', stack: undefined },
       { msg: 'a bug', stack: 'Error: a bug\n    at x' },
+      { msg: 'spawn /opt/initdb ENOENT', stack: spawned.stack },
+      { msg: 'undefined', stack: undefined },
     ]);
   });
 });

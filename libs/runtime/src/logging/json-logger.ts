@@ -60,9 +60,11 @@ export class JsonLogger implements LoggerService {
  */
 function operatorMistake(error: unknown): string | undefined {
   if (error instanceof UnreachableServiceError) return error.message;
-  const { code, path } = error as NodeJS.ErrnoException;
-  if (!(error instanceof Error) || typeof path !== 'string' || !FILE_ERRORS.has(code ?? '')) return undefined;
-  return `cannot read ${path} (${code}): check DQKD_HOME and the *_FILE variable that names it`;
+  if (!(error instanceof Error)) return undefined;
+  // Opening a file only: a failed spawn, mkdir or the like is more likely a bug, and keeps its stack.
+  const { code, path, syscall } = error as NodeJS.ErrnoException;
+  if (syscall !== 'open' || typeof path !== 'string' || !FILE_ERRORS.has(code ?? '')) return undefined;
+  return `cannot open ${path} (${code}): check DQKD_HOME and the *_FILE variable that names it`;
 }
 
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR']);

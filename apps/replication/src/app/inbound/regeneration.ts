@@ -131,8 +131,9 @@ export class Regeneration {
       material?.fill(0);
     }
     // Another delivery of the message (on another replica) was committed first: this one had no effect, so
-    // it reports nothing, least of all a refusal that only its late read of the samples met.
-    if (!applied) return 'ack';
+    // it reports nothing, least of all a refusal that only its late read of the samples met. A check value
+    // that did not match is what the entropy servers answered, though, whichever delivery saw it.
+    if (!applied && refusal?.reason !== 'kcv-mismatch') return 'ack';
     this.relay.kick();
     if (refusal !== undefined) {
       const line = `block ${metadata.blockId} from ${peer} rejected (${refusal.reason}): ${regenerated.why}`;
