@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+
+import { freePort } from '@dqkd/embedded/dist/observe';
 
 import { AppProcess } from './support/app-process';
 import { TestSite } from './support/test-site';
@@ -9,15 +10,6 @@ import { TestSite } from './support/test-site';
 const EX_CONFIG = 78;
 // entropy-server is not a KME process: entropy-server-process.e2e-spec.ts starts it with ENTROPY_SERVER_ID.
 const apps = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'];
-
-/** A port of 127.0.0.1 that nothing listens on (it did a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The process failed to start with one log line, `message`, and no stack trace. */
 async function failsWithOneLine(process: AppProcess, message: string): Promise<void> {
@@ -81,7 +73,7 @@ describe.each(apps)('the %s process', (app) => {
   it('names DATABASE_URL, without its password, in one line when that database cannot be reached', async () => {
     const env = {
       ...site.env('kme-east'),
-      DATABASE_URL: `postgres://dqkd:hunter2@127.0.0.1:${await closedPort()}/x`,
+      DATABASE_URL: `postgres://dqkd:hunter2@127.0.0.1:${await freePort()}/x`,
     };
     const process = AppProcess.start(app, env, site.dir);
     await failsWithOneLine(process, 'DATABASE_URL: cannot use postgres://dqkd:***@127.0.0.1:');
@@ -101,7 +93,7 @@ describe.each(apps)('the %s process', (app) => {
     });
 
     it('names NATS_URL in one line when that server cannot be reached', async () => {
-      const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await closedPort()}` };
+      const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await freePort()}` };
       await failsWithOneLine(AppProcess.start(app, env, site.dir), 'NATS_URL: cannot use 127.0.0.1:');
     });
   }

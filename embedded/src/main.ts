@@ -96,11 +96,10 @@ async function main(): Promise<void> {
   // apps' loggers, which write to the descriptor directly: none of that may end the stop.
   process.on('SIGHUP', () => {
     if (signalled) return;
-    const lostTerminal = (error: NodeJS.ErrnoException) => error.code === 'EIO' || error.code === 'EPIPE';
     process.stdout.on('error', () => undefined);
     process.stderr.on('error', () => undefined);
     process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
-      if (!lostTerminal(error)) process.exit(1);
+      if (error.code !== 'EIO' && error.code !== 'EPIPE') process.exit(1);
     });
     onSignal();
   });

@@ -14,12 +14,11 @@ const PAGE = 10_000;
 
 /**
  * Has the relays publish again what each site sent from `since` until `before` (this run's start) and its
- * receiver never processed. The
- * in-process bus kept nothing of an earlier run: a block's metadata it still held would leave that block
- * unconfirmed, and an assignment it still held would leave keys a master already has undecodable by their
- * slaves. Every site's ledger is at hand in this one process, so only what is missing goes again (a receiver
- * that is not one of `sites` gets everything). A message its receiver refused is not in its inbox either,
- * and goes again to be refused again. Answers how many messages go again.
+ * receiver never processed. The in-process bus kept nothing of an earlier run: a block's metadata it still
+ * held would leave that block unconfirmed, and an assignment it still held would leave keys a master already
+ * has undecodable by their slaves. Every site's ledger is at hand in this one process, so only what is
+ * missing goes again (a receiver that is not one of `sites` gets everything). A message its receiver refused
+ * is not in its inbox either, and goes again to be refused again. Answers how many messages go again.
  */
 export async function resendLost(
   sites: ReadonlyMap<string, Ledger>,

@@ -3,6 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
+import { assertPortsFree } from '../free-ports';
+
 /** The repository, where the built launcher and the example network file are. */
 export const WORKSPACE = path.resolve(__dirname, '../../..');
 
@@ -26,11 +28,10 @@ const RUN_PORTS_FROM = 20_000;
 const RUN_PORTS_BELOW = 32_768;
 
 function listens(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
+  return assertPortsFree('127.0.0.1', [port]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The first of `count` consecutive ports, outside the ephemeral range, that are free now. */

@@ -16,6 +16,10 @@ function summary(network: NetworkConfig): string {
   return `${network.kmes.length} KMEs, ${network.saes.length} SAEs, ${network.entropyServers.length} entropy servers`;
 }
 
+function validFor(file: string, network: NetworkConfig, owner: string): void {
+  process.stdout.write(`${file}: valid (${summary(network)}); environment valid for ${owner}\n`);
+}
+
 const args = process.argv.slice(2);
 if (args[0] === '--help' || args[0] === '-h') {
   process.stdout.write(`${usage}\n`);
@@ -38,13 +42,9 @@ exitOnConfigError(() => {
   }
   if (process.env.ENTROPY_SERVER_ID !== undefined && process.env.KME_ID === undefined) {
     const { network, server } = loadEntropyServerConfig(process.env, cwd);
-    process.stdout.write(
-      `${network.file}: valid (${summary(network)}); environment valid for ${server.id}\n`,
-    );
+    validFor(network.file, network, server.id);
     return;
   }
   const { network, env } = loadProcessConfig(process.env, cwd);
-  process.stdout.write(
-    `${env.networkFile}: valid (${summary(network)}); environment valid for ${env.kmeId}\n`,
-  );
+  validFor(env.networkFile, network, env.kmeId);
 });

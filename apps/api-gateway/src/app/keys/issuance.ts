@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { encapsulate, type Encapsulation } from '@dqkd/blast';
 import { DqkdConfig } from '@dqkd/config';
-import { LEASE_MARGIN_MS, Ledger, type Reservation, type ReserveResult, type Slave } from '@dqkd/ledger';
+import { LEASE_MARGIN_MS, Ledger, type Reservation, type Slave } from '@dqkd/ledger';
 import {
   assignmentMessageId,
   assignmentSubject,
@@ -284,29 +284,31 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     // Before the bits are taken, so that nothing can fail between taking them and holding them in the lease
     // (whose material is zeroed when it is retired); outside the transaction, which holds the blocks' locks.
     const encapsulation = encapsulate(peer.sealing.kemPublicKey);
-    let material: Buffer | undefined;
-    let reserved: ReserveResult & { ok: true };
+    // The bits as read, for the catch below: the transaction may fail after reading them (at commit).
+    let read: Buffer | undefined;
+    let taken;
     try {
-      const taken = await this.ledger.transaction(async (scope) => {
+      taken = await this.ledger.transaction(async (scope) => {
         const reserve = (wanted: number) => scope.reservations.reserve(linkId, wanted, LEASE_MARGIN_MS);
-        let tried = await reserve(Math.max(LEASE_BITS, bits));
-        if (!tried.ok && bits < LEASE_BITS) tried = await reserve(bits);
-        if (!tried.ok) return undefined;
-        material = await scope.blocks.takeBits(tried.reservation.segments);
+        let reserved = await reserve(Math.max(LEASE_BITS, bits));
+        if (!reserved.ok && bits < LEASE_BITS) reserved = await reserve(bits);
+        if (!reserved.ok) return undefined;
+        const material = await scope.blocks.takeBits(reserved.reservation.segments);
         if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
-        return tried;
+        read = material;
+        return { reserved, material };
       });
-      if (taken === undefined || material === undefined) {
-        encapsulation.sharedSecret.fill(0);
-        return undefined;
-      }
-      reserved = taken;
     } catch (error) {
-      // The commit failed after the bits were read: they stay in the ledger, and this copy goes.
-      material?.fill(0);
+      // They stay in the ledger, and this copy goes.
+      read?.fill(0);
       encapsulation.sharedSecret.fill(0);
       throw error;
     }
+    if (taken === undefined) {
+      encapsulation.sharedSecret.fill(0);
+      return undefined;
+    }
+    const { reserved, material } = taken;
     const usableUntil = Math.min(
       Date.now() + (this.options.leaseMaxAgeMs ?? LEASE_MAX_AGE_MS),
       reserved.expiresAt.getTime() - LEASE_MARGIN_MS,

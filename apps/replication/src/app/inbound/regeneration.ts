@@ -48,7 +48,7 @@ export class Regeneration {
    * its read of the samples would be refused as a third, and had it claimed the message first, the block
    * the first delivery regenerated would have been rejected.
    */
-  private readonly regenerating = new Set<string>();
+  private readonly blocksInFlight = new Set<string>();
 
   async handle(message: BusMessage, peer: string): Promise<Settlement | 'later'> {
     let opened: ReturnType<typeof openMetadata>;
@@ -75,12 +75,12 @@ export class Regeneration {
     const messageId = metadataMessageId(metadata.blockId);
     // A redelivery: the block and its acknowledgement were committed together the first time.
     if (await this.ledger.inbox.has(messageId)) return 'ack';
-    if (this.regenerating.has(metadata.blockId)) return 'later';
-    this.regenerating.add(metadata.blockId);
+    if (this.blocksInFlight.has(metadata.blockId)) return 'later';
+    this.blocksInFlight.add(metadata.blockId);
     try {
       return await this.settle(message, peer, metadata, messageId);
     } finally {
-      this.regenerating.delete(metadata.blockId);
+      this.blocksInFlight.delete(metadata.blockId);
     }
   }
 
