@@ -196,7 +196,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     );
     await network.publishAndSettle(ACK_TO_EAST, sealed, `block-ack:${blockId}`, 'kme-east');
     // Its message ID stays free for the acknowledgement of the block's own target.
-    expect(await east.inbox.has(`block-ack:${blockId}`)).toBe(false);
+    expect(await east.inbox.has(`block-ack:${blockId}`, ACK_TO_EAST)).toBe(false);
   });
 
   it('applies a key assignment once, so that the slave at kme-west gets the bits kme-east carved', async () => {

@@ -43,17 +43,21 @@ async function resendPage(
   page: readonly SentRecord[],
   sites: ReadonlyMap<string, Ledger>,
 ): Promise<number> {
-  const byReceiver = new Map<string, SentRecord[]>();
+  // The inbox knows a message by its subject, which also names its receiver.
+  const bySubject = new Map<string, SentRecord[]>();
   for (const sent of page) {
-    const receiver = parseProtocolSubject(sent.subject)?.target ?? '';
-    const group = byReceiver.get(receiver) ?? [];
+    const group = bySubject.get(sent.subject) ?? [];
     group.push(sent);
-    byReceiver.set(receiver, group);
+    bySubject.set(sent.subject, group);
   }
   let resent = 0;
-  for (const [receiver, sent] of byReceiver) {
+  for (const [subject, sent] of bySubject) {
+    const receiver = sites.get(parseProtocolSubject(subject)?.target ?? '');
     const processed =
-      (await sites.get(receiver)?.inbox.processedAmong(sent.map(({ msgId }) => msgId))) ?? new Set();
+      (await receiver?.inbox.processedAmong(
+        subject,
+        sent.map(({ msgId }) => msgId),
+      )) ?? new Set();
     resent += await sender.outbox.republish(
       sent.filter(({ msgId }) => !processed.has(msgId)).map(({ id }) => id),
     );

@@ -217,7 +217,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       // Concurrent deliveries of one message: exactly one records the keys.
       const results = await Promise.all([1, 2, 3].map(() => applyAssignment(ledger, assignment, claim)));
       expect(results.filter((result) => result.applied)).toHaveLength(1);
-      expect(await ledger.inbox.has(claim.messageId)).toBe(true);
+      expect(await ledger.inbox.has(claim.messageId, claim.subject)).toBe(true);
       expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
       // Once processed, a message has no second effect, even when its keys are gone since.
       await ledger.dataSource.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [
@@ -225,6 +225,22 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       ]);
       expect(await applyAssignment(ledger, assignment, claim)).toEqual({ applied: false });
       expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toEqual([]);
+    });
+
+    it("applies an assignment whose message ID another peer's message took first", async () => {
+      const { ledger, assignment } = await heldAssignment();
+      const claim = {
+        messageId: `assignment:${randomUUID()}`,
+        subject: 'test.kme-east.out.kme-west.assignment',
+      };
+      await ledger.processOnce(
+        claim.messageId,
+        'test.kme-north.out.kme-west.assignment',
+        async () => 'refused',
+      );
+      expect(await applyAssignment(ledger, assignment, claim)).toEqual({ applied: true });
+      expect(await ledger.keys.find(assignment.keys.map((key) => key.keyId))).toHaveLength(2);
+      expect(await ledger.inbox.has(claim.messageId, claim.subject)).toBe(true);
     });
 
     it('leaves the message unclaimed when its keys cannot be recorded', async () => {
@@ -242,7 +258,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       };
       const claim = { messageId: `assignment:${randomUUID()}`, subject: 'test.assignment' };
       await expect(applyAssignment(ledger, taken, claim)).rejects.toMatchObject({ reason: 'key-id-taken' });
-      expect(await ledger.inbox.has(claim.messageId)).toBe(false);
+      expect(await ledger.inbox.has(claim.messageId, claim.subject)).toBe(false);
       expect(await ledger.keys.find([clash.keys[1]!.keyId])).toEqual([]);
     });
 

@@ -220,7 +220,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
       [`ack-${messageId}`],
     );
     expect(count).toBe(1);
-    expect(await context().ledger.inbox.has(messageId)).toBe(true);
+    expect(await context().ledger.inbox.has(messageId, 'dqkd.assignments.kme-west')).toBe(true);
   });
 
   it('leaves a message unrecorded when applying it fails, so a redelivery applies it', async () => {
@@ -231,7 +231,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
       throw new Error('entropy server unreachable');
     });
     await expect(failing).rejects.toThrow('entropy server unreachable');
-    expect(await ledger.inbox.has(messageId)).toBe(false);
+    expect(await ledger.inbox.has(messageId, 'dqkd.metadata.kme-west')).toBe(false);
     expect(await ledger.outbox.append('x', `ack-${messageId}`, Buffer.from('x'))).toBe(true);
     expect(await ledger.processOnce(messageId, 'dqkd.metadata.kme-west', async () => 'retried')).toEqual({
       processed: true,
@@ -346,12 +346,34 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect((await kept()).map((row) => row.msg_id)).toEqual([`${tag}-1`, `${tag}-2`]);
   });
 
-  it('tells which of some message IDs were processed here', async () => {
+  it('tells which of some message IDs were processed here on one subject', async () => {
     const { ledger } = context();
     const [done, other] = [`metadata:${randomUUID()}`, `metadata:${randomUUID()}`];
-    await ledger.processOnce(done, 'dqkd.kme-east.out.kme-west.metadata', async () => 'applied');
-    expect(await ledger.inbox.processedAmong([done, other])).toEqual(new Set([done]));
-    expect(await ledger.inbox.processedAmong([])).toEqual(new Set());
+    const [subject, fromNorth] = [
+      'dqkd.kme-east.out.kme-west.metadata',
+      'dqkd.kme-north.out.kme-west.metadata',
+    ];
+    await ledger.processOnce(done, subject, async () => 'applied');
+    expect(await ledger.inbox.processedAmong(subject, [done, other])).toEqual(new Set([done]));
+    expect(await ledger.inbox.processedAmong(fromNorth, [done, other])).toEqual(new Set());
+    expect(await ledger.inbox.processedAmong(subject, [])).toEqual(new Set());
+  });
+
+  it("applies one peer's message although another peer's message took its ID first", async () => {
+    const { ledger } = context();
+    const messageId = `metadata:${randomUUID()}`;
+    const [genuine, forged] = ['dqkd.kme-east.out.kme-west.metadata', 'dqkd.kme-north.out.kme-west.metadata'];
+    expect(await ledger.processOnce(messageId, forged, async () => 'refused')).toEqual({
+      processed: true,
+      value: 'refused',
+    });
+    expect(await ledger.processOnce(messageId, genuine, async () => 'applied')).toEqual({
+      processed: true,
+      value: 'applied',
+    });
+    expect(await ledger.processOnce(messageId, genuine, async () => 'again')).toEqual({ processed: false });
+    expect(await ledger.inbox.has(messageId, genuine)).toBe(true);
+    expect(await ledger.inbox.has(messageId, 'dqkd.kme-south.out.kme-west.metadata')).toBe(false);
   });
 
   it('deletes outbox messages published before the cut-off, and keeps pending and newer ones', async () => {
@@ -394,8 +416,8 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
       [old],
     );
     expect(await ledger.inbox.prune(new Date(Date.now() - 3_600_000))).toBe(1);
-    expect(await ledger.inbox.has(old)).toBe(false);
-    expect(await ledger.inbox.has(recent)).toBe(true);
+    expect(await ledger.inbox.has(old, 'dqkd.metadata.kme-west')).toBe(false);
+    expect(await ledger.inbox.has(recent, 'dqkd.metadata.kme-west')).toBe(true);
   });
 
   it('takes an empty list of IDs as nothing to do', async () => {

@@ -25,7 +25,7 @@ const LEDGER_TABLES = [
   'reservations',
 ];
 
-const MIGRATIONS = ['InitialLedger1767225600000', 'KeyGroups1767312000000'];
+const MIGRATIONS = ['InitialLedger1767225600000', 'KeyGroups1767312000000', 'InboxPerSender1767398400000'];
 
 const tablesOf = (url: string) =>
   withClient(url, async (client) => {
@@ -68,6 +68,8 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     withLedgerDatabase(async (dataSource, url) => {
       await runMigrations(dataSource);
       await revertLastMigration(dataSource);
+      expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
+      await revertLastMigration(dataSource);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES.filter((table) => table !== 'key_groups'));
       await revertLastMigration(dataSource);
       expect(await tablesOf(url)).toEqual([]);
@@ -89,9 +91,37 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
     }
   });
 
+  it('keys the inbox by subject and message ID, and back keeping the first of each ID', () =>
+    withLedgerDatabase(async (dataSource) => {
+      await runMigrations(dataSource);
+      await revertLastMigration(dataSource);
+      const record = (subject: string, age: string) =>
+        dataSource.query(
+          `INSERT INTO processed_messages (message_id, subject, processed_at)
+           VALUES ('metadata:1', $1, now() - $2::interval)`,
+          [subject, age],
+        );
+      await record('dqkd.kme-east.out.kme-west.metadata', '2 minutes');
+      await expect(record('dqkd.kme-north.out.kme-west.metadata', '1 minute')).rejects.toThrow(
+        /processed_messages_pkey/,
+      );
+
+      expect(await runMigrations(dataSource)).toEqual(['InboxPerSender1767398400000']);
+      await record('dqkd.kme-north.out.kme-west.metadata', '1 minute');
+      await expect(record('dqkd.kme-north.out.kme-west.metadata', '0 minutes')).rejects.toThrow(
+        /processed_messages_pkey/,
+      );
+
+      await revertLastMigration(dataSource);
+      expect(await dataSource.query(`SELECT message_id, subject FROM processed_messages`)).toEqual([
+        { message_id: 'metadata:1', subject: 'dqkd.kme-east.out.kme-west.metadata' },
+      ]);
+    }));
+
   it('turns each key recorded before key groups into a group of one, and back', () =>
     withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
+      await revertLastMigration(dataSource);
       await revertLastMigration(dataSource);
       const [link] = await dataSource.query(
         `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ('kme-east', 'kme-west', 1024)
@@ -111,7 +141,10 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
         );
       }
 
-      expect(await runMigrations(dataSource)).toEqual(['KeyGroups1767312000000']);
+      expect(await runMigrations(dataSource)).toEqual([
+        'KeyGroups1767312000000',
+        'InboxPerSender1767398400000',
+      ]);
       const groups = await dataSource.query(
         `SELECT g.id, g.first_offset, g.key_size, g.key_count, k.group_ordinal
        FROM key_groups g JOIN keys k ON k.group_id = g.id ORDER BY g.first_offset`,
@@ -129,6 +162,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
         ),
       ).rejects.toThrow(/key_groups_disjoint/);
 
+      await revertLastMigration(dataSource);
       await revertLastMigration(dataSource);
       expect(await dataSource.query(`SELECT key_id FROM keys ORDER BY reservation_offset`)).toEqual(
         keys.map((key_id) => ({ key_id })),

@@ -6,7 +6,13 @@ import {
   type Bus,
   type BusMessage,
   type ConsumerSpec,
+  IN_DUPLICATE_WINDOW_MS,
+  inConsumer,
+  outStream,
+  parseProtocolSubject,
+  protocolSubject,
   siteNaming,
+  siteTopology,
   type StreamSpec,
 } from '../src';
 import type { BusHarness } from './support/harness';
@@ -352,6 +358,34 @@ export function busContract(makeHarness: () => BusHarness): void {
 
       await waitFor(() => seen.length === 1, 15_000, 'the message of the late origin');
       expect(text(seen[0].data)).toBe('late');
+    });
+
+    it("keeps two peers' messages of one message ID apart in the site topology's IN stream", async () => {
+      const options = { prefix: harness.naming.prefix };
+      const peers = ['kme-east', 'kme-north'];
+      const senders = await Promise.all(
+        peers.map((peer) => harness.connect({ streams: [outStream(peer, options)] })),
+      );
+      const westBus = await harness.connect(siteTopology('kme-west', peers, options));
+      const seen: BusMessage[] = [];
+      await westBus.consume(inConsumer('kme-west', options), async (m) => {
+        seen.push(m);
+        await m.ack();
+      });
+      // One peer publishing first under the ID of the other's message, then the other, once the IN stream's
+      // short duplicate window has passed (within it, NATS would still drop the second).
+      for (const [i, peer] of ['kme-north', 'kme-east'].entries()) {
+        const to = protocolSubject(peer, 'kme-west', 'metadata', options);
+        await senders[peers.indexOf(peer)]!.publish(to, bytes(peer), { msgId: 'metadata:same-block' });
+        if (i === 0) await waitFor(() => seen.length === 1, 15_000, 'the first message');
+        await sleep(2 * IN_DUPLICATE_WINDOW_MS);
+      }
+
+      await waitFor(() => seen.length === 2, 15_000, "both peers' messages");
+      expect(seen.map((m) => [parseProtocolSubject(m.subject, options)?.source, text(m.data)])).toEqual([
+        ['kme-north', 'kme-north'],
+        ['kme-east', 'kme-east'],
+      ]);
     });
 
     it('provisions a sourcing stream again without a change', async () => {

@@ -96,7 +96,8 @@ export async function applyAssignment(
   >(
     scope.manager,
     `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, ${sealedColumns('b')}
-     FROM (SELECT EXISTS (SELECT 1 FROM processed_messages WHERE message_id = $3::text) AS processed,
+     FROM (SELECT EXISTS (SELECT 1 FROM processed_messages
+                          WHERE message_id = $3::text AND subject = $5::text) AS processed,
                   CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
                     (SELECT string_agg(g.block_id || ' ' || lower(g.bits) || ' ' || upper(g.bits), ' '
                        ORDER BY g.ordinal) FROM bit_ranges g WHERE g.reservation_id = $1), '') END AS recorded,
@@ -107,6 +108,7 @@ export async function applyAssignment(
       assignment.keys.map((key) => key.keyId),
       claim?.messageId ?? null,
       [...new Set(spanned.map((segment) => segment.blockId))],
+      claim?.subject ?? null,
     ],
   );
   const { processed, recorded, existing } = probe[0]!;

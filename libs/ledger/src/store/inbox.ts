@@ -3,7 +3,10 @@ import { EntityManager, LessThan } from 'typeorm';
 import { ProcessedMessageEntity } from '../entities/processed-message.entity';
 import { rows } from './sql';
 
-/** Messages already applied, so a redelivered message has no second effect. */
+/**
+ * Messages already applied, so a redelivered message has no second effect. A message is known by its subject
+ * (which names the peer that sent it) and its ID, so one peer's messages cannot pass for another's.
+ */
 export class Inbox {
   constructor(private readonly manager: EntityManager) {}
 
@@ -20,22 +23,22 @@ export class Inbox {
     const inserted = await rows(
       this.manager,
       `INSERT INTO processed_messages (message_id, subject) VALUES ($1, $2)
-       ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+       ON CONFLICT (message_id, subject) DO NOTHING RETURNING message_id`,
       [messageId, subject],
     );
     return inserted.length === 1;
   }
 
-  has(messageId: string): Promise<boolean> {
-    return this.manager.existsBy(ProcessedMessageEntity, { messageId });
+  has(messageId: string, subject: string): Promise<boolean> {
+    return this.manager.existsBy(ProcessedMessageEntity, { messageId, subject });
   }
 
-  /** Those of `messageIds` processed here (and not yet forgotten, see prune). */
-  async processedAmong(messageIds: readonly string[]): Promise<Set<string>> {
+  /** The IDs of those of `messages`, all on `subject`, processed here (and not yet forgotten, see prune). */
+  async processedAmong(subject: string, messageIds: readonly string[]): Promise<Set<string>> {
     const found = await rows<{ message_id: string }>(
       this.manager,
-      `SELECT message_id FROM processed_messages WHERE message_id = ANY ($1::text[])`,
-      [[...messageIds]],
+      `SELECT message_id FROM processed_messages WHERE subject = $1 AND message_id = ANY ($2::text[])`,
+      [subject, [...messageIds]],
     );
     return new Set(found.map((row) => row.message_id));
   }

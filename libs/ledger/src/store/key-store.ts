@@ -110,7 +110,7 @@ export class KeyStore {
         this.manager,
         `WITH c AS (
            INSERT INTO processed_messages (message_id, subject) SELECT $12::text, $13::text WHERE $12::text IS NOT NULL
-           ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+           ON CONFLICT (message_id, subject) DO NOTHING RETURNING message_id
          ), gs AS (
            SELECT t.*, (SELECT r.bits FROM reservations r WHERE r.id = t.reservation_id AND r.link_id = t.link_id) AS bits
            FROM unnest($17::uuid[], $18::int[], $19::uuid[], $20::int[], $21::int[], $22::int[]) WITH ORDINALITY

@@ -21,6 +21,13 @@ export interface SiteTopologyOptions extends ProtocolNamingOptions {
 
 export const OUT_MAX_AGE_MS = 2 * 3_600_000;
 export const OUT_DUPLICATE_WINDOW_MS = 20 * 60_000;
+/**
+ * JetStream also de-duplicates what a stream copies from its sources, by message ID across all of them, and
+ * NATS 2.9 cannot switch that off: a peer could otherwise publish under the ID of another peer's message and
+ * have the genuine one dropped. Each OUT stream already de-duplicates its sender's retries, and the receiver's
+ * inbox (keyed by subject and ID) every redelivery, so the IN stream keeps the shortest window NATS accepts.
+ */
+export const IN_DUPLICATE_WINDOW_MS = 100;
 const ACK_WAIT_MS = 30_000;
 // Large on purpose: a message whose entropy servers or ledger are briefly out of reach comes again
 // (after the handler's retry delay) for as long as the stream keeps it.
@@ -86,7 +93,7 @@ export function inStream(
     subjects: [],
     retention: 'limits',
     maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
-    duplicateWindowMs: OUT_DUPLICATE_WINDOW_MS,
+    duplicateWindowMs: IN_DUPLICATE_WINDOW_MS,
     sources: peers.map((peer) => ({
       name: outStream(peer, options).name,
       filterSubject: siteNaming(peer, options).wildcard('out', kmeId),

@@ -74,7 +74,7 @@ export class Regeneration {
     }
     const messageId = metadataMessageId(metadata.blockId);
     // A redelivery: the block and its acknowledgement were committed together the first time.
-    if (await this.ledger.inbox.has(messageId)) return 'ack';
+    if (await this.ledger.inbox.has(messageId, message.subject)) return 'ack';
     if (this.blocksInFlight.has(metadata.blockId)) return 'later';
     this.blocksInFlight.add(metadata.blockId);
     try {
