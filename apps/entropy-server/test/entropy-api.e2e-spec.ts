@@ -133,7 +133,7 @@ describe('the entropy API', () => {
       apiUrl,
       tls,
       '/v1/leases',
-      JSON.stringify({ bytes: 8, readers: LINK, not_after: Date.now() + 1000 }),
+      JSON.stringify({ bytes: 64, readers: LINK, not_after: Date.now() + 1000 }),
     );
     expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
       status: 403,
@@ -148,17 +148,19 @@ describe('the entropy API', () => {
     expect(JSON.parse((await post(apiUrl, tls, '/v1/leases', '{')).body)).toMatchObject({
       error: 'invalid-request',
     });
-    expect(JSON.parse((await lease({ bytes: 8, readers: LINK, not_after: future, extra: 1 })).body)).toEqual({
-      error: 'invalid-request',
-      message: 'unknown field "extra"',
-    });
+    expect(JSON.parse((await lease({ bytes: 64, readers: LINK, not_after: future, extra: 1 })).body)).toEqual(
+      {
+        error: 'invalid-request',
+        message: 'unknown field "extra"',
+      },
+    );
     expect(
-      JSON.parse((await lease({ bytes: 8, readers: ['kme-east', 'kme-mars'], not_after: future })).body),
+      JSON.parse((await lease({ bytes: 64, readers: ['kme-east', 'kme-mars'], not_after: future })).body),
     ).toEqual({
       error: 'invalid-request',
       message: 'reader "kme-mars" is not a KME',
     });
-    expect(await refusalOf(sources['kme-north'].lease(8, LINK, future))).toBe('invalid-request');
+    expect(await refusalOf(sources['kme-north'].lease(64, LINK, future))).toBe('invalid-request');
   });
 
   it('refuses a lease larger than its pools as invalid, since no pool could ever serve it', async () => {

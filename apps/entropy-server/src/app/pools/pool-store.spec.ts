@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { PoolStore } from './pool-store';
+import { MIN_LEASE_BYTES, PoolStore } from './pool-store';
 import { SampleRefusal } from './sample-refusal';
 
 const HOUR = 3_600_000;
@@ -59,11 +59,18 @@ describe('PoolStore', () => {
     it('refuses readers that are not the two KMEs of a link including the caller', () => {
       expect(
         refusalOf(() =>
-          store.lease({ caller: 'kme-east', bytes: 8, readers: ['kme-east'], deadline: T0 + 1 }, T0),
+          store.lease({ caller: 'kme-east', bytes: 64, readers: ['kme-east'], deadline: T0 + 1 }, T0),
         ),
       ).toBe('invalid-request');
-      expect(refusalOf(() => lease(8, T0 + 1, 'kme-north'))).toBe('invalid-request');
-      expect(refusalOf(() => lease(8, T0))).toBe('invalid-request');
+      expect(refusalOf(() => lease(64, T0 + 1, 'kme-north'))).toBe('invalid-request');
+      expect(refusalOf(() => lease(64, T0))).toBe('invalid-request');
+    });
+
+    it('refuses a lease shorter than MIN_LEASE_BYTES, and serves one of that length', () => {
+      expect(refusalOf(() => lease(MIN_LEASE_BYTES - 1))).toBe('invalid-request');
+      expect(refusalOf(() => lease(1))).toBe('invalid-request');
+      expect(lease(MIN_LEASE_BYTES).bytes).toHaveLength(MIN_LEASE_BYTES);
+      expect(store.availableBytes(T0)).toBe(POOL_BYTES - MIN_LEASE_BYTES);
     });
   });
 

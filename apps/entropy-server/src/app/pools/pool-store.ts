@@ -212,8 +212,17 @@ export class PoolStore {
   }
 }
 
+/**
+ * The smallest lease served. Every lease costs a record besides its bytes, so leases of a few bytes would let a
+ * KME make a server hold many times a pool's size in records; any BLAST sample is longer (52 bytes for the
+ * smallest block a network file allows, 256 bits).
+ */
+export const MIN_LEASE_BYTES = 32;
+
 function leaseProblem(request: LeaseRequest, now: number, poolBytes: number): string | undefined {
-  if (!Number.isSafeInteger(request.bytes) || request.bytes < 1) return 'bytes must be a positive integer';
+  if (!Number.isSafeInteger(request.bytes) || request.bytes < MIN_LEASE_BYTES) {
+    return `bytes must be an integer of at least ${MIN_LEASE_BYTES}`;
+  }
   // Refused before it counts as the largest lease asked for: no pool could ever count as fresh again.
   if (request.bytes > poolBytes) return `bytes must be at most ${poolBytes}, the size of this server's pools`;
   if (request.readers.length !== 2 || request.readers[0] === request.readers[1]) {
