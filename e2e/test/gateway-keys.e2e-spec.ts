@@ -82,10 +82,22 @@ describe.each(MODES)('api-gateway keys, %s', (_mode, start, relayed) => {
         max_key_per_request: 1024,
         min_key_size: 64,
         max_key_size: 65536,
-        max_SAE_ID_count: 8,
+        max_SAE_ID_count: 1,
       });
       expect(status.stored_key_count).toBeGreaterThan(0);
       expect(status.stored_key_count).toBeLessThanOrEqual(status.max_key_count);
+    });
+
+    it('advertises as many additional slaves as a request can name, under the link limit of 8', async () => {
+      // kme-west has two SAEs: beside sae-bob only sae-carol can be named, beside the KME ID both.
+      expect((await alice().status('sae-bob')).max_SAE_ID_count).toBe(1);
+      expect((await alice().status('kme-west')).max_SAE_ID_count).toBe(2);
+      expect((await bob().status('sae-alice')).max_SAE_ID_count).toBe(0);
+      const { keys } = await alice().encKeys('kme-west', {
+        number: 1,
+        additional_slave_SAE_IDs: ['sae-bob', 'sae-carol'],
+      });
+      expect(keys).toHaveLength(1);
     });
 
     it('describes the link west → east for Bob, with its own key size and pool', async () => {
