@@ -98,6 +98,14 @@ describe.each(MODES)('api-gateway keys, %s', (_mode, start, relayed) => {
         additional_slave_SAE_IDs: ['sae-bob', 'sae-carol'],
       });
       expect(keys).toHaveLength(1);
+      // enc_keys holds a request to the same limit as status.
+      const tooMany = await refusal(
+        alice().encKeys('sae-bob', { number: 1, additional_slave_SAE_IDs: ['sae-carol', 'sae-carol'] }),
+      );
+      expect([tooMany.status, tooMany.body]).toEqual([
+        400,
+        { message: 'additional_slave_SAE_IDs shall name at most 1 SAE ID (max_SAE_ID_count)' },
+      ]);
     });
 
     it('describes the link west → east for Bob, with its own key size and pool', async () => {

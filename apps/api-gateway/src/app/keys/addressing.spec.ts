@@ -1,6 +1,6 @@
 import { parseNetwork } from '@dqkd/config';
 
-import { resolveAddressees, resolvePeerKme } from './addressing';
+import { requestLimits, resolveAddressees, resolvePeerKme } from './addressing';
 
 const publicKeys = `{ kem_public_key: ${Buffer.alloc(1216, 1).toString('base64')}, sig_public_key: ${Buffer.alloc(32, 2).toString('base64')} }`;
 const network = parseNetwork(
@@ -93,5 +93,29 @@ describe('resolvePeerKme', () => {
       ok: true,
       value: 'kme-east',
     });
+  });
+});
+
+describe('requestLimits', () => {
+  const maxSaeIdCount = (target: string, pathId: string) =>
+    requestLimits(network, 'kme-east', target, pathId)?.maxSaeIdCount;
+
+  it('caps max_SAE_ID_count at the SAEs of the target KME a request can add to the slave', () => {
+    expect(network.linkLimits('kme-east', 'kme-west')?.maxSaeIdCount).toBe(8);
+    expect(maxSaeIdCount('kme-west', 'sae-bob')).toBe(1);
+    expect(maxSaeIdCount('kme-west', 'kme-west')).toBe(2);
+    expect(maxSaeIdCount('kme-north', 'sae-dave')).toBe(0);
+  });
+
+  it('keeps the link limit when it is the lower, and every other limit as it is', () => {
+    const limits = { ...network.linkLimits('kme-east', 'kme-west')!, maxSaeIdCount: 0 };
+    const capped = requestLimits(
+      { ...network, linkLimits: () => limits } as typeof network,
+      'kme-east',
+      'kme-west',
+      'kme-west',
+    );
+    expect(capped).toEqual(limits);
+    expect(requestLimits(network, 'kme-east', 'kme-mars', 'sae-bob')).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import type { NetworkConfig } from '@dqkd/config';
+import type { LinkLimits, NetworkConfig } from '@dqkd/config';
 import { fail, ok, type Result } from '@dqkd/etsi014';
 import type { Slave } from '@dqkd/ledger';
 
@@ -44,6 +44,23 @@ export function resolvePeerKme(
 ): Result<string> {
   const peer = resolvePeer(network, selfKmeId, pathId, parameter, true);
   return peer.ok ? ok(peer.value.kmeId) : peer;
+}
+
+/**
+ * The limits of a request from this KME to the slave `pathId` names on `targetKmeId`: the link's, with
+ * max_SAE_ID_count capped at the SAEs a request can add (those of the target KME other than the slave), so
+ * that status advertises what enc_keys then accepts. Undefined when the link is unknown.
+ */
+export function requestLimits(
+  network: NetworkConfig,
+  selfKmeId: string,
+  targetKmeId: string,
+  pathId: string,
+): LinkLimits | undefined {
+  const limits = network.linkLimits(selfKmeId, targetKmeId);
+  if (limits === undefined) return undefined;
+  const nameable = network.saesOf(targetKmeId).filter((sae) => sae.id !== pathId).length;
+  return { ...limits, maxSaeIdCount: Math.min(limits.maxSaeIdCount, nameable) };
 }
 
 function resolvePeer(

@@ -11,7 +11,7 @@ import {
 } from '@dqkd/etsi014';
 import { Injectable } from '@nestjs/common';
 
-import { resolveAddressees, resolvePeerKme } from './addressing';
+import { requestLimits, resolveAddressees, resolvePeerKme } from './addressing';
 import { KeyIssuer } from './issuance';
 
 /** The enc_keys request as it came: a query (GET) or a parsed JSON body (POST). */
@@ -29,7 +29,7 @@ export class EncKeysService {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
     if (!target.ok) return target;
-    const limits = network.linkLimits(kme.id, target.value);
+    const limits = requestLimits(network, kme.id, target.value, pathId);
     if (limits === undefined || network.kme(target.value) === undefined)
       return fail({ kind: 'server-error' });
     const request =

@@ -3,12 +3,9 @@ import { buildStatus, fail, storedKeyCount, type Result, type Status } from '@dq
 import { Ledger } from '@dqkd/ledger';
 import { Injectable } from '@nestjs/common';
 
-import { resolvePeerKme } from './addressing';
+import { requestLimits, resolvePeerKme } from './addressing';
 
-/**
- * status: the link from this KME to the slave's, with its limits and the keys its ready pool holds now; its
- * max_SAE_ID_count is what a request to this slave can really use.
- */
+/** status: the link from this KME to the slave's, with its limits and the keys its ready pool holds now. */
 @Injectable()
 export class StatusService {
   constructor(
@@ -20,12 +17,8 @@ export class StatusService {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
     if (!target.ok) return target;
-    const linkLimits = network.linkLimits(kme.id, target.value);
-    if (linkLimits === undefined) return fail({ kind: 'server-error' });
-    // Additional slaves are SAEs of the slave's KME other than the slave: no request can name more of them
-    // than that KME has, whatever the link allows.
-    const nameable = network.saesOf(target.value).filter((sae) => sae.id !== pathId).length;
-    const limits = { ...linkLimits, maxSaeIdCount: Math.min(linkLimits.maxSaeIdCount, nameable) };
+    const limits = requestLimits(network, kme.id, target.value, pathId);
+    if (limits === undefined) return fail({ kind: 'server-error' });
     const link = await this.ledger.links.find(kme.id, target.value);
     const readyBits = link === undefined ? 0 : await this.ledger.blocks.readyBits(link.id);
     return buildStatus({
