@@ -23,11 +23,14 @@ export class InboxPerSender1767398400000 implements MigrationInterface {
         ADD CONSTRAINT processed_messages_pkey PRIMARY KEY (message_id, subject)`);
   }
 
-  /** Of one message ID recorded from several senders, the oldest record stays. */
+  /**
+   * Of one message ID recorded from several senders only one record can stay: the newest, which is pruned
+   * last, so the ID stays known as long as any of its messages may still come again.
+   */
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
       DELETE FROM processed_messages p USING processed_messages q
-      WHERE p.message_id = q.message_id AND (q.processed_at, q.subject) < (p.processed_at, p.subject)`);
+      WHERE p.message_id = q.message_id AND (q.processed_at, q.subject) > (p.processed_at, p.subject)`);
     await queryRunner.query(`
       ALTER TABLE processed_messages
         DROP CONSTRAINT processed_messages_pkey,

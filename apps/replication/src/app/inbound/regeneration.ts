@@ -44,7 +44,8 @@ export class Regeneration {
 
   /**
    * Blocks whose metadata a handler of this process is regenerating. A second delivery of the same metadata
-   * (a resend beyond the broker's duplicate window) comes again later instead of regenerating alongside:
+   * (a resend under another message ID, or a copy the IN stream took twice: it checks message IDs for only
+   * 100 ms) comes again later instead of regenerating alongside:
    * its read of the samples would be refused as a third, and had it claimed the message first, the block
    * the first delivery regenerated would have been rejected.
    */
