@@ -170,19 +170,35 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     expect((await west.blocks.find(block.id))?.state).toBe('ready');
   });
 
-  it('regenerates a block whose metadata comes twice at once, rejecting and reporting nothing', async () => {
-    const { sealed, blockId } = await sealedBlock(600_000);
-    // Two publishes under different message IDs get past the broker's duplicate window, as a resend after it
-    // would; the target's handlers take both at once.
-    await network.publishAndSettle(
-      METADATA_TO_WEST,
-      sealed,
-      [`metadata:${blockId}`, `resent:${blockId}`],
-      'kme-west',
-    );
+  it('regenerates a block whose metadata comes twice at once, on two replicas, rejecting and reporting nothing', async () => {
+    const replica = await network.startApp('replication', 'kme-west');
+    try {
+      const blocks = await Promise.all(Array.from({ length: 6 }, () => sealedBlock(600_000)));
+      // Two publishes under different message IDs get past the broker's duplicate window, as a resend or a
+      // copy the IN stream took twice would; the handlers of both replicas take them at once. The broker
+      // spreads the copies over the replicas as it will: a guard within one process failed this in two of
+      // three runs.
+      await Promise.all(
+        blocks.map(({ sealed, blockId }) =>
+          network.publishAndSettle(
+            METADATA_TO_WEST,
+            sealed,
+            [`metadata:${blockId}`, `resent:${blockId}`],
+            'kme-west',
+          ),
+        ),
+      );
 
-    expect((await west.blocks.find(blockId))?.state).toBe('ready');
-    expect(westReplication.text).not.toContain(`block ${blockId} from kme-east rejected`);
+      for (const { blockId } of blocks) {
+        expect((await west.blocks.find(blockId))?.state).toBe('ready');
+        for (const app of [westReplication, replica]) {
+          expect(app.text).not.toContain(`block ${blockId} from kme-east rejected`);
+        }
+      }
+    } finally {
+      replica.signal('SIGTERM');
+      await replica.exit();
+    }
   });
 
   it('leaves no trace of an acknowledgement for a block that is not its own', async () => {

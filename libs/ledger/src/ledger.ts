@@ -78,6 +78,33 @@ export class Ledger extends LedgerScope {
   }
 
   /**
+   * Runs `work` while this process holds the site-wide lock `name`, or, when another process or handler
+   * holds it, answers `{ ran: false }` without running it. For work that must not run twice at once on any
+   * replica of the site but cannot sit in one transaction because it waits on the network: the lock is a
+   * Postgres advisory lock held by a transaction of its own, which stays open (one pooled connection) while
+   * `work` runs on others, and goes with it however `work` ends or the process dies.
+   */
+  async exclusively<T>(
+    name: string,
+    work: () => Promise<T>,
+  ): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false }> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      const [{ locked }] = (await runner.query(
+        `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`,
+        [name],
+      )) as { locked: boolean }[];
+      return locked ? { ran: true, value: await work() } : { ran: false };
+    } finally {
+      // The transaction changed nothing; ending it releases the lock.
+      await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /**
    * Calls `listener` whenever a transaction that applied a key assignment commits at this site (Postgres
    * LISTEN on a connection of its own; NOTIFY is delivered at commit, to every process of the site). A hint,
    * not a guarantee: a dropped connection loses notifications until `close` and a new call, so callers also

@@ -223,6 +223,31 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(await context().ledger.inbox.has(messageId, 'dqkd.assignments.kme-west')).toBe(true);
   });
 
+  it('runs work under one name on one ledger of the site at a time, and frees the name however it ends', async () => {
+    const name = `regenerate ${randomUUID()}`;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = others[0]!.exclusively(name, async () => (await held, 'first'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Other ledgers (other replicas' pools) and this one alike find the name taken; another name is free.
+    const meanwhile = await Promise.all([
+      ...others.slice(1, 4).map((ledger) => ledger.exclusively(name, async () => 'again')),
+      others[0]!.exclusively(name, async () => 'again'),
+    ]);
+    expect(meanwhile).toEqual(Array.from({ length: 4 }, () => ({ ran: false })));
+    expect(await others[1]!.exclusively(`${name} other`, async () => 'other')).toEqual({
+      ran: true,
+      value: 'other',
+    });
+    release();
+    expect(await first).toEqual({ ran: true, value: 'first' });
+    const failing = others[2]!.exclusively(name, async () => {
+      throw new Error('entropy server unreachable');
+    });
+    await expect(failing).rejects.toThrow('entropy server unreachable');
+    expect(await others[3]!.exclusively(name, async () => 'after')).toEqual({ ran: true, value: 'after' });
+  });
+
   it('leaves a message unrecorded when applying it fails, so a redelivery applies it', async () => {
     const { ledger } = context();
     const messageId = `metadata-${randomUUID()}`;

@@ -27,7 +27,8 @@ const RETRY_DELAY_MS = 2000;
 /**
  * Regenerations at once. The handlers left keep assignments and acknowledgements moving while regenerations
  * wait on entropy servers that do not answer (each try then takes the client's timeout): metadata beyond this
- * comes again after RETRY_DELAY_MS instead of taking the last handlers.
+ * comes again after RETRY_DELAY_MS instead of taking the last handlers. Each regeneration also holds a ledger
+ * connection for its lock (Ledger.exclusively), which leaves the pool's other 4 of 10 to the rest.
  */
 const MAX_REGENERATING = IN_FLIGHT - 2;
 

@@ -42,15 +42,6 @@ export class Regeneration {
     private readonly logger: Logger,
   ) {}
 
-  /**
-   * Blocks whose metadata a handler of this process is regenerating. A second delivery of the same metadata
-   * (a resend under another message ID, or a copy the IN stream took twice: it checks message IDs for only
-   * 100 ms) comes again later instead of regenerating alongside:
-   * its read of the samples would be refused as a third, and had it claimed the message first, the block
-   * the first delivery regenerated would have been rejected.
-   */
-  private readonly blocksInFlight = new Set<string>();
-
   async handle(message: BusMessage, peer: string): Promise<Settlement | 'later'> {
     let opened: ReturnType<typeof openMetadata>;
     try {
@@ -74,15 +65,17 @@ export class Regeneration {
       );
     }
     const messageId = metadataMessageId(metadata.blockId);
-    // A redelivery: the block and its acknowledgement were committed together the first time.
-    if (await this.ledger.inbox.has(messageId, message.subject)) return 'ack';
-    if (this.blocksInFlight.has(metadata.blockId)) return 'later';
-    this.blocksInFlight.add(metadata.blockId);
-    try {
-      return await this.settle(message, peer, metadata, messageId);
-    } finally {
-      this.blocksInFlight.delete(metadata.blockId);
-    }
+    // Another delivery of the same metadata (a resend under another message ID, or a copy the IN stream took
+    // twice: it checks message IDs for only 100 ms) that a handler of any replica is regenerating makes this
+    // one come again later, not regenerate alongside: its read of the samples would be refused as a third,
+    // and had it claimed the message first, the block the other regenerated would have been rejected.
+    const settled = await this.ledger.exclusively(`regenerate ${messageId} on ${message.subject}`, async () =>
+      // A redelivery: the block and its acknowledgement were committed together the first time.
+      (await this.ledger.inbox.has(messageId, message.subject))
+        ? 'ack'
+        : this.settle(message, peer, metadata, messageId),
+    );
+    return settled.ran ? settled.value : 'later';
   }
 
   /** Regenerates the block and commits it with its acknowledgement, or the rejection and why. */
