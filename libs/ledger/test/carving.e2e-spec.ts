@@ -262,6 +262,17 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect(await ledger.keys.find([clash.keys[1]!.keyId])).toEqual([]);
     });
 
+    it("refuses an assignment whose key IDs another link's keys hold, rather than take it as applied", async () => {
+      const first = await heldAssignment();
+      await applyAssignment(first.ledger, first.assignment);
+      const { ledger, assignment } = await heldAssignment();
+      const sameIds = {
+        ...assignment,
+        keys: assignment.keys.map((key, i) => ({ ...key, keyId: first.assignment.keys[i]!.keyId })),
+      };
+      await expect(applyAssignment(ledger, sameIds)).rejects.toMatchObject({ reason: 'key-id-taken' });
+    });
+
     it('records nothing the second time the same assignment is applied', async () => {
       const { ledger, assignment } = await heldAssignment();
       await ledger.transaction((scope) => applyAssignment(scope, assignment));

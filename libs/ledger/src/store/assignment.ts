@@ -101,7 +101,7 @@ export async function applyAssignment(
                   CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
                     (SELECT string_agg(g.block_id || ' ' || lower(g.bits) || ' ' || upper(g.bits), ' '
                        ORDER BY g.ordinal) FROM bit_ranges g WHERE g.reservation_id = $1), '') END AS recorded,
-                  (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[])) AS existing) AS p
+                  (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[]) AND link_id = $6) AS existing) AS p
      LEFT JOIN blocks b ON b.id = ANY ($4::uuid[]) AND b.material_ciphertext IS NOT NULL`,
     [
       reservation.id,
@@ -109,11 +109,13 @@ export async function applyAssignment(
       claim?.messageId ?? null,
       [...new Set(spanned.map((segment) => segment.blockId))],
       claim?.subject ?? null,
+      linkId,
     ],
   );
   const { processed, recorded, existing } = probe[0]!;
   if (processed || existing === assignment.keys.length) {
-    // This message, or the same assignment under another message ID, was applied before.
+    // This message, or the same assignment under another message ID, was applied before. Keys of another link
+    // under these IDs do not count: recording then fails as key-id-taken, which is reported.
     return { applied: false };
   }
   if (recorded !== null && recorded !== segmentsText(reservation.segments)) {
