@@ -175,9 +175,8 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     try {
       const blocks = await Promise.all(Array.from({ length: 6 }, () => sealedBlock(600_000)));
       // Two publishes under different message IDs get past the broker's duplicate window, as a resend or a
-      // copy the IN stream took twice would; the handlers of both replicas take them at once. The broker
-      // spreads the copies over the replicas as it will: a guard within one process failed this in two of
-      // three runs.
+      // copy the IN stream took twice would; the handlers of both replicas take them at once. Six blocks, as
+      // the broker spreads the copies over the replicas as it will and only copies on both can collide.
       await Promise.all(
         blocks.map(({ sealed, blockId }) =>
           network.publishAndSettle(
@@ -199,7 +198,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
       replica.signal('SIGTERM');
       await replica.exit();
     }
-  });
+  }, 120_000);
 
   it('leaves no trace of an acknowledgement for a block that is not its own', async () => {
     const blockId = randomUUID();

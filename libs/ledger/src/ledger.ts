@@ -81,26 +81,37 @@ export class Ledger extends LedgerScope {
    * Runs `work` while this process holds the site-wide lock `name`, or, when another process or handler
    * holds it, answers `{ ran: false }` without running it. For work that must not run twice at once on any
    * replica of the site but cannot sit in one transaction because it waits on the network: the lock is a
-   * Postgres advisory lock held by a transaction of its own, which stays open (one pooled connection) while
-   * `work` runs on others, and goes with it however `work` ends or the process dies.
+   * Postgres session-level advisory lock on a pooled connection of its own (no transaction stays open), held
+   * while `work` runs on other connections. So each caller at once takes two of the pool's connections at its
+   * peak: size the pool above twice the callers. A connection whose unlock fails is closed rather than pooled,
+   * and the server ends the session of a process that died within about a minute (its TCP keepalives are set
+   * here), so the lock never outlives its holder for long.
    */
   async exclusively<T>(
     name: string,
     work: () => Promise<T>,
   ): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false }> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
+    const session = client as { query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+    const key = [name];
+    let unlock = false;
     try {
-      await runner.startTransaction();
-      const [{ locked }] = (await runner.query(
-        `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`,
-        [name],
-      )) as { locked: boolean }[];
-      return locked ? { ran: true, value: await work() } : { ran: false };
+      const { rows } = await session.query(
+        `SELECT set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false),
+           set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`,
+        key,
+      );
+      unlock = (rows[0] as { locked: boolean }).locked;
+      return unlock ? { ran: true, value: await work() } : { ran: false };
     } finally {
-      // The transaction changed nothing; ending it releases the lock.
-      await runner.rollbackTransaction().catch(() => undefined);
-      await runner.release();
+      const unlocked = unlock
+        ? await session.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key).then(
+            () => undefined,
+            (error: unknown) => error ?? new Error('unlock failed'),
+          )
+        : undefined;
+      // Given an error, the pool closes the connection, and the session's lock goes with it.
+      (release as (error?: unknown) => void)(unlocked);
     }
   }
 

@@ -226,9 +226,11 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
   it('runs work under one name on one ledger of the site at a time, and frees the name however it ends', async () => {
     const name = `regenerate ${randomUUID()}`;
     let release!: () => void;
+    let entered!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const first = others[0]!.exclusively(name, async () => (await held, 'first'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const first = others[0]!.exclusively(name, async () => (entered(), await held, 'first'));
+    await inside;
     // Other ledgers (other replicas' pools) and this one alike find the name taken; another name is free.
     const meanwhile = await Promise.all([
       ...others.slice(1, 4).map((ledger) => ledger.exclusively(name, async () => 'again')),

@@ -7,6 +7,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 
 import type { AppOptions } from './app-options';
 import { InboundModule } from './inbound/inbound.module';
+import { REPLICATION_POOL_SIZE } from './inbound/inbound.service';
 import { replicationSettings } from './replication-settings';
 
 @Module({})
@@ -27,7 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         DqkdConfigModule.forRoot(config),
-        LedgerModule.forRoot({ name: self, env: options.ledgerEnv }),
+        LedgerModule.forRoot({ name: self, env: options.ledgerEnv, poolSize: REPLICATION_POOL_SIZE }),
         BusModule.forRoot({ app: 'replication', topology }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),

@@ -27,10 +27,16 @@ const RETRY_DELAY_MS = 2000;
 /**
  * Regenerations at once. The handlers left keep assignments and acknowledgements moving while regenerations
  * wait on entropy servers that do not answer (each try then takes the client's timeout): metadata beyond this
- * comes again after RETRY_DELAY_MS instead of taking the last handlers. Each regeneration also holds a ledger
- * connection for its lock (Ledger.exclusively), which leaves the pool's other 4 of 10 to the rest.
+ * comes again after RETRY_DELAY_MS instead of taking the last handlers.
  */
 const MAX_REGENERATING = IN_FLIGHT - 2;
+
+/**
+ * Ledger connections of a replication process: a regeneration holds one for its lock (Ledger.exclusively)
+ * and takes another for its queries, each other handler one, and the outbox relay one: regenerations waiting
+ * on entropy servers never keep the other handlers waiting for a connection.
+ */
+export const REPLICATION_POOL_SIZE = 2 * MAX_REGENERATING + (IN_FLIGHT - MAX_REGENERATING) + 1;
 
 /**
  * Applies what the peers sent this site, from the durable consumer of this site's IN stream. A message is
