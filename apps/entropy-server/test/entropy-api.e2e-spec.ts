@@ -173,7 +173,7 @@ describe('the entropy API', () => {
     const impostor = { ...network.network.entropyServers[1], url: apiUrl };
     const source = new RemoteEntropySource({ server: impostor, ...credentials['kme-east'] });
     try {
-      await expect(source.lease(8, LINK, Date.now() + 60_000)).rejects.toBeInstanceOf(
+      await expect(source.lease(64, LINK, Date.now() + 60_000)).rejects.toBeInstanceOf(
         EntropyServerMisidentified,
       );
     } finally {

@@ -111,7 +111,8 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return badRequest(
         error.max === 0
           ? 'additional_slave_SAE_IDs shall be empty: this link serves no multicast (max_SAE_ID_count is 0)'
-          : `additional_slave_SAE_IDs shall name at most ${error.max} SAE ID${error.max === 1 ? '' : 's'} (max_SAE_ID_count)`,
+          : `additional_slave_SAE_IDs shall name at most ${error.max} SAE ${error.max === 1 ? 'ID' : 'IDs'}` +
+              ' (max_SAE_ID_count)',
       );
     case 'duplicate-additional-slave':
       return badRequest(`additional_slave_SAE_IDs shall not repeat an SAE ID: ${quote(error.saeId)}`);

@@ -82,8 +82,8 @@ export class Ledger extends LedgerScope {
    * holds it, answers `{ ran: false }` without running it. For work that must not run twice at once on any
    * replica of the site but cannot sit in one transaction because it waits on the network: the lock is a
    * Postgres session-level advisory lock on a pooled connection of its own (no transaction stays open), held
-   * while `work` runs on other connections. So each caller at once takes two of the pool's connections at its
-   * peak: size the pool above twice the callers. A connection whose unlock fails is closed rather than pooled,
+   * while `work` runs on other connections. So each caller at once takes two of the pool's connections at
+   * its peak: size the pool above twice the callers. A connection whose unlock fails is closed, not pooled,
    * and the server ends the session of a process that died within about a minute (its TCP keepalives are set
    * here), so the lock never outlives its holder for long.
    */
@@ -94,24 +94,25 @@ export class Ledger extends LedgerScope {
     const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
     const session = client as { query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
     const key = [name];
-    let unlock = false;
+    let locked = false;
     try {
       const { rows } = await session.query(
-        `SELECT set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false),
-           set_config('tcp_keepalives_count', '3', false), pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`,
+        `SELECT set_config('tcp_keepalives_idle', '30', false),
+           set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false),
+           pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`,
         key,
       );
-      unlock = (rows[0] as { locked: boolean }).locked;
-      return unlock ? { ran: true, value: await work() } : { ran: false };
+      locked = (rows[0] as { locked: boolean }).locked;
+      return locked ? { ran: true, value: await work() } : { ran: false };
     } finally {
-      const unlocked = unlock
+      const unlockError = locked
         ? await session.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key).then(
             () => undefined,
             (error: unknown) => error ?? new Error('unlock failed'),
           )
         : undefined;
       // Given an error, the pool closes the connection, and the session's lock goes with it.
-      (release as (error?: unknown) => void)(unlocked);
+      (release as (error?: unknown) => void)(unlockError);
     }
   }
 

@@ -262,7 +262,7 @@ describe.each(DATABASE_MODES)('carving keys on %s', (mode) => {
       expect(await ledger.keys.find([clash.keys[1]!.keyId])).toEqual([]);
     });
 
-    it("refuses an assignment whose key IDs another link's keys hold, rather than take it as applied", async () => {
+    it("refuses an assignment whose key IDs another link's keys hold, not taking it as applied", async () => {
       const first = await heldAssignment();
       await applyAssignment(first.ledger, first.assignment);
       const { ledger, assignment } = await heldAssignment();

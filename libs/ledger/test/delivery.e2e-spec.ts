@@ -223,7 +223,7 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(await context().ledger.inbox.has(messageId, 'dqkd.assignments.kme-west')).toBe(true);
   });
 
-  it('runs work under one name on one ledger of the site at a time, and frees the name however it ends', async () => {
+  it('runs work under one name on one ledger of a site at a time, freeing it however it ends', async () => {
     const name = `regenerate ${randomUUID()}`;
     let release!: () => void;
     let entered!: () => void;

@@ -101,21 +101,21 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
            VALUES ('metadata:1', $1, now() - $2::interval)`,
           [subject, age],
         );
-      await record('dqkd.kme-north.out.kme-west.metadata', '2 minutes');
-      await expect(record('dqkd.kme-east.out.kme-west.metadata', '1 minute')).rejects.toThrow(
+      await record('dqkd.kme-east.out.kme-west.metadata', '2 minutes');
+      await expect(record('dqkd.kme-north.out.kme-west.metadata', '1 minute')).rejects.toThrow(
         /processed_messages_pkey/,
       );
 
       expect(await runMigrations(dataSource)).toEqual(['InboxPerSender1767398400000']);
-      await record('dqkd.kme-east.out.kme-west.metadata', '1 minute');
-      await expect(record('dqkd.kme-east.out.kme-west.metadata', '0 minutes')).rejects.toThrow(
+      await record('dqkd.kme-north.out.kme-west.metadata', '1 minute');
+      await expect(record('dqkd.kme-north.out.kme-west.metadata', '0 minutes')).rejects.toThrow(
         /processed_messages_pkey/,
       );
 
-      // The newest record stays, although its subject sorts first.
+      // The newest record stays, although its subject sorts last.
       await revertLastMigration(dataSource);
       expect(await dataSource.query(`SELECT message_id, subject FROM processed_messages`)).toEqual([
-        { message_id: 'metadata:1', subject: 'dqkd.kme-east.out.kme-west.metadata' },
+        { message_id: 'metadata:1', subject: 'dqkd.kme-north.out.kme-west.metadata' },
       ]);
     }));
 

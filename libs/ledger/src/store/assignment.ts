@@ -101,7 +101,8 @@ export async function applyAssignment(
                   CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
                     (SELECT string_agg(g.block_id || ' ' || lower(g.bits) || ' ' || upper(g.bits), ' '
                        ORDER BY g.ordinal) FROM bit_ranges g WHERE g.reservation_id = $1), '') END AS recorded,
-                  (SELECT count(*)::int FROM keys WHERE key_id = ANY ($2::uuid[]) AND link_id = $6) AS existing) AS p
+                  (SELECT count(*)::int FROM keys
+                   WHERE key_id = ANY ($2::uuid[]) AND link_id = $6) AS existing) AS p
      LEFT JOIN blocks b ON b.id = ANY ($4::uuid[]) AND b.material_ciphertext IS NOT NULL`,
     [
       reservation.id,

@@ -33,7 +33,7 @@ export class Inbox {
     return this.manager.existsBy(ProcessedMessageEntity, { messageId, subject });
   }
 
-  /** The IDs of those of `messages`, all on `subject`, processed here (and not yet forgotten, see prune). */
+  /** Those of `messageIds`, all on `subject`, processed here (and not yet forgotten, see prune). */
   async processedAmong(subject: string, messageIds: readonly string[]): Promise<Set<string>> {
     const found = await rows<{ message_id: string }>(
       this.manager,

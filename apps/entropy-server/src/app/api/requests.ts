@@ -18,7 +18,7 @@ export function parseLeaseRequest(body: unknown): Parsed<LeaseRequestBody> {
   const extra = onlyFields(body, ['bytes', 'readers', 'not_after']);
   if (extra) return { problem: extra };
   const { bytes, readers, not_after } = body;
-  if (!isCount(bytes) || bytes === 0) return { problem: 'bytes must be a positive integer' };
+  if (!isCount(bytes)) return { problem: 'bytes must be a non-negative integer' };
   if (!Array.isArray(readers) || !readers.every((reader) => typeof reader === 'string')) {
     return { problem: 'readers must be a list of KME IDs' };
   }

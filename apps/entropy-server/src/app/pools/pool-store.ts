@@ -213,9 +213,9 @@ export class PoolStore {
 }
 
 /**
- * The smallest lease served. Every lease costs a record besides its bytes, so leases of a few bytes would let a
- * KME make a server hold many times a pool's size in records; any BLAST sample is longer (52 bytes for the
- * smallest block a network file allows, 256 bits).
+ * The smallest lease served. Every lease costs a record besides its bytes, so leases of a few bytes would
+ * let a KME make a server hold many times a pool's size in records; any BLAST sample is longer (52 bytes
+ * for the smallest block a network file allows, 256 bits).
  */
 export const MIN_LEASE_BYTES = 32;
 

@@ -128,9 +128,10 @@ export class Regeneration {
     } finally {
       material?.fill(0);
     }
-    // Another delivery of the message (on another replica) was committed first: this one had no effect, so
-    // it reports nothing, least of all a refusal that only its late read of the samples met. A check value
-    // that did not match is what the entropy servers answered, though, whichever delivery saw it.
+    // Another delivery of the message was committed first (which the lock leaves to one whose lock's
+    // connection was lost meanwhile): this one had no effect, so it reports nothing, least of all a refusal
+    // that only its late read of the samples met. A check value that did not match is what the entropy
+    // servers answered, though, whichever delivery saw it.
     if (!applied && refusal?.reason !== 'kcv-mismatch') return 'ack';
     this.relay.kick();
     if (refusal !== undefined) {
