@@ -3,7 +3,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 import {
   BusProvisionError,
+  IN_DUPLICATE_WINDOW_MS,
   JetStreamBus,
+  outStream,
+  siteTopology,
   type Bus,
   type ConsumerSpec,
   type StreamSpec,
@@ -93,6 +96,18 @@ describe('JetStream provisioning', () => {
     const info = await jsm.streams.info(stream.name);
     expect([info.created, info.config.max_age]).toEqual([created, 7_200_000 * 1e6]);
     expect((await jsm.consumers.info(stream.name, consumer.durable)).config.max_deliver).toBe(7);
+  });
+
+  it("updates a site's IN stream of the former 20-minute duplicate window to the short one in place", async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = siteTopology('kme-west', ['kme-east'], options);
+    const [out, inStream] = topology.streams as [StreamSpec, StreamSpec];
+    await provision({ streams: [out, { ...inStream, duplicateWindowMs: 1_200_000 }] });
+    const created = (await jsm.streams.info(inStream.name)).created;
+    await provision(topology);
+    const info = await jsm.streams.info(inStream.name);
+    expect([info.created, info.config.duplicate_window]).toEqual([created, IN_DUPLICATE_WINDOW_MS * 1e6]);
+    expect(info.config.sources?.map((source) => source.name)).toEqual([outStream('kme-east', options).name]);
   });
 
   it('refuses to turn a work-queue stream into a limits stream', async () => {
