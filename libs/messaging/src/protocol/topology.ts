@@ -23,10 +23,10 @@ export const OUT_MAX_AGE_MS = 2 * 3_600_000;
 export const OUT_DUPLICATE_WINDOW_MS = 20 * 60_000;
 /**
  * JetStream also checks what a stream copies from its sources against the message IDs of all of them, and
- * NATS 2.9 cannot switch that off: a copy under an ID seen within the window is not stored, and NATS
- * retries it, holding up the rest of its source, until the window has passed (nats-server issue 4459; the
- * in-memory bus drops it). With a long window, a peer publishing first under the ID of another peer's
- * message would hold up that peer's messages for the whole window. Each OUT stream already de-duplicates its
+ * NATS 2.9 cannot switch that off: a copy under an ID seen within the window is dropped (on 2.9.10 the
+ * source's later messages still come; later servers may hold the source back instead, nats-server issue
+ * 4459), as the in-memory bus does. With a long window, a peer publishing first under the ID of another
+ * peer's message would have that message dropped for as long. Each OUT stream already de-duplicates its
  * sender's retries, and the receiver's inbox (keyed by subject and ID) every redelivery, so the IN stream
  * keeps the shortest window NATS accepts.
  */
