@@ -92,7 +92,15 @@ export class Ledger extends LedgerScope {
     work: () => Promise<T>,
   ): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false }> {
     const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
-    const session = client as { query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+    const session = client as {
+      query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+      on(event: 'error', listener: (error: unknown) => void): void;
+      off(event: 'error', listener: (error: unknown) => void): void;
+    };
+    // A connection lost while `work` runs reports it as an event of the client, which the pool no longer
+    // listens to while the client is out: unheard, it would end the process. The unlock then fails.
+    const ignore = () => undefined;
+    session.on('error', ignore);
     const key = [name];
     let locked = false;
     try {
@@ -113,6 +121,7 @@ export class Ledger extends LedgerScope {
         : undefined;
       // Given an error, the pool closes the connection, and the session's lock goes with it.
       (release as (error?: unknown) => void)(unlockError);
+      if (unlockError === undefined) session.off('error', ignore);
     }
   }
 

@@ -250,6 +250,29 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(await others[3]!.exclusively(name, async () => 'after')).toEqual({ ran: true, value: 'after' });
   });
 
+  it('frees a name whose holder lost its session, and goes on working after the failed unlock', async () => {
+    const name = `regenerate ${randomUUID()}`;
+    const { ledger } = context();
+    const held = others[0]!.exclusively(name, async () => {
+      // The holder's session ends, as when its host dies or its connection is cut.
+      const [{ terminated }] = (await ledger.dataSource.query(
+        `SELECT pg_terminate_backend(pid) AS terminated FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+        [name],
+      )) as { terminated: boolean }[];
+      expect(terminated).toBe(true);
+      // The server lets the lock go once it has ended the session, a moment after.
+      for (let tries = 0; !(await others[1]!.exclusively(name, async () => 'taken over')).ran; tries++) {
+        if (tries === 50) throw new Error('the lock outlived its session');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return 'done';
+    });
+    expect(await held).toEqual({ ran: true, value: 'done' });
+    expect(await others[0]!.exclusively(name, async () => 'again')).toEqual({ ran: true, value: 'again' });
+  });
+
   it('leaves a message unrecorded when applying it fails, so a redelivery applies it', async () => {
     const { ledger } = context();
     const messageId = `metadata-${randomUUID()}`;
