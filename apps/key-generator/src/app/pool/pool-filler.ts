@@ -20,9 +20,6 @@ const REFILL_LEAD = 0.1;
 const ENTROPY_RETRY_MIN_MS = 1_000;
 const ENTROPY_RETRY_MAX_MS = 30_000;
 
-/** First key of the advisory locks that let one generator at a time fill a link (the second: the link ID). */
-const FILL_LOCK_NAMESPACE = 0x64716b67;
-
 export interface PoolFillerParts {
   readonly config: DqkdConfig;
   readonly ledger: Ledger;
@@ -72,22 +69,9 @@ export class PoolFiller {
       config.network.blast.blockBits,
     );
     if (Date.now() < (this.retries.get(link.id)?.at ?? 0)) return 0;
-    const runner = ledger.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1, $2) AS locked', [
-        FILL_LOCK_NAMESPACE,
-        link.id,
-      ])) as { locked: boolean }[];
-      if (!locked) return 0;
-      try {
-        return await this.fill(link, linkConfig);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, $2)', [FILL_LOCK_NAMESPACE, link.id]);
-      }
-    } finally {
-      await runner.release();
-    }
+    // One generator of the site at a time fills a link; the others find it taken and leave it.
+    const filled = await ledger.exclusively(`fill link ${link.id}`, () => this.fill(link, linkConfig));
+    return filled.ran ? filled.value : 0;
   }
 
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
