@@ -40,6 +40,13 @@ export class LedgerScope {
   }
 }
 
+/** The driver's client, as a connection of its own uses it. */
+interface OwnConnection {
+  query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  on(event: 'error' | 'notification', listener: (value: unknown) => void): void;
+  off(event: 'error', listener: (value: unknown) => void): void;
+}
+
 export type ProcessOnceResult<T> =
   { readonly processed: true; readonly value: T } | { readonly processed: false };
 
@@ -91,20 +98,11 @@ export class Ledger extends LedgerScope {
     name: string,
     work: () => Promise<T>,
   ): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false }> {
-    const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
-    const session = client as {
-      query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-      on(event: 'error', listener: (error: unknown) => void): void;
-      off(event: 'error', listener: (error: unknown) => void): void;
-    };
-    // A connection lost while `work` runs reports it as an event of the client, which the pool no longer
-    // listens to while the client is out: unheard, it would end the process. The unlock then fails.
-    const ignore = () => undefined;
-    session.on('error', ignore);
+    const { connection, release } = await this.connectionOfItsOwn();
     const key = [name];
     let locked = false;
     try {
-      const { rows } = await session.query(
+      const { rows } = await connection.query(
         `SELECT set_config('tcp_keepalives_idle', '30', false),
            set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false),
            pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`,
@@ -114,14 +112,13 @@ export class Ledger extends LedgerScope {
       return locked ? { ran: true, value: await work() } : { ran: false };
     } finally {
       const unlockError = locked
-        ? await session.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key).then(
+        ? await connection.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key).then(
             () => undefined,
             (error: unknown) => error ?? new Error('unlock failed'),
           )
         : undefined;
       // Given an error, the pool closes the connection, and the session's lock goes with it.
-      (release as (error?: unknown) => void)(unlockError);
-      if (unlockError === undefined) session.off('error', ignore);
+      release(unlockError);
     }
   }
 
@@ -132,18 +129,34 @@ export class Ledger extends LedgerScope {
    * look again on a timer. Answers the function that stops listening.
    */
   async onKeysRecorded(listener: () => void): Promise<() => Promise<void>> {
-    const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
-    const connection = client as {
-      on(event: 'notification' | 'error', handler: (value: unknown) => void): void;
-      query(sql: string): Promise<unknown>;
-    };
+    const { connection, release } = await this.connectionOfItsOwn();
     connection.on('notification', () => listener());
-    // An error on an idle listening connection must not crash the process; the pool discards the client.
-    connection.on('error', () => undefined);
     await connection.query(`LISTEN ${KEYS_RECORDED_CHANNEL}`);
     return async () => {
       await connection.query(`UNLISTEN ${KEYS_RECORDED_CHANNEL}`).catch(() => undefined);
-      (release as (error?: unknown) => void)();
+      release();
+    };
+  }
+
+  /**
+   * A pooled connection held outside any transaction (a lock, a LISTEN). While it is out, the pool no longer
+   * listens for its errors, and an unheard one (the connection lost) would end the process: they are heard
+   * here until `release`, which given an error has the pool close the connection rather than keep it.
+   */
+  private async connectionOfItsOwn(): Promise<{
+    connection: OwnConnection;
+    release: (error?: unknown) => void;
+  }> {
+    const [client, release] = await (this.dataSource.driver as PostgresDriver).obtainMasterConnection();
+    const connection = client as OwnConnection;
+    const ignore = () => undefined;
+    connection.on('error', ignore);
+    return {
+      connection,
+      release: (error) => {
+        (release as (error?: unknown) => void)(error);
+        if (error === undefined) connection.off('error', ignore);
+      },
     };
   }
 
