@@ -120,6 +120,37 @@ describe('assignment encoding', () => {
     };
     expect(() => encodeAssignment(twice)).toThrow(AssignmentMalformed);
   });
+
+  // A target slices and seals each key's material before the ledger refuses overlapping keys: a few thousand
+  // keys on one block, each all of it, made it hold hundreds of megabytes.
+  it.each([
+    ['on the same bits', [0, 256, 0, 256]],
+    ['starting inside the key before', [0, 512, 256, 256]],
+    ['out of the order they were carved in', [512, 256, 0, 512]],
+  ])('refuses keys %s', (_case, [offset1, size1, offset2, size2]) => {
+    const keys = [
+      { keyId: randomUUID(), offset: offset1!, size: size1! },
+      { keyId: randomUUID(), offset: offset2!, size: size2! },
+    ];
+    const bytes = wire({ ...wireOf(assignment), k: keys.map((key) => [key.keyId, key.offset, key.size]) });
+    expect(() => decodeAssignment(bytes)).toThrow(/overlaps the key before/);
+  });
+
+  it.each([
+    ['a size', 0, 252],
+    ['an offset', 4, 256],
+  ])('refuses %s that is not whole bytes', (_case, offset, size) => {
+    const bytes = wire({ ...wireOf(assignment), k: [[randomUUID(), offset, size]] });
+    expect(() => decodeAssignment(bytes)).toThrow(/start and end on a byte/);
+  });
+
+  it('takes keys with bits between them left out', () => {
+    const keys = [
+      { keyId: randomUUID(), offset: 0, size: 256 },
+      { keyId: randomUUID(), offset: 512, size: 256 },
+    ];
+    expect(decodeAssignment(encodeAssignment({ ...assignment, keys })).keys).toEqual(keys);
+  });
 });
 
 describe('sealed assignment', () => {

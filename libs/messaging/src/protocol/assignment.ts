@@ -203,6 +203,10 @@ function check(assignment: Assignment): void {
   if (total !== reservation.bits) throw new AssignmentMalformed('segments do not hold the reservation bits');
   if (keys.length === 0) throw new AssignmentMalformed('assignment has no keys');
   const keyIds = new Set<string>();
+  // Where the key before ends: keys come in the order they were carved, each after the one before. Keys that
+  // overlap would be refused by the ledger only after the target sliced and sealed each one's material, so
+  // a few hundred kilobytes of keys on one block could make it hold gigabytes.
+  let carvedTo = 0;
   for (const key of keys) {
     if (!UUID.test(key.keyId)) throw new AssignmentMalformed('key ID must be a lower-case UUID');
     if (keyIds.has(key.keyId)) throw new AssignmentMalformed('a key ID is repeated');
@@ -210,6 +214,13 @@ function check(assignment: Assignment): void {
     if (!(key.size > 0 && key.offset >= 0 && key.offset + key.size <= reservation.bits)) {
       throw new AssignmentMalformed('a key lies outside its reservation');
     }
+    // Gateways serve whole bytes only (ETSI GS QKD 014 §6.2 lets a KME) and carve from the reservation's
+    // start, so every key starts on a byte; the target's slicing then never goes bit by bit.
+    if (key.size % 8 !== 0 || key.offset % 8 !== 0) {
+      throw new AssignmentMalformed('a key does not start and end on a byte');
+    }
+    if (key.offset < carvedTo) throw new AssignmentMalformed('a key overlaps the key before it');
+    carvedTo = key.offset + key.size;
   }
   if (slaves.length === 0) throw new AssignmentMalformed('assignment has no slaves');
   if (Number.isNaN(assignment.expiresAt.getTime())) throw new AssignmentMalformed('deadline is not a date');
