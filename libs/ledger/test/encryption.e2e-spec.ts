@@ -110,6 +110,56 @@ describe.each(DATABASE_MODES)('material at rest on %s', (mode) => {
     await expect(ledger.blocks.readMaterial(blocks[0].id)).rejects.toThrow(
       /KEK version 2 is not in the keyring/,
     );
-    expect(await rotated.rewrap()).toEqual({ blocks: 0, keys: 0, unreadable: counts.unreadable });
+    expect(counts.remaining).toBe(0);
+    expect(await rotated.rewrap()).toEqual({
+      blocks: 0,
+      keys: 0,
+      unreadable: counts.unreadable,
+      remaining: 0,
+    });
+  });
+});
+
+describe.each(DATABASE_MODES)('rewrapping a live site on %s', (mode) => {
+  const context = useTestLedger(mode);
+
+  /** Holds `blockId`'s row locked, as a gateway taking bits out of it does, until the answer is called. */
+  async function lockBlock(blockId: string): Promise<() => Promise<void>> {
+    const holder = context().ledger.dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query('SELECT id FROM blocks WHERE id = $1 FOR UPDATE', [blockId]);
+    return async () => {
+      await holder.rollbackTransaction();
+      await holder.release();
+    };
+  }
+
+  const versionOf = async (blockId: string) =>
+    (
+      (await context().ledger.dataSource.query('SELECT material_kek_id AS kek FROM blocks WHERE id = $1', [
+        blockId,
+      ])) as { kek: number }[]
+    )[0]?.kek;
+
+  it('reports a row locked through every pass as remaining, and rewraps it once it is free', async () => {
+    const { ledger, keyring, connect } = context();
+    const link = await newLink(ledger, 1024);
+    const [locked, free] = await readyBlocks(ledger, link, 2);
+    const rotated = await connect(
+      Keyring.fromKeks([{ version: 1, key: keyring.get(1) as Buffer }, randomKeyring(2).current]),
+    );
+
+    const release = await lockBlock(locked.id);
+    const first = await rotated.rewrap().finally(release);
+    expect(first).toEqual({ blocks: 1, keys: 0, unreadable: [], remaining: 1 });
+    expect([await versionOf(locked.id), await versionOf(free.id)]).toEqual([1, 2]);
+
+    // Locked when the next rewrap starts, free a moment later: a later pass takes it.
+    const releaseSoon = await lockBlock(locked.id);
+    setTimeout(() => void releaseSoon(), 300);
+    expect(await rotated.rewrap()).toEqual({ blocks: 1, keys: 0, unreadable: [], remaining: 0 });
+    expect(await versionOf(locked.id)).toBe(2);
+    expect(await rotated.blocks.readMaterial(locked.id)).toEqual(locked.material);
   });
 });

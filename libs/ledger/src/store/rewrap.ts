@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { EntityManager } from 'typeorm';
 
 import { MaterialCipher, MaterialTable } from '../crypto/material-cipher';
@@ -9,23 +11,64 @@ export interface RewrapCounts {
   readonly keys: number;
   /** Rows whose data key no longer authenticates (tampered): left as they are, for an operator to look at. */
   readonly unreadable: readonly { readonly table: MaterialTable; readonly id: string }[];
+  /**
+   * Other rows still under an older version: locked by the site's work through every pass, or written
+   * meanwhile by a process that does not have the new version yet. An old version may leave the keyring only
+   * once this is 0.
+   */
+  readonly remaining: number;
 }
 
 const ID_COLUMN: Record<MaterialTable, string> = { blocks: 'id', keys: 'key_id' };
+/**
+ * Passes over both tables at most. A pass skips rows the site's work holds locked (a gateway taking bits out
+ * of a block, the target recording a reservation on it) rather than wait for them or deadlock with them; those
+ * locks last a statement or two, so a later pass finds the rows free.
+ */
+const PASSES = 5;
+const PAUSE_BETWEEN_PASSES_MS = 200;
 
 /**
  * Re-wraps every data key still wrapped under an older KEK version with the current one, in batches of short
- * transactions; material ciphertext is never touched. Afterwards the old versions can leave the keyring.
+ * transactions; material ciphertext is never touched. Afterwards, when nothing remains, the old versions can
+ * leave the keyring.
  */
 export async function rewrapAll(
   manager: EntityManager,
   cipher: MaterialCipher,
   batchSize = 500,
 ): Promise<RewrapCounts> {
-  const unreadable: { table: MaterialTable; id: string }[] = [];
-  const blocks = await rewrapTable(manager, cipher, 'blocks', batchSize, unreadable);
-  const keys = await rewrapTable(manager, cipher, 'keys', batchSize, unreadable);
-  return { blocks, keys, unreadable };
+  // By table and ID: a later pass meets the unreadable rows again.
+  const unreadable = new Map<string, { table: MaterialTable; id: string }>();
+  let blocks = 0;
+  let keys = 0;
+  for (let pass = 1; ; pass++) {
+    blocks += await rewrapTable(manager, cipher, 'blocks', batchSize, unreadable);
+    keys += await rewrapTable(manager, cipher, 'keys', batchSize, unreadable);
+    const remaining = await countRemaining(manager, cipher, [...unreadable.values()]);
+    if (remaining === 0 || pass === PASSES) {
+      return { blocks, keys, unreadable: [...unreadable.values()], remaining };
+    }
+    await sleep(PAUSE_BETWEEN_PASSES_MS);
+  }
+}
+
+/** Rows of both tables under an older KEK version, the unreadable ones left out. */
+async function countRemaining(
+  manager: EntityManager,
+  cipher: MaterialCipher,
+  unreadable: readonly { table: MaterialTable; id: string }[],
+): Promise<number> {
+  const idsOf = (table: MaterialTable) =>
+    unreadable.filter((row) => row.table === table).map((row) => row.id);
+  const [{ remaining }] = await rows<{ remaining: number }>(
+    manager,
+    `SELECT (SELECT count(*) FROM blocks WHERE material_kek_id <> $1 AND id <> ALL ($2::uuid[]))::int
+          + (SELECT count(*) FROM keys WHERE material_kek_id <> $1 AND key_id <> ALL ($3::uuid[]))::int
+            AS remaining`,
+    [cipher.currentKekId, idsOf('blocks'), idsOf('keys')],
+  );
+  return remaining;
 }
 
 async function rewrapTable(
@@ -33,7 +76,7 @@ async function rewrapTable(
   cipher: MaterialCipher,
   table: MaterialTable,
   batchSize: number,
-  unreadable: { table: MaterialTable; id: string }[],
+  unreadable: Map<string, { table: MaterialTable; id: string }>,
 ): Promise<number> {
   const id = ID_COLUMN[table];
   let total = 0;
@@ -56,7 +99,7 @@ async function rewrapTable(
           if (!(error instanceof MaterialIntegrityError)) {
             throw error;
           }
-          unreadable.push({ table, id: row.id });
+          unreadable.set(`${table} ${row.id}`, { table, id: row.id });
         }
       }
       await tx.query(
