@@ -95,16 +95,17 @@ export class Regeneration {
       ? { blockId: metadata.blockId, outcome: 'rejected', reason: refusal.reason }
       : { blockId: metadata.blockId, outcome: 'ready' };
     const route = { from: this.keys.self, to: peer };
-    const sealed = sealBlockAck(
-      ack,
-      // The block's deadline, unless it is one refused as too far off.
-      { ...route, expiresAt: Math.min(metadata.expiresAt, Date.now() + MAX_BLOCK_LIFETIME_MS) },
-      this.keys.identity.sigSecretKey,
-      this.keys.kemPublicKeyOf(peer),
-    );
-    const reply = blockAckMessage(route, metadata.blockId, sealed, { prefix: this.prefix });
     let applied: boolean;
+    // From here on the regenerated block is zeroed whatever fails, sealing the acknowledgement included.
     try {
+      const sealed = sealBlockAck(
+        ack,
+        // The block's deadline, unless it is one refused as too far off.
+        { ...route, expiresAt: Math.min(metadata.expiresAt, Date.now() + MAX_BLOCK_LIFETIME_MS) },
+        this.keys.identity.sigSecretKey,
+        this.keys.kemPublicKeyOf(peer),
+      );
+      const reply = blockAckMessage(route, metadata.blockId, sealed, { prefix: this.prefix });
       const result = await this.ledger.processOnce(messageId, message.subject, async (scope) => {
         if (material) {
           const link = await scope.links.ensure(metadata.source, metadata.target, metadata.layout.blockBits);
