@@ -282,6 +282,12 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
         'slave_SAE_ID in the path shall be validly URL-encoded UTF-8',
       ],
       [
+        // Node answered this one itself, with no body.
+        'has no Host header',
+        'GET /api/v1/keys/sae-bob/status HTTP/1.1\r\nConnection: close\r\n\r\n',
+        'the request shall have a Host header (RFC 9112 §3.2)',
+      ],
+      [
         'expects what HTTP/1.1 does not define',
         'POST /api/v1/keys/sae-bob/enc_keys HTTP/1.1\r\nHost: kme\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}',
         'the Expect header asks for what this KME does not do (only 100-continue)',
@@ -301,6 +307,15 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
         expect(JSON.parse(body)).toEqual({ message });
       },
     );
+
+    it('serves a request whose target is in absolute form (RFC 9112 §3.2.2)', async () => {
+      const answer = await sendRaw(
+        'GET https://kme-east/api/v1/keys/sae-bob/status HTTP/1.1\r\nHost: kme-east\r\nConnection: close\r\n\r\n',
+      );
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+      expect(JSON.parse(body)).toMatchObject({ source_KME_ID: 'kme-east', target_KME_ID: 'kme-west' });
+    });
 
     it('serves the OpenAPI document to the SAEs of the KME only', async () => {
       const answer = await send('GET', '/api/v1/openapi.json');

@@ -35,6 +35,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
   'slaves-on-several-kmes': [{ kind: 'slaves-on-several-kmes' }, 400],
   'body-not-json': [{ kind: 'body-not-json' }, 400],
   'body-too-large': [{ kind: 'body-too-large', max: 65536 }, 400],
+  'body-incomplete': [{ kind: 'body-incomplete' }, 400],
   unauthenticated: [{ kind: 'unauthenticated' }, 401],
   'not-attached': [{ kind: 'not-attached' }, 401],
   'not-a-slave': [{ kind: 'not-a-slave' }, 401],

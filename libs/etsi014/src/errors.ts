@@ -37,6 +37,8 @@ export type EtsiError =
   | { readonly kind: 'slaves-on-several-kmes' }
   | { readonly kind: 'body-not-json' }
   | { readonly kind: 'body-too-large'; readonly max: number }
+  /** The body stopped before its end: the client went away or broke its chunked encoding. */
+  | { readonly kind: 'body-incomplete' }
   // 401: the caller may not do this.
   | { readonly kind: 'unauthenticated' }
   | { readonly kind: 'not-attached' }
@@ -158,6 +160,8 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return badRequest('the request body shall be JSON (RFC 8259)');
     case 'body-too-large':
       return badRequest(`the request body shall be at most ${error.max} bytes`);
+    case 'body-incomplete':
+      return badRequest('the request body ended before it was whole');
     case 'unauthenticated':
       return unauthorized('a valid client certificate of a known SAE is required');
     case 'not-attached':

@@ -124,7 +124,7 @@ describe('dec_keys GET query', () => {
   it('answers 400 when key_ID is missing', () => {
     expect(answer(parseDecKeysQuery(new URLSearchParams('')))).toEqual({
       status: 400,
-      message: 'query parameter key_ID shall be given once',
+      message: 'query parameter key_ID shall be given, the ID of the key to fetch',
     });
   });
 

@@ -55,7 +55,11 @@ export function parseDecKeysQuery(query: QueryInput): Result<DecKeysRequest> {
   if (!values.ok) return values;
   const keyId = values.value.get('key_ID');
   if (keyId === undefined) {
-    return fail({ kind: 'invalid-query-parameter', parameter: 'key_ID', expected: 'given once' });
+    return fail({
+      kind: 'invalid-query-parameter',
+      parameter: 'key_ID',
+      expected: 'given, the ID of the key to fetch',
+    });
   }
   if (!isUuid(keyId)) {
     return fail({ kind: 'invalid-query-parameter', parameter: 'key_ID', expected: UUID_EXPECTATION });

@@ -57,7 +57,9 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const tls = await this.tlsOptions();
     this.certificates.record('api-server', tls.cert);
     this.certificates.record('sae-ca', tls.ca);
-    const server = https.createServer({ ...tls, keepAliveTimeout: 60_000 }, (request, response) => {
+    // Node would answer a request without Host itself, with an empty 400; accept() answers it in JSON.
+    const options = { ...tls, keepAliveTimeout: 60_000, requireHostHeader: false };
+    const server = https.createServer(options, (request, response) => {
       const requestId = requestIdOf(request);
       // Each request's log lines carry its ID (and, once identified, its SAE).
       withLogContext({ request_id: requestId }, () => {
@@ -107,6 +109,21 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     response: ServerResponse,
     maxBodyBytes: number,
   ): Promise<void> {
+    if (request.headers.host === undefined && request.httpVersionMinor >= 1) {
+      sendJson(response, 400, { message: 'the request shall have a Host header (RFC 9112 §3.2)' });
+      return;
+    }
+    // A server accepts a target in absolute form too (RFC 9112 §3.2.2); the routes read it in origin form.
+    if (request.url !== undefined && /^https?:\/\//i.test(request.url)) {
+      let target: URL;
+      try {
+        target = new URL(request.url);
+      } catch {
+        sendJson(response, 400, { message: 'the request target is not a valid URL' });
+        return;
+      }
+      request.url = `${target.pathname}${target.search}`;
+    }
     const pathname = (request.url ?? '/').split('?')[0];
     // Only the ETSI routes are served here; anything else (health included) is a 404, its body never read.
     const route = this.keys.route(pathname);
@@ -133,7 +150,13 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (request.headers.expect?.toLowerCase() === '100-continue') response.writeContinue();
     const read = await readBody(request, maxBodyBytes);
     // Over the limit the rest is never read, so the connection stays marked to close.
-    if (!read.ok) return fail({ kind: 'body-too-large', max: maxBodyBytes });
+    if (!read.ok) {
+      return fail(
+        read.why === 'too-large'
+          ? { kind: 'body-too-large', max: maxBodyBytes }
+          : { kind: 'body-incomplete' },
+      );
+    }
     response.removeHeader('Connection');
     return ok(read.body);
   }

@@ -1,10 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 
-export type BodyRead = { readonly ok: true; readonly body: Buffer } | { readonly ok: false };
+export type BodyRead =
+  | { readonly ok: true; readonly body: Buffer }
+  | { readonly ok: false; readonly why: 'too-large' | 'incomplete' };
 
-/** Reads a request's whole body, or stops at `maxBytes` (then the rest is left unread and the caller closes). */
+/**
+ * Reads a request's whole body, or stops at `maxBytes` (then the rest is left unread and the caller closes).
+ * A body that breaks off (the client went away, or its chunked encoding is broken, which Node answers itself)
+ * is the client's doing, not a failure of the route.
+ */
 export function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyRead> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let length = 0;
     const onData = (chunk: Buffer) => {
@@ -12,13 +18,13 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bo
       if (length > maxBytes) {
         request.off('data', onData);
         request.pause();
-        resolve({ ok: false });
+        resolve({ ok: false, why: 'too-large' });
         return;
       }
       chunks.push(chunk);
     };
     request.on('data', onData);
     request.once('end', () => resolve({ ok: true, body: Buffer.concat(chunks) }));
-    request.once('error', reject);
+    request.once('error', () => resolve({ ok: false, why: 'incomplete' }));
   });
 }
