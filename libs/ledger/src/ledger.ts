@@ -169,11 +169,9 @@ export class Ledger extends LedgerScope {
     return reapExpired(this.manager, options);
   }
 
-  /**
-   * Zeroes the bits of keys recorded since `since` in this site's copies of their blocks; see scrubKeyBits.
-   */
-  scrubKeyBits(since: Date): Promise<ScrubCounts> {
-    return scrubKeyBits(this.manager, this.blocks, since);
+  /** Zeroes the bits of up to `limit` key groups in this site's copies of their blocks; see scrubKeyBits. */
+  scrubKeyBits(limit: number): Promise<ScrubCounts> {
+    return scrubKeyBits(this.manager, this.blocks, limit);
   }
 
   /** Moves every data key onto the newest KEK version of the keyring; see rewrapAll. */

@@ -25,7 +25,20 @@ const LEDGER_TABLES = [
   'reservations',
 ];
 
-const MIGRATIONS = ['InitialLedger1767225600000', 'KeyGroups1767312000000', 'InboxPerSender1767398400000'];
+const MIGRATIONS = [
+  'InitialLedger1767225600000',
+  'KeyGroups1767312000000',
+  'InboxPerSender1767398400000',
+  'KeyGroupBitsZeroed1767484800000',
+];
+
+/** Reverts the newest migrations until `name` is the last one applied. */
+async function revertTo(dataSource: DataSource, name: string): Promise<void> {
+  for (const newer of MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)) {
+    expect(newer).toBeDefined();
+    await revertLastMigration(dataSource);
+  }
+}
 
 const tablesOf = (url: string) =>
   withClient(url, async (client) => {
@@ -67,7 +80,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
   it('reverts to an empty schema, one migration at a time, and migrates up again', () =>
     withLedgerDatabase(async (dataSource, url) => {
       await runMigrations(dataSource);
-      await revertLastMigration(dataSource);
+      await revertTo(dataSource, 'KeyGroups1767312000000');
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
       await revertLastMigration(dataSource);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES.filter((table) => table !== 'key_groups'));
@@ -94,7 +107,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
   it('keys the inbox by subject and message ID, and back keeping the newest record of each ID', () =>
     withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
-      await revertLastMigration(dataSource);
+      await revertTo(dataSource, 'KeyGroups1767312000000');
       const record = (subject: string, age: string) =>
         dataSource.query(
           `INSERT INTO processed_messages (message_id, subject, processed_at)
@@ -106,14 +119,14 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
         /processed_messages_pkey/,
       );
 
-      expect(await runMigrations(dataSource)).toEqual(['InboxPerSender1767398400000']);
+      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS.slice(2));
       await record('dqkd.kme-north.out.kme-west.metadata', '1 minute');
       await expect(record('dqkd.kme-north.out.kme-west.metadata', '0 minutes')).rejects.toThrow(
         /processed_messages_pkey/,
       );
 
       // The newest record stays, although its subject sorts last.
-      await revertLastMigration(dataSource);
+      await revertTo(dataSource, 'KeyGroups1767312000000');
       expect(await dataSource.query(`SELECT message_id, subject FROM processed_messages`)).toEqual([
         { message_id: 'metadata:1', subject: 'dqkd.kme-north.out.kme-west.metadata' },
       ]);
@@ -122,8 +135,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
   it('turns each key recorded before key groups into a group of one, and back', () =>
     withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
-      await revertLastMigration(dataSource);
-      await revertLastMigration(dataSource);
+      await revertTo(dataSource, 'InitialLedger1767225600000');
       const [link] = await dataSource.query(
         `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ('kme-east', 'kme-west', 1024)
        RETURNING id`,
@@ -142,10 +154,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
         );
       }
 
-      expect(await runMigrations(dataSource)).toEqual([
-        'KeyGroups1767312000000',
-        'InboxPerSender1767398400000',
-      ]);
+      expect(await runMigrations(dataSource)).toEqual(MIGRATIONS.slice(1));
       const groups = await dataSource.query(
         `SELECT g.id, g.first_offset, g.key_size, g.key_count, k.group_ordinal
        FROM key_groups g JOIN keys k ON k.group_id = g.id ORDER BY g.first_offset`,
@@ -163,8 +172,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
         ),
       ).rejects.toThrow(/key_groups_disjoint/);
 
-      await revertLastMigration(dataSource);
-      await revertLastMigration(dataSource);
+      await revertTo(dataSource, 'InitialLedger1767225600000');
       expect(await dataSource.query(`SELECT key_id FROM keys ORDER BY reservation_offset`)).toEqual(
         keys.map((key_id) => ({ key_id })),
       );
@@ -175,6 +183,71 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
           [randomUUID(), link.id, reservation],
         ),
       ).rejects.toThrow(/keys_disjoint/);
+    }));
+
+  it("leaves the groups of the site's live target blocks to the next scrub, and back", () =>
+    withLedgerDatabase(async (dataSource) => {
+      await runMigrations(dataSource);
+      await revertTo(dataSource, 'InboxPerSender1767398400000');
+      const [link] = await dataSource.query(
+        `INSERT INTO links (source_kme_id, target_kme_id, block_bits) VALUES ('kme-east', 'kme-west', 1024)
+         RETURNING id`,
+      );
+      // A reservation on a target block holding material, one on a burned target block, one on a source block.
+      const groupOn = async (role: 'source' | 'target', material: boolean) => {
+        const [blockId, reservationId, groupId] = [randomUUID(), randomUUID(), randomUUID()];
+        await dataSource.query(
+          `INSERT INTO blocks (id, link_id, role, state, bits, metadata, expires_at, ready_at, burned_at,
+             burn_reason, material_ciphertext, material_wrapped_key, material_kek_id)
+           VALUES ($1, $2, $3, $4, 1024, 'm', now() + interval '1 hour', now(), $5, $6, $7, $7, $8)`,
+          [
+            blockId,
+            link.id,
+            role,
+            material ? 'ready' : 'burned',
+            material ? null : new Date(),
+            material ? null : 'test',
+            material ? Buffer.from('sealed') : null,
+            material ? 1 : null,
+          ],
+        );
+        await dataSource.query(`INSERT INTO reservations (id, link_id, bits) VALUES ($1, $2, 64)`, [
+          reservationId,
+          link.id,
+        ]);
+        await dataSource.query(
+          `INSERT INTO bit_ranges (reservation_id, ordinal, block_id, block_bits, bits)
+           VALUES ($1, 0, $2, 1024, int4range(0, 64))`,
+          [reservationId, blockId],
+        );
+        await dataSource.query(
+          `INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
+           VALUES ($1, $2, 64, 0, 64, 1)`,
+          [groupId, reservationId],
+        );
+        return groupId;
+      };
+      const groups = [
+        await groupOn('target', true),
+        await groupOn('target', false),
+        await groupOn('source', true),
+      ];
+
+      expect(await runMigrations(dataSource)).toEqual(['KeyGroupBitsZeroed1767484800000']);
+      const zeroed = await dataSource.query(
+        `SELECT id, block_bits_zeroed AS zeroed FROM key_groups WHERE id = ANY ($1::uuid[])`,
+        [groups],
+      );
+      expect(new Map(zeroed.map((row: { id: string; zeroed: boolean }) => [row.id, row.zeroed]))).toEqual(
+        new Map([
+          [groups[0], false],
+          [groups[1], true],
+          [groups[2], true],
+        ]),
+      );
+
+      await revertLastMigration(dataSource);
+      expect(await dataSource.query(`SELECT count(*)::int AS n FROM key_groups`)).toEqual([{ n: 3 }]);
     }));
 
   it('keeps the audit trail append-only even for raw SQL', () =>

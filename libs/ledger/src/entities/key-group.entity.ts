@@ -3,6 +3,7 @@ import {
   Column,
   Entity,
   Exclusion,
+  Index,
   JoinColumn,
   ManyToOne,
   PrimaryColumn,
@@ -37,6 +38,8 @@ import { ReservationEntity } from './reservation.entity';
   'keySize',
   'keyCount',
 ])
+// What the ttl-reaper's scrub has left to do (see scrubKeyBits).
+@Index('key_groups_bits_not_zeroed', ['createdAt'], { where: 'NOT block_bits_zeroed' })
 export class KeyGroupEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'key_groups_pkey' })
   id!: string;
@@ -73,4 +76,12 @@ export class KeyGroupEntity {
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
+
+  /**
+   * Whether this site's copies of the blocks no longer hold the group's bits: a target's keys hold their
+   * material in their own rows, and the scrub zeroes the blocks' copy before the keys may be deleted. A
+   * source's groups have none to zero (the gateway took the bits out of the blocks when it leased them).
+   */
+  @Column({ name: 'block_bits_zeroed', type: 'boolean', default: false })
+  blockBitsZeroed!: boolean;
 }

@@ -100,7 +100,7 @@ export class KeyStore {
     const sealed = keys.map((key) => (key.material === undefined ? undefined : sealedInOrder.next().value));
     const slaves = keys.flatMap((key) => key.slaves.map((slave) => ({ keyId: key.keyId, ...slave })));
     const { groups, slots } = groupKeys(keys);
-    const announce = sealed.some((material) => material !== undefined);
+    const carriesMaterial = sealed.some((material) => material !== undefined);
     try {
       // The groups, slave entries and audit event join the keys inserted. A group whose reservation is not
       // recorded for its link gets no reservation_bits, which the column refuses: the statement fails as a whole.
@@ -117,8 +117,9 @@ export class KeyStore {
              AS t (id, link_id, reservation_id, first_offset, size, count, index)
            WHERE $12::text IS NULL OR EXISTS (SELECT 1 FROM c)
          ), g AS (
-           INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count)
-           SELECT id, reservation_id, bits, first_offset, size, count FROM gs
+           INSERT INTO key_groups (id, reservation_id, reservation_bits, first_offset, key_size, key_count,
+             block_bits_zeroed)
+           SELECT id, reservation_id, bits, first_offset, size, count, NOT $23::boolean FROM gs
          ), k AS (
            INSERT INTO keys (key_id, link_id, master_sae_id, size, reservation_id, reservation_bits,
              reservation_offset, group_id, group_ordinal, group_first_offset, group_key_count,
@@ -154,7 +155,7 @@ export class KeyStore {
            FROM unnest($14::text[], $15::text[], $16::bytea[]) AS m (subject, msg_id, payload)
            WHERE EXISTS (SELECT 1 FROM k)
          )
-         SELECT count(*)::int AS count${announce ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
+         SELECT count(*)::int AS count${carriesMaterial ? `, pg_notify('${KEYS_RECORDED_CHANNEL}', '')` : ''} FROM k`,
         [
           keys.map((key) => key.keyId),
           slots.map((slot) => slot.group),
@@ -178,6 +179,8 @@ export class KeyStore {
           groups.map((group) => group.firstOffset),
           groups.map((group) => group.size),
           groups.map((group) => group.count),
+          // Keys with material are a target's, whose blocks still hold their bits.
+          carriesMaterial,
         ],
       );
       return inserted.count > 0;

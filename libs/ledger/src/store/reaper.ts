@@ -10,11 +10,6 @@ export interface ReapOptions {
   readonly targetGraceMs: number;
   /** At most this many keys and this many blocks per call, so one call holds locks only briefly. */
   readonly limit?: number;
-  /**
-   * Keys recorded after this are left for a later call, expired or not: the target zeroes a key's bits in its
-   * blocks (scrubKeyBits) before the key's row goes, and that scrub did not see them yet.
-   */
-  readonly keysRecordedBefore?: Date;
 }
 
 export interface ReapCounts {
@@ -25,7 +20,8 @@ export interface ReapCounts {
 
 /**
  * Deletes expired keys and blocks, dropping their material first, and key groups and reservations nothing
- * refers to any more. Rows another reaper replica is deleting are skipped, so replicas share the work instead
+ * refers to any more. A target's key waits for the scrub to zero its group's bits in the blocks
+ * (scrubKeyBits): once its row is gone, nothing would tell which bits of the blocks were its. Rows another reaper replica is deleting are skipped, so replicas share the work instead
  * of colliding.
  */
 export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
@@ -40,7 +36,8 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     const keys = await rows<{ key_id: string; link_id: number; group_id: string }>(
       tx,
       `WITH due AS MATERIALIZED (
-         SELECT key_id FROM keys WHERE expires_at <= $1 AND created_at < $3
+         SELECT key_id FROM keys k WHERE expires_at <= $1
+           AND (SELECT g.block_bits_zeroed FROM key_groups g WHERE g.id = k.group_id)
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ), held AS MATERIALIZED (
          SELECT key_id FROM key_slaves WHERE key_id IN (SELECT key_id FROM due) FOR UPDATE SKIP LOCKED
@@ -51,7 +48,7 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
          AND (SELECT count(*) FROM key_slaves s WHERE s.key_id = due.key_id)
            = (SELECT count(*) FROM held h WHERE h.key_id = due.key_id)
        RETURNING k.key_id, k.link_id, k.group_id`,
-      [now, limit, options.keysRecordedBefore ?? 'infinity'],
+      [now, limit],
     );
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
     // The groups those keys emptied. Two replicas that each took part of one group both still see the other's

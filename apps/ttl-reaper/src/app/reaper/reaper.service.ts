@@ -8,24 +8,17 @@ import type { ReaperSettings } from './reaper-settings';
 /** Batches per round at most, so a huge backlog cannot keep one round going forever. */
 const MAX_BATCHES_PER_ROUND = 100;
 /**
- * How far back each round's scrub looks before the previous one's: keys are recorded in statements of a few
- * milliseconds, whose recording time (their transaction's start) may precede a scrub that did not see them.
- */
-const SCRUB_OVERLAP_MS = 5_000;
-
-/**
  * Deletes this site's expired keys and blocks on a timer (the ledger zeroes their material first). Replicas
  * skip rows another one is deleting, so they share the work and every row is counted once. Each round first
- * zeroes, in the target's copies of blocks, the bits of the keys recorded since the last round (from every
- * key on the live pool at start): a key's material then lives only in its own row, which goes once every
- * slave has it or it expires, instead of also in its block until the block's deadline plus the grace.
+ * zeroes, in the target's copies of blocks, the bits of the key groups recorded since (every group not zeroed
+ * yet): a key's material then lives only in its own row, which goes once every slave has it or it expires,
+ * instead of also in its block until the block's deadline plus the grace. The ledger deletes an expired key only
+ * once its bits are zeroed.
  */
 export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  /** Keys recorded since this are scrubbed by the next round; none yet: every key on the live pool. */
-  private scrubSince = new Date(0);
 
   constructor(
     private readonly ledger: Ledger,
@@ -50,13 +43,9 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   async round(): Promise<ReapCounts> {
     const total = { keys: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
-    const scrubbedUpTo = await this.scrub();
+    await this.inBatches(() => this.scrub(batchSize));
     await this.inBatches(async () => {
-      const counts = await this.ledger.reapExpired({
-        targetGraceMs,
-        limit: batchSize,
-        keysRecordedBefore: scrubbedUpTo,
-      });
+      const counts = await this.ledger.reapExpired({ targetGraceMs, limit: batchSize });
       total.keys += counts.keys;
       total.blocks += counts.blocks;
       total.reservations += counts.reservations;
@@ -86,13 +75,13 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Zeroes the bits of keys recorded since the last round in this site's blocks; answers up to when keys were
-   * looked at. A failure is logged and the round goes on without that limit: expired keys must go, even if
-   * their bits then stay in their block until it is burned.
+   * Zeroes the bits of up to `limit` key groups in this site's blocks; answers whether there may be more. A
+   * failure is logged: the keys it leaves not zeroed wait for a later round (one whose block's material does
+   * not authenticate is given up on, and its keys go when they expire, its bits with the block).
    */
-  private async scrub(): Promise<Date | undefined> {
+  private async scrub(limit: number): Promise<boolean> {
     try {
-      const scrub = await this.ledger.scrubKeyBits(this.scrubSince);
+      const scrub = await this.ledger.scrubKeyBits(limit);
       this.metrics.scrubbed.inc({ outcome: 'zeroed' }, scrub.blocks);
       this.metrics.scrubbed.inc({ outcome: 'failed' }, scrub.failed.size);
       if (scrub.blocks > 0) {
@@ -101,12 +90,10 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       for (const [blockId, error] of scrub.failed) {
         this.logger.error(`could not zero recorded keys' bits in block ${blockId}: ${describeError(error)}`);
       }
-      // A block that failed is looked at again from the same point next round.
-      if (scrub.failed.size === 0) this.scrubSince = new Date(scrub.scannedAt.getTime() - SCRUB_OVERLAP_MS);
-      return scrub.scannedAt;
+      return scrub.groups >= limit;
     } catch (error) {
       this.logger.error(`zeroing recorded keys' bits failed: ${describeError(error)}`);
-      return undefined;
+      return false;
     }
   }
 
