@@ -59,7 +59,7 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
 
   /** A raw HTTPS request as `saeId`, so that malformed bodies reach the KME as sent. */
   function send(
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'HEAD',
     target: string,
     options: { saeId?: string; kmeId?: string; body?: string | Buffer; contentType?: string } = {},
   ): Promise<Answer> {
@@ -81,7 +81,9 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
           response.on('end', () => {
             expect(response.headers['content-type']).toMatch(/^application\/json/);
-            resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] });
+            // A HEAD answer has no body.
+            const body = (text === '' ? {} : JSON.parse(text)) as Answer['body'];
+            resolve({ status: response.statusCode ?? 0, body });
           });
         },
       );
@@ -307,6 +309,27 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
         expect(JSON.parse(body)).toEqual({ message });
       },
     );
+
+    it('answers HEAD of the routes that only read as GET without the body, and 404 to the others', async () => {
+      const status = await send('HEAD', '/api/v1/keys/sae-bob/status');
+      expect(status).toEqual({ status: 200, body: {} });
+      expect((await send('HEAD', '/api/v1/openapi.json')).status).toBe(200);
+      // enc_keys and dec_keys hand out keys: a HEAD must not.
+      const before = await network.counts();
+      expect((await send('HEAD', '/api/v1/keys/sae-bob/enc_keys')).status).toBe(404);
+      expect(await network.counts()).toEqual(before);
+    });
+
+    it('answers CONNECT 404 with JSON, as a proxy request no route serves', async () => {
+      const answer = await sendRaw('CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n');
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head.split('\r\n')).toEqual(
+        expect.arrayContaining(['HTTP/1.1 404 Not Found', 'Content-Type: application/json; charset=utf-8']),
+      );
+      expect(JSON.parse(body)).toEqual({
+        message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/',
+      });
+    });
 
     it('serves a request whose target is in absolute form (RFC 9112 §3.2.2)', async () => {
       const answer = await sendRaw(

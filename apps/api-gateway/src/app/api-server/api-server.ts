@@ -19,7 +19,7 @@ import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { CertificateExpiry } from '../observability/certificate-expiry';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
-import { answerClientError, answerExpectation } from './client-errors';
+import { answerClientError, answerConnect, answerExpectation, NOT_FOUND_MESSAGE } from './client-errors';
 import { sendJson } from './json-response';
 import { readBody } from './raw-body';
 
@@ -73,6 +73,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       });
     });
     server.on('clientError', answerClientError);
+    server.on('connect', answerConnect);
     server.on('checkExpectation', answerExpectation);
     // Node would answer 100 Continue before any route looks at the request: the body is asked for only once
     // the caller is known (see body()).
@@ -128,7 +129,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     // Only the ETSI routes are served here; anything else (health included) is a 404, its body never read.
     const route = this.keys.route(pathname);
     if (route === undefined) {
-      sendJson(response, 404, { message: 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/' });
+      sendJson(response, 404, { message: NOT_FOUND_MESSAGE });
       return;
     }
     // Until the route reads the body: a POST answered without it (unknown caller, rate limit, bad path ID)

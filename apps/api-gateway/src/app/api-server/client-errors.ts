@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 
 import { sendJson } from './json-response';
 
+/** What a path or method no route serves is answered (404). */
+export const NOT_FOUND_MESSAGE = 'not found: the ETSI GS QKD 014 routes are under /api/v1/keys/';
+
 /** Why Node could not hand a request to the routes, as the SAE is told it. */
 const MESSAGES: Readonly<Record<string, string>> = {
   HPE_HEADER_OVERFLOW: 'the request headers are too large',
@@ -23,10 +26,23 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ message: MESSAGES[error.code ?? ''] ?? 'the request is not valid HTTP/1.1' });
+  endWith(socket, '400 Bad Request', MESSAGES[error.code ?? ''] ?? 'the request is not valid HTTP/1.1');
+}
+
+/**
+ * Answers CONNECT, which asks the KME to be a proxy: no route is one, so a 404 like any other path it does not
+ * serve. Node would close the connection without a word.
+ */
+export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
+  endWith(socket, '404 Not Found', NOT_FOUND_MESSAGE);
+}
+
+/** Writes an answer with a JSON `{message}` straight to the connection, and closes it. */
+function endWith(socket: Duplex, status: string, message: string): void {
+  const body = JSON.stringify({ message });
   socket.end(
     [
-      'HTTP/1.1 400 Bad Request',
+      `HTTP/1.1 ${status}`,
       'Content-Type: application/json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
       'Cache-Control: no-store',

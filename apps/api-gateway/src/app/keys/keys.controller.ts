@@ -78,7 +78,9 @@ export class KeysController {
     route: KeysRoute,
     body: () => Promise<Result<Buffer>>,
   ): Promise<void> {
-    const { method } = request;
+    // HEAD asks what GET would answer, without the body (Node leaves it out): only of the routes that just read.
+    const reads = route.kind === 'openapi' || route.method === 'status';
+    const method = request.method === 'HEAD' && reads ? 'GET' : request.method;
     if (route.kind === 'openapi' && method === 'GET') {
       // For the SAEs of this KME, like every route: another certificate of the CA gets the same 401.
       const caller = callerOf(request, this.config.network, this.config.kme.id);
