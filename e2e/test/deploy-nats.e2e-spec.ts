@@ -4,8 +4,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
+import { JetStreamBus, protocolSubject, siteTopology, type Bus } from '@dqkd/messaging';
 import { ensureDevPki } from '@dqkd/pki';
-import { parseAllDocuments } from 'yaml';
+import { replicationSettings } from '@dqkd/replication/dist/app/replication-settings';
+import { parse, parseAllDocuments } from 'yaml';
 
 import { WORKSPACE } from './support/app-process';
 
@@ -79,6 +81,55 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Pr
 
 async function leafCount(server: Server): Promise<number> {
   return (await monitor<{ leafnodes: number }>(server, 'leafz')).leafnodes;
+}
+
+type SiteEnv = Readonly<Record<string, string>>;
+
+/** Each KME's JetStream domain in a committed network file. */
+function natsDomains(networkFile: string): Record<string, string> {
+  const network = parse(readFileSync(path.join(WORKSPACE, networkFile), 'utf8')) as {
+    kmes: { id: string; nats_domain: string }[];
+  };
+  return Object.fromEntries(network.kmes.map((kme) => [kme.id, kme.nats_domain]));
+}
+
+/**
+ * Whether a message kme-east's apps publish reaches kme-west's IN stream, each site provisioning what its
+ * replication would with the deployment's environment (`env`) and network file.
+ */
+async function carriesAcross(
+  servers: { east: Server; west: Server },
+  env: { east: SiteEnv; west: SiteEnv },
+  networkFile: string,
+  auth?: { user: string; pass: string },
+): Promise<boolean> {
+  const domains = natsDomains(networkFile);
+  const prefix = `t${Date.now().toString(36)}`;
+  const topologyOf = (self: string, peer: string, siteEnv: SiteEnv) =>
+    siteTopology(self, [peer], {
+      prefix,
+      peerDomain: replicationSettings(siteEnv).peerDomains ? (kme) => domains[kme] : undefined,
+    });
+  const connect = (server: Server, topology: ReturnType<typeof siteTopology>) =>
+    JetStreamBus.connect({ servers: `nats://127.0.0.1:${server.ports.client}`, auth }, topology);
+  const buses: Bus[] = [];
+  try {
+    const eastBus = await connect(servers.east, topologyOf('kme-east', 'kme-west', env.east));
+    buses.push(eastBus);
+    const westTopology = topologyOf('kme-west', 'kme-east', env.west);
+    const westBus = await connect(servers.west, westTopology);
+    buses.push(westBus);
+    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', { prefix });
+    await eastBus.publish(subject, new TextEncoder().encode('sealed metadata'), { msgId: 'metadata:1' });
+    const seen: string[] = [];
+    await westBus.consume(westTopology.consumers![0]!, async (message) => {
+      seen.push(message.subject);
+      await message.ack();
+    });
+    return await eventually(async () => seen.includes(subject), 20_000);
+  } finally {
+    await Promise.all(buses.map((bus) => bus.close({ graceMs: 100 })));
+  }
 }
 
 describe('the inter-site NATS link', () => {
@@ -159,6 +210,27 @@ describe('the inter-site NATS link', () => {
       expect([await domain(east), await domain(west)]).toEqual(['east', 'west']);
     });
 
+    // Each site is a JetStream domain of its own: a replication that looked for its peer's OUT stream in its own
+    // domain never received anything.
+    withNats(
+      "carries a message into the other site's IN stream with the sites' environment",
+      async () => {
+        const { east, west } = await startSites(LEAF_PASSWORD);
+        expect(await eventually(async () => (await leafCount(east)) === 1)).toBe(true);
+        const compose = parse(readFileSync(path.join(WORKSPACE, 'docker-compose.yml'), 'utf8'), {
+          merge: true,
+        }) as { services: Record<string, { environment: SiteEnv }> };
+        const env = (service: string) => compose.services[service]!.environment;
+        const carried = await carriesAcross(
+          { east, west },
+          { east: env('replication-east'), west: env('replication-west') },
+          'deploy/compose/network.yaml',
+        );
+        expect(carried).toBe(true);
+      },
+      60_000,
+    );
+
     withNats('refuses a west site that presents the wrong leaf password', async () => {
       const { east, west } = await startSites('not-the-password');
       expect(await eventually(async () => west.log.includes('Authorization Violation'))).toBe(true);
@@ -167,22 +239,27 @@ describe('the inter-site NATS link', () => {
   });
 
   describe('of the Kubernetes overlays (nats-config ConfigMaps)', () => {
-    function natsConfig(region: string): Record<string, string> {
-      const rendered = spawnSync('kubectl', ['kustomize', path.join(WORKSPACE, 'deploy/overlays', region)], {
+    /** The resources of a region's overlay, as `kubectl kustomize` renders them. */
+    function rendered(region: string): { kind: string; metadata: { name: string }; data?: object }[] {
+      const output = spawnSync('kubectl', ['kustomize', path.join(WORKSPACE, 'deploy/overlays', region)], {
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
       });
-      expect(rendered.stderr).toBe('');
-      const configMap = parseAllDocuments(rendered.stdout)
-        .map((document) => document.toJS() as { kind: string; metadata: { name: string }; data: object })
-        .find(
-          (resource) => resource.kind === 'ConfigMap' && resource.metadata.name.startsWith('nats-config-'),
-        );
+      expect(output.stderr).toBe('');
+      return parseAllDocuments(output.stdout).map(
+        (document) => document.toJS() as { kind: string; metadata: { name: string }; data?: object },
+      );
+    }
+
+    function natsConfig(region: string): Record<string, string> {
+      const configMap = rendered(region).find(
+        (resource) => resource.kind === 'ConfigMap' && resource.metadata.name.startsWith('nats-config-'),
+      );
       return configMap?.data as Record<string, string>;
     }
 
     withNatsAndKubectl(
-      'join the west region to the east hub with the certificates of their Secrets',
+      "join the west region to the east hub with the certificates of their Secrets, and carry a message into the other region's IN stream",
       async () => {
         const site = async (region: string, kme: string, ports: Ports, hubLeafPort: number) => {
           const folder = path.join(dir, `k8s-${region}`);
@@ -213,9 +290,30 @@ describe('the inter-site NATS link', () => {
         };
         const eastPorts = await freePorts();
         const east = await site('east', 'kme-east', eastPorts, eastPorts.leaf);
-        await site('west', 'kme-west', await freePorts(), eastPorts.leaf);
+        const west = await site('west', 'kme-west', await freePorts(), eastPorts.leaf);
         expect(await eventually(async () => (await leafCount(east)) === 1)).toBe(true);
+
+        // Replication's environment as the overlays render it; its Secret- and ConfigMap-fed values aside.
+        const replicationEnv = (region: string): SiteEnv => {
+          const deployment = rendered(region).find(
+            (resource) => resource.kind === 'Deployment' && resource.metadata.name === 'replication',
+          ) as {
+            spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+          };
+          const env = deployment.spec.template.spec.containers[0]!.env;
+          return Object.fromEntries(
+            env.flatMap(({ name, value }) => (value === undefined ? [] : [[name, value]])),
+          );
+        };
+        const carried = await carriesAcross(
+          { east, west },
+          { east: replicationEnv('east'), west: replicationEnv('west') },
+          'deploy/base/network.yaml',
+          { user: 'dqkd', pass: 'test-app-password' },
+        );
+        expect(carried).toBe(true);
       },
+      60_000,
     );
   });
 });
