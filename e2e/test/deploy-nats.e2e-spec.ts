@@ -297,7 +297,7 @@ describe('the inter-site NATS link', () => {
         const replicationEnv = (region: string): SiteEnv => {
           const deployment = rendered(region).find(
             (resource) => resource.kind === 'Deployment' && resource.metadata.name === 'replication',
-          ) as {
+          ) as unknown as {
             spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
           };
           const env = deployment.spec.template.spec.containers[0]!.env;
