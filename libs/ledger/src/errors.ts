@@ -21,6 +21,8 @@ export class MaterialIntegrityError extends Error {
     readonly table: string,
     readonly rowId: string,
     reason: string,
+    /** The row may be sound: the keyring lacks its KEK version (a keyring not yet rotated, say). */
+    readonly kekMissing = false,
   ) {
     super(`material of ${table} row ${rowId} cannot be opened: ${reason}`);
   }

@@ -45,7 +45,7 @@ export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
 export { BlockStore, LEASE_MARGIN_MS, type NewBlock } from './store/block-store';
 export { Inbox } from './store/inbox';
-export { type ScrubCounts } from './store/key-bits';
+export { type ScrubCounts, type ScrubCursor } from './store/key-bits';
 export {
   type ClaimResult,
   type DeliverableKey,

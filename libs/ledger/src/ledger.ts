@@ -7,7 +7,7 @@ import { AuditTrail } from './store/audit-trail';
 import { BlockStore } from './store/block-store';
 import { KEYS_RECORDED_CHANNEL } from './store/channels';
 import { Inbox } from './store/inbox';
-import { ScrubCounts, scrubKeyBits } from './store/key-bits';
+import { ScrubCounts, ScrubCursor, scrubKeyBits } from './store/key-bits';
 import { KeyStore } from './store/key-store';
 import { LinkStore, type LinkIdCache } from './store/link-store';
 import { Outbox } from './store/outbox';
@@ -170,8 +170,8 @@ export class Ledger extends LedgerScope {
   }
 
   /** Zeroes the bits of up to `limit` key groups in this site's copies of their blocks; see scrubKeyBits. */
-  scrubKeyBits(limit: number): Promise<ScrubCounts> {
-    return scrubKeyBits(this.manager, this.blocks, limit);
+  scrubKeyBits(limit: number, after?: ScrubCursor): Promise<ScrubCounts> {
+    return scrubKeyBits(this.manager, this.blocks, limit, after);
   }
 
   /** Moves every data key onto the newest KEK version of the keyring; see rewrapAll. */

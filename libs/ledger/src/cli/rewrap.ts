@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify({ version: keyring.current.version, ...counts })}\n`);
     if (counts.unreadable.length > 0) {
       process.stderr.write(
-        `${counts.unreadable.length} rows do not authenticate under their KEK version (tampered?): look at them before removing any version\n`,
+        `${counts.unreadable.length} rows do not open: wrapped under a KEK version missing from this keyring, or tampered; look at them before removing any version\n`,
       );
     }
     if (counts.remaining > 0) {

@@ -109,7 +109,7 @@ export class MaterialCipher {
   private unwrap(table: MaterialTable, rowId: string, wrappedKey: Buffer, kekId: number): Buffer {
     const kek = this.keyring.get(kekId);
     if (kek === undefined) {
-      throw new MaterialIntegrityError(table, rowId, `KEK version ${kekId} is not in the keyring`);
+      throw new MaterialIntegrityError(table, rowId, `KEK version ${kekId} is not in the keyring`, true);
     }
     const dataKey = aeadOpen(kek, wrappedKey, wrapAad(table, rowId, kekId));
     if (dataKey?.length !== DATA_KEY_BYTES) {

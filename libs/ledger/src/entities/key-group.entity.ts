@@ -39,7 +39,7 @@ import { ReservationEntity } from './reservation.entity';
   'keyCount',
 ])
 // What the ttl-reaper's scrub has left to do (see scrubKeyBits).
-@Index('key_groups_bits_not_zeroed', ['createdAt'], { where: 'NOT block_bits_zeroed' })
+@Index('key_groups_bits_not_zeroed', ['createdAt', 'id'], { where: 'NOT block_bits_zeroed' })
 export class KeyGroupEntity {
   @PrimaryColumn({ name: 'id', type: 'uuid', primaryKeyConstraintName: 'key_groups_pkey' })
   id!: string;

@@ -9,8 +9,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * before its bits were ever zeroed: they stayed in the block until it was burned, up to two hours. Now the
  * scrub takes every group not yet zeroed, and only the keys of zeroed groups are deleted.
  *
- * Groups of this site's live target blocks start as not zeroed, so the next scrub looks at them (zeroing bits
- * that are zero already writes nothing); the others have no bits to zero here.
+ * Every group recorded before starts as not zeroed, so the next scrub looks at each once: adding a column with a
+ * default only changes the catalogue, where an update of every row would hold the table locked against the
+ * site's writers for as long. A source's groups have nothing to zero (the gateway took the bits out of the
+ * blocks when it leased them), and zeroing bits that are zero already writes nothing. Only the index is built
+ * under a lock that keeps writers waiting, for as long as it takes.
  */
 export class KeyGroupBitsZeroed1767484800000 implements MigrationInterface {
   name = 'KeyGroupBitsZeroed1767484800000';
@@ -19,13 +22,8 @@ export class KeyGroupBitsZeroed1767484800000 implements MigrationInterface {
     await queryRunner.query(
       `ALTER TABLE key_groups ADD COLUMN block_bits_zeroed boolean NOT NULL DEFAULT false`,
     );
-    await queryRunner.query(`
-      UPDATE key_groups g SET block_bits_zeroed = true
-      WHERE NOT EXISTS (SELECT 1 FROM bit_ranges r JOIN blocks b ON b.id = r.block_id
-                        WHERE r.reservation_id = g.reservation_id AND b.role = 'target'
-                          AND b.material_ciphertext IS NOT NULL)`);
     await queryRunner.query(
-      `CREATE INDEX key_groups_bits_not_zeroed ON key_groups (created_at) WHERE NOT block_bits_zeroed`,
+      `CREATE INDEX key_groups_bits_not_zeroed ON key_groups (created_at, id) WHERE NOT block_bits_zeroed`,
     );
   }
 

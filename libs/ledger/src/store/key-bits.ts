@@ -7,8 +7,15 @@ import { findReservations } from './reservation-store';
 import { rows } from './sql';
 import { BitSegment } from './types';
 
+/** Where a scrub left off: the last group it looked at, in the order it takes them. */
+export interface ScrubCursor {
+  /** As Postgres writes it: a Date would lose the microseconds, and the order with them. */
+  readonly createdAt: string;
+  readonly id: string;
+}
+
 export interface ScrubCounts {
-  /** Key groups looked at: all those not zeroed yet, up to the limit. */
+  /** Key groups looked at: those not zeroed yet after the cursor, up to the limit. */
   readonly groups: number;
   /** Keys in those groups. */
   readonly keys: number;
@@ -16,15 +23,18 @@ export interface ScrubCounts {
   readonly blocks: number;
   /**
    * Blocks that could not be scrubbed, each with the error. One whose material does not authenticate is given
-   * up on (its groups count as zeroed, so their expired keys still go); after any other error its groups are
-   * tried again by the next call.
+   * up on (its groups count as zeroed, so their expired keys still go); after any other error (the keyring
+   * lacks its KEK version, the database failed) its groups are tried again by a later call.
    */
   readonly failed: ReadonlyMap<string, unknown>;
+  /** Where the next call goes on from, when `limit` groups were looked at and more may follow. */
+  readonly next?: ScrubCursor;
 }
 
 /** A key group's bits: `keys` keys back to back, `size` bits in all. */
 interface GroupRow {
   id: string;
+  created_at: string;
   reservation_id: string;
   offset: number;
   size: number;
@@ -33,7 +43,8 @@ interface GroupRow {
 
 /**
  * Target side: zeroes, in this site's copies of blocks, the bits of every key group not zeroed yet (at most
- * `limit` of them, oldest first), and marks those groups zeroed; the reaper deletes only keys of zeroed groups
+ * `limit` of them, oldest first, after `after`: a round goes on past groups that failed), and marks those
+ * groups zeroed; the reaper deletes only keys of zeroed groups
  * (see reapExpired). A key's material lives in its own row from then on (dropped once every slave has it), so
  * the block's copy of those bits is no longer needed by anyone, while the block's other bits wait for
  * assignments still in flight. A group is marked only once its bits are zeroed in every block that still holds
@@ -45,12 +56,16 @@ export async function scrubKeyBits(
   manager: EntityManager,
   blocks: BlockStore,
   limit: number,
+  after?: ScrubCursor,
 ): Promise<ScrubCounts> {
   const groups = await rows<GroupRow>(
     manager,
-    `SELECT id, reservation_id, first_offset AS offset, key_size * key_count AS size, key_count AS keys
-     FROM key_groups WHERE NOT block_bits_zeroed ORDER BY created_at LIMIT $1`,
-    [limit],
+    `SELECT id, created_at::text AS created_at, reservation_id, first_offset AS offset, key_size * key_count AS size,
+       key_count AS keys
+     FROM key_groups
+     WHERE NOT block_bits_zeroed AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
+     ORDER BY created_at, id LIMIT $1`,
+    [limit, after?.createdAt ?? null, after?.id ?? null],
   );
   const runs = await reservationRuns(manager, [...new Set(groups.map((group) => group.reservation_id))]);
   const byBlock = new Map<string, BitSegment[]>();
@@ -75,18 +90,22 @@ export async function scrubKeyBits(
       written += await blocks.zeroBits(segments);
     } catch (error) {
       failed.set(blockId, error);
-      if (!(error instanceof MaterialIntegrityError)) retry.add(blockId);
+      // Only material that does not authenticate is given up on; a keyring without the block's KEK version
+      // (one not rotated yet) or the database failing is tried again.
+      if (!(error instanceof MaterialIntegrityError) || error.kekMissing) retry.add(blockId);
     }
   }
   const zeroed = [...blocksOf].filter(([, ofGroup]) => ![...ofGroup].some((blockId) => retry.has(blockId)));
   await rows(manager, `UPDATE key_groups SET block_bits_zeroed = true WHERE id = ANY ($1::uuid[])`, [
     zeroed.map(([id]) => id),
   ]);
+  const last = groups.length === limit ? groups[groups.length - 1] : undefined;
   return {
     groups: groups.length,
     keys: groups.reduce((sum, group) => sum + group.keys, 0),
     blocks: written,
     failed,
+    ...(last && { next: { createdAt: last.created_at, id: last.id } }),
   };
 }
 

@@ -13,15 +13,19 @@ export interface ReapOptions {
 }
 
 export interface ReapCounts {
+  /** Expired keys deleted. */
   readonly keys: number;
+  /** Expired keys whose material went while their rows wait for the scrub (see reapExpired). */
+  readonly keysWaiting: number;
   readonly blocks: number;
   readonly reservations: number;
 }
 
 /**
  * Deletes expired keys and blocks, dropping their material first, and key groups and reservations nothing
- * refers to any more. A target's key waits for the scrub to zero its group's bits in the blocks
- * (scrubKeyBits): once its row is gone, nothing would tell which bits of the blocks were its. Rows another reaper replica is deleting are skipped, so replicas share the work instead
+ * refers to any more. A target's expired key loses its material at once but keeps its row until the scrub has
+ * zeroed its group's bits in the blocks (scrubKeyBits): once the row is gone, nothing would tell which bits of
+ * the blocks were its. Rows another reaper replica is deleting are skipped, so replicas share the work instead
  * of colliding.
  */
 export async function reapExpired(manager: EntityManager, options: ReapOptions): Promise<ReapCounts> {
@@ -33,11 +37,14 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
     // entries first and its key row after; the DELETE's cascade would take them the other way round, so a key
     // with an entry locked by a delivery is left for the next round instead of waited for (that wait could
     // deadlock), as a key row locked by another replica is.
-    const keys = await rows<{ key_id: string; link_id: number; group_id: string }>(
+    const expired = await rows<{ key_id: string; link_id: number; group_id: string; zeroed: boolean }>(
       tx,
       `WITH due AS MATERIALIZED (
          SELECT key_id FROM keys k WHERE expires_at <= $1
-           AND (SELECT g.block_bits_zeroed FROM key_groups g WHERE g.id = k.group_id)
+           -- A key whose bits are still in this site's blocks keeps its row, without material, until the scrub
+           -- has zeroed them: only the row tells where they are.
+           AND (material_ciphertext IS NOT NULL
+                OR (SELECT g.block_bits_zeroed FROM key_groups g WHERE g.id = k.group_id))
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
        ), held AS MATERIALIZED (
          SELECT key_id FROM key_slaves WHERE key_id IN (SELECT key_id FROM due) FOR UPDATE SKIP LOCKED
@@ -47,9 +54,11 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
        WHERE k.key_id = due.key_id
          AND (SELECT count(*) FROM key_slaves s WHERE s.key_id = due.key_id)
            = (SELECT count(*) FROM held h WHERE h.key_id = due.key_id)
-       RETURNING k.key_id, k.link_id, k.group_id`,
+       RETURNING k.key_id, k.link_id, k.group_id,
+         (SELECT g.block_bits_zeroed FROM key_groups g WHERE g.id = k.group_id) AS zeroed`,
       [now, limit],
     );
+    const keys = expired.filter((key) => key.zeroed);
     await tx.query(`DELETE FROM keys WHERE key_id = ANY ($1::uuid[])`, [keys.map((key) => key.key_id)]);
     // The groups those keys emptied. Two replicas that each took part of one group both still see the other's
     // keys here and leave it; the sweep before the reservations are deleted takes such a group.
@@ -106,6 +115,11 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
         bits: ofLink.reduce((sum, block) => sum + block.bits - block.reserved_bits, 0),
       });
     }
-    return { keys: keys.length, blocks: blocks.length, reservations: reservations.length };
+    return {
+      keys: keys.length,
+      keysWaiting: expired.length - keys.length,
+      blocks: blocks.length,
+      reservations: reservations.length,
+    };
   });
 }

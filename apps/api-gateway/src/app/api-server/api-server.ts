@@ -63,7 +63,13 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       const requestId = requestIdOf(request);
       // Each request's log lines carry its ID (and, once identified, its SAE).
       withLogContext({ request_id: requestId }, () => {
+        // Before the request is counted, which names its route.
+        const inOriginForm = toOriginForm(request);
         this.requests.begin(request, response, requestId);
+        if (!inOriginForm) {
+          sendJson(response, 400, { message: 'the request target is not a valid URL' });
+          return;
+        }
         this.accept(request, response, maxBodyBytes).catch((error: unknown) => {
           this.logger.error(
             `request failed before routing: ${error instanceof Error ? error.message : String(error)}`,
@@ -114,17 +120,6 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       sendJson(response, 400, { message: 'the request shall have a Host header (RFC 9112 §3.2)' });
       return;
     }
-    // A server accepts a target in absolute form too (RFC 9112 §3.2.2); the routes read it in origin form.
-    if (request.url !== undefined && /^https?:\/\//i.test(request.url)) {
-      let target: URL;
-      try {
-        target = new URL(request.url);
-      } catch {
-        sendJson(response, 400, { message: 'the request target is not a valid URL' });
-        return;
-      }
-      request.url = `${target.pathname}${target.search}`;
-    }
     const pathname = (request.url ?? '/').split('?')[0];
     // Only the ETSI routes are served here; anything else (health included) is a 404, its body never read.
     const route = this.keys.route(pathname);
@@ -172,5 +167,20 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       readFile(caFile ?? path.join(env.pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
     ]);
     return { cert, key, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  }
+}
+
+/**
+ * Rewrites a request target in absolute form, which a server accepts too (RFC 9112 §3.2.2), to the origin
+ * form the routes and the request metrics read; false when it is not a valid URL.
+ */
+function toOriginForm(request: IncomingMessage): boolean {
+  if (request.url === undefined || !/^https?:\/\//i.test(request.url)) return true;
+  try {
+    const target = new URL(request.url);
+    request.url = `${target.pathname}${target.search}`;
+    return true;
+  } catch {
+    return false;
   }
 }

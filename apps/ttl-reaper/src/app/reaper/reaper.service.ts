@@ -1,4 +1,4 @@
-import type { Ledger, ReapCounts } from '@dqkd/ledger';
+import type { Ledger, ReapCounts, ScrubCursor } from '@dqkd/ledger';
 import { describeError } from '@dqkd/runtime';
 import type { Counter } from '@dqkd/metrics';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
@@ -41,18 +41,24 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One round: batches until nothing expired is left; answers what it deleted. */
   async round(): Promise<ReapCounts> {
-    const total = { keys: 0, blocks: 0, reservations: 0 };
+    const total = { keys: 0, keysWaiting: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
-    await this.inBatches(() => this.scrub(batchSize));
+    // Each batch goes on after the groups of the one before, also past groups that failed.
+    let cursor: ScrubCursor | undefined;
+    await this.inBatches(async () => {
+      cursor = await this.scrub(batchSize, cursor);
+      return cursor !== undefined;
+    });
     await this.inBatches(async () => {
       const counts = await this.ledger.reapExpired({ targetGraceMs, limit: batchSize });
       total.keys += counts.keys;
+      total.keysWaiting += counts.keysWaiting;
       total.blocks += counts.blocks;
       total.reservations += counts.reservations;
       this.metrics.reaped.inc({ kind: 'keys' }, counts.keys);
       this.metrics.reaped.inc({ kind: 'blocks' }, counts.blocks);
       this.metrics.reaped.inc({ kind: 'reservations' }, counts.reservations);
-      return counts.keys >= batchSize || counts.blocks >= batchSize;
+      return counts.keys + counts.keysWaiting >= batchSize || counts.blocks >= batchSize;
     });
     // Message IDs processed and messages sent are kept as long as a peer may still repeat them.
     const retainedSince = new Date(Date.now() - this.settings.inboxRetentionMs);
@@ -75,13 +81,14 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Zeroes the bits of up to `limit` key groups in this site's blocks; answers whether there may be more. A
-   * failure is logged: the keys it leaves not zeroed wait for a later round (one whose block's material does
-   * not authenticate is given up on, and its keys go when they expire, its bits with the block).
+   * Zeroes the bits of up to `limit` key groups after `after` in this site's blocks; answers where the next
+   * batch goes on, when there may be more. A failure is logged: the keys it leaves not zeroed wait for a later
+   * round, without their material once expired (one whose block's material does not authenticate is given up
+   * on, and its keys go when they expire, its bits with the block).
    */
-  private async scrub(limit: number): Promise<boolean> {
+  private async scrub(limit: number, after: ScrubCursor | undefined): Promise<ScrubCursor | undefined> {
     try {
-      const scrub = await this.ledger.scrubKeyBits(limit);
+      const scrub = await this.ledger.scrubKeyBits(limit, after);
       this.metrics.scrubbed.inc({ outcome: 'zeroed' }, scrub.blocks);
       this.metrics.scrubbed.inc({ outcome: 'failed' }, scrub.failed.size);
       if (scrub.blocks > 0) {
@@ -90,10 +97,10 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
       for (const [blockId, error] of scrub.failed) {
         this.logger.error(`could not zero recorded keys' bits in block ${blockId}: ${describeError(error)}`);
       }
-      return scrub.groups >= limit;
+      return scrub.next;
     } catch (error) {
       this.logger.error(`zeroing recorded keys' bits failed: ${describeError(error)}`);
-      return false;
+      return undefined;
     }
   }
 
