@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { join } from 'node:path';
 
 import {
   createEntropySources,
@@ -189,5 +192,50 @@ describe('the entropy API', () => {
       'entropy-3',
     ]);
     built.close();
+  });
+});
+
+describe('an entropy server whose pools have no unleased bytes left', () => {
+  let network: EntropyNetwork;
+  let app: INestApplication;
+  let sources: Record<string, RemoteEntropySource>;
+
+  beforeAll(async () => {
+    network = await EntropyNetwork.create({ saes: [] });
+    // A device with one pool's worth of bytes: the first pool fills, and no other ever does.
+    const device = join(network.dir, 'one-pool.bin');
+    writeFileSync(device, randomBytes(65536));
+    const setup = loadEntropyServerSetup(
+      network.serverEnv('entropy-1', {
+        DQKD_API_PORT: '0',
+        ENTROPY_SOURCE: 'device',
+        ENTROPY_DEVICE: device,
+        ENTROPY_POOL_BYTES: '65536',
+        ENTROPY_POOLS_READY: '1',
+      }),
+      network.dir,
+    );
+    app = await NestFactory.create(AppModule.register(setup), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const server = { ...network.network.entropyServers[0], url: app.get(EntropyApiServer).url! };
+    sources = {};
+    for (const kmeId of ['kme-east', 'kme-west']) {
+      sources[kmeId] = new RemoteEntropySource({ server, ...(await network.credentials(kmeId)) });
+    }
+  });
+
+  afterAll(async () => {
+    Object.values(sources ?? {}).forEach((source) => source.close());
+    await app?.close();
+    network?.remove();
+  });
+
+  // Out of its Service, its samples' second reads would fail, and their blocks burn.
+  it('stays ready and still answers the second reads of its samples', async () => {
+    const leased = await sources['kme-east'].lease(65536, LINK, Date.now() + 60_000);
+    expect(await refusalOf(sources['kme-east'].lease(64, LINK, Date.now() + 60_000))).toBe('exhausted');
+    const ready = await fetch(`${await app.getUrl()}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(Buffer.from(await sources['kme-west'].read(leased.ref))).toEqual(Buffer.from(leased.bytes));
   });
 });

@@ -51,7 +51,12 @@ describe('loadEntropyServerConfig', () => {
   it('defaults to the CSPRNG, one-hour pools of 1 MiB and the sealing identity of the development PKI', () => {
     const { env } = loadEntropyServerConfig(base, cwd);
     expect(env.source).toEqual({ kind: 'csprng' });
-    expect(env.pool).toEqual({ bytes: 1024 * 1024, lifetimeMs: 3_600_000, ready: 2 });
+    expect(env.pool).toEqual({
+      bytes: 1024 * 1024,
+      lifetimeMs: 3_600_000,
+      ready: 2,
+      memoryBytes: 256 * 1024 * 1024,
+    });
     expect(env.sealingFile).toBe(path.join(cwd, '.dqkd', 'pki', 'entropy-2.sealing.json'));
   });
 
@@ -92,6 +97,19 @@ describe('loadEntropyServerConfig', () => {
     writeNetwork((network) => (network.entropy_servers[1].url = 'http://127.0.0.1:7102'));
     expect(issuesOf(base)).toEqual([
       'network.yaml: entropy_servers[1].url: must be an https:// URL: an entropy server answers only over mutual TLS',
+    ]);
+  });
+
+  it('refuses a pool memory that cannot hold the pools kept ready', () => {
+    expect(
+      issuesOf({
+        ...base,
+        ENTROPY_POOL_BYTES: '65536',
+        ENTROPY_POOLS_READY: '4',
+        ENTROPY_POOL_MEMORY_BYTES: '131072',
+      }),
+    ).toEqual([
+      'environment: ENTROPY_POOL_MEMORY_BYTES: must hold at least ENTROPY_POOLS_READY pools of ENTROPY_POOL_BYTES',
     ]);
   });
 

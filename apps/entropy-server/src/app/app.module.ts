@@ -32,9 +32,11 @@ export class AppModule {
           inject: [PoolKeeper],
           useFactory: (keeper: PoolKeeper): ReadinessCheck => ({
             name: 'pools',
+            // Ready once a pool was filled, and from then on: reads need no unleased bytes, and a server taken
+            // out of its Service while leases are refused would fail the second reads of its samples, which
+            // burns their blocks. A shortage shows as refused leases (DqkdEntropyServerRefusing).
             check: async () => {
-              if (keeper.store.availableBytes(Date.now()) === 0)
-                throw new Error('no pool has unleased bytes');
+              if (!keeper.filledOnce) throw new Error('no pool filled yet');
             },
           }),
         },

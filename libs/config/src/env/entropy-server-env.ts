@@ -26,6 +26,8 @@ export interface PoolEnv {
   readonly lifetimeMs: number;
   /** Pools with unleased bytes kept filled ahead of demand. */
   readonly ready: number;
+  /** Pool bytes held at most; beyond them no pool is filled, and leases are refused until some are shredded. */
+  readonly memoryBytes: number;
 }
 
 /** An entropy server's environment, validated; file paths are absolute. */
@@ -109,12 +111,24 @@ export const entropySourceEnv = z
     needs('anu', ['ENTROPY_ANU_URL', 'ENTROPY_ANU_KEY_FILE']);
   });
 
-export const poolEnv = z.object({
-  ENTROPY_POOL_BYTES: integer(4096, 256 * MIB, 'a byte count').default(MIB),
-  // DESIGN: samples are shredded within the hour.
-  ENTROPY_POOL_SECONDS: integer(1, 3600, 'a number of seconds').default(3600),
-  ENTROPY_POOLS_READY: integer(1, 64, 'a pool count').default(2),
-});
+export const poolEnv = z
+  .object({
+    ENTROPY_POOL_BYTES: integer(4096, 256 * MIB, 'a byte count').default(MIB),
+    // DESIGN: samples are shredded within the hour.
+    ENTROPY_POOL_SECONDS: integer(1, 3600, 'a number of seconds').default(3600),
+    ENTROPY_POOLS_READY: integer(1, 64, 'a pool count').default(2),
+    // What a KME that leases without ever letting its samples be read twice can make the server hold.
+    ENTROPY_POOL_MEMORY_BYTES: integer(4096, 64 * 1024 * MIB, 'a byte count').default(256 * MIB),
+  })
+  .superRefine((pool, context) => {
+    if (pool.ENTROPY_POOL_MEMORY_BYTES < pool.ENTROPY_POOL_BYTES * pool.ENTROPY_POOLS_READY) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ENTROPY_POOL_MEMORY_BYTES'],
+        message: 'must hold at least ENTROPY_POOLS_READY pools of ENTROPY_POOL_BYTES',
+      });
+    }
+  });
 
 /** The variables naming files an entropy server must be able to read at start-up. */
 export const ENTROPY_FILE_VARIABLES = [
@@ -191,6 +205,7 @@ export function parseEntropyServerEnv(
         bytes: pool.ENTROPY_POOL_BYTES,
         lifetimeMs: pool.ENTROPY_POOL_SECONDS * 1000,
         ready: pool.ENTROPY_POOLS_READY,
+        memoryBytes: pool.ENTROPY_POOL_MEMORY_BYTES,
       },
     },
   };

@@ -26,6 +26,10 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly logger = new Logger(PoolKeeper.name);
   private timer: NodeJS.Timeout | undefined;
   private filling: Promise<void> | undefined;
+  /** Whether a pool was ever filled: the server serves from then on. */
+  filledOnce = false;
+  /** Whether the pools hold all the memory they may, as last told in the log. */
+  private full = false;
 
   constructor(
     @Inject(ENTROPY_SERVER_SETUP) private readonly setup: EntropyServerSetup,
@@ -38,6 +42,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
       serverId: setup.server.id,
       lifetimeMs: setup.env.pool.lifetimeMs,
       poolBytes: setup.env.pool.bytes,
+      memoryBytes: setup.env.pool.memoryBytes,
       onShred: (bytes) => this.shreddedBytes.inc(bytes),
     });
   }
@@ -66,9 +71,18 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
     this.store.shred(Date.now());
     this.updateGauge();
     const { ready } = this.setup.env.pool;
-    if (!this.filling && this.store.freshPools(Date.now()) < ready) {
-      void this.fillOne();
+    if (this.filling || this.store.freshPools(Date.now()) >= ready) return;
+    const full = !this.store.canAddPool();
+    if (full !== this.full) {
+      this.full = full;
+      if (full) {
+        this.logger.warn(
+          `the pools hold ENTROPY_POOL_MEMORY_BYTES (${this.setup.env.pool.memoryBytes}): none is filled ` +
+            'until samples are read or reach their deadlines',
+        );
+      }
     }
+    if (!full) void this.fillOne();
   }
 
   private fillOne(): Promise<void> {
@@ -76,6 +90,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
       try {
         const bytes = await this.source.read(this.setup.env.pool.bytes);
         this.store.addPool(bytes, Date.now());
+        this.filledOnce = true;
         this.updateGauge();
       } catch (error) {
         this.sourceFailures.inc();

@@ -5,6 +5,8 @@ import { SampleRefusal } from './sample-refusal';
 
 const HOUR = 3_600_000;
 const POOL_BYTES = 1024;
+/** Eight pools; a quarter of it, two pools' worth, is one KME's share of unread samples. */
+const MEMORY = 8 * POOL_BYTES;
 const T0 = 1_700_000_000_000;
 const link = ['kme-east', 'kme-west'];
 
@@ -23,7 +25,12 @@ describe('PoolStore', () => {
   let pool: Uint8Array;
 
   beforeEach(() => {
-    store = new PoolStore({ serverId: 'entropy-1', lifetimeMs: HOUR, poolBytes: POOL_BYTES });
+    store = new PoolStore({
+      serverId: 'entropy-1',
+      lifetimeMs: HOUR,
+      poolBytes: POOL_BYTES,
+      memoryBytes: MEMORY,
+    });
     pool = new Uint8Array(randomBytes(POOL_BYTES));
     store.addPool(pool, T0);
   });
@@ -132,6 +139,7 @@ describe('PoolStore', () => {
         serverId: 'entropy-1',
         lifetimeMs: HOUR,
         poolBytes: POOL_BYTES,
+        memoryBytes: MEMORY,
         onShred: (bytes) => shreds.push(bytes),
       });
       store.addPool(pool, T0);
@@ -139,6 +147,46 @@ describe('PoolStore', () => {
       store.read('kme-west', ref, T0 + 1);
       expect(store.shred(T0 + HOUR)).toBe(924);
       expect(shreds).toEqual([100, 924]);
+    });
+  });
+
+  describe('memory', () => {
+    it('frees a pool once every byte of it was leased and zeroed, and a late read hears expired', () => {
+      const first = lease(512);
+      const second = lease(512);
+      store.read('kme-west', first.ref, T0 + 1);
+      store.shred(T0 + 2);
+      // One sample still waits for its second read.
+      expect(store.poolIds()).toHaveLength(1);
+      store.read('kme-west', second.ref, T0 + 3);
+      store.shred(T0 + 4);
+      expect(store.poolIds()).toEqual([]);
+      expect(refusalOf(() => store.read('kme-west', first.ref, T0 + 5))).toBe('expired');
+    });
+
+    it('fills no pool beyond the memory the pools may hold', () => {
+      for (let i = 1; i < 8; i++) {
+        expect(store.canAddPool()).toBe(true);
+        store.addPool(new Uint8Array(POOL_BYTES), T0);
+      }
+      expect(store.canAddPool()).toBe(false);
+    });
+
+    // A KME that leases and never lets its samples be read twice holds them until their deadlines: its share, not
+    // the whole server.
+    it('refuses a KME more unread samples than its share, while another KME still leases', () => {
+      store.addPool(new Uint8Array(randomBytes(POOL_BYTES)), T0);
+      store.addPool(new Uint8Array(randomBytes(POOL_BYTES)), T0);
+      const held = [lease(1000), lease(1000)];
+      expect(refusalOf(() => lease(100))).toBe('exhausted');
+      expect(lease(100, T0 + 60_000, 'kme-west').ref.length).toBe(100);
+      // Read by the other KME, a sample is zeroed and no longer counts.
+      store.read('kme-west', held[0]!.ref, T0 + 1);
+      expect(lease(100).ref.length).toBe(100);
+      // Nor does one past its deadline.
+      store.shred(T0 + 60_000);
+      store.addPool(new Uint8Array(randomBytes(POOL_BYTES)), T0 + 60_000);
+      expect(lease(1000, T0 + 120_000).ref.length).toBe(1000);
     });
   });
 

@@ -5,6 +5,8 @@ import type { SampleRef } from '@dqkd/blast';
 import { SampleRefusal } from './sample-refusal';
 
 interface Lease {
+  /** The KME that leased it, whose share of unread samples it counts in until it is zeroed. */
+  readonly caller: string;
   readonly length: number;
   readonly readers: readonly string[];
   readonly readBy: Set<string>;
@@ -29,6 +31,12 @@ export interface PoolStoreOptions {
   readonly lifetimeMs: number;
   /** The size of each pool: a larger lease could never be served, so it is refused as invalid. */
   readonly poolBytes: number;
+  /**
+   * Pool bytes held at most (see canAddPool). One KME's samples not yet zeroed may take a quarter of them: a KME
+   * that leases without ever letting its samples be read twice holds its share until their deadlines, not the
+   * others'.
+   */
+  readonly memoryBytes: number;
   /** Told of every overwrite of bytes that still held random data: after a second read, at a deadline. */
   readonly onShred?: (bytes: number) => void;
 }
@@ -65,8 +73,15 @@ export class PoolStore {
   private readonly shredded = new Map<string, number>();
   /** The largest lease asked for so far: a pool with less left than this cannot serve the next one. */
   private largestLease = 1;
+  /** Per KME, bytes of its leases not yet zeroed. */
+  private readonly unzeroed = new Map<string, number>();
 
   constructor(private readonly options: PoolStoreOptions) {}
+
+  /** Whether another pool fits within the memory the pools may hold. */
+  canAddPool(): boolean {
+    return (this.pools.length + 1) * this.options.poolBytes <= this.options.memoryBytes;
+  }
 
   /** Takes ownership of freshly filled bytes as a new pool. */
   addPool(bytes: Uint8Array, now: number): string {
@@ -90,6 +105,14 @@ export class PoolStore {
   lease(request: LeaseRequest, now: number): ServedSample {
     const problem = leaseProblem(request, now, this.options.poolBytes);
     if (problem) throw new SampleRefusal('invalid-request', problem);
+    const held = this.unzeroed.get(request.caller) ?? 0;
+    const share = Math.floor(this.options.memoryBytes / 4);
+    if (held + request.bytes > share) {
+      throw new SampleRefusal(
+        'exhausted',
+        `${request.caller} holds ${held} bytes of samples not yet read by both readers, of the ${share} one KME may`,
+      );
+    }
     this.largestLease = Math.max(this.largestLease, request.bytes);
     const open = this.pools.filter(
       (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
@@ -104,6 +127,7 @@ export class PoolStore {
     const offset = pool.next;
     pool.next += request.bytes;
     const lease: Lease = {
+      caller: request.caller,
       length: request.bytes,
       readers: [...request.readers],
       readBy: new Set([request.caller]),
@@ -111,6 +135,7 @@ export class PoolStore {
       zeroed: false,
     };
     pool.leases.set(offset, lease);
+    this.unzeroed.set(request.caller, held + request.bytes);
     return { ref: this.refOf(pool, offset, lease), bytes: pool.bytes.slice(offset, offset + lease.length) };
   }
 
@@ -139,7 +164,8 @@ export class PoolStore {
 
   /**
    * Zeroes every sample past its deadline and every pool past its shred deadline (which is then
-   * dropped); returns how many bytes were overwritten that still held random data.
+   * dropped), and drops a pool whose every byte was leased and zeroed; returns how many bytes were
+   * overwritten that still held random data.
    */
   shred(now: number): number {
     let bytes = 0;
@@ -148,15 +174,16 @@ export class PoolStore {
         const remaining = pool.bytes.length - pool.zeroedBytes;
         bytes += remaining;
         this.options.onShred?.(remaining);
+        for (const [offset, lease] of pool.leases) this.zeroLease(pool, offset, lease, false);
         pool.bytes.fill(0);
-        pool.leases.clear();
-        this.pools.splice(this.pools.indexOf(pool), 1);
-        this.shredded.set(pool.id, pool.shredAt);
+        this.drop(pool);
         continue;
       }
       for (const [offset, lease] of pool.leases) {
         if (lease.notAfter <= now) bytes += this.zeroLease(pool, offset, lease);
       }
+      // Nothing left to lease or read: its memory goes now rather than at its shred deadline.
+      if (pool.next === pool.bytes.length && pool.zeroedBytes === pool.bytes.length) this.drop(pool);
     }
     // A dropped pool's ID stays known for one more lifetime: long after any reference to it expired.
     for (const [id, shredAt] of this.shredded) {
@@ -192,13 +219,24 @@ export class PoolStore {
     return this.pools.map((pool) => pool.id);
   }
 
-  private zeroLease(pool: Pool, offset: number, lease: Lease): number {
+  /** Zeroes a lease's bytes (told to onShred unless `count` is false) and takes it off its KME's share. */
+  private zeroLease(pool: Pool, offset: number, lease: Lease, count = true): number {
     if (lease.zeroed) return 0;
     pool.bytes.fill(0, offset, offset + lease.length);
     lease.zeroed = true;
     pool.zeroedBytes += lease.length;
-    this.options.onShred?.(lease.length);
+    const left = (this.unzeroed.get(lease.caller) ?? 0) - lease.length;
+    if (left > 0) this.unzeroed.set(lease.caller, left);
+    else this.unzeroed.delete(lease.caller);
+    if (count) this.options.onShred?.(lease.length);
     return lease.length;
+  }
+
+  /** Forgets a pool whose bytes are all zero; a late read of it hears "expired". */
+  private drop(pool: Pool): void {
+    pool.leases.clear();
+    this.pools.splice(this.pools.indexOf(pool), 1);
+    this.shredded.set(pool.id, pool.shredAt);
   }
 
   private refOf(pool: Pool, offset: number, lease: Lease): SampleRef {

@@ -10,7 +10,10 @@ export class CsprngSource implements RandomSource {
   readonly name = 'csprng';
 
   async read(bytes: number): Promise<Uint8Array> {
-    return new Uint8Array(await randomBytesAsync(bytes));
+    const random = await randomBytesAsync(bytes);
+    // A plain view of the same memory, not a copy (which would leave these bytes behind unzeroed when the pool
+    // is shredded); and not the Buffer itself, whose slice() shares memory where the pool's copies must not.
+    return new Uint8Array(random.buffer, random.byteOffset, random.length);
   }
 
   async close(): Promise<void> {}

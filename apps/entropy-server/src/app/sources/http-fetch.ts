@@ -32,5 +32,9 @@ export function decodeBase64Strict(text: unknown): Uint8Array | undefined {
   ) {
     return undefined;
   }
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  const decoded = Buffer.from(text, 'base64');
+  // Short results live in Node's shared buffer pool: copied out, and zeroed there.
+  const bytes = new Uint8Array(decoded);
+  decoded.fill(0);
+  return bytes;
 }

@@ -48,8 +48,11 @@ export class QryptSource implements RandomSource {
     if (decoded.some((block) => block === undefined || block.length !== BLOCK_BYTES)) {
       throw new RandomSourceFailed(this.name, `every block must be base64 of ${BLOCK_BYTES} bytes`);
     }
-    const chunk = new Uint8Array(Buffer.concat(decoded as Uint8Array[]));
-    for (const block of decoded as Uint8Array[]) block.fill(0);
+    const chunk = new Uint8Array(blocks * BLOCK_BYTES);
+    (decoded as Uint8Array[]).forEach((block, i) => {
+      chunk.set(block, i * BLOCK_BYTES);
+      block.fill(0);
+    });
     return chunk;
   }
 }
