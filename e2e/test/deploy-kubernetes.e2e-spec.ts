@@ -276,6 +276,45 @@ describeWithKubectl.each([
     },
   );
 
+  (entropyServers.length > 0 ? it : it.skip)(
+    'exposes each entropy server to the other region on its own port, and never runs two on one node',
+    () => {
+      const network = parse(
+        ofKind('ConfigMap').find((each) => each.metadata.name.startsWith('dqkd-network-'))!.data![
+          'network.yaml'
+        ]!,
+      ) as { entropy_servers: { id: string; url: string }[] };
+      for (const id of entropyServers) {
+        const workload = named('Deployment', id);
+        const port = Number(new URL(network.entropy_servers.find((server) => server.id === id)!.url).port);
+        const external = ofKind('Service').filter(
+          (service) =>
+            (service.spec as { type?: string }).type === 'LoadBalancer' &&
+            matches(service.spec!.selector, workload.spec!.template!.metadata.labels),
+        );
+        expect(external.map((service) => service.spec!.ports!.map((each) => each.port))).toEqual([[port]]);
+        const affinity = (podSpec(workload) as { affinity?: unknown }).affinity as {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              topologyKey: string;
+              labelSelector: { matchLabels: Labels };
+            }[];
+          };
+        };
+        const [rule] = affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+        expect(rule!.topologyKey).toBe('kubernetes.io/hostname');
+        for (const other of entropyServers) {
+          expect(
+            matches(
+              rule!.labelSelector.matchLabels,
+              named('Deployment', other).spec!.template!.metadata.labels,
+            ),
+          ).toBe(true);
+        }
+      }
+    },
+  );
+
   it('has a ServiceMonitor scraping /metrics on the health port of every app', () => {
     for (const workload of ofKind('Deployment')) {
       const podLabels = workload.spec!.template!.metadata.labels;
@@ -286,6 +325,30 @@ describeWithKubectl.each([
       expect({ app: workload.metadata.name, endpoints: monitor?.spec!.endpoints }).toEqual({
         app: workload.metadata.name,
         endpoints: [expect.objectContaining({ port: 'health', path: '/metrics' })],
+      });
+    }
+  });
+
+  it("lets monitoring scrape every app's pods, under the job the alerts and the dashboard name it", () => {
+    const scrapes = named('NetworkPolicy', 'metrics-from-monitoring');
+    // DqkdProcessDown's up{job=~"…"}: a target under any other job is never found down.
+    const alerts = readFileSync(path.join(WORKSPACE, 'deploy/prometheus/alerts.yml'), 'utf8');
+    const jobs = /up\{job=~"([^"]+)"\}/.exec(alerts)![1]!.split('|');
+    for (const workload of ofKind('Deployment')) {
+      const podLabels = workload.spec!.template!.metadata.labels;
+      expect({
+        app: workload.metadata.name,
+        admitted: matches(scrapes.spec!.podSelector!.matchLabels, podLabels),
+      }).toEqual({ app: workload.metadata.name, admitted: true });
+      const service = ofKind('Service').find((each) => matches(each.spec!.selector, podLabels))!;
+      const monitor = ofKind('ServiceMonitor').find((each) =>
+        matches(each.spec!.selector!.matchLabels, service.metadata.labels),
+      )!;
+      const jobLabel = (monitor.spec as { jobLabel?: string }).jobLabel;
+      const job = jobLabel === undefined ? service.metadata.name : service.metadata.labels![jobLabel];
+      expect({ app: workload.metadata.name, job: jobs.includes(job!) }).toEqual({
+        app: workload.metadata.name,
+        job: true,
       });
     }
   });
