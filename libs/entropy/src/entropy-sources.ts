@@ -49,16 +49,17 @@ export function createEntropySources(
 
 /**
  * A KME's credentials: the ETSI API's certificate and key (DQKD_TLS_*; KME certificates carry the
- * clientAuth usage too) or the development PKI's `<kme>.pem/.key`, the PKI's `ca.pem` (or
- * DQKD_TLS_CA_FILE), and `<kme>.sealing.json` from the PKI folder.
+ * clientAuth usage too) or the development PKI's `<kme>.pem/.key`, the entropy servers' CA
+ * (DQKD_ENTROPY_CA_FILE, else DQKD_TLS_CA_FILE, else the PKI's `ca.pem`), and `<kme>.sealing.json` from the
+ * PKI folder.
  */
 export async function loadKmeEntropyCredentials(config: ProcessConfig): Promise<KmeEntropyCredentials> {
-  const { pkiDir, kmeId, http } = config.env;
+  const { pkiDir, kmeId, http, entropyCaFile } = config.env;
   const inPki = (name: string) => path.join(pkiDir, name);
   const [cert, key, ca, identity] = await Promise.all([
     readFile(http.tls?.certFile ?? inPki(certificateFile(kmeId)), 'utf8'),
     readFile(http.tls?.keyFile ?? inPki(privateKeyFile(kmeId)), 'utf8'),
-    readFile(http.tls?.caFile ?? inPki(CA_CERTIFICATE_FILE), 'utf8'),
+    readFile(entropyCaFile ?? http.tls?.caFile ?? inPki(CA_CERTIFICATE_FILE), 'utf8'),
     loadSealingIdentity(inPki(sealingIdentityFile(kmeId))),
   ]);
   return { tls: { cert, key, ca }, identity };

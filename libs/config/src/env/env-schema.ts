@@ -40,6 +40,14 @@ export const siteEnv = z.object({
   DQKD_NETWORK_FILE: z.string(),
 });
 
+/**
+ * The CA the entropy servers' certificates are checked against, when it is not the one of DQKD_TLS_CA_FILE:
+ * that one also admits SAEs, so an entropy server operator's CA in it could issue an SAE's certificate.
+ */
+export const entropyClientEnv = z.object({
+  DQKD_ENTROPY_CA_FILE: z.string().optional(),
+});
+
 export const runtimeEnv = z.object({
   DQKD_HOME: z.string().default('.dqkd'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -143,4 +151,5 @@ export const FILE_VARIABLES = [
   'DQKD_TLS_CERT_FILE',
   'DQKD_TLS_KEY_FILE',
   'DQKD_TLS_CA_FILE',
+  'DQKD_ENTROPY_CA_FILE',
 ] as const;

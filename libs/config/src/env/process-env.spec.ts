@@ -94,6 +94,13 @@ describe('parseProcessEnv', () => {
     expect(inspect(env, { depth: 10 })).not.toContain('c2VjcmV0');
   });
 
+  it("resolves the entropy servers' CA apart from the API's", () => {
+    expect(parsed(minimal).entropyCaFile).toBeUndefined();
+    expect(parsed({ ...minimal, DQKD_ENTROPY_CA_FILE: 'pki/entropy-ca.pem' }).entropyCaFile).toBe(
+      '/srv/dqkd/pki/entropy-ca.pem',
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     expect(parsed({ ...minimal, DATABASE_URL: '', LOG_LEVEL: ' ' }).database.url).toBeUndefined();
   });

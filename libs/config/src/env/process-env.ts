@@ -4,7 +4,15 @@ import type { z } from 'zod';
 
 import { ENVIRONMENT, type ConfigIssue } from '../config-error';
 import { schemaIssues } from '../zod-issues';
-import { databaseEnv, httpEnv, natsEnv, runtimeEnv, siteEnv, type LogLevel } from './env-schema';
+import {
+  databaseEnv,
+  entropyClientEnv,
+  httpEnv,
+  natsEnv,
+  runtimeEnv,
+  siteEnv,
+  type LogLevel,
+} from './env-schema';
 import { KekSource } from './kek-source';
 
 export interface DatabaseEnv {
@@ -47,6 +55,8 @@ export interface ProcessEnv {
   readonly database: DatabaseEnv;
   readonly nats: NatsEnv;
   readonly http: HttpEnv;
+  /** The CA of the entropy servers' certificates (DQKD_ENTROPY_CA_FILE); else the API's CA (see HttpEnv). */
+  readonly entropyCaFile: string | undefined;
 }
 
 /** The environment before the network file is read: the API port may still default to the KME's. */
@@ -100,7 +110,8 @@ export function parseProcessEnv(
   const database = parse(databaseEnv);
   const nats = parse(natsEnv);
   const http = parse(httpEnv);
-  if (!site || !runtime || !database || !nats || !http) return { issues };
+  const entropyClient = parse(entropyClientEnv);
+  if (!site || !runtime || !database || !nats || !http || !entropyClient) return { issues };
 
   const file = (value: string | undefined) => (value === undefined ? undefined : path.resolve(cwd, value));
   const home = path.resolve(cwd, runtime.DQKD_HOME);
@@ -148,6 +159,7 @@ export function parseProcessEnv(
               }
             : undefined,
       },
+      entropyCaFile: file(entropyClient.DQKD_ENTROPY_CA_FILE),
     },
   };
 }
