@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 
@@ -113,6 +113,17 @@ describe('the entropy API', () => {
     expect(delta('dqkd_entropy_refusals_total', 'reason="expired"')).toBe(0);
     expect(delta('dqkd_entropy_shredded_bytes_total')).toBe(1000);
     expect(delta('dqkd_entropy_pool_available_bytes')).toBe(-2000);
+  });
+
+  // The gateways export the same series: DqkdCertificateExpiresSoon watches the entropy servers' too.
+  it('exports when its certificate and the CA of KME certificates expire', async () => {
+    const text = await scrape();
+    const notAfter = (file: string) =>
+      Math.floor(Date.parse(new X509Certificate(readFileSync(join(network.pkiDir, file))).validTo) / 1000);
+    const series = (certificate: string) =>
+      `dqkd_certificate_not_after_timestamp_seconds{certificate="${certificate}",server="entropy-1"}`;
+    expect(metric(text, series('entropy-server'))).toBe(notAfter('entropy-1.pem'));
+    expect(metric(text, series('kme-ca'))).toBe(notAfter('ca.pem'));
   });
 
   it('seals every sample to the KME that asked: the bytes never appear in the answer', async () => {
