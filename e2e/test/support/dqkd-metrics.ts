@@ -33,6 +33,7 @@ export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
     'dqkd_entropy_reads_total',
     'dqkd_entropy_refusals_total',
     'dqkd_entropy_shredded_bytes_total',
+    'dqkd_certificate_not_after_timestamp_seconds',
   ],
 };
 
