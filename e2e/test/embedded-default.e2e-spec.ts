@@ -177,6 +177,33 @@ describe('the embedded default (npm start)', () => {
     }
   }, 180_000);
 
+  // The likeliest moment for a Ctrl-C: the start takes up to half a minute. Stopping then ran twice at once, the
+  // second reversing the apps' order under the first, and ended with a stack trace.
+  it.each([
+    ['as it begins', 'starting DQKD in'],
+    ['while it fills the pools', 'filling the pools of every link'],
+  ])(
+    'stops cleanly on Ctrl-C %s, its Postgres servers with it',
+    async (_when, line) => {
+      const fresh = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+      let network: EmbeddedNetwork | undefined;
+      try {
+        const freshPorts = await prepareHome(fresh);
+        network = new EmbeddedNetwork(fresh, freshPorts.health, {}, { ownGroup: true });
+        await eventually(async () => network!.output.includes(line), 120_000, line);
+        expect(await network.stop('SIGINT', { group: true })).toBe(0);
+        expect(network.output).not.toMatch(/\n\s+at /);
+        expect(network.output).not.toContain('ETSI GS QKD 014 API');
+        expect(network.output).toMatch(/stopping DQKD…\nstopped\n/);
+        expect(postgresServersOf(fresh)).toEqual([]);
+      } finally {
+        await network?.stop('SIGKILL');
+        rmSync(fresh, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
+
   it('recovers by itself after a run killed while it filled the pools', async () => {
     const fresh = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
     // Every launcher this test starts: killed at the end whatever happened, so none outlives a failure.

@@ -72,13 +72,26 @@ async function main(): Promise<void> {
   ) => {
     const app = await startApp(spec, { ...base, ...env, DQKD_HEALTH_PORT: String(nextPort) });
     if (portBase !== 0) nextPort += 1;
+    // Started while a stop ran, which no longer looks at the list: closed here.
+    if (stopping !== undefined) {
+      await app.close().catch(() => undefined);
+      throw new Stopped();
+    }
     running.push({ name, app, url: await app.getUrl() });
     return app;
   };
 
-  const stop = async () => {
-    for (const { app } of running.reverse()) await app.close().catch(() => undefined);
-    for (const database of databases) await database.stop().catch(() => undefined);
+  // One stop, whoever asks first (a signal, or a start-up step that fails because the stop closed what it
+  // used); the others wait for it. Apps close in the reverse of their start.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const { app } of [...running].reverse()) await app.close().catch(() => undefined);
+      for (const database of databases) await database.stop().catch(() => undefined);
+    })());
+  /** Between the steps of the start-up: a signal ends it there. */
+  const goOn = () => {
+    if (stopping !== undefined) throw new Stopped();
   };
   // A second Ctrl-C while stopping ends the process at once, but as an exit, so that the Postgres servers
   // (in process groups of their own) are stopped with it rather than left running.
@@ -86,7 +99,11 @@ async function main(): Promise<void> {
   const onSignal = () => {
     if (signalled) process.exit(130);
     signalled = true;
-    void stop().then(() => (process.exitCode = 0));
+    progress('stopping DQKD…');
+    void stop().then(() => {
+      progress('stopped');
+      process.exitCode = 0;
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -128,6 +145,10 @@ async function main(): Promise<void> {
         name: kme.id,
         ownProcessGroup: true,
       });
+      if (stopping !== undefined) {
+        await database.stop().catch(() => undefined);
+        throw new Stopped();
+      }
       databases.push(database);
       const env = { KME_ID: kme.id, DATABASE_URL: database.url, DQKD_KEK: kek, DQKD_MIGRATE: 'true' };
       sites.set(kme.id, env);
@@ -142,19 +163,28 @@ async function main(): Promise<void> {
     }
     // Before the pools are awaited: blocks whose metadata the last run's bus still held would count as the
     // pool, unconfirmed, until burned after the ack timeout, and the pools would not fill in time.
+    goOn();
     const resent = await resendLost(ledgers, new Date(startedAt - RESEND_WINDOW_MS), new Date(startedAt));
     if (resent > 0)
       progress(`sending again ${resent} message(s) between the sites that the last run left undelivered`);
     progress('filling the pools of every link before the ETSI ports open…');
     await waitForPools(network, [...ledgers.values()]);
+    goOn();
     for (const kme of network.kmes) {
       await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
     }
     printBanner(network, pki.dir, running, home === path.resolve('.dqkd') ? '' : ` --home ${home}`);
   } catch (error) {
+    // After a signal, whatever failed failed because the stop closed it: the stop is what was asked for.
+    const signalledStop = stopping !== undefined;
     await stop();
-    throw error;
+    if (!signalledStop && !(error instanceof Stopped)) throw error;
   }
+}
+
+/** The start-up ended because a signal asked the launcher to stop. */
+class Stopped extends Error {
+  override readonly name = 'Stopped';
 }
 
 /** A start-up step on stdout: the apps log warnings only by default, and a start may take half a minute. */
