@@ -103,11 +103,15 @@ export class Dispatcher {
 
   /** The caller has checked that a slot is free. */
   run(delivery: Delivery, settlement: Settlement): void {
-    const task = this.execute(new SettleOnceMessage(delivery, settlement)).finally(() => {
-      this.running.delete(task);
-      this.wake();
-      this.slotFreed();
-    });
+    // execute reports its failures to onError; one left (onError itself threw) must not go unhandled, which
+    // ends the process (both sites, in the embedded default). The message comes again after ackWait.
+    const task = this.execute(new SettleOnceMessage(delivery, settlement))
+      .catch(() => undefined)
+      .finally(() => {
+        this.running.delete(task);
+        this.wake();
+        this.slotFreed();
+      });
     this.running.add(task);
   }
 
