@@ -1,4 +1,4 @@
-import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { EntityManager, In, IsNull, MoreThan, Not } from 'typeorm';
 
 import { OutboxMessageEntity } from '../entities/outbox-message.entity';
 import { rows } from './sql';
@@ -41,10 +41,11 @@ export class Outbox {
   }
 
   /** Unpublished messages, oldest first. */
-  async pending(limit: number): Promise<OutboxMessage[]> {
+  /** Up to `limit` messages not yet published, oldest first, with IDs after `after` when given. */
+  async pending(limit: number, after?: string): Promise<OutboxMessage[]> {
     const found = await this.manager.find(OutboxMessageEntity, {
       select: { id: true, subject: true, msgId: true, payload: true, createdAt: true },
-      where: { publishedAt: IsNull() },
+      where: { publishedAt: IsNull(), ...(after !== undefined && { id: MoreThan(after) }) },
       order: { id: 'ASC' },
       take: limit,
     });

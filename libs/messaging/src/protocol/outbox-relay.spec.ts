@@ -8,8 +8,8 @@ import { outStream, protocolSubject } from './topology';
 class ListOutbox implements RelayOutbox {
   readonly rows: (RelayedMessage & { published: boolean })[] = [];
 
-  append(msgId: string): void {
-    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', { prefix: 'relay' });
+  append(msgId: string, prefix = 'relay'): void {
+    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', { prefix });
     this.rows.push({
       id: String(this.rows.length + 1),
       subject,
@@ -19,8 +19,10 @@ class ListOutbox implements RelayOutbox {
     });
   }
 
-  async pending(limit: number): Promise<RelayedMessage[]> {
-    return this.rows.filter((row) => !row.published).slice(0, limit);
+  async pending(limit: number, after?: string): Promise<RelayedMessage[]> {
+    return this.rows
+      .filter((row) => !row.published && (after === undefined || Number(row.id) > Number(after)))
+      .slice(0, limit);
   }
 
   async markPublished(ids: readonly string[]): Promise<number> {
@@ -107,6 +109,18 @@ describe('outbox relay', () => {
 
     expect(await new OutboxRelay(outbox, bus).flush()).toBe(1);
     await empty.close();
+  });
+
+  // A row whose subject no stream takes (a changed DQKD_SUBJECT_PREFIX, say) is published by no round.
+  it('goes on past a row whose publish fails, within the round, and reports it', async () => {
+    const outbox = new ListOutbox();
+    outbox.append('metadata:nowhere', 'elsewhere');
+    outbox.append('metadata:2');
+    outbox.append('metadata:3');
+    const relay = new OutboxRelay(outbox, bus, { batchSize: 1 });
+    await expect(relay.flush()).rejects.toMatchObject({ kind: 'no-stream' });
+    expect(outbox.rows.map((row) => row.published)).toEqual([false, true, true]);
+    expect(await received()).toEqual(['metadata:2', 'metadata:3']);
   });
 
   it('publishes after a kick and stops polling once stopped', async () => {

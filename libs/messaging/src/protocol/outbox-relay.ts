@@ -9,7 +9,8 @@ export interface RelayedMessage {
 }
 
 export interface RelayOutbox {
-  pending(limit: number): Promise<readonly RelayedMessage[]>;
+  /** The oldest rows not yet published, after the row `after` when given (in the outbox's order). */
+  pending(limit: number, after?: string): Promise<readonly RelayedMessage[]>;
   markPublished(ids: readonly string[]): Promise<number>;
 }
 
@@ -91,17 +92,31 @@ export class OutboxRelay {
     await this.round?.catch(() => undefined);
   }
 
+  /**
+   * One pass over the pending rows, oldest first. A row whose publish fails stays pending for the next round,
+   * and the pass goes on past it: one that can never be published (its subject in no stream) must not hold
+   * up the others. The first failure is thrown once the pass is done.
+   */
   private async drain(): Promise<number> {
     let marked = 0;
+    let after: string | undefined;
+    let failed: { readonly error: unknown } | undefined;
     for (;;) {
-      const batch = await this.outbox.pending(this.batchSize);
-      if (batch.length === 0) return marked;
+      const batch = await this.outbox.pending(this.batchSize, after);
+      if (batch.length === 0) break;
       const headers = { [SENT_AT_HEADER]: String(Date.now()) };
-      await Promise.all(
+      const results = await Promise.allSettled(
         batch.map((m) => this.bus.publish(m.subject, m.payload, { msgId: m.msgId, headers })),
       );
-      marked += await this.outbox.markPublished(batch.map((m) => m.id));
-      if (batch.length < this.batchSize || this.stopped) return marked;
+      const rejected = results.find((result) => result.status === 'rejected');
+      failed ??= rejected && { error: rejected.reason };
+      marked += await this.outbox.markPublished(
+        batch.filter((_, i) => results[i]!.status === 'fulfilled').map((m) => m.id),
+      );
+      after = batch[batch.length - 1]!.id;
+      if (batch.length < this.batchSize || this.stopped) break;
     }
+    if (failed) throw failed.error;
+    return marked;
   }
 }
