@@ -3,6 +3,7 @@ import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
 import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
 import { LEASE_MARGIN_MS, type Ledger, type Link } from '@dqkd/ledger';
 import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
+import { describeError } from '@dqkd/runtime';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
@@ -13,12 +14,13 @@ import { blocksToGenerate } from './watermarks';
 const REFILL_LEAD = 0.1;
 
 /**
- * After a round that could not get samples from every entropy server, a link waits this long before it tries
- * again, doubling up to ENTROPY_RETRY_MAX_MS: each try leases a sample from every server, so retrying a server
- * that is down every round would drain the healthy servers' pools for nothing.
+ * After a round whose blocks failed (no samples from every entropy server, or a block that could not be sealed
+ * or stored), a link waits this long before it tries again, doubling up to RETRY_MAX_MS: each try leases a
+ * sample from every server, so retrying every round would drain the servers' pools (and this KME's share of
+ * them) for nothing.
  */
-const ENTROPY_RETRY_MIN_MS = 1_000;
-const ENTROPY_RETRY_MAX_MS = 30_000;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 export interface PoolFillerParts {
   readonly config: DqkdConfig;
@@ -40,7 +42,7 @@ export interface PoolFillerParts {
  */
 export class PoolFiller {
   private stopping = false;
-  /** Links whose last try failed for want of entropy: when to try again, and how long the last wait was. */
+  /** Links whose last try failed: when to try again, and how long the last wait was. */
   private readonly retries = new Map<number, { readonly at: number; readonly delayMs: number }>();
 
   constructor(private readonly parts: PoolFillerParts) {}
@@ -49,13 +51,20 @@ export class PoolFiller {
     this.stopping = true;
   }
 
-  /** One pass over every outgoing link; answers the number of blocks made. */
+  /**
+   * One pass over every outgoing link; answers the number of blocks made. A link that fails is logged and left
+   * to its next try: the other links are filled, and unconfirmed blocks burned, all the same.
+   */
   async round(): Promise<number> {
-    const { config } = this.parts;
+    const { config, logger } = this.parts;
     let made = 0;
     for (const link of config.network.linksFrom(config.kme.id)) {
       if (this.stopping) break;
-      made += await this.fillLink(link);
+      try {
+        made += await this.fillLink(link);
+      } catch (error) {
+        logger.error(`link ${link.source} → ${link.target}: ${describeError(error)}`);
+      }
     }
     await this.burnUnconfirmed();
     return made;
@@ -84,16 +93,13 @@ export class PoolFiller {
       const failure = outcomes.find((outcome) => outcome.status === 'rejected');
       if (failure) {
         const reason: unknown = failure.reason;
-        if (!(reason instanceof EntropyUnavailable)) throw reason;
-        // Entropy servers come back on their own; a later round tries again.
-        const delayMs = Math.min(
-          2 * (this.retries.get(link.id)?.delayMs ?? ENTROPY_RETRY_MIN_MS / 2),
-          ENTROPY_RETRY_MAX_MS,
-        );
+        // Entropy servers come back on their own, and so does a database that refused writes; a later round
+        // tries again.
+        const delayMs = Math.min(2 * (this.retries.get(link.id)?.delayMs ?? RETRY_MIN_MS / 2), RETRY_MAX_MS);
         this.retries.set(link.id, { at: Date.now() + delayMs, delayMs });
-        this.parts.logger.warn(
-          `link ${link.sourceKmeId} → ${link.targetKmeId}: ${reason.message}; trying again in ${delayMs} ms`,
-        );
+        const line = `link ${link.sourceKmeId} → ${link.targetKmeId}: ${describeError(reason)}; trying again in ${delayMs} ms`;
+        if (reason instanceof EntropyUnavailable) this.parts.logger.warn(line);
+        else this.parts.logger.error(line);
         break;
       }
       this.retries.delete(link.id);
