@@ -65,5 +65,8 @@ describe('the CLI reading its connection', () => {
       baseUrl: 'https://127.0.0.1:18443',
     });
     expect(() => clientOptions(unaddressed)).toThrow(path.join(home, 'network.yaml'));
+    // A usage error (exit code 64), which says what to do.
+    expect(() => clientOptions(unaddressed)).toThrow(CliUsageError);
+    expect(() => clientOptions(unaddressed)).toThrow(/run the CLI where npm start runs.* --kme$/);
   });
 });

@@ -57,7 +57,14 @@ function loads(what: string, options: SecureContextOptions): void {
 }
 
 function kmeUrlOf(sae: string, file: string): string {
-  const network = loadNetworkFile(file);
+  let network;
+  try {
+    network = loadNetworkFile(file);
+  } catch (error) {
+    throw new CliUsageError(
+      `${(error as Error).message}: run the CLI where npm start runs, or pass --home, or name the KME with --kme`,
+    );
+  }
   const kme = network.kmeOf(sae);
   if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);
   return kme.apiUrl;

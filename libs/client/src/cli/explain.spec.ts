@@ -22,11 +22,25 @@ describe('the CLI explaining a client error', () => {
     );
   });
 
+  it('says the KME may have refused the client certificate when it closes the connection', () => {
+    expect(explain(failed('ECONNRESET', 'socket hang up'))).toBe(
+      'GET /api/v1/keys/sae-bob/status: socket hang up (the KME closed the connection: ' +
+        'was the client certificate (--cert/--key, --p12) issued by its CA?)',
+    );
+  });
+
+  it("says the KME's certificate is not from the CA given", () => {
+    expect(explain(failed('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'))).toBe(
+      'GET /api/v1/keys/sae-bob/status: self-signed certificate in certificate chain ' +
+        "(the KME's certificate is not from the CA in --ca, or the PKI's ca.pem)",
+    );
+  });
+
   it('leaves other errors as they are', () => {
     const timeout = new EtsiClientError('timeout', 'GET /x had no answer within 10000 ms');
     expect(explain(timeout)).toBe(timeout.message);
-    expect(explain(failed('ECONNRESET', 'socket hang up'))).toBe(
-      'GET /api/v1/keys/sae-bob/status: socket hang up',
+    expect(explain(failed('ENOTFOUND', 'getaddrinfo ENOTFOUND kme.example'))).toBe(
+      'GET /api/v1/keys/sae-bob/status: getaddrinfo ENOTFOUND kme.example',
     );
   });
 });
