@@ -22,7 +22,10 @@ export class AppModule {
         LedgerModule.forRoot({ name: config.env.kmeId, env: options.ledgerEnv }),
         BusModule.forRoot({
           app: 'key-generator',
-          topology: publisherTopology(config.env.kmeId, { prefix }),
+          topology: publisherTopology(config.env.kmeId, {
+            prefix,
+            replicas: config.env.nats.streamReplicas,
+          }),
         }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),

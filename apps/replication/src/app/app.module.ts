@@ -22,6 +22,7 @@ export class AppModule {
     const topology = siteTopology(self, peers, {
       prefix,
       ackWaitMs: settings.ackWaitMs,
+      replicas: config.env.nats.streamReplicas,
       peerDomain: settings.peerDomains ? (peer) => config.network.kme(peer)?.natsDomain : undefined,
     });
     return {

@@ -94,6 +94,13 @@ export const natsEnv = z
     NATS_TLS_CA_FILE: z.string().optional(),
     NATS_TLS_CERT_FILE: z.string().optional(),
     NATS_TLS_KEY_FILE: z.string().optional(),
+    // Copies JetStream keeps of each stream: more than one on a NATS cluster, so that losing a node's store
+    // loses no assignment in flight (keys a master already has). Every app of a site must give the same.
+    DQKD_NATS_STREAM_REPLICAS: z
+      .string()
+      .regex(/^[1-5]$/, 'must be a number of stream copies from 1 to 5 (at most the NATS cluster size)')
+      .transform(Number)
+      .default(1),
   })
   .superRefine((env, context) => {
     pairIssues(context, env, 'NATS_TLS_CERT_FILE', 'NATS_TLS_KEY_FILE');

@@ -29,6 +29,7 @@ describe('parseProcessEnv', () => {
       expect(env.database).toEqual({ url: undefined, kek: undefined, migrate: false });
       expect(env.nats).toEqual({
         subjectPrefix: 'dqkd',
+        streamReplicas: 1,
         servers: undefined,
         credsFile: undefined,
         tls: undefined,
@@ -99,6 +100,11 @@ describe('parseProcessEnv', () => {
     expect(parsed({ ...minimal, DQKD_ENTROPY_CA_FILE: 'pki/entropy-ca.pem' }).entropyCaFile).toBe(
       '/srv/dqkd/pki/entropy-ca.pem',
     );
+  });
+
+  it('keeps one copy of each stream unless told more', () => {
+    expect(parsed(minimal).nats.streamReplicas).toBe(1);
+    expect(parsed({ ...minimal, DQKD_NATS_STREAM_REPLICAS: '3' }).nats.streamReplicas).toBe(3);
   });
 
   it('treats an empty variable as unset', () => {
@@ -194,6 +200,12 @@ describe('parseProcessEnv', () => {
       expect(issuesOf({ ...minimal, DQKD_API_PORT: '65536', DQKD_HEALTH_PORT: 'http' })).toEqual([
         'environment: DQKD_API_PORT: must be a port number from 0 to 65535 (0 = any free port)',
         'environment: DQKD_HEALTH_PORT: must be a port number from 0 to 65535 (0 = any free port)',
+      ]);
+    });
+
+    it('a number of stream copies outside 1 to 5', () => {
+      expect(issuesOf({ ...minimal, DQKD_NATS_STREAM_REPLICAS: '7' })).toEqual([
+        'environment: DQKD_NATS_STREAM_REPLICAS: must be a number of stream copies from 1 to 5 (at most the NATS cluster size)',
       ]);
     });
 

@@ -27,6 +27,8 @@ export interface DatabaseEnv {
 export interface NatsEnv {
   /** Prefix of every cross-site subject and stream name (DQKD_SUBJECT_PREFIX, default `dqkd`). */
   readonly subjectPrefix: string;
+  /** Copies JetStream keeps of each of the site's streams (DQKD_NATS_STREAM_REPLICAS). */
+  readonly streamReplicas: number;
   /** Unset: the in-process bus. */
   readonly servers: readonly string[] | undefined;
   readonly credsFile: string | undefined;
@@ -136,6 +138,7 @@ export function parseProcessEnv(
       },
       nats: {
         subjectPrefix: nats.DQKD_SUBJECT_PREFIX,
+        streamReplicas: nats.DQKD_NATS_STREAM_REPLICAS,
         servers: nats.NATS_URL?.split(',').map((server) => server.trim()),
         credsFile: file(nats.NATS_CREDS_FILE),
         tls: natsTls

@@ -1,5 +1,5 @@
 import { resolveTopology } from '../topology';
-import { parseProtocolSubject, protocolSubject, siteTopology } from './topology';
+import { parseProtocolSubject, protocolSubject, publisherTopology, siteTopology } from './topology';
 
 describe('site topology', () => {
   const east = siteTopology('kme-east', ['kme-west', 'kme-north'], { prefix: 't1' });
@@ -47,6 +47,19 @@ describe('site topology', () => {
     const leaf = siteTopology('kme-east', ['kme-west'], { peerDomain: (peer) => `${peer}-domain` });
     expect(leaf.streams[1].sources).toEqual([
       { name: 'DQKD_KME_WEST_OUT', filterSubject: 'dqkd.kme-west.out.kme-east.>', domain: 'kme-west-domain' },
+    ]);
+  });
+
+  // On a NATS cluster, a stream on one node loses the assignments in flight with that node's store.
+  it('keeps as many copies of both streams as asked, and leaves the default to the bus', () => {
+    const clustered = siteTopology('kme-east', ['kme-west'], { replicas: 3 });
+    expect(clustered.streams.map((stream) => stream.replicas)).toEqual([3, 3]);
+    expect(publisherTopology('kme-east', { replicas: 3 }).streams.map((stream) => stream.replicas)).toEqual([
+      3,
+    ]);
+    expect(siteTopology('kme-east', ['kme-west']).streams.map((stream) => stream.replicas)).toEqual([
+      undefined,
+      undefined,
     ]);
   });
 

@@ -17,6 +17,8 @@ export interface SiteTopologyOptions extends ProtocolNamingOptions {
   readonly maxAgeMs?: number;
   /** How long a message of a peer may stay unacknowledged before it comes again. */
   readonly ackWaitMs?: number;
+  /** Copies JetStream keeps of each stream (a NATS cluster's); 1 by default. */
+  readonly replicas?: number;
 }
 
 export const OUT_MAX_AGE_MS = 2 * 3_600_000;
@@ -79,6 +81,7 @@ export function outStream(kmeId: string, options: SiteTopologyOptions = {}): Str
     retention: 'limits',
     maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
     duplicateWindowMs: OUT_DUPLICATE_WINDOW_MS,
+    ...(options.replicas !== undefined && { replicas: options.replicas }),
   };
 }
 
@@ -97,6 +100,7 @@ export function inStream(
     retention: 'limits',
     maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
     duplicateWindowMs: IN_DUPLICATE_WINDOW_MS,
+    ...(options.replicas !== undefined && { replicas: options.replicas }),
     sources: peers.map((peer) => ({
       name: outStream(peer, options).name,
       filterSubject: siteNaming(peer, options).wildcard('out', kmeId),
