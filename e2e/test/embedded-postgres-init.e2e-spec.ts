@@ -58,4 +58,43 @@ describe('the embedded Postgres of a site', () => {
       await postgres.stop();
     }
   }, 120_000);
+
+  // A launcher killed while a site's server came up (npm start starts them one after the other, with apps
+  // between): the server runs on, in a process group of its own, before it was known as this data folder's.
+  it('takes over from a start killed while its server came up', async () => {
+    const initialised = await startEmbeddedPostgres({ dir, name: 'kme-west' });
+    await initialised.stop();
+    const pidFile = path.join(dir, 'kme-west', 'postmaster.pid');
+    const first = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('@dqkd/ledger').startEmbeddedPostgres({ dir: ${JSON.stringify(dir)}, name: 'kme-west', ownProcessGroup: true })`,
+      ],
+      { cwd: __dirname, stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!existsSync(pidFile)) {
+        if (Date.now() > deadline) throw new Error('the server wrote no postmaster.pid within 60 s');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } finally {
+      first.kill('SIGKILL');
+      await exited;
+    }
+    const postgres = await startEmbeddedPostgres({ dir, name: 'kme-west' });
+    try {
+      const client = new Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await postgres.stop();
+    }
+  }, 120_000);
 });

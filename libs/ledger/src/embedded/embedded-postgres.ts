@@ -88,6 +88,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const ownerFile = join(options.dir, `${options.name}.owner`);
   await stopOrphan(dataDir, ownerFile);
   removeStalePidFile(dataDir);
+  // Before the server is spawned, not once it is ready: a start killed while the server came up leaves a
+  // server the next start must know it may stop (see stopOrphan).
+  writeFileSync(ownerFile, `${process.pid}\n`);
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   let lastError: Error | undefined;
@@ -121,7 +124,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const stderr = keepTail(server);
     try {
       await waitUntilReady(server, url, deadline, stderr);
-      writeFileSync(ownerFile, `${process.pid}\n`);
       return running(server, url, port, dataDir);
     } catch (error) {
       lastError = error as Error;
