@@ -6,6 +6,17 @@ import * as path from 'node:path';
 import { startEmbeddedPostgres } from '@dqkd/ledger';
 import { Client } from 'pg';
 
+/** Whether the server at `url` answers a query. */
+async function answers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one === 1;
+  } finally {
+    await client.end();
+  }
+}
+
 describe('the embedded Postgres of a site', () => {
   let dir: string;
   beforeEach(() => {
@@ -41,13 +52,7 @@ describe('the embedded Postgres of a site', () => {
     }
     const postgres = await startEmbeddedPostgres({ dir, name: 'kme-west' });
     try {
-      const client = new Client({ connectionString: postgres.url });
-      await client.connect();
-      try {
-        expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-      } finally {
-        await client.end();
-      }
+      expect(await answers(postgres.url)).toBe(true);
       // Only the cluster and its files are left: no staging folder of the killed start.
       expect(
         readdirSync(dir)
@@ -86,13 +91,7 @@ describe('the embedded Postgres of a site', () => {
     }
     const postgres = await startEmbeddedPostgres({ dir, name: 'kme-west' });
     try {
-      const client = new Client({ connectionString: postgres.url });
-      await client.connect();
-      try {
-        expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-      } finally {
-        await client.end();
-      }
+      expect(await answers(postgres.url)).toBe(true);
     } finally {
       await postgres.stop();
     }
