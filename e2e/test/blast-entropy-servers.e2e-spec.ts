@@ -98,11 +98,11 @@ describe('BLAST across three entropy-server processes over mutual TLS', () => {
     const [east, west, north] = ['kme-east', 'kme-west', 'kme-north'].map((id) => kmes[id].sources.all[0]);
     const leased = await east.lease(64, ['kme-east', 'kme-west'], Date.now() + 60_000);
 
-    expect(await refusalOf(north.read(leased.ref))).toBe('not-yours');
+    expect(await refusalOf(north.read(leased.ref))).toBe('unknown');
     expect(Buffer.from(await west.read(leased.ref))).toEqual(Buffer.from(leased.bytes));
     expect(await refusalOf(east.read(leased.ref))).toBe('already-read');
     expect(await refusalOf(west.read(leased.ref))).toBe('already-read');
-    expect(await refusalOf(north.read(leased.ref))).toBe('not-yours');
+    expect(await refusalOf(north.read(leased.ref))).toBe('unknown');
   });
 
   it('refuses a read after the deadline', async () => {

@@ -96,9 +96,12 @@ describe('PoolStore', () => {
       expect(refusalOf(() => store.read('kme-west', ref, T0 + 2))).toBe('already-read');
     });
 
-    it('refuses a KME that is not a listed reader', () => {
+    it('refuses a KME that is not a listed reader as it would a sample that does not exist', () => {
       const { ref } = lease();
-      expect(refusalOf(() => store.read('kme-north', ref, T0 + 1))).toBe('not-yours');
+      expect(refusalOf(() => store.read('kme-north', ref, T0 + 1))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-north', { ...ref, offset: ref.offset + 1 }, T0 + 1))).toBe(
+        'unknown',
+      );
     });
 
     it('refuses a read at or after the deadline and zeroes the sample', () => {

@@ -147,9 +147,11 @@ export class PoolStore {
       throw new SampleRefusal('unknown', 'no such sample');
     }
     const lease = pool.leases.get(location.offset);
-    if (!lease || lease.length !== location.length) throw new SampleRefusal('unknown', 'no such sample');
-    if (!lease.readers.includes(caller))
-      throw new SampleRefusal('not-yours', `${caller} is not a reader of this sample`);
+    // A KME that is not a reader hears what it would of a sample that does not exist: told apart, its
+    // refusals would map where other links' samples lie in the pools it shares with them, and when.
+    if (!lease || lease.length !== location.length || !lease.readers.includes(caller)) {
+      throw new SampleRefusal('unknown', 'no such sample');
+    }
     if (now >= lease.notAfter || pool.shredAt <= now) {
       this.zeroLease(pool, location.offset, lease);
       throw new SampleRefusal('expired', 'the sample was shredded at its deadline');
