@@ -110,6 +110,18 @@ describe('parseCommand', () => {
     });
   });
 
+  it('refuses an option its command would ignore', () => {
+    expect(() => parseCommand(['demo', '--kme', 'https://127.0.0.1:9999'], env)).toThrow(
+      new CliUsageError('demo takes no --kme'),
+    );
+    expect(() => parseCommand(['status', 'sae-bob', '--sae', 'sae-alice', '--number', '5'], env)).toThrow(
+      new CliUsageError('status takes no --number'),
+    );
+    expect(() => parseCommand(['dec', 'sae-alice', 'k', '--sae', 'sae-bob', '--ttl', '5'], env)).toThrow(
+      new CliUsageError('dec takes no --ttl'),
+    );
+  });
+
   it('refuses an unknown option', () => {
     expect(() => parseCommand(['enc', 'x', '--sae', 'a', '--colour'], env)).toThrow(CliUsageError);
   });

@@ -128,6 +128,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   // A home given on the command line brings its own network.yaml, whatever the environment says.
   const networkFile = values.home === undefined ? env['DQKD_NETWORK_FILE'] || undefined : undefined;
   const json = values.json;
+  refuseOptionsNotTaken(command, values);
   if (command === 'demo') {
     if (rest.length > 0) throw new CliUsageError('demo takes no arguments');
     return {
@@ -184,4 +185,24 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     default:
       throw new CliUsageError(`unknown command "${command}"`);
   }
+}
+
+const CONNECTION_OPTIONS = ['sae', 'kme', 'cert', 'key', 'p12', 'ca', 'json', 'home'];
+/** The options each command reads: any other given to it would be silently ignored, so it is refused. */
+const OPTIONS_TAKEN: Readonly<Record<string, readonly string[]>> = {
+  demo: ['master', 'slave', 'json', 'home'],
+  status: CONNECTION_OPTIONS,
+  enc: [...CONNECTION_OPTIONS, 'number', 'size', 'ttl', 'additional-slave'],
+  dec: CONNECTION_OPTIONS,
+};
+
+/** Refuses an option the command does not read; an unknown command is left to say so itself. */
+function refuseOptionsNotTaken(command: string, values: Readonly<Record<string, unknown>>): void {
+  const taken = OPTIONS_TAKEN[command];
+  if (taken === undefined) return;
+  const given = Object.entries(values)
+    .filter(([name, value]) => value !== undefined && value !== false && name !== 'help')
+    .map(([name]) => name);
+  const ignored = given.find((name) => !taken.includes(name));
+  if (ignored !== undefined) throw new CliUsageError(`${command} takes no --${ignored}`);
 }
