@@ -6,6 +6,7 @@ export {
   linkLabelValues,
   type BlockBurnReason,
 } from './domain-metrics';
+export { CERTIFICATE_NOT_AFTER, CertificateExpiry, certificateExpiryProviders } from './certificate-metrics';
 export {
   labelCombinations,
   MAX_LABEL_VALUES,

@@ -1,10 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-
 import { REFUSAL_REASONS } from '@dqkd/entropy';
-import { counterProvider, gaugeProvider } from '@dqkd/metrics';
-
-import type { EntropyServerSetup } from './entropy-server-setup';
-import { ENTROPY_SERVER_SETUP } from './entropy-server.tokens';
+import { certificateExpiryProviders, counterProvider, gaugeProvider } from '@dqkd/metrics';
 
 export const POOL_AVAILABLE_BYTES = 'dqkd_entropy_pool_available_bytes';
 export const LEASES = 'dqkd_entropy_leases_total';
@@ -12,12 +7,6 @@ export const READS = 'dqkd_entropy_reads_total';
 export const REFUSALS = 'dqkd_entropy_refusals_total';
 export const SHREDDED_BYTES = 'dqkd_entropy_shredded_bytes_total';
 export const SOURCE_FAILURES = 'dqkd_entropy_source_failures_total';
-/** The name the gateways give theirs, so one alert (DqkdCertificateExpiresSoon) watches both. */
-export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
-
-/** End of validity (Unix seconds) of a PEM certificate, or of a bundle's first. */
-const notAfterSeconds = (pem: string | Buffer) =>
-  Math.floor(Date.parse(new X509Certificate(pem).validTo) / 1000);
 
 export const entropyMetricProviders = [
   gaugeProvider({ name: POOL_AVAILABLE_BYTES, help: 'Unleased random bytes in live pools.' }),
@@ -33,14 +22,8 @@ export const entropyMetricProviders = [
     help: 'Random bytes overwritten with zeros after their second read or at their deadline.',
   }),
   counterProvider({ name: SOURCE_FAILURES, help: 'Pool fills that failed because the random source did.' }),
-  gaugeProvider({
-    name: CERTIFICATE_NOT_AFTER,
-    help: 'End of validity (Unix seconds) of the certificate this entropy server presents and of the CA of KME certificates it trusts.',
-    labels: { certificate: ['entropy-server', 'kme-ca'] },
-    inject: [ENTROPY_SERVER_SETUP],
-    collect: (gauge, setup: EntropyServerSetup) => {
-      gauge.set({ certificate: 'entropy-server' }, notAfterSeconds(setup.tls.cert as string | Buffer));
-      gauge.set({ certificate: 'kme-ca' }, notAfterSeconds(setup.tls.ca as string | Buffer));
-    },
-  }),
+  ...certificateExpiryProviders(
+    ['entropy-server', 'kme-ca'],
+    'End of validity (Unix seconds) of the certificate this entropy server presents and of the CA of KME certificates it trusts.',
+  ),
 ];

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { DqkdConfig } from '@dqkd/config';
 import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
+import { CertificateExpiry } from '@dqkd/metrics';
 import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
@@ -17,7 +18,6 @@ import {
 
 import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
-import { CertificateExpiry } from '../observability/certificate-expiry';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { answerClientError, answerConnect, answerExpectation, NOT_FOUND_MESSAGE } from './client-errors';
 import { sendJson } from './json-response';

@@ -1,8 +1,14 @@
 import type { NetworkConfig } from '@dqkd/config';
-import { counterProvider, gaugeProvider, histogramProvider, linkLabel, linkLabelValues } from '@dqkd/metrics';
+import {
+  certificateExpiryProviders,
+  counterProvider,
+  gaugeProvider,
+  histogramProvider,
+  linkLabel,
+  linkLabelValues,
+} from '@dqkd/metrics';
 
 import { KeyIssuer } from '../keys/issuance';
-import { CertificateExpiry } from './certificate-expiry';
 import { ETSI_ROUTES } from './etsi-route';
 
 export const RESPONSES = 'dqkd_etsi_responses_total';
@@ -10,7 +16,6 @@ export const REQUEST_DURATION = 'dqkd_etsi_request_duration_seconds';
 export const KEYS_ISSUED = 'dqkd_keys_issued_total';
 export const KEYS_DELIVERED = 'dqkd_keys_delivered_total';
 export const CLAIMS_LOST = 'dqkd_dec_keys_claims_lost_total';
-export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
 export const LEASED_BYTES = 'dqkd_gateway_leased_bytes';
 
 /** What the API answers: the spec's 200, 400, 401 and 503, 404 off its routes, and what a failure may add. */
@@ -63,15 +68,9 @@ export function gatewayMetricProviders(network: NetworkConfig, kmeId: string) {
         }
       },
     }),
-    { provide: CertificateExpiry, useClass: CertificateExpiry },
-    gaugeProvider({
-      name: CERTIFICATE_NOT_AFTER,
-      help: 'End of validity (Unix seconds) of the certificates the ETSI API serves and trusts.',
-      labels: { certificate: ['api-server', 'sae-ca'] },
-      inject: [CertificateExpiry],
-      collect: (gauge, expiry: CertificateExpiry) => {
-        for (const [certificate, seconds] of expiry.notAfter()) gauge.set({ certificate }, seconds);
-      },
-    }),
+    ...certificateExpiryProviders(
+      ['api-server', 'sae-ca'],
+      'End of validity (Unix seconds) of the certificates the ETSI API serves and trusts.',
+    ),
   ];
 }

@@ -12,7 +12,7 @@ import {
   type RefusalReason,
   type SampleAnswerBody,
 } from '@dqkd/entropy';
-import { InjectMetric, type Counter } from '@dqkd/metrics';
+import { CertificateExpiry, InjectMetric, type Counter } from '@dqkd/metrics';
 import { certificateIdentity } from '@dqkd/pki';
 import {
   Inject,
@@ -52,7 +52,10 @@ export class EntropyApiServer implements OnApplicationBootstrap, OnApplicationSh
     @InjectMetric(LEASES) private readonly leases: Counter,
     @InjectMetric(READS) private readonly reads: Counter,
     @InjectMetric(REFUSALS) private readonly refusals: Counter,
+    certificates: CertificateExpiry,
   ) {
+    certificates.record('entropy-server', setup.tls.cert as string | Buffer);
+    certificates.record('kme-ca', setup.tls.ca as string | Buffer);
     this.sealer = new SampleSealer(setup.identity, setup.network);
   }
 

@@ -1,0 +1,41 @@
+import { X509Certificate } from 'node:crypto';
+
+import { Injectable, type Provider } from '@nestjs/common';
+
+import { gaugeProvider } from './metrics.module';
+
+/**
+ * Defined by the gateways and the entropy servers, so one alert (DqkdCertificateExpiresSoon) watches the
+ * certificates of both.
+ */
+export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
+
+/** The end of validity of the certificates a server loaded, as the certificate gauge reports them. */
+@Injectable()
+export class CertificateExpiry {
+  private readonly notAfterSeconds = new Map<string, number>();
+
+  /** `pem`: a certificate, or a bundle whose first certificate is the one that expires. */
+  record(certificate: string, pem: string | Buffer): void {
+    const notAfter = Date.parse(new X509Certificate(pem).validTo);
+    this.notAfterSeconds.set(certificate, Math.floor(notAfter / 1000));
+  }
+
+  notAfter(): ReadonlyMap<string, number> {
+    return this.notAfterSeconds;
+  }
+}
+
+/** The gauge of the `certificates` a server records in CertificateExpiry, and CertificateExpiry itself. */
+export const certificateExpiryProviders = (certificates: readonly string[], help: string): Provider[] => [
+  { provide: CertificateExpiry, useClass: CertificateExpiry },
+  gaugeProvider({
+    name: CERTIFICATE_NOT_AFTER,
+    help,
+    labels: { certificate: certificates },
+    inject: [CertificateExpiry],
+    collect: (gauge, expiry: CertificateExpiry) => {
+      for (const [certificate, seconds] of expiry.notAfter()) gauge.set({ certificate }, seconds);
+    },
+  }),
+];
