@@ -1,4 +1,5 @@
 import { createLedgerDataSource, runMigrations } from '../data-source';
+import { runCli } from './run-cli';
 
 /** `npm run migrate -w @dqkd/ledger`: applies pending ledger migrations to DATABASE_URL. */
 async function main(): Promise<number> {
@@ -20,14 +21,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `ledger migration failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runCli('ledger migration', main);

@@ -1,6 +1,7 @@
 import { keyringFromEnv } from '../crypto/keyring';
 import { createLedgerDataSource } from '../data-source';
 import { Ledger } from '../ledger';
+import { runCli } from './run-cli';
 
 /**
  * `npm run rewrap`: moves every data key of the ledger at DATABASE_URL onto the newest KEK version of the
@@ -42,12 +43,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`rewrap failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('rewrap', main);

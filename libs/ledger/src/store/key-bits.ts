@@ -44,8 +44,7 @@ interface GroupRow {
 /**
  * Target side: zeroes, in this site's copies of blocks, the bits of every key group not zeroed yet (at most
  * `limit` of them, oldest first, after `after`: a round goes on past groups that failed), and marks those
- * groups zeroed; the reaper deletes only keys of zeroed groups
- * (see reapExpired). A key's material lives in its own row from then on (dropped once every slave has it), so
+ * groups zeroed; the reaper deletes only keys of zeroed groups (see reapExpired). A key's material lives in its own row from then on (dropped once every slave has it), so
  * the block's copy of those bits is no longer needed by anyone, while the block's other bits wait for
  * assignments still in flight. A group is marked only once its bits are zeroed in every block that still holds
  * material: a group recorded while this runs is simply left for the next call. Zeroing bits that are zero

@@ -176,7 +176,7 @@ export class PoolStore {
         const remaining = pool.bytes.length - pool.zeroedBytes;
         bytes += remaining;
         this.options.onShred?.(remaining);
-        for (const [offset, lease] of pool.leases) this.zeroLease(pool, offset, lease, false);
+        for (const lease of pool.leases.values()) if (!lease.zeroed) this.unshare(lease);
         pool.bytes.fill(0);
         this.drop(pool);
         continue;
@@ -221,17 +221,21 @@ export class PoolStore {
     return this.pools.map((pool) => pool.id);
   }
 
-  /** Zeroes a lease's bytes (told to onShred unless `count` is false) and takes it off its KME's share. */
-  private zeroLease(pool: Pool, offset: number, lease: Lease, count = true): number {
+  private zeroLease(pool: Pool, offset: number, lease: Lease): number {
     if (lease.zeroed) return 0;
     pool.bytes.fill(0, offset, offset + lease.length);
     lease.zeroed = true;
     pool.zeroedBytes += lease.length;
+    this.unshare(lease);
+    this.options.onShred?.(lease.length);
+    return lease.length;
+  }
+
+  /** Takes a lease whose bytes are being zeroed off its KME's share of unread samples. */
+  private unshare(lease: Lease): void {
     const left = (this.unzeroed.get(lease.caller) ?? 0) - lease.length;
     if (left > 0) this.unzeroed.set(lease.caller, left);
     else this.unzeroed.delete(lease.caller);
-    if (count) this.options.onShred?.(lease.length);
-    return lease.length;
   }
 
   /** Forgets a pool whose bytes are all zero; a late read of it hears "expired". */
