@@ -249,17 +249,21 @@ describeWithKubectl.each([
   });
 
   const entropyServers = deployments.filter((name) => name.startsWith('entropy-'));
+  /** The port of an entropy server's URL in the network file the overlay ships. */
+  const entropyPort = (id: string): number => {
+    const network = parse(
+      ofKind('ConfigMap').find((each) => each.metadata.name.startsWith('dqkd-network-'))!.data![
+        'network.yaml'
+      ]!,
+    ) as { entropy_servers: { id: string; url: string }[] };
+    return Number(new URL(network.entropy_servers.find((server) => server.id === id)!.url).port);
+  };
   (entropyServers.length > 0 ? it : it.skip)(
     'runs each entropy server as one pod with its own ID, port and keys',
     () => {
-      const network = parse(
-        ofKind('ConfigMap').find((each) => each.metadata.name.startsWith('dqkd-network-'))!.data![
-          'network.yaml'
-        ]!,
-      ) as { entropy_servers: { id: string; url: string }[] };
       for (const id of entropyServers) {
         const workload = named('Deployment', id);
-        const port = Number(new URL(network.entropy_servers.find((server) => server.id === id)!.url).port);
+        const port = entropyPort(id);
         expect(envValue(workload, 'ENTROPY_SERVER_ID')).toBe(id);
         expect(envValue(workload, 'DQKD_API_PORT')).toBe(String(port));
         expect(container(workload).ports).toContainEqual({
@@ -279,14 +283,9 @@ describeWithKubectl.each([
   (entropyServers.length > 0 ? it : it.skip)(
     'exposes each entropy server to the other region on its own port, and never runs two on one node',
     () => {
-      const network = parse(
-        ofKind('ConfigMap').find((each) => each.metadata.name.startsWith('dqkd-network-'))!.data![
-          'network.yaml'
-        ]!,
-      ) as { entropy_servers: { id: string; url: string }[] };
       for (const id of entropyServers) {
         const workload = named('Deployment', id);
-        const port = Number(new URL(network.entropy_servers.find((server) => server.id === id)!.url).port);
+        const port = entropyPort(id);
         const external = ofKind('Service').filter(
           (service) =>
             (service.spec as { type?: string }).type === 'LoadBalancer' &&
