@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -7,7 +7,8 @@ import { loadNetworkFile, parseEntropyServerEnv, parseProcessEnv } from '@dqkd/c
 import { encodeSealingPublicKeys, ensureDevPki, generateSealingIdentity } from '@dqkd/pki';
 import { parse } from 'yaml';
 
-import { WORKSPACE } from './support/app-process';
+import { AppProcess, WORKSPACE } from './support/app-process';
+import { TestSite } from './support/test-site';
 
 // docker-compose.yml as docker-compose resolves it (anchors merged, variables substituted); no
 // Docker engine is needed for `docker-compose config`.
@@ -29,6 +30,10 @@ interface ComposeService {
 const SITES = ['east', 'west'] as const;
 const KME_APPS = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'];
 const ENTROPY_SERVERS = ['entropy-1', 'entropy-2', 'entropy-3'];
+/** The development PKI as docker-compose resolves its path. */
+const DEV_PKI = path.join(WORKSPACE, '.dqkd/pki');
+/** The sealing public keys the network file names: every process loads them with it. */
+const PUBLIC_KEYS = ['kme-east', 'kme-west', ...ENTROPY_SERVERS].map((id) => `${id}.sealing.pub.json`);
 
 function compose(...args: string[]) {
   return spawnSync(
@@ -42,22 +47,37 @@ function compose(...args: string[]) {
   );
 }
 
+// docker-compose 1 prints the short syntax, Compose 2 the long one: compare in the long one.
+function mounts(service: ComposeService): Mount[] {
+  return (service.volumes ?? []).map((volume) => {
+    if (typeof volume !== 'string') {
+      return { source: volume.source ?? '', target: volume.target, read_only: volume.read_only === true };
+    }
+    const [source, target, mode] = volume.split(':');
+    return { source: source!, target: target!, read_only: mode === 'ro' };
+  });
+}
+
+interface Mount {
+  readonly source: string;
+  readonly target: string;
+  readonly read_only: boolean;
+}
+
+/** The services as `docker-compose config` resolves them. */
+function resolvedServices(): Record<string, ComposeService> {
+  const resolved = compose('config');
+  if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
+  return (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
+}
+
 describeWithCompose('docker-compose.yml', () => {
   let services: Record<string, ComposeService>;
 
   beforeAll(() => {
-    const resolved = compose('config');
-    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
-    services = (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
+    services = resolvedServices();
   });
 
-  // docker-compose 1 prints the short syntax, Compose 2 the long one: compare in the long one.
-  const mounts = (service: ComposeService) =>
-    (service.volumes ?? []).map((volume) => {
-      if (typeof volume !== 'string') return { target: volume.target, read_only: volume.read_only === true };
-      const [, target, mode] = volume.split(':');
-      return { target: target!, read_only: mode === 'ro' };
-    });
   const ports = (service: ComposeService) =>
     (service.ports ?? []).map((port) => {
       if (typeof port !== 'string')
@@ -117,18 +137,55 @@ describeWithCompose('docker-compose.yml', () => {
     });
   });
 
-  it('mounts the network file and the development PKI read-only into every DQKD process', () => {
+  it('mounts the network file read-only into every DQKD process', () => {
     for (const name of [
       ...SITES.flatMap((site) => KME_APPS.map((app) => `${app}-${site}`)),
       ...ENTROPY_SERVERS,
     ]) {
-      const targets = mounts(services[name]!).filter((mount) => mount.target.startsWith('/etc/dqkd'));
-      expect({ name, targets }).toEqual({
+      const network = mounts(services[name]!).filter((mount) => mount.target === '/etc/dqkd/network.yaml');
+      expect({ name, network }).toEqual({
         name,
-        targets: expect.arrayContaining([
-          { target: '/etc/dqkd/network.yaml', read_only: true },
-          { target: '/etc/dqkd/pki', read_only: true },
+        network: [
+          {
+            source: path.join(WORKSPACE, 'deploy/compose/network.yaml'),
+            target: '/etc/dqkd/network.yaml',
+            read_only: true,
+          },
+        ],
+      });
+    }
+  });
+
+  it("mounts into each process, read-only, only the development PKI's files that process reads", () => {
+    const own = (id: string, sealing = true) => [
+      'ca.pem',
+      `${id}.pem`,
+      `${id}.key`,
+      ...(sealing ? [`${id}.sealing.json`] : []),
+    ];
+    const expected: Record<string, string[]> = {
+      ...Object.fromEntries(
+        SITES.flatMap((site) => [
+          ...['api-gateway', 'key-generator', 'replication'].map((app) => [
+            `${app}-${site}`,
+            [...PUBLIC_KEYS, ...own(`kme-${site}`)],
+          ]),
+          [`ttl-reaper-${site}`, PUBLIC_KEYS],
+          [`nats-${site}`, own(`kme-${site}`, false)],
         ]),
+      ),
+      ...Object.fromEntries(ENTROPY_SERVERS.map((id) => [id, [...PUBLIC_KEYS, ...own(id)]])),
+    };
+    for (const [name, files] of Object.entries(expected)) {
+      const pki = mounts(services[name]!).filter((mount) => mount.source.startsWith(DEV_PKI));
+      // Each file at its own name under /etc/dqkd/pki, never the folder as a whole (with the CA's key).
+      expect({ name, pki }).toEqual({
+        name,
+        pki: files.map((file) => ({
+          source: path.join(DEV_PKI, file),
+          target: `/etc/dqkd/pki/${file}`,
+          read_only: true,
+        })),
       });
     }
   });
@@ -167,6 +224,72 @@ describeWithCompose('docker-compose.yml', () => {
     const scraped = targets.map((target) => target.split(':')[0]).sort();
     const apps = [...SITES.flatMap((site) => KME_APPS.map((app) => `${app}-${site}`)), ...ENTROPY_SERVERS];
     expect(scraped).toEqual(apps.sort());
+  });
+});
+
+describeWithCompose('a DQKD container of docker-compose.yml', () => {
+  let services: Record<string, ComposeService>;
+  let site: TestSite;
+
+  beforeAll(async () => {
+    services = resolvedServices();
+    site = await TestSite.create();
+  });
+
+  afterAll(async () => {
+    await site?.remove();
+  });
+
+  /**
+   * A folder laid out as the service's /etc/dqkd: only what compose mounts there, the development PKI's files
+   * taken from the site's own PKI.
+   */
+  function etcOf(name: string): string {
+    const etc = mkdtempSync(path.join(site.dir, `${name}-`));
+    for (const mount of mounts(services[name]!)) {
+      if (!mount.target.startsWith('/etc/dqkd/')) continue;
+      const source = mount.source.startsWith(DEV_PKI)
+        ? path.join(site.dir, '.dqkd/pki', path.relative(DEV_PKI, mount.source))
+        : mount.source;
+      const target = path.join(etc, path.relative('/etc/dqkd', mount.target));
+      mkdirSync(path.dirname(target), { recursive: true });
+      cpSync(source, target, { recursive: true });
+    }
+    return etc;
+  }
+
+  /** Starts the process, waits until it is ready, and stops it. */
+  async function runsReady(process: AppProcess, running: string): Promise<void> {
+    await process.waitFor(running);
+    expect(await process.readiness()).toMatchObject({ status: 200, body: { status: 'ok' } });
+    process.signal('SIGTERM');
+    expect(await process.exit()).toBe(0);
+  }
+
+  it.each(KME_APPS)('runs %s of kme-east with only the files its service mounts', async (app) => {
+    const etc = etcOf(`${app}-east`);
+    const env = {
+      ...site.env('kme-east'),
+      DQKD_HOME: etc,
+      DQKD_NETWORK_FILE: path.join(etc, 'network.yaml'),
+      DQKD_API_PORT: '0',
+    };
+    await runsReady(AppProcess.start(app, env, site.dir), `${app} of kme-east is running`);
+  });
+
+  it('runs entropy-1 with only the files its service mounts', async () => {
+    const etc = etcOf('entropy-1');
+    const env = {
+      ENTROPY_SERVER_ID: 'entropy-1',
+      DQKD_HOME: etc,
+      DQKD_NETWORK_FILE: path.join(etc, 'network.yaml'),
+      DQKD_API_PORT: '0',
+      DQKD_HEALTH_PORT: '0',
+    };
+    await runsReady(
+      AppProcess.start('entropy-server', env, site.dir),
+      'entropy-server of entropy-1 is running',
+    );
   });
 });
 

@@ -185,12 +185,17 @@ describeWithKubectl.each([
   });
 
   it("names the KME's mounted PKI files after its ID, from Secrets that exist", () => {
-    for (const name of KME_APPS) {
+    for (const name of KME_APPS.filter((app) => app !== 'ttl-reaper')) {
       const pki = podSpec(named('Deployment', name)).volumes!.find((volume) => volume.name === 'pki')!;
       const files = pki.projected!.sources.flatMap((source) => source.secret.items.map((item) => item.path));
       expect(files.sort()).toEqual(['ca.pem', `${kmeId}.key`, `${kmeId}.pem`, `${kmeId}.sealing.json`]);
       for (const source of pki.projected!.sources) expect(named('Secret', source.secret.name)).toBeDefined();
     }
+  });
+
+  it('gives the ttl-reaper, which reads no certificate or sealing identity, none of the PKI Secrets', () => {
+    const volumes = podSpec(named('Deployment', 'ttl-reaper')).volumes!;
+    expect(volumes.map((volume) => volume.name).sort()).toEqual(['kek', 'network', 'tmp']);
   });
 
   it('serves the ETSI API on 8443 from the api-gateway only, through its Service', () => {

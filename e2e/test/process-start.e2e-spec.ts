@@ -33,12 +33,7 @@ describe.each(apps)('the %s process', (app) => {
   it('starts on the real Postgres and NATS, and stops cleanly on SIGTERM', async () => {
     const process = AppProcess.start(app, site.env('kme-east'), site.dir);
     await process.waitFor(`${app} of kme-east is running; health on http://127.0.0.1:`);
-    const url = /health on (http:\/\/\S+\/health\/ready)/.exec(process.text)![1]!;
-    const ready = await fetch(url);
-    expect({ status: ready.status, body: await ready.json() }).toMatchObject({
-      status: 200,
-      body: { status: 'ok' },
-    });
+    expect(await process.readiness()).toMatchObject({ status: 200, body: { status: 'ok' } });
     process.signal('SIGTERM');
     expect(await process.exit()).toBe(0);
     // Said with the app and its KME, like every other line, and said to the end.

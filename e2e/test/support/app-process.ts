@@ -43,6 +43,14 @@ export class AppProcess {
     await within(seen, timeoutMs, () => `"${text}" not seen within ${timeoutMs} ms; output:\n${this.output}`);
   }
 
+  /** The readiness answer of the health URL the process announced once running. */
+  async readiness(): Promise<{ status: number; body: unknown }> {
+    const url = /health on (http:\/\/\S+\/health\/ready)/.exec(this.output)?.[1];
+    if (url === undefined) throw new Error(`no health URL announced; output:\n${this.output}`);
+    const answer = await fetch(url);
+    return { status: answer.status, body: await answer.json() };
+  }
+
   signal(name: NodeJS.Signals): void {
     this.child.kill(name);
   }
