@@ -110,6 +110,34 @@ describe('parseCommand', () => {
     });
   });
 
+  it('reads the password file of a PKCS#12 certificate', () => {
+    const p12 = ['--p12', 'a.p12', '--p12-password-file', 'a.pass'];
+    expect(parseCommand(['status', 'sae-bob', ...p12, '--kme', 'https://k'], env)).toMatchObject({
+      kind: 'status',
+      connection: { sae: undefined, p12: 'a.p12', p12PasswordFile: 'a.pass', kmeUrl: 'https://k' },
+    });
+    expect(
+      parseCommand(['enc', 'sae-bob', '--sae', 'a', '--p12', 'b.p12', '--p12-password-file=b'], env),
+    ).toMatchObject({
+      kind: 'enc',
+      connection: { sae: 'a', p12: 'b.p12', p12PasswordFile: 'b' },
+    });
+    expect(parseCommand(['dec', 'sae-alice', 'k', '--sae', 'sae-bob', ...p12], env)).toMatchObject({
+      kind: 'dec',
+      connection: { p12: 'a.p12', p12PasswordFile: 'a.pass' },
+    });
+  });
+
+  it.each([
+    [['status', 'sae-bob', '--sae', 'sae-alice', '--p12-password-file', 'a.pass']],
+    [['enc', 'x', '--sae', 'a', '--cert', 'a.pem', '--key', 'a.key', '--p12-password-file', 'p']],
+    [['dec', 'sae-alice', 'k', '--sae', 'sae-bob', '--p12-password-file', 'a.pass']],
+  ])('refuses a PKCS#12 password file without --p12: %j', (argv) => {
+    expect(() => parseCommand(argv, env)).toThrow(
+      new CliUsageError('--p12-password-file needs --p12: it is the password of that PKCS#12 file'),
+    );
+  });
+
   it('refuses an option its command would ignore', () => {
     expect(() => parseCommand(['demo', '--kme', 'https://127.0.0.1:9999'], env)).toThrow(
       new CliUsageError('demo takes no --kme'),
@@ -119,6 +147,9 @@ describe('parseCommand', () => {
     );
     expect(() => parseCommand(['dec', 'sae-alice', 'k', '--sae', 'sae-bob', '--ttl', '5'], env)).toThrow(
       new CliUsageError('dec takes no --ttl'),
+    );
+    expect(() => parseCommand(['demo', '--p12-password-file', 'a.pass'], env)).toThrow(
+      new CliUsageError('demo takes no --p12-password-file'),
     );
   });
 

@@ -47,6 +47,8 @@ export interface Connection {
   readonly cert?: string;
   readonly key?: string;
   readonly p12?: string;
+  /** The file holding the --p12 file's password; without it, the empty password. */
+  readonly p12PasswordFile?: string;
   readonly ca?: string;
   readonly home: string;
   /** Where the SAE's KME is looked up: DQKD_NETWORK_FILE, else network.yaml under the home. */
@@ -69,6 +71,8 @@ options:
                       $DQKD_HOME/network.yaml)
   --cert <file> --key <file> | --p12 <file>   the SAE's client certificate instead (with --kme,
                       no --sae is needed)
+  --p12-password-file <file>   the --p12 file's password, read from that file, never from the command
+                      line (one trailing newline dropped; default: the empty password)
   --ca <file>         CA of the KME's certificate (default $DQKD_HOME/pki/ca.pem)
   --number <n> --size <bits> --ttl <seconds> --additional-slave <id>   enc options
                       (--ttl: how long the slave may fetch the keys, 1 to ${MAX_TTL_SECONDS} s)
@@ -104,6 +108,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         cert: { type: 'string' },
         key: { type: 'string' },
         p12: { type: 'string' },
+        // A --p12 file's password comes from a file only: argv is visible to every local user (ps) and kept in
+        // the shell's history, and an environment variable is inherited by every child and often printed.
+        'p12-password-file': { type: 'string' },
         ca: { type: 'string' },
         number: { type: 'string' },
         size: { type: 'string' },
@@ -143,6 +150,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (values.cert !== undefined && values.key === undefined) throw new CliUsageError('--cert needs --key');
   if (values.p12 !== undefined && values.cert !== undefined)
     throw new CliUsageError('--p12 or --cert, not both');
+  if (values['p12-password-file'] !== undefined && values.p12 === undefined) {
+    throw new CliUsageError('--p12-password-file needs --p12: it is the password of that PKCS#12 file');
+  }
   // Asked for by each command once it is known, so an unknown one is told as such first.
   const connection = (): Connection => {
     const identified = values.p12 !== undefined || values.cert !== undefined;
@@ -158,6 +168,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       cert: values.cert,
       key: values.key,
       p12: values.p12,
+      p12PasswordFile: values['p12-password-file'],
       ca: values.ca,
       home,
       networkFile,
@@ -187,7 +198,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   }
 }
 
-const CONNECTION_OPTIONS = ['sae', 'kme', 'cert', 'key', 'p12', 'ca', 'json', 'home'];
+const CONNECTION_OPTIONS = ['sae', 'kme', 'cert', 'key', 'p12', 'p12-password-file', 'ca', 'json', 'home'];
 /** The options each command reads: any other given to it would be silently ignored, so it is refused. */
 const OPTIONS_TAKEN: Readonly<Record<string, readonly string[]>> = {
   demo: ['master', 'slave', 'json', 'home'],

@@ -38,8 +38,21 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
   }
   if (connection.p12 !== undefined) {
     const pfx = read('--p12', connection.p12, '');
-    loads(`--p12 ${connection.p12} (PKCS#12 with an empty password)`, { pfx, passphrase: '' });
-    return { baseUrl, pfx, passphrase: '', ca };
+    const passwordFile = connection.p12PasswordFile;
+    // The newline that echo or an editor ends the file with is not part of the password (OpenSSL's -passin
+    // file: reads one line too). Only one is dropped: a password that ends in a newline is written with two.
+    const passphrase =
+      passwordFile === undefined
+        ? ''
+        : read('--p12-password-file', passwordFile, '')
+            .toString('utf8')
+            .replace(/\r?\n$/, '');
+    try {
+      createSecureContext({ pfx, passphrase });
+    } catch (error) {
+      throw new CliUsageError(p12Refusal(connection.p12, passwordFile, (error as Error).message));
+    }
+    return { baseUrl, pfx, passphrase, ca };
   }
   const cert = read('--cert', connection.cert, path.join(pki, `${sae}.pem`));
   const key = read('--key', connection.key, path.join(pki, `${sae}.key`));
@@ -54,6 +67,25 @@ function loads(what: string, options: SecureContextOptions): void {
   } catch (error) {
     throw new CliUsageError(`${what} does not load: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Why a PKCS#12 file does not load, on one line. OpenSSL says "mac verify failure" when the password does not
+ * match the file's integrity check: told as the wrong password, with the option that gives the right one.
+ */
+function p12Refusal(p12: string, passwordFile: string | undefined, reason: string): string {
+  if (/mac verify failure/.test(reason)) {
+    return passwordFile === undefined
+      ? `--p12 ${p12}: wrong password (${reason}): the file does not open with the empty password; ` +
+          'give its password in a file with --p12-password-file <file>'
+      : `--p12 ${p12}: wrong password (${reason}): the password in --p12-password-file ${passwordFile} ` +
+          'does not open it';
+  }
+  const what =
+    passwordFile === undefined
+      ? 'PKCS#12 with an empty password'
+      : `PKCS#12, password from --p12-password-file ${passwordFile}`;
+  return `--p12 ${p12} (${what}) does not load: ${reason}`;
 }
 
 function kmeUrlOf(sae: string, file: string): string {
