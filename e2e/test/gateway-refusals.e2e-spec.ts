@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 
 import { EtsiClientError, EtsiHttpError, type EtsiClient } from '@dqkd/client';
-import { ensureDevPki } from '@dqkd/pki';
+import { ensureDevPki, readTlsOptions } from '@dqkd/pki';
+
+import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from '../../libs/pki/test/tls-policy';
 
 import { EmbeddedNetwork } from './support/embedded-network';
 import { GatewayNetwork } from './support/gateway-network';
@@ -259,6 +261,18 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       } finally {
         rmSync(foreign, { recursive: true, force: true });
       }
+    });
+
+    it.each(REFUSED_TLS12_SUITES)('fails a TLS 1.2 handshake offering only %s', async (_why, suite) => {
+      const port = Number(new URL(network.baseUrl('kme-east')).port);
+      const alice = await readTlsOptions(network.pkiDir, 'sae-alice');
+      expect(await handshake(port, alice, { maxVersion: 'TLSv1.2', ciphers: suite })).toMatchObject({
+        ok: false,
+      });
+      // The same client is served with forward secrecy and an AEAD cipher.
+      expect(
+        await handshake(port, alice, { maxVersion: 'TLSv1.2', ciphers: ACCEPTED_TLS12_SUITE }),
+      ).toMatchObject({ ok: true, protocol: 'TLSv1.2' });
     });
 
     it('answers unknown routes and methods 404 with JSON', async () => {

@@ -17,6 +17,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
+import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from '../../../libs/pki/test/tls-policy';
 import { EntropyApiServer } from '../src/app/api/entropy-api.server';
 import { AppModule } from '../src/app/app.module';
 import { loadEntropyServerSetup } from '../src/app/entropy-server-setup';
@@ -140,6 +141,20 @@ describe('the entropy API', () => {
     expect(read.status).toBe(200);
     expect(Buffer.from(answer.sample, 'base64').includes(Buffer.from(leased.bytes))).toBe(false);
     expect(answer.sample.includes(Buffer.from(leased.bytes).toString('base64'))).toBe(false);
+  });
+
+  it.each(REFUSED_TLS12_SUITES)('fails a TLS 1.2 handshake offering only %s', async (_why, suite) => {
+    const port = Number(new URL(apiUrl).port);
+    const east = credentials['kme-east']!.tls;
+    expect(await handshake(port, east, { maxVersion: 'TLSv1.2', ciphers: suite })).toMatchObject({
+      ok: false,
+    });
+    expect(
+      await handshake(port, east, { maxVersion: 'TLSv1.2', ciphers: ACCEPTED_TLS12_SUITE }),
+    ).toMatchObject({
+      ok: true,
+      protocol: 'TLSv1.2',
+    });
   });
 
   it('refuses a client certificate that names no KME of the network', async () => {

@@ -3,7 +3,7 @@ import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 
 import { open, type EntropySource, type LeasedSample, type SampleRef } from '@dqkd/blast';
 import type { EntropyServer } from '@dqkd/config';
-import type { SealingIdentity, TlsOptions } from '@dqkd/pki';
+import { TLS_POLICY, type SealingIdentity, type TlsOptions } from '@dqkd/pki';
 
 import {
   EntropyAnswerInvalid,
@@ -67,7 +67,7 @@ export class RemoteEntropySource implements EntropySource {
       // Idle connections are dropped here before the server's keep-alive timeout closes them, so a
       // request is never written to a socket the server is closing.
       timeout: IDLE_SOCKET_MS,
-      minVersion: 'TLSv1.2',
+      ...TLS_POLICY,
       checkServerIdentity: (host: string, certificate: PeerCertificate) =>
         checkServerIdentity(host, certificate) ??
         (certificate.subject?.CN === server.certificateCn

@@ -52,6 +52,7 @@ export {
   certificateIdentity,
   readMutualTlsServerOptions,
   readTlsOptions,
+  TLS_POLICY,
   type MutualTlsServerOptions,
   type PeerCertificateLike,
   type TlsOptions,

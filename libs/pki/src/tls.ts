@@ -10,10 +10,31 @@ export interface TlsOptions {
   readonly ca: string;
 }
 
+/**
+ * The cipher suites DQKD's endpoints speak: TLS 1.3's, and in TLS 1.2 only ECDHE key exchange (forward
+ * secrecy) with AEAD ciphers. Node's default list also admits RSA key exchange (a leaked server key opens
+ * every recorded session), finite-field DHE and CBC ciphers with their padding-oracle history.
+ */
+const TLS_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+
+/** The protocol versions and cipher suites of every DQKD TLS endpoint, server or client. */
+export const TLS_POLICY = { minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS } as const;
+
 export interface MutualTlsServerOptions extends TlsOptions {
   readonly requestCert: true;
   readonly rejectUnauthorized: true;
   readonly minVersion: 'TLSv1.2';
+  readonly ciphers: string;
 }
 
 /** The key, certificate and trusted CA of `id` (a KME, entropy server or SAE) from a PKI folder. */
@@ -35,7 +56,7 @@ export async function readMutualTlsServerOptions(
     ...(await readTlsOptions(pkiDir, id)),
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
+    ...TLS_POLICY,
   };
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 
 import { certificateIdentity, ensureDevPki, readMutualTlsServerOptions, readTlsOptions } from '../src';
+import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from './tls-policy';
 
 interface Answer {
   readonly status: number;
@@ -91,6 +92,40 @@ describe('mutual TLS with the development PKI', () => {
     const ca = await readFile(path.join(pki, 'ca.pem'));
     const answer = await request(port, { pfx, passphrase: '', ca });
     expect(JSON.parse(answer.body)).toEqual({ caller: 'sae-bob', authorized: true });
+  });
+
+  it('speaks TLS 1.3', async () => {
+    const agreed = await handshake(port, await readTlsOptions(pki, 'sae-alice'), {});
+    expect(agreed).toEqual({ ok: true, protocol: 'TLSv1.3', cipher: expect.stringMatching(/^TLS_/) });
+  });
+
+  it('takes TLS 1.2 with ECDHE and an AEAD cipher', async () => {
+    const agreed = await handshake(port, await readTlsOptions(pki, 'sae-alice'), {
+      maxVersion: 'TLSv1.2',
+      ciphers: ACCEPTED_TLS12_SUITE,
+    });
+    expect(agreed).toEqual({
+      ok: true,
+      protocol: 'TLSv1.2',
+      cipher: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+    });
+  });
+
+  it.each(REFUSED_TLS12_SUITES)('fails a TLS 1.2 handshake offering only %s', async (_why, suite) => {
+    const agreed = await handshake(port, await readTlsOptions(pki, 'sae-alice'), {
+      maxVersion: 'TLSv1.2',
+      ciphers: suite,
+    });
+    expect(agreed.ok).toBe(false);
+  });
+
+  it('fails a handshake below TLS 1.2', async () => {
+    const agreed = await handshake(port, await readTlsOptions(pki, 'sae-alice'), {
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    });
+    expect(agreed.ok).toBe(false);
   });
 
   it('accepts a KME as client, since KMEs call entropy servers', async () => {

@@ -7,7 +7,12 @@ import * as path from 'node:path';
 import { DqkdConfig } from '@dqkd/config';
 import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
 import { CertificateExpiry } from '@dqkd/metrics';
-import { CA_CERTIFICATE_FILE, readMutualTlsServerOptions, type MutualTlsServerOptions } from '@dqkd/pki';
+import {
+  CA_CERTIFICATE_FILE,
+  readMutualTlsServerOptions,
+  TLS_POLICY,
+  type MutualTlsServerOptions,
+} from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
@@ -166,7 +171,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       readFile(keyFile, 'utf8'),
       readFile(caFile ?? path.join(env.pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
     ]);
-    return { cert, key, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+    return { cert, key, ca, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
   }
 }
 
