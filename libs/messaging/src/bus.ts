@@ -31,7 +31,10 @@ export interface Bus {
   /** Answers requests on a subject; several responders share them, each request answered once. */
   reply(subject: string, handler: ReplyHandler): Promise<Subscription>;
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
-  /** Resolves when the broker answers now (readiness probes); rejects while it is out of reach. */
+  /**
+   * Resolves when the broker answers now (readiness probes); rejects while it is out of reach, or while a
+   * stream or consumer deleted under the bus could not be provisioned again.
+   */
   ping(): Promise<void>;
   /**
    * Stops fetching, lets in-flight handlers finish (up to the grace period), then

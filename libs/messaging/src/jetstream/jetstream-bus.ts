@@ -45,6 +45,7 @@ import { resolveConsumer, resolveTopology, type ConsumerSpec, type Topology } fr
 import { resolveNatsOptions, type NatsBusOptions, type ResolvedNatsOptions } from './options';
 import { ensureConsumer, ensureStream } from './provision';
 import { PullSubscription } from './pull-subscription';
+import { Recovery } from './recovery';
 
 /** Every responder joins this queue group, so replicas share requests instead of all answering. */
 const REPLY_QUEUE = 'dqkd-responders';
@@ -62,6 +63,7 @@ export class JetStreamBus implements Bus {
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
     private readonly options: ResolvedNatsOptions,
+    private readonly recovery: Recovery,
   ) {}
 
   /** Connects, then creates or updates every stream and consumer of the topology. */
@@ -82,7 +84,7 @@ export class JetStreamBus implements Bus {
       const jsm = await jetstreamManager(nc, { timeout: resolved.requestTimeoutMs, domain: resolved.domain });
       for (const stream of streams) await ensureStream(jsm, stream);
       for (const consumer of consumers) await ensureConsumer(jsm, consumer);
-      return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved);
+      return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved, new Recovery(jsm, streams));
     } catch (error) {
       await nc.close();
       throw error instanceof BusError ? error : new BusUnavailableError(resolved.where, { cause: error });
@@ -95,11 +97,17 @@ export class JetStreamBus implements Bus {
     if (options.msgId === '') throw new BusConfigError('msgId', 'must not be empty');
     const headers = natsHeaders();
     for (const [key, value] of Object.entries(options.headers ?? {})) headers.set(key, value);
-    try {
-      const ack = await this.js.publish(subject, payload, {
+    const send = () =>
+      this.js.publish(subject, payload, {
         msgID: options.msgId,
         headers,
         timeout: this.options.requestTimeoutMs,
+      });
+    try {
+      const ack = await send().catch(async (cause: unknown) => {
+        // Nobody stores the subject: its stream may have been deleted, which only provisioning it again mends.
+        if (noResponders(cause) && (await this.recovery.restoreStreamOf(subject))) return send();
+        throw cause;
       });
       return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
     } catch (cause) {
@@ -127,6 +135,7 @@ export class JetStreamBus implements Bus {
       resolved.ackWaitMs,
       this.options.pullExpiresMs,
       (m) => this.settlement(m),
+      () => this.recovery.restoreConsumer(resolved),
     );
     return this.track(subscription);
   }
@@ -218,6 +227,8 @@ export class JetStreamBus implements Bus {
     await this.jsm.getAccountInfo().catch((cause: unknown) => {
       throw new BusUnavailableError(this.options.where, { cause });
     });
+    // Nor is a bus whose deleted stream or consumer could not be provisioned again.
+    await this.recovery.check();
   }
 
   private assertOpen(): void {

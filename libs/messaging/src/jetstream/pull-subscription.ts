@@ -24,6 +24,8 @@ export class PullSubscription implements Subscription {
     ackWaitMs: number,
     private readonly pullExpiresMs: number,
     private readonly settlement: (m: JsMsg) => Settlement,
+    /** Puts the consumer back if the failed pull was the server telling that it (or its stream) is gone. */
+    private readonly recover: () => Promise<void>,
   ) {
     this.onError = options.onError;
     this.dispatcher = new Dispatcher(handler, options, ackWaitMs);
@@ -58,8 +60,10 @@ export class PullSubscription implements Subscription {
         }
         failures = 0;
       } catch (error) {
-        // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff.
+        // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff. A deleted
+        // consumer or stream ends every pull until recover() has provisioned it again.
         this.onError?.(error);
+        await this.recover();
         failures += 1;
         await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_PAUSE_MS));
       } finally {

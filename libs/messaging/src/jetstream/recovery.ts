@@ -1,0 +1,120 @@
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import { Logger } from '@nestjs/common';
+
+import { BusProvisionError } from '../errors';
+import { subjectMatches } from '../subjects';
+import type { ResolvedConsumer, ResolvedStream } from '../topology';
+import { ensureConsumer, ensureStream } from './provision';
+
+interface Lost {
+  readonly provision: () => Promise<unknown>;
+  /** Why the last attempt failed; undefined while the first one runs. */
+  error?: unknown;
+}
+
+/**
+ * Puts back a stream or consumer that disappeared from the server while the bus ran (an operator deleted it,
+ * or JetStream lost its store), with the configuration provisioning at connect gave it. Nothing else would:
+ * pulls and publishes would just fail from then on. Until it is back it counts as lost, and `check` (the
+ * bus' readiness) fails and tries again, so a process whose traffic a failing probe stops still recovers.
+ */
+export class Recovery {
+  private readonly lost = new Map<string, Lost>();
+  private readonly attempts = new Map<string, Promise<boolean>>();
+  private readonly logger = new Logger('JetStreamBus');
+
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly streams: readonly ResolvedStream[],
+  ) {}
+
+  /**
+   * After a publish that nobody stored: provisions the topology's stream of the subject again if the server
+   * lacks it. Resolves whether the stream is there now, i.e. whether the publish is worth one more try.
+   */
+  async restoreStreamOf(subject: string): Promise<boolean> {
+    const stream = this.streams.find((s) => s.subjects.some((filter) => subjectMatches(filter, subject)));
+    if (!stream) return false;
+    const found = await presence(this.jsm.streams.info(stream.name));
+    if (found === 'no-stream') return this.restoreStream(stream);
+    return found === 'there';
+  }
+
+  /**
+   * After a failed pull. A pull fails alike when the server is out of reach and when the consumer or its
+   * stream is gone, so the server is asked which; the caller's backoff covers the rest.
+   */
+  async restoreConsumer(spec: ResolvedConsumer): Promise<void> {
+    const found = await presence(this.jsm.consumers.info(spec.stream, spec.durable));
+    if (found !== 'no-stream' && found !== 'no-consumer') return;
+    const stream = this.streams.find((s) => s.name === spec.stream);
+    if (found === 'no-stream' && stream) await this.restoreStream(stream);
+    await this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
+  }
+
+  /** Tries again whatever is still lost, in the order it was found so (a stream before its consumer). */
+  async check(): Promise<void> {
+    for (const [resource, { provision }] of this.lost) await this.restore(resource, provision);
+    const [still] = this.lost;
+    if (still) throw new BusProvisionError(still[0], { cause: still[1].error });
+  }
+
+  private restoreStream(spec: ResolvedStream): Promise<boolean> {
+    return this.restore(`stream ${spec.name}`, () => ensureStream(this.jsm, spec));
+  }
+
+  /** One attempt at a time per resource: a burst of failed publishes and pulls shares it. */
+  private restore(resource: string, provision: () => Promise<unknown>): Promise<boolean> {
+    const running = this.attempts.get(resource);
+    if (running) return running;
+    const entry = this.lost.get(resource) ?? this.lose(resource, provision);
+    const attempt = provision()
+      .then(
+        () => {
+          this.lost.delete(resource);
+          this.logger.log(`${resource} provisioned again`);
+          return true;
+        },
+        (error: unknown) => {
+          // Once per reason: readiness probes try again every few seconds.
+          if (reason(entry.error) !== reason(error)) {
+            this.logger.warn(
+              `${resource} could not be provisioned again (${reason(error)}); the bus is not ready`,
+            );
+          }
+          entry.error = error;
+          return false;
+        },
+      )
+      .finally(() => this.attempts.delete(resource));
+    this.attempts.set(resource, attempt);
+    return attempt;
+  }
+
+  private lose(resource: string, provision: () => Promise<unknown>): Lost {
+    this.logger.warn(`${resource} is gone from NATS; provisioning it again as at start-up`);
+    const lost = { provision };
+    this.lost.set(resource, lost);
+    return lost;
+  }
+}
+
+/** What the server answered about a stream or consumer; undefined when it did not answer that. */
+async function presence(info: Promise<unknown>): Promise<'there' | 'no-stream' | 'no-consumer' | undefined> {
+  try {
+    await info;
+    return 'there';
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError)) return undefined;
+    if (error.code === JetStreamApiCodes.StreamNotFound) return 'no-stream';
+    if (error.code === JetStreamApiCodes.ConsumerNotFound) return 'no-consumer';
+    return undefined;
+  }
+}
+
+/** A BusProvisionError names only the resource; the server's reason is in its cause. */
+function reason(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return error === undefined ? undefined : String(error);
+  const cause = reason(error.cause);
+  return cause === undefined ? error.message : `${error.message}: ${cause}`;
+}

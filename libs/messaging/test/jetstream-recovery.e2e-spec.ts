@@ -1,0 +1,211 @@
+import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Logger } from '@nestjs/common';
+
+import {
+  JetStreamBus,
+  inConsumer,
+  protocolSubject,
+  publisherTopology,
+  siteTopology,
+  type Bus,
+  type ConsumerSpec,
+  type StreamSpec,
+  type Topology,
+} from '../src';
+import { NATS_URL, uniqueNaming } from './support/harness';
+import { bytes, gate, sleep, text } from './support/wait';
+
+/** A JetStream stream or consumer deleted while the apps run, by an operator or a lost store. */
+describe('JetStream after a stream or consumer was deleted under the bus', () => {
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  const buses: Bus[] = [];
+  const streams = new Set<string>();
+  // What the bus tells the operator, kept off the test output.
+  const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  const notes = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+
+  const provision = async (topology: Topology) => {
+    topology.streams.forEach((s) => streams.add(s.name));
+    const bus = await JetStreamBus.connect(
+      { servers: NATS_URL, requestTimeoutMs: 2000, pullExpiresMs: 1000 },
+      topology,
+    );
+    buses.push(bus);
+    return bus;
+  };
+
+  /** A work-queue stream and its durable, as an app's topology declares them. */
+  const workQueue = () => {
+    const naming = uniqueNaming();
+    const stream: StreamSpec = {
+      name: naming.stream('keys'),
+      subjects: [naming.wildcard('keys')],
+      retention: 'workqueue',
+      maxAgeMs: 3_600_000,
+      duplicateWindowMs: 120_000,
+    };
+    const consumer: ConsumerSpec = {
+      stream: stream.name,
+      durable: 'replication',
+      ackWaitMs: 2000,
+      maxDeliver: 20,
+    };
+    return { naming, stream, consumer, subject: naming.subject('keys', 'assignments') };
+  };
+
+  /** Records the bodies a handler got; the first delivery of `hold` keeps the only slot until released. */
+  const record = async (bus: Bus, consumer: ConsumerSpec, hold?: { body: string; until: Promise<void> }) => {
+    const got: string[] = [];
+    await bus.consume(consumer, async (m) => {
+      if (hold && text(m.data) === hold.body && m.deliveryCount === 1) await hold.until;
+      got.push(text(m.data));
+      await m.ack();
+    });
+    return got;
+  };
+
+  const ready = (bus: Bus) =>
+    bus.ping().then(
+      () => true,
+      () => false,
+    );
+
+  /** Polls until the condition holds; each poll may take a JetStream round trip. */
+  const eventually = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(100);
+    }
+  };
+
+  beforeAll(async () => {
+    nc = await connect({ servers: NATS_URL });
+    jsm = await jetstreamManager(nc);
+  });
+  afterAll(async () => {
+    await Promise.all(buses.map((b) => b.close({ graceMs: 100 })));
+    await Promise.all([...streams].map((s) => jsm.streams.delete(s).catch(() => false)));
+    await nc.close();
+    warnings.mockRestore();
+    notes.mockRestore();
+  });
+
+  it('provisions a deleted durable consumer again and delivers what is published after', async () => {
+    const { stream, consumer, subject } = workQueue();
+    const bus = await provision({ streams: [stream], consumers: [consumer] });
+    const got = await record(bus, consumer);
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+    await eventually(() => got.includes('before'), 5000, 'the message published before');
+    const created = (await jsm.consumers.info(stream.name, consumer.durable)).created;
+
+    await jsm.consumers.delete(stream.name, consumer.durable);
+    await bus.publish(subject, bytes('after'), { msgId: 'after' });
+
+    await eventually(() => got.includes('after'), 15_000, 'the message published after the deletion');
+    const info = await jsm.consumers.info(stream.name, consumer.durable);
+    expect(info.created).not.toEqual(created);
+    expect(info.config).toMatchObject({ ack_wait: 2000 * 1e6, max_deliver: 20 });
+    expect(await ready(bus)).toBe(true);
+    expect(warnings).toHaveBeenCalledWith(
+      `consumer ${stream.name}/replication is gone from NATS; provisioning it again as at start-up`,
+    );
+  });
+
+  it("provisions a site's deleted IN stream again with its sources, and its consumer, and resumes", async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const site = siteTopology('kme-west', ['kme-east'], options);
+    const west = await provision(site);
+    const east = await provision(publisherTopology('kme-east', options));
+    const inbound = inConsumer('kme-west', options);
+    const got = await record(west, inbound);
+    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', options);
+    await east.publish(subject, bytes('before'), { msgId: 'before' });
+    await eventually(() => got.includes('before'), 5000, 'the message sent before');
+
+    await jsm.streams.delete(inbound.stream);
+    await east.publish(subject, bytes('after'), { msgId: 'after' });
+
+    await eventually(() => got.includes('after'), 15_000, 'the message sent after the deletion');
+    const info = await jsm.streams.info(inbound.stream);
+    expect(info.config.sources?.map((s) => [s.name, s.filter_subject])).toEqual(
+      site.streams[1]!.sources!.map((s) => [s.name, s.filterSubject]),
+    );
+    expect(await jsm.consumers.info(inbound.stream, inbound.durable)).toBeDefined();
+    expect(await ready(west)).toBe(true);
+  });
+
+  it('provisions a deleted stream again when a publish finds nobody storing its subject', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const bus = await provision(topology);
+    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+
+    await jsm.streams.delete(topology.streams[0]!.name);
+
+    await expect(bus.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toEqual({
+      stream: topology.streams[0]!.name,
+      sequence: 1,
+      duplicate: false,
+    });
+    expect(await ready(bus)).toBe(true);
+  });
+
+  it('is not ready while a deleted stream cannot be provisioned again, and resumes once it can', async () => {
+    const { naming, stream, consumer, subject } = workQueue();
+    const bus = await provision({ streams: [stream], consumers: [consumer] });
+    const release = gate();
+    // The held message keeps the subscription from pulling until the stream is gone and blocked.
+    const got = await record(bus, consumer, { body: 'before', until: release.wait });
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+    await eventually(
+      async () => (await jsm.consumers.info(stream.name, consumer.durable)).num_ack_pending === 1,
+      5000,
+      'the held delivery',
+    );
+
+    await jsm.streams.delete(stream.name);
+    // An operator's stream on the same subjects: NATS refuses to create ours again while it exists.
+    const squatter = naming.stream('squatter');
+    streams.add(squatter);
+    await jsm.streams.add({ name: squatter, subjects: stream.subjects });
+    release.open();
+
+    await eventually(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
+    await expect(bus.ping()).rejects.toMatchObject({ kind: 'provision' });
+    await jsm.streams.delete(squatter);
+    await eventually(() => ready(bus), 15_000, 'the bus to report ready again');
+
+    await bus.publish(subject, bytes('after'), { msgId: 'after' });
+    await eventually(() => got.includes('after'), 15_000, 'the message published after recovery');
+    expect((await jsm.streams.info(stream.name)).config.retention).toBe('workqueue');
+  });
+
+  it('is not ready while a deleted consumer cannot be provisioned again, and resumes once it can', async () => {
+    const { stream, consumer, subject } = workQueue();
+    const bus = await provision({ streams: [stream], consumers: [consumer] });
+    const release = gate();
+    const got = await record(bus, consumer, { body: 'before', until: release.wait });
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+    await eventually(
+      async () => (await jsm.consumers.info(stream.name, consumer.durable)).num_ack_pending === 1,
+      5000,
+      'the held delivery',
+    );
+
+    await jsm.consumers.delete(stream.name, consumer.durable);
+    // A work-queue stream takes one unfiltered consumer only: this one keeps ours from coming back.
+    await jsm.consumers.add(stream.name, { durable_name: 'squatter', ack_policy: AckPolicy.Explicit });
+    release.open();
+
+    await eventually(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
+    await jsm.consumers.delete(stream.name, 'squatter');
+    await eventually(() => ready(bus), 15_000, 'the bus to report ready again');
+
+    await bus.publish(subject, bytes('after'), { msgId: 'after' });
+    await eventually(() => got.includes('after'), 15_000, 'the message published after recovery');
+  });
+});
