@@ -66,6 +66,19 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     return got;
   };
 
+  /** Consumes, holding the handler on the first delivery of a message published now until `release` opens. */
+  const holdOne = async (bus: Bus, consumer: ConsumerSpec, subject: string) => {
+    const release = gate();
+    const got = await record(bus, consumer, { body: 'before', until: release.wait });
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+    await eventually(
+      async () => (await jsm.consumers.info(consumer.stream, consumer.durable)).num_ack_pending === 1,
+      5000,
+      'the held delivery',
+    );
+    return { got, release };
+  };
+
   const ready = (bus: Bus) =>
     bus.ping().then(
       () => true,
@@ -157,15 +170,8 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   it('is not ready while a deleted stream cannot be provisioned again, and resumes once it can', async () => {
     const { naming, stream, consumer, subject } = workQueue();
     const bus = await provision({ streams: [stream], consumers: [consumer] });
-    const release = gate();
     // The held message keeps the subscription from pulling until the stream is gone and blocked.
-    const got = await record(bus, consumer, { body: 'before', until: release.wait });
-    await bus.publish(subject, bytes('before'), { msgId: 'before' });
-    await eventually(
-      async () => (await jsm.consumers.info(stream.name, consumer.durable)).num_ack_pending === 1,
-      5000,
-      'the held delivery',
-    );
+    const { got, release } = await holdOne(bus, consumer, subject);
 
     await jsm.streams.delete(stream.name);
     // An operator's stream on the same subjects: NATS refuses to create ours again while it exists.
@@ -187,14 +193,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   it('is not ready while a deleted consumer cannot be provisioned again, and resumes once it can', async () => {
     const { stream, consumer, subject } = workQueue();
     const bus = await provision({ streams: [stream], consumers: [consumer] });
-    const release = gate();
-    const got = await record(bus, consumer, { body: 'before', until: release.wait });
-    await bus.publish(subject, bytes('before'), { msgId: 'before' });
-    await eventually(
-      async () => (await jsm.consumers.info(stream.name, consumer.durable)).num_ack_pending === 1,
-      5000,
-      'the held delivery',
-    );
+    const { got, release } = await holdOne(bus, consumer, subject);
 
     await jsm.consumers.delete(stream.name, consumer.durable);
     // A work-queue stream takes one unfiltered consumer only: this one keeps ours from coming back.
