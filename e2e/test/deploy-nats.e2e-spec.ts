@@ -1,12 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import { JetStreamBus, protocolSubject, siteTopology, type Bus } from '@dqkd/messaging';
+import { JetStreamBus, protocolSubject, siteTopology, type Bus, type Topology } from '@dqkd/messaging';
 import { ensureDevPki } from '@dqkd/pki';
 import { replicationSettings } from '@dqkd/replication/dist/app/replication-settings';
+import { jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, parseAllDocuments } from 'yaml';
 
 import { WORKSPACE } from './support/app-process';
@@ -23,6 +25,10 @@ const withNatsAndKubectl = hasNatsServer && hasKubectl ? it : it.skip;
 const LEAF_USER = 'dqkd-leaf';
 const LEAF_PASSWORD = 'test-leaf-password';
 
+type Site = 'east' | 'west';
+const KME: Readonly<Record<Site, string>> = { east: 'kme-east', west: 'kme-west' };
+const peerOf = (site: Site): Site => (site === 'east' ? 'west' : 'east');
+
 interface Ports {
   readonly client: number;
   readonly monitor: number;
@@ -32,8 +38,12 @@ interface Ports {
 interface Server {
   readonly process: ChildProcess;
   readonly ports: Ports;
+  /** How a process of the site logs in to it, if it must. */
+  readonly auth?: { user: string; pass: string };
   log: string;
 }
+
+type Servers = Readonly<Record<Site, Server>>;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,8 +89,14 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Pr
   return false;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function leafCount(server: Server): Promise<number> {
   return (await monitor<{ leafnodes: number }>(server, 'leafz')).leafnodes;
+}
+
+async function clientOf(server: Server): Promise<NatsConnection> {
+  return connect({ servers: `nats://127.0.0.1:${server.ports.client}`, ...server.auth });
 }
 
 type SiteEnv = Readonly<Record<string, string>>;
@@ -93,43 +109,167 @@ function natsDomains(networkFile: string): Record<string, string> {
   return Object.fromEntries(network.kmes.map((kme) => [kme.id, kme.nats_domain]));
 }
 
+/** How a deployment runs a site's NATS server, and its replication beside it. */
+interface Deployment {
+  /** Writes the committed configuration of the site into `folder`; returns the file to start. */
+  writeConfig(site: Site, folder: string, ports: Ports): string;
+  /** The server's environment, as the deployment gives it (compose environment, Secret, ConfigMap). */
+  serverEnv(site: Site, hubLeafPort: number): Record<string, string>;
+  /** How the site's processes log in to it, if they must. */
+  readonly auth?: { user: string; pass: string };
+  replicationEnv(site: Site): SiteEnv;
+  readonly networkFile: string;
+}
+
+/** The site's side of the link as a compromised site would have it: no limits at all. */
+function unlimitedConfig(site: Site, folder: string, ports: Ports, pki: string): string {
+  const tls = (verify: boolean) =>
+    `tls { cert_file: "${pki}/${KME[site]}.pem", key_file: "${pki}/${KME[site]}.key", ca_file: "${pki}/ca.pem"${
+      verify ? ', verify: true' : ''
+    } }`;
+  const leafnodes =
+    site === 'east'
+      ? `leafnodes { listen: "127.0.0.1:${ports.leaf}", ${tls(true)}, authorization { user: $LEAF_USER, password: $LEAF_PASSWORD } }`
+      : `leafnodes { remotes: [ { url: $LEAF_URL, ${tls(false)} } ] }`;
+  const file = path.join(folder, 'unlimited.conf');
+  writeFileSync(
+    file,
+    [
+      `server_name: nats-${site}`,
+      `listen: "127.0.0.1:${ports.client}"`,
+      `http: "127.0.0.1:${ports.monitor}"`,
+      `jetstream { store_dir: "${path.join(folder, 'data')}", domain: ${site} }`,
+      leafnodes,
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** A site's streams and the durable consumer of its IN stream, as replication provisions them. */
+interface SiteStreams {
+  readonly out: string;
+  readonly in: string;
+  readonly consumer: string;
+  /** Subject of a message from this site to its peer. */
+  readonly toPeer: string;
+}
+
+function siteStreams(site: Site): SiteStreams {
+  const topology = siteTopology(KME[site], [KME[peerOf(site)]]);
+  return {
+    out: topology.streams[0]!.name,
+    in: topology.streams[1]!.name,
+    consumer: topology.consumers![0]!.durable,
+    toPeer: protocolSubject(KME[site], KME[peerOf(site)], 'metadata'),
+  };
+}
+
 /**
- * Whether a message kme-east's apps publish reaches kme-west's IN stream, each site provisioning what its
- * replication would with the deployment's environment (`env`) and network file.
+ * Connects each site's buses, provisioning what its replication would with the deployment's environment
+ * and network file: its OUT stream, its IN stream sourcing the peer's OUT stream and the consumer of the
+ * latter. Default subject prefix and stream names, as the deployments run (no DQKD_SUBJECT_PREFIX).
  */
-async function carriesAcross(
-  servers: { east: Server; west: Server },
-  env: { east: SiteEnv; west: SiteEnv },
-  networkFile: string,
-  auth?: { user: string; pass: string },
-): Promise<boolean> {
-  const domains = natsDomains(networkFile);
-  const prefix = `t${Date.now().toString(36)}`;
-  const topologyOf = (self: string, peer: string, siteEnv: SiteEnv) =>
-    siteTopology(self, [peer], {
-      prefix,
-      peerDomain: replicationSettings(siteEnv).peerDomains ? (kme) => domains[kme] : undefined,
+async function connectSites(
+  servers: Servers,
+  deployment: Deployment,
+): Promise<{ buses: Record<Site, Bus>; topologies: Record<Site, Topology>; close(): Promise<void> }> {
+  const domains = natsDomains(deployment.networkFile);
+  const topologyOf = (site: Site) =>
+    siteTopology(KME[site], [KME[peerOf(site)]], {
+      peerDomain: replicationSettings(deployment.replicationEnv(site)).peerDomains
+        ? (kme) => domains[kme]
+        : undefined,
     });
-  const connect = (server: Server, topology: ReturnType<typeof siteTopology>) =>
-    JetStreamBus.connect({ servers: `nats://127.0.0.1:${server.ports.client}`, auth }, topology);
-  const buses: Bus[] = [];
+  const topologies = { east: topologyOf('east'), west: topologyOf('west') };
+  const opened: Bus[] = [];
+  const close = () => Promise.all(opened.map((bus) => bus.close({ graceMs: 100 }))).then(() => undefined);
   try {
-    const eastBus = await connect(servers.east, topologyOf('kme-east', 'kme-west', env.east));
-    buses.push(eastBus);
-    const westTopology = topologyOf('kme-west', 'kme-east', env.west);
-    const westBus = await connect(servers.west, westTopology);
-    buses.push(westBus);
-    const subject = protocolSubject('kme-east', 'kme-west', 'metadata', { prefix });
-    await eastBus.publish(subject, new TextEncoder().encode('sealed metadata'), { msgId: 'metadata:1' });
-    const seen: string[] = [];
-    await westBus.consume(westTopology.consumers![0]!, async (message) => {
-      seen.push(message.subject);
-      await message.ack();
-    });
-    return await eventually(async () => seen.includes(subject), 20_000);
-  } finally {
-    await Promise.all(buses.map((bus) => bus.close({ graceMs: 100 })));
+    for (const site of ['east', 'west'] as const) {
+      const server = servers[site];
+      const url = `nats://127.0.0.1:${server.ports.client}`;
+      opened.push(await JetStreamBus.connect({ servers: url, auth: server.auth }, topologies[site]));
+    }
+  } catch (error) {
+    await close();
+    throw error;
   }
+  return { buses: { east: opened[0]!, west: opened[1]! }, topologies, close };
+}
+
+/**
+ * Whether a message each site's apps publish for the other reaches the other's IN stream, each site
+ * provisioning what its replication would with the deployment's environment and network file.
+ */
+async function carriesAcross(servers: Servers, deployment: Deployment): Promise<Record<Site, boolean>> {
+  const sites = await connectSites(servers, deployment);
+  try {
+    const seen: Record<Site, string[]> = { east: [], west: [] };
+    for (const site of ['east', 'west'] as const) {
+      await sites.buses[site].consume(sites.topologies[site].consumers![0]!, async (message) => {
+        seen[site].push(message.subject);
+        await message.ack();
+      });
+    }
+    for (const site of ['east', 'west'] as const) {
+      const subject = siteStreams(site).toPeer;
+      await sites.buses[site].publish(subject, new TextEncoder().encode('sealed metadata'), {
+        msgId: `metadata:${site}`,
+      });
+    }
+    const arrives = (site: Site) =>
+      eventually(async () => seen[peerOf(site)].includes(siteStreams(site).toPeer), 20_000);
+    const [east, west] = await Promise.all([arrives('east'), arrives('west')]);
+    return { east, west };
+  } finally {
+    await sites.close();
+  }
+}
+
+/** What of a site's streams a peer must not be able to change: their messages, subjects and consumer. */
+async function holdings(jsm: JetStreamManager, site: Site): Promise<Record<string, unknown>> {
+  const names = siteStreams(site);
+  const stream = (name: string) =>
+    jsm.streams.info(name).then(
+      (info) => ({ messages: info.state.messages, subjects: info.config.subjects ?? [] }),
+      () => 'missing',
+    );
+  return {
+    [names.out]: await stream(names.out),
+    [names.in]: await stream(names.in),
+    [`${names.in}/${names.consumer}`]: await jsm.consumers.info(names.in, names.consumer).then(
+      () => 'present',
+      () => 'missing',
+    ),
+  };
+}
+
+async function messagesIn(jsm: JetStreamManager, stream: string): Promise<number> {
+  return (await jsm.streams.info(stream)).state.messages;
+}
+
+/**
+ * What a client at the other site tries against `target` through the link: give its IN stream subjects
+ * of its own and publish on them, publish on its OUT stream's subjects, delete the consumer of its IN
+ * stream, purge and delete both streams. Answers (if any) do not matter, only what the target keeps.
+ */
+async function attack(client: NatsConnection, target: Site, domain: string, inConfig: StreamConfig) {
+  const names = siteStreams(target);
+  const api = `$JS.${domain}.API`;
+  const forged = `forged.${target}.in`;
+  const encode = (value: unknown) =>
+    new TextEncoder().encode(value === undefined ? '' : JSON.stringify(value));
+  const request = (subject: string, body?: unknown) =>
+    client.request(subject, encode(body), { timeout: 1_000 }).catch(() => undefined);
+  await request(`${api}.STREAM.UPDATE.${names.in}`, { ...inConfig, subjects: [`${forged}.>`] });
+  client.publish(`${forged}.metadata`, encode('forged'));
+  client.publish(names.toPeer, encode('forged'));
+  await client.flush();
+  await sleep(500);
+  await request(`${api}.CONSUMER.DELETE.${names.in}.${names.consumer}`);
+  await request(`${api}.STREAM.PURGE.${names.out}`);
+  await request(`${api}.STREAM.PURGE.${names.in}`);
+  await request(`${api}.STREAM.DELETE.${names.out}`);
+  await request(`${api}.STREAM.DELETE.${names.in}`);
 }
 
 describe('the inter-site NATS link', () => {
@@ -137,19 +277,42 @@ describe('the inter-site NATS link', () => {
   let pki: string;
   const servers: Server[] = [];
 
-  async function start(config: string, file: string, ports: Ports, env: Record<string, string>) {
-    writeFileSync(file, config);
+  async function start(file: string, ports: Ports, env: Record<string, string>, auth?: Server['auth']) {
     const child = spawn('nats-server', ['-c', file], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const server: Server = { process: child, ports, log: '' };
+    const server: Server = { process: child, ports, auth, log: '' };
     child.stderr?.on('data', (chunk: Buffer) => (server.log += chunk.toString()));
     child.stdout?.on('data', (chunk: Buffer) => (server.log += chunk.toString()));
     servers.push(server);
     const up = await eventually(async () => (await fetch(`http://127.0.0.1:${ports.monitor}/healthz`)).ok);
     if (!up) throw new Error(`nats-server did not start:\n${server.log}`);
     return server;
+  }
+
+  /**
+   * East and west as the deployment runs them, each in a folder of its own; `unlimited` replaces a site's
+   * committed configuration by one without limits on the link, as a compromised site could run.
+   */
+  async function startSites(
+    deployment: Deployment,
+    options: { westPassword?: string; unlimited?: Site } = {},
+  ): Promise<Servers> {
+    const hubPorts = await freePorts();
+    const site = async (name: Site, ports: Ports) => {
+      const folder = mkdtempSync(path.join(dir, `${name}-`));
+      const unlimited = options.unlimited === name;
+      const file = unlimited
+        ? unlimitedConfig(name, folder, ports, pki)
+        : deployment.writeConfig(name, folder, ports);
+      const env = deployment.serverEnv(name, hubPorts.leaf);
+      if (options.westPassword) env['LEAF_URL'] = leafUrl(options.westPassword, hubPorts.leaf);
+      return start(file, ports, env, unlimited ? undefined : deployment.auth);
+    };
+    const east = await site('east', hubPorts);
+    const west = await site('west', await freePorts());
+    return { east, west };
   }
 
   beforeAll(async () => {
@@ -180,29 +343,100 @@ describe('the inter-site NATS link', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /**
+   * The link's user may do what stream sourcing across the two JetStream domains needs and nothing else:
+   * a client at one site (what a compromised site has) reaches none of the other site's JetStream API but
+   * the creation of its own source consumer, and none of its subjects. Each site holds on its own side of
+   * the link, even when the other side sets no limits.
+   */
+  function keepsEachSiteToItself(deployment: () => Deployment, test: typeof it) {
+    const keeps = (target: Site, unlimited?: Site) => async () => {
+      const attacker = peerOf(target);
+      const sites = await startSites(deployment(), { unlimited });
+      expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
+      const connected = await connectSites(sites, deployment());
+      const clients: NatsConnection[] = [];
+      try {
+        const defender = await clientOf(sites[target]);
+        clients.push(defender);
+        const jsm = await jetstreamManager(defender);
+        const names = siteStreams(target);
+        const metadata = new TextEncoder().encode('sealed metadata');
+        const send = (site: Site, msgId: string) =>
+          connected.buses[site].publish(siteStreams(site).toPeer, metadata, { msgId });
+        await send(target, `${target}:1`);
+        expect(await eventually(async () => (await messagesIn(jsm, names.out)) === 1)).toBe(true);
+        // Between the committed sides, the attacker's messages reach the target's IN stream. A side without
+        // limits may not serve the target's source consumer (east's permissions leave a west without the
+        // committed mapping no way to), and only what the target holds matters then.
+        const linked = unlimited === undefined;
+        if (linked) {
+          await send(attacker, `${attacker}:1`);
+          expect(await eventually(async () => (await messagesIn(jsm, names.in)) === 1)).toBe(true);
+        }
+        const before = await holdings(jsm, target);
+        const inConfig = (await jsm.streams.info(names.in)).config;
+
+        const intruder = await clientOf(sites[attacker]);
+        clients.push(intruder);
+        await attack(intruder, target, natsDomains(deployment().networkFile)[KME[target]]!, inConfig);
+        await sleep(1_000);
+        expect(await holdings(jsm, target)).toEqual(before);
+
+        // And the link still carries what it is for.
+        if (linked) {
+          await send(attacker, `${attacker}:2`);
+          expect(await eventually(async () => (await messagesIn(jsm, names.in)) === 2)).toBe(true);
+        }
+      } finally {
+        await Promise.all(clients.map((client) => client.close()));
+        await connected.close();
+      }
+    };
+
+    test("keeps east's streams, consumers and subjects from a client at west", keeps('east'), 60_000);
+    test("keeps west's streams, consumers and subjects from a client at east", keeps('west'), 60_000);
+    test(
+      "keeps east's to itself even when west's side of the link sets no limits",
+      keeps('east', 'west'),
+      60_000,
+    );
+    test(
+      "keeps west's to itself even when east's side of the link sets no limits",
+      keeps('west', 'east'),
+      60_000,
+    );
+  }
+
   describe('of docker-compose (deploy/nats/east.conf and west.conf)', () => {
-    async function startSites(westPassword: string) {
-      const read = (site: string) =>
-        readFileSync(path.join(WORKSPACE, 'deploy/nats', `${site}.conf`), 'utf8');
-      const site = async (name: string, env: Record<string, string>, ports: Ports, hubLeafPort: number) => {
-        mkdirSync(path.join(dir, `compose-${name}`), { recursive: true });
-        const config = localise(read(name), ports, {
-          '/etc/dqkd/pki/': `${pki}/`,
-          '/data': path.join(dir, `compose-${name}`, 'data'),
-        });
-        return start(config, path.join(dir, `compose-${name}`, 'site.conf'), ports, {
-          ...env,
-          LEAF_URL: leafUrl(westPassword, hubLeafPort),
-        });
+    const compose = (): Deployment => {
+      const services = (
+        parse(readFileSync(path.join(WORKSPACE, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+          services: Record<string, { environment: SiteEnv }>;
+        }
+      ).services;
+      return {
+        writeConfig: (site, folder, ports) => {
+          const file = path.join(folder, 'site.conf');
+          const config = readFileSync(path.join(WORKSPACE, 'deploy/nats', `${site}.conf`), 'utf8');
+          writeFileSync(
+            file,
+            localise(config, ports, { '/etc/dqkd/pki/': `${pki}/`, '/data': path.join(folder, 'data') }),
+          );
+          return file;
+        },
+        serverEnv: (_site, hubLeafPort) => ({
+          LEAF_USER,
+          LEAF_PASSWORD,
+          LEAF_URL: leafUrl(LEAF_PASSWORD, hubLeafPort),
+        }),
+        replicationEnv: (site) => services[`replication-${site}`]!.environment,
+        networkFile: 'deploy/compose/network.yaml',
       };
-      const eastPorts = await freePorts();
-      const east = await site('east', { LEAF_USER, LEAF_PASSWORD }, eastPorts, eastPorts.leaf);
-      const west = await site('west', {}, await freePorts(), eastPorts.leaf);
-      return { east, west };
-    }
+    };
 
     withNats('joins the west site to the east hub over mutual TLS with the leaf credentials', async () => {
-      const { east, west } = await startSites(LEAF_PASSWORD);
+      const { east, west } = await startSites(compose());
       expect(await eventually(async () => (await leafCount(east)) === 1)).toBe(true);
       const domain = async (server: Server) =>
         (await monitor<{ jetstream: { config: { domain: string } } }>(server, 'varz')).jetstream.config
@@ -213,107 +447,97 @@ describe('the inter-site NATS link', () => {
     // Each site is a JetStream domain of its own: a replication that looked for its peer's OUT stream in its own
     // domain never received anything.
     withNats(
-      "carries a message into the other site's IN stream with the sites' environment",
+      "carries a message into each site's IN stream from the other with the sites' environment",
       async () => {
-        const { east, west } = await startSites(LEAF_PASSWORD);
-        expect(await eventually(async () => (await leafCount(east)) === 1)).toBe(true);
-        const compose = parse(readFileSync(path.join(WORKSPACE, 'docker-compose.yml'), 'utf8'), {
-          merge: true,
-        }) as { services: Record<string, { environment: SiteEnv }> };
-        const env = (service: string) => compose.services[service]!.environment;
-        const carried = await carriesAcross(
-          { east, west },
-          { east: env('replication-east'), west: env('replication-west') },
-          'deploy/compose/network.yaml',
-        );
-        expect(carried).toBe(true);
+        const sites = await startSites(compose());
+        expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
+        expect(await carriesAcross(sites, compose())).toEqual({ east: true, west: true });
       },
       60_000,
     );
 
     withNats('refuses a west site that presents the wrong leaf password', async () => {
-      const { east, west } = await startSites('not-the-password');
+      const { east, west } = await startSites(compose(), { westPassword: 'not-the-password' });
       expect(await eventually(async () => west.log.includes('Authorization Violation'))).toBe(true);
       expect(await leafCount(east)).toBe(0);
     });
+
+    keepsEachSiteToItself(compose, withNats);
   });
 
   describe('of the Kubernetes overlays (nats-config ConfigMaps)', () => {
+    type Resource = { kind: string; metadata: { name: string }; data?: object };
+    const renderings = new Map<Site, Resource[]>();
+
     /** The resources of a region's overlay, as `kubectl kustomize` renders them. */
-    function rendered(region: string): { kind: string; metadata: { name: string }; data?: object }[] {
+    function rendered(region: Site): Resource[] {
+      const cached = renderings.get(region);
+      if (cached) return cached;
       const output = spawnSync('kubectl', ['kustomize', path.join(WORKSPACE, 'deploy/overlays', region)], {
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
       });
       expect(output.stderr).toBe('');
-      return parseAllDocuments(output.stdout).map(
-        (document) => document.toJS() as { kind: string; metadata: { name: string }; data?: object },
-      );
+      const resources = parseAllDocuments(output.stdout).map((document) => document.toJS() as Resource);
+      renderings.set(region, resources);
+      return resources;
     }
 
-    function natsConfig(region: string): Record<string, string> {
+    function natsConfig(region: Site): Record<string, string> {
       const configMap = rendered(region).find(
         (resource) => resource.kind === 'ConfigMap' && resource.metadata.name.startsWith('nats-config-'),
       );
       return configMap?.data as Record<string, string>;
     }
 
-    withNatsAndKubectl(
-      "join the west region to the east hub with the certificates of their Secrets, and carry a message into the other region's IN stream",
-      async () => {
-        const site = async (region: string, kme: string, ports: Ports, hubLeafPort: number) => {
-          const folder = path.join(dir, `k8s-${region}`);
-          mkdirSync(folder, { recursive: true });
-          const paths = {
-            '/etc/nats/tls/tls.crt': path.join(pki, `${kme}.pem`),
-            '/etc/nats/tls/tls.key': path.join(pki, `${kme}.key`),
-            '/etc/nats/tls/ca.crt': path.join(pki, 'ca.pem'),
-            '/data': path.join(folder, 'data'),
-          };
-          for (const [name, text] of Object.entries(natsConfig(region))) {
-            writeFileSync(path.join(folder, name), localise(text, ports, paths));
-          }
-          return start(
-            readFileSync(path.join(folder, 'nats.conf'), 'utf8'),
-            path.join(folder, 'nats.conf'),
-            ports,
-            {
-              NATS_SERVER_NAME: `nats-${region}`,
-              NATS_DOMAIN: region,
-              APP_USER: 'dqkd',
-              APP_PASSWORD: 'test-app-password',
-              LEAF_USER,
-              LEAF_PASSWORD,
-              LEAF_URL: leafUrl(LEAF_PASSWORD, hubLeafPort),
-            },
-          );
+    const kubernetes = (): Deployment => ({
+      writeConfig: (region, folder, ports) => {
+        const paths = {
+          '/etc/nats/tls/tls.crt': path.join(pki, `${KME[region]}.pem`),
+          '/etc/nats/tls/tls.key': path.join(pki, `${KME[region]}.key`),
+          '/etc/nats/tls/ca.crt': path.join(pki, 'ca.pem'),
+          '/data': path.join(folder, 'data'),
         };
-        const eastPorts = await freePorts();
-        const east = await site('east', 'kme-east', eastPorts, eastPorts.leaf);
-        const west = await site('west', 'kme-west', await freePorts(), eastPorts.leaf);
-        expect(await eventually(async () => (await leafCount(east)) === 1)).toBe(true);
-
-        // Replication's environment as the overlays render it; its Secret- and ConfigMap-fed values aside.
-        const replicationEnv = (region: string): SiteEnv => {
-          const deployment = rendered(region).find(
-            (resource) => resource.kind === 'Deployment' && resource.metadata.name === 'replication',
-          ) as unknown as {
-            spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
-          };
-          const env = deployment.spec.template.spec.containers[0]!.env;
-          return Object.fromEntries(
-            env.flatMap(({ name, value }) => (value === undefined ? [] : [[name, value]])),
-          );
+        for (const [name, text] of Object.entries(natsConfig(region))) {
+          writeFileSync(path.join(folder, name), localise(text, ports, paths));
+        }
+        return path.join(folder, 'nats.conf');
+      },
+      serverEnv: (region, hubLeafPort) => ({
+        NATS_SERVER_NAME: `nats-${region}`,
+        NATS_DOMAIN: region,
+        APP_USER: 'dqkd',
+        APP_PASSWORD: 'test-app-password',
+        LEAF_USER,
+        LEAF_PASSWORD,
+        LEAF_URL: leafUrl(LEAF_PASSWORD, hubLeafPort),
+      }),
+      auth: { user: 'dqkd', pass: 'test-app-password' },
+      // Replication's environment as the overlays render it; its Secret- and ConfigMap-fed values aside.
+      replicationEnv: (region) => {
+        const deployment = rendered(region).find(
+          (resource) => resource.kind === 'Deployment' && resource.metadata.name === 'replication',
+        ) as unknown as {
+          spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
         };
-        const carried = await carriesAcross(
-          { east, west },
-          { east: replicationEnv('east'), west: replicationEnv('west') },
-          'deploy/base/network.yaml',
-          { user: 'dqkd', pass: 'test-app-password' },
+        const env = deployment.spec.template.spec.containers[0]!.env;
+        return Object.fromEntries(
+          env.flatMap(({ name, value }) => (value === undefined ? [] : [[name, value]])),
         );
-        expect(carried).toBe(true);
+      },
+      networkFile: 'deploy/base/network.yaml',
+    });
+
+    withNatsAndKubectl(
+      "join the west region to the east hub with the certificates of their Secrets, and carry a message into each region's IN stream from the other",
+      async () => {
+        const sites = await startSites(kubernetes());
+        expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
+        expect(await carriesAcross(sites, kubernetes())).toEqual({ east: true, west: true });
       },
       60_000,
     );
+
+    keepsEachSiteToItself(kubernetes, withNatsAndKubectl);
   });
 });
