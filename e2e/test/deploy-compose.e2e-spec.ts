@@ -113,7 +113,8 @@ describeWithCompose('docker-compose.yml', () => {
         DQKD_HOME: '/etc/dqkd',
         DATABASE_URL: `postgres://dqkd:dqkd@postgres-${site}:5432/dqkd`,
         DQKD_KEK_FILE: `/run/secrets/kek-${site}`,
-        NATS_URL: `nats://nats-${site}:4222`,
+        // The site's NATS takes its processes' credentials only (deploy-nats e2e).
+        NATS_URL: expect.stringMatching(new RegExp(`^nats://dqkd-${site}:[^@]+@nats-${site}:4222$`)),
         DQKD_LISTEN_HOST: '0.0.0.0',
         DQKD_HEALTH_PORT: '9464',
       });

@@ -115,8 +115,8 @@ interface Deployment {
   writeConfig(site: Site, folder: string, ports: Ports): string;
   /** The server's environment, as the deployment gives it (compose environment, Secret, ConfigMap). */
   serverEnv(site: Site, hubLeafPort: number): Record<string, string>;
-  /** How the site's processes log in to it, if they must. */
-  readonly auth?: { user: string; pass: string };
+  /** How the site's processes log in to it. */
+  auth(site: Site): { user: string; pass: string };
   replicationEnv(site: Site): SiteEnv;
   readonly networkFile: string;
 }
@@ -308,7 +308,7 @@ describe('the inter-site NATS link', () => {
         : deployment.writeConfig(name, folder, ports);
       const env = deployment.serverEnv(name, hubPorts.leaf);
       if (options.westPassword) env['LEAF_URL'] = leafUrl(options.westPassword, hubPorts.leaf);
-      return start(file, ports, env, unlimited ? undefined : deployment.auth);
+      return start(file, ports, env, unlimited ? undefined : deployment.auth(name));
     };
     const east = await site('east', hubPorts);
     const west = await site('west', await freePorts());
@@ -415,6 +415,14 @@ describe('the inter-site NATS link', () => {
           services: Record<string, { environment: SiteEnv }>;
         }
       ).services;
+      /** A service's environment with each variable at its default, as docker-compose gives it unset. */
+      const environment = (service: string): SiteEnv =>
+        Object.fromEntries(
+          Object.entries(services[service]!.environment).map(([name, value]) => [
+            name,
+            value.replace(/\$\{\w+:-([^}]*)\}/g, '$1'),
+          ]),
+        );
       return {
         writeConfig: (site, folder, ports) => {
           const file = path.join(folder, 'site.conf');
@@ -425,12 +433,19 @@ describe('the inter-site NATS link', () => {
           );
           return file;
         },
-        serverEnv: (_site, hubLeafPort) => ({
+        serverEnv: (site, hubLeafPort) => ({
+          APP_USER: environment(`nats-${site}`)['APP_USER']!,
+          APP_PASSWORD: environment(`nats-${site}`)['APP_PASSWORD']!,
           LEAF_USER,
           LEAF_PASSWORD,
           LEAF_URL: leafUrl(LEAF_PASSWORD, hubLeafPort),
         }),
-        replicationEnv: (site) => services[`replication-${site}`]!.environment,
+        // The credentials the site's processes put in their NATS_URL.
+        auth: (site) => {
+          const url = new URL(environment(`replication-${site}`)['NATS_URL']!);
+          return { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+        },
+        replicationEnv: (site) => environment(`replication-${site}`),
         networkFile: 'deploy/compose/network.yaml',
       };
     };
@@ -455,6 +470,22 @@ describe('the inter-site NATS link', () => {
       },
       60_000,
     );
+
+    withNats('takes clients at either site only with the credentials of its processes', async () => {
+      const sites = await startSites(compose());
+      for (const site of ['east', 'west'] as const) {
+        const anonymous = await connect({ servers: `nats://127.0.0.1:${sites[site].ports.client}` }).then(
+          (nc) => nc.close().then(() => 'connected'),
+          (error: Error) => error.message,
+        );
+        expect({ site, anonymous }).toEqual({
+          site,
+          anonymous: expect.stringMatching(/Authorization Violation/i),
+        });
+        const processes = await clientOf(sites[site]);
+        await processes.close();
+      }
+    });
 
     withNats('refuses a west site that presents the wrong leaf password', async () => {
       const { east, west } = await startSites(compose(), { westPassword: 'not-the-password' });
@@ -512,7 +543,7 @@ describe('the inter-site NATS link', () => {
         LEAF_PASSWORD,
         LEAF_URL: leafUrl(LEAF_PASSWORD, hubLeafPort),
       }),
-      auth: { user: 'dqkd', pass: 'test-app-password' },
+      auth: () => ({ user: 'dqkd', pass: 'test-app-password' }),
       // Replication's environment as the overlays render it; its Secret- and ConfigMap-fed values aside.
       replicationEnv: (region) => {
         const deployment = rendered(region).find(
