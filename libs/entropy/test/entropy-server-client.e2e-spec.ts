@@ -151,6 +151,31 @@ describe('RemoteEntropySource', () => {
     source.close();
   });
 
+  it('does not talk to a server that offers only TLS 1.2 with a CBC cipher (TLS_POLICY)', async () => {
+    const weak = createServer(
+      {
+        ...(await readMutualTlsServerOptions(network.pkiDir, 'entropy-1')),
+        maxVersion: 'TLSv1.2',
+        ciphers: 'ECDHE-RSA-AES128-SHA256',
+      },
+      (_request, response) => response.end('{}'),
+    );
+    await new Promise<void>((resolve) => weak.listen(0, '127.0.0.1', resolve));
+    let served = 0;
+    weak.on('request', () => (served += 1));
+    const url = `https://127.0.0.1:${(weak.address() as AddressInfo).port}`;
+    const source = new RemoteEntropySource({ server: { ...entropy1, url }, ...east });
+    try {
+      await expect(
+        source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }),
+      ).rejects.toBeInstanceOf(EntropyServerUnreachable);
+      expect(served).toBe(0);
+    } finally {
+      source.close();
+      await new Promise((resolve) => weak.close(resolve));
+    }
+  });
+
   it('asks nothing of a server without public keys in the network file', async () => {
     const { sealing: _none, ...unverifiable } = entropy1;
     const asked = jest.fn(() => ({ status: 500, body: {} }));
