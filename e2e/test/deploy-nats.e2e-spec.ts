@@ -186,8 +186,11 @@ async function connectSites(
   try {
     for (const site of ['east', 'west'] as const) {
       const server = servers[site];
-      const url = `nats://127.0.0.1:${server.ports.client}`;
-      opened.push(await JetStreamBus.connect({ servers: url, auth: server.auth }, topologies[site]));
+      // Credentials in the URL, as the deployments give NATS_URL.
+      const url = new URL(`nats://127.0.0.1:${server.ports.client}`);
+      url.username = encodeURIComponent(server.auth?.user ?? '');
+      url.password = encodeURIComponent(server.auth?.pass ?? '');
+      opened.push(await JetStreamBus.connect({ servers: url.toString() }, topologies[site]));
     }
   } catch (error) {
     await close();

@@ -29,6 +29,18 @@ describe('resolveNatsOptions', () => {
     );
   });
 
+  it("logs in with the URL's user and password, which the NATS client itself ignores", () => {
+    const resolved = resolveNatsOptions({ servers: 'nats://dqkd-east:p%40ss%2Fw0rd@nats-east:4222' });
+    expect(resolved.connection).toMatchObject({
+      servers: ['nats://nats-east:4222'],
+      user: 'dqkd-east',
+      pass: 'p@ss/w0rd',
+    });
+    const cluster = resolveNatsOptions({ servers: 'nats://u:p@a:4222,nats://u:p@b:4222' }).connection;
+    expect(cluster).toMatchObject({ servers: ['nats://a:4222', 'nats://b:4222'], user: 'u', pass: 'p' });
+    expect(resolveNatsOptions({ servers: 'tls://t0k@a:4222' }).connection).toMatchObject({ token: 't0k' });
+  });
+
   it('keeps the JetStream domain of a site joined by a leaf node', () => {
     expect(resolveNatsOptions({ servers: 'nats://a:4222', domain: 'east' }).domain).toBe('east');
     expect(() => resolveNatsOptions({ servers: 'nats://a:4222', domain: 'east.x' })).toThrow(BusConfigError);
@@ -49,5 +61,9 @@ describe('resolveNatsOptions', () => {
       { servers: 'nats://a', auth: { token: 't', credsFile: '/c' } as { token: string } },
     ],
     ['an empty token', { servers: 'nats://a', auth: { token: '' } }],
+    ['credentials in the URL and as auth', { servers: 'nats://u:p@a', auth: { token: 't' } }],
+    ['servers of one cluster with other credentials', { servers: 'nats://u:p@a,nats://u:q@b' }],
+    ['a cluster with credentials on some servers only', { servers: 'nats://u:p@a,nats://b' }],
+    ['a password that is not percent-encoded correctly', { servers: 'nats://u:100%@a' }],
   ])('refuses %s', (_case, options) => expect(() => resolveNatsOptions(options)).toThrow(BusConfigError));
 });

@@ -54,14 +54,19 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
   const pullExpiresMs = positive('pullExpiresMs', options.pullExpiresMs ?? 5000);
   if (pullExpiresMs < 1000) throw new BusConfigError('pullExpiresMs', 'must be at least 1000');
   const connection: NodeConnectionOptions = {
-    servers: servers.map((s) => s.trim()),
+    // Without the credentials: the client would not use them (see credentialsOf).
+    servers: urls.map((url) => `${url.protocol}//${url.host}`),
     maxReconnectAttempts,
     reconnectTimeWait: reconnectTimeWaitMs,
     timeout: requestTimeoutMs,
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
   };
-  const credsFile = applyAuth(connection, options.auth);
+  const inUrls = credentialsOf(urls);
+  if (inUrls !== undefined && options.auth !== undefined) {
+    throw new BusConfigError('auth', 'give credentials in the URL or as auth, not both');
+  }
+  const credsFile = applyAuth(connection, options.auth ?? inUrls);
   const where = urls.map((u) => u.host).join(',');
   const domain = options.domain;
   if (domain !== undefined && !/^[A-Za-z0-9_-]+$/.test(domain)) {
@@ -77,6 +82,33 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
     credsFile,
     ...(domain === undefined ? {} : { domain }),
   };
+}
+
+/**
+ * The `user:password@` (or `token@`) of NATS_URL, as the deployments give it (nats://<user>:<password>@nats:4222).
+ * The NATS client ignores credentials in a server URL and would connect without any. Percent-encoded
+ * characters are decoded; every URL of a cluster must carry the same credentials, or none.
+ */
+function credentialsOf(urls: readonly URL[]): NatsBusOptions['auth'] {
+  const given = urls.filter((url) => url.username !== '' || url.password !== '');
+  const [first] = given;
+  if (first === undefined) return undefined;
+  if (
+    given.length !== urls.length ||
+    given.some((url) => url.username !== first.username || url.password !== first.password)
+  ) {
+    throw new BusConfigError('servers', 'must all carry the same credentials, or none');
+  }
+  const decoded = (text: string, field: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new BusConfigError('servers', `has a ${field} that is not percent-encoded correctly`);
+    }
+  };
+  return first.password === ''
+    ? { token: decoded(first.username, 'token') }
+    : { user: decoded(first.username, 'user'), pass: decoded(first.password, 'password') };
 }
 
 /** Exactly one way to authenticate, or none. */
