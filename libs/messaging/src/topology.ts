@@ -18,6 +18,12 @@ export interface StreamSpec {
   replicas?: number;
   /** Streams whose messages this one copies in, from their first message on (JetStream stream sources). */
   sources?: StreamSource[];
+  /**
+   * Other sites' streams copy this one. A stream made again under its name starts at sequence 1 while they
+   * resume after the last sequence they copied, so they would skip its first messages without a word: it is
+   * not provisioned again while the bus runs (see Recovery), only at connect.
+   */
+  copiedByPeers?: boolean;
 }
 
 /**
@@ -75,7 +81,14 @@ export function resolveStream(spec: StreamSpec): ResolvedStream {
   }
   const replicas = spec.replicas ?? 1;
   positive(`${at}: replicas`, replicas);
-  return { ...spec, subjects: [...spec.subjects], storage: spec.storage ?? 'file', replicas, sources };
+  return {
+    ...spec,
+    subjects: [...spec.subjects],
+    storage: spec.storage ?? 'file',
+    replicas,
+    sources,
+    copiedByPeers: spec.copiedByPeers ?? false,
+  };
 }
 
 function resolveSource(at: string, streamName: string, source: StreamSource): StreamSource {

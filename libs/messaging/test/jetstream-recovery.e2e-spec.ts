@@ -151,20 +151,40 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('provisions a deleted stream again when a publish finds nobody storing its subject', async () => {
+    const { stream, subject } = workQueue();
+    const bus = await provision({ streams: [stream] });
+    await bus.publish(subject, bytes('before'), { msgId: 'before' });
+
+    await jsm.streams.delete(stream.name);
+
+    await expect(bus.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toEqual({
+      stream: stream.name,
+      sequence: 1,
+      duplicate: false,
+    });
+    expect(await ready(bus)).toBe(true);
+  });
+
+  it('does not make again an OUT stream its peers copy: publishes fail and the bus is not ready', async () => {
+    // Made again, it would start at sequence 1 while a peer's IN stream resumes after the sequence it
+    // reached, skipping the first messages without a word.
     const options = { prefix: uniqueNaming().prefix };
     const topology = publisherTopology('kme-east', options);
     const bus = await provision(topology);
     const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
+    const out = topology.streams[0]!.name;
 
-    await jsm.streams.delete(topology.streams[0]!.name);
+    await jsm.streams.delete(out);
 
-    await expect(bus.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toEqual({
-      stream: topology.streams[0]!.name,
-      sequence: 1,
-      duplicate: false,
+    await expect(bus.publish(subject, bytes('after'), { msgId: 'after' })).rejects.toMatchObject({
+      kind: 'no-stream',
     });
-    expect(await ready(bus)).toBe(true);
+    await expect(bus.ping()).rejects.toMatchObject({
+      kind: 'provision',
+      cause: { message: expect.stringMatching(/^other sites copy .* restart this process/) },
+    });
+    await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
   });
 
   it('is not ready while a deleted stream cannot be provisioned again, and resumes once it can', async () => {

@@ -63,7 +63,8 @@ export class PullSubscription implements Subscription {
         // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff. A deleted
         // consumer or stream ends every pull until recover() has provisioned it again.
         this.onError?.(error);
-        await this.recover();
+        // Not while closing: a pull ended by close() is no sign of a lost consumer, and must not delay it.
+        if (!this.stopping) await this.recover();
         failures += 1;
         await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_PAUSE_MS));
       } finally {

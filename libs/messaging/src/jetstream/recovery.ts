@@ -60,7 +60,10 @@ export class Recovery {
   }
 
   private restoreStream(spec: ResolvedStream): Promise<boolean> {
-    return this.restore(`stream ${spec.name}`, () => ensureStream(this.jsm, spec));
+    const provision = spec.copiedByPeers
+      ? () => Promise.reject(new PeersWouldSkip(spec.name))
+      : () => ensureStream(this.jsm, spec);
+    return this.restore(`stream ${spec.name}`, provision);
   }
 
   /** One attempt at a time per resource: a burst of failed publishes and pulls shares it. */
@@ -96,6 +99,20 @@ export class Recovery {
     const lost = { provision };
     this.lost.set(resource, lost);
     return lost;
+  }
+}
+
+/**
+ * Why a stream the peers copy is not made again while the bus runs: they would skip its first messages (see
+ * StreamSpec.copiedByPeers). Publishes to it fail and the bus stays not ready until an operator acts.
+ */
+class PeersWouldSkip extends Error {
+  constructor(stream: string) {
+    super(
+      `other sites copy ${stream} from the sequence they reached: made again here, its first messages would ` +
+        'never reach them; restart this process to make it again, then have each peer copy it from its ' +
+        'start (docs/operations.md, "A stream deleted while running")',
+    );
   }
 }
 

@@ -82,6 +82,7 @@ export function outStream(kmeId: string, options: SiteTopologyOptions = {}): Str
     maxAgeMs: options.maxAgeMs ?? OUT_MAX_AGE_MS,
     duplicateWindowMs: OUT_DUPLICATE_WINDOW_MS,
     ...(options.replicas !== undefined && { replicas: options.replicas }),
+    copiedByPeers: true,
   };
 }
 
