@@ -11,7 +11,8 @@ import { jetstreamManager, type JetStreamManager, type StreamConfig } from '@nat
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse, parseAllDocuments } from 'yaml';
 
-import { WORKSPACE } from './support/app-process';
+import { AppProcess, WORKSPACE } from './support/app-process';
+import { TestSite } from './support/test-site';
 
 // The committed NATS configurations, run for real: a private east/west pair of nats-servers on free
 // loopback ports, with the development PKI in place of the mounted certificates.
@@ -489,6 +490,30 @@ describe('the inter-site NATS link', () => {
         await processes.close();
       }
     });
+
+    withNats(
+      'runs each KME process of a site on its NATS with the NATS_URL compose gives it',
+      async () => {
+        const sites = await startSites(compose());
+        const site = await TestSite.create();
+        try {
+          for (const app of ['api-gateway', 'key-generator', 'replication']) {
+            // The service's NATS_URL, credentials and all, with the test server's address for nats-east's.
+            const url = new URL(compose().replicationEnv('east')['NATS_URL']!);
+            url.host = `127.0.0.1:${sites.east.ports.client}`;
+            const env = { ...site.env('kme-east'), NATS_URL: url.toString(), DQKD_API_PORT: '0' };
+            const process = AppProcess.start(app, env, site.dir);
+            await process.waitFor(`${app} of kme-east is running`);
+            expect({ app, ready: await process.readiness() }).toMatchObject({ app, ready: { status: 200 } });
+            process.signal('SIGTERM');
+            expect(await process.exit()).toBe(0);
+          }
+        } finally {
+          await site.remove();
+        }
+      },
+      120_000,
+    );
 
     withNats('refuses a west site that presents the wrong leaf password', async () => {
       const { east, west } = await startSites(compose(), { westPassword: 'not-the-password' });
