@@ -134,6 +134,39 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     expect(callers).toEqual(['sae-alice']);
   });
 
+  it('refuses to read the password from a terminal, which would show it as it is typed', async () => {
+    // script(1) runs the command with a pseudo-terminal as its standard input, as at a prompt.
+    const command = [
+      process.execPath,
+      path.join(LIBRARY, 'bin', 'dqkd.js'),
+      'status',
+      'sae-bob',
+      '--kme',
+      kme,
+      '--ca',
+      path.join(pki, 'ca.pem'),
+      '--p12',
+      p12,
+      '--p12-password-file',
+      '/dev/stdin',
+    ].map((arg) => `'${arg}'`);
+    const child = spawn('script', ['-qec', command.join(' '), '/dev/null'], {
+      cwd: root,
+      env: { PATH: process.env['PATH'] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect({ code, output: output.trim() }).toEqual({
+      code: 64,
+      output:
+        'dqkd: --p12-password-file /dev/stdin is a terminal, which would show the password as it is typed: ' +
+        'name a file, or pipe the password in (... | dqkd ... --p12-password-file /dev/stdin)',
+    });
+    expect(callers).toEqual([]);
+  });
+
   it('tells a wrong password in one line naming the file, with exit code 64, before any request', async () => {
     const file = await passwordFile('wrong.pass', 'not the password\n');
     expect(await status(['--p12', p12, '--p12-password-file', file])).toEqual({

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { isatty } from 'node:tty';
 
 import { loadNetworkFile } from '@dqkd/config';
 
@@ -41,6 +42,7 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     const passwordFile = connection.p12PasswordFile;
     // The newline that echo or an editor ends the file with is not part of the password (OpenSSL's -passin
     // file: reads one line too). Only one is dropped: a password that ends in a newline is written with two.
+    if (passwordFile !== undefined) refuseTerminal(passwordFile);
     const passphrase =
       passwordFile === undefined
         ? ''
@@ -66,6 +68,29 @@ function loads(what: string, options: SecureContextOptions): void {
     createSecureContext(options);
   } catch (error) {
     throw new CliUsageError(`${what} does not load: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A password file that is a terminal (/dev/stdin or /dev/tty at a prompt) would show the password as it is
+ * typed: this CLI does not turn echo off. A file that does not open is left to the read that follows.
+ */
+function refuseTerminal(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return;
+  }
+  try {
+    if (isatty(fd)) {
+      throw new CliUsageError(
+        `--p12-password-file ${file} is a terminal, which would show the password as it is typed: ` +
+          'name a file, or pipe the password in (... | dqkd ... --p12-password-file /dev/stdin)',
+      );
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
