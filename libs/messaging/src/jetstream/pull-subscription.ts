@@ -65,6 +65,8 @@ export class PullSubscription implements Subscription {
         this.onError?.(error);
         // Not while closing: a pull ended by close() is no sign of a lost consumer, and must not delay it.
         if (!this.stopping) await this.recover();
+        // close() may have come while recover() ran: it cuts short only a pause already begun.
+        if (this.stopping) return;
         failures += 1;
         await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_PAUSE_MS));
       } finally {

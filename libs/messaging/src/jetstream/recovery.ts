@@ -6,6 +6,9 @@ import { subjectMatches } from '../subjects';
 import type { ResolvedConsumer, ResolvedStream } from '../topology';
 import { ensureConsumer, ensureStream } from './provision';
 
+/** How often a failing publish looks whether a stream left to the operator is back. */
+const LOOK_AGAIN_MS = 2_000;
+
 interface Lost {
   readonly provision: () => Promise<unknown>;
   /** Why the last attempt failed; undefined while the first one runs. */
@@ -17,9 +20,12 @@ interface Lost {
  * or JetStream lost its store), with the configuration provisioning at connect gave it. Nothing else would:
  * pulls and publishes would just fail from then on. Until it is back it counts as lost, and `check` (the
  * bus' readiness) fails and tries again, so a process whose traffic a failing probe stops still recovers.
+ * A stream the peers copy is the exception: it is left to the operator (see leaveToOperator).
  */
 export class Recovery {
   private readonly lost = new Map<string, Lost>();
+  /** Streams the peers copy that are gone, with when they were last looked for. */
+  private readonly leftToOperator = new Map<string, number>();
   private readonly attempts = new Map<string, Promise<boolean>>();
   private readonly logger = new Logger('JetStreamBus');
 
@@ -35,7 +41,13 @@ export class Recovery {
   async restoreStreamOf(subject: string): Promise<boolean> {
     const stream = this.streams.find((s) => s.subjects.some((filter) => subjectMatches(filter, subject)));
     if (!stream) return false;
+    // A stream left to the operator is looked for now and then, not at every publish that fails meanwhile.
+    const looked = this.leftToOperator.get(stream.name);
+    if (looked !== undefined && Date.now() - looked < LOOK_AGAIN_MS) return false;
     const found = await presence(this.jsm.streams.info(stream.name));
+    if (found === 'there' && this.leftToOperator.delete(stream.name)) {
+      this.logger.log(`stream ${stream.name} is there again`);
+    }
     if (found === 'no-stream') return this.restoreStream(stream);
     return found === 'there';
   }
@@ -60,10 +72,26 @@ export class Recovery {
   }
 
   private restoreStream(spec: ResolvedStream): Promise<boolean> {
-    const provision = spec.copiedByPeers
-      ? () => Promise.reject(new PeersWouldSkip(spec.name))
-      : () => ensureStream(this.jsm, spec);
-    return this.restore(`stream ${spec.name}`, provision);
+    if (spec.copiedByPeers) return Promise.resolve(this.leaveToOperator(spec.name));
+    return this.restore(`stream ${spec.name}`, () => ensureStream(this.jsm, spec));
+  }
+
+  /**
+   * A stream the peers copy is not made again here (see StreamSpec.copiedByPeers): its publishes fail until it
+   * is back, and the operator is told once what to do. The process stays ready, so that a gateway still hands
+   * out the keys of dec_keys and answers status while its enc_keys fail.
+   */
+  private leaveToOperator(stream: string): false {
+    if (!this.leftToOperator.has(stream)) {
+      this.logger.error(
+        `stream ${stream} is gone from NATS and other sites copy it from the sequence they reached: made ` +
+          'again here, its first messages would never reach them, so publishing to it fails until it is ' +
+          "back. Restart this site's processes to make it again, then have each peer copy it from its start " +
+          '(docs/operations.md, "A stream deleted while running")',
+      );
+    }
+    this.leftToOperator.set(stream, Date.now());
+    return false;
   }
 
   /** One attempt at a time per resource: a burst of failed publishes and pulls shares it. */
@@ -99,20 +127,6 @@ export class Recovery {
     const lost = { provision };
     this.lost.set(resource, lost);
     return lost;
-  }
-}
-
-/**
- * Why a stream the peers copy is not made again while the bus runs: they would skip its first messages (see
- * StreamSpec.copiedByPeers). Publishes to it fail and the bus stays not ready until an operator acts.
- */
-class PeersWouldSkip extends Error {
-  constructor(stream: string) {
-    super(
-      `other sites copy ${stream} from the sequence they reached: made again here, its first messages would ` +
-        'never reach them; restart this process to make it again, then have each peer copy it from its ' +
-        'start (docs/operations.md, "A stream deleted while running")',
-    );
   }
 }
 
