@@ -65,6 +65,15 @@ describe.each(apps)('the %s process', (app) => {
     expect(process.text).toMatch(/^environment: DATABASE_URL: /);
   });
 
+  it('refuses NATS_URL credentials it could not log in with, before connecting anywhere', async () => {
+    const env = { ...site.env('kme-east'), NATS_URL: 'nats://dqkd:100%@127.0.0.1:4222' };
+    const process = AppProcess.start(app, env, site.dir);
+    expect(await process.exit()).toBe(EX_CONFIG);
+    expect(process.text.trim()).toBe(
+      'environment: NATS_URL: has credentials that are not percent-encoded correctly',
+    );
+  });
+
   it('names DATABASE_URL, without its password, in one line when that database cannot be reached', async () => {
     const env = {
       ...site.env('kme-east'),

@@ -12,6 +12,7 @@ export {
 } from './env/process-env';
 export { EX_CONFIG, exitOnConfigError } from './exit-on-config-error';
 export { UnreachableServiceError, withoutPassword } from './unreachable-service-error';
+export { urlCredentials, type UrlCredentials } from './url';
 export { DqkdConfig, DqkdConfigModule } from './nest/dqkd-config.module';
 export type {
   BlastParameters,

@@ -57,3 +57,28 @@ export function checkServiceUrl(
   if (requireHost && !url.hostname) return 'must name a host';
   return undefined;
 }
+
+/** How a NATS_URL logs in: `user:password@`, or `token@`. */
+export type UrlCredentials = { readonly user: string; readonly pass: string } | { readonly token: string };
+
+/**
+ * The credentials the servers' URLs carry (percent-encoded characters decoded), undefined for none; every URL
+ * of a cluster must carry the same, or none.
+ */
+export function urlCredentials(urls: readonly URL[]): { auth?: UrlCredentials } | { problem: string } {
+  const given = urls.filter((url) => url.username !== '' || url.password !== '');
+  const [first] = given;
+  if (first === undefined) return {};
+  const differ = (url: URL) => url.username !== first.username || url.password !== first.password;
+  if (given.length !== urls.length || given.some(differ)) {
+    return { problem: 'must carry the same credentials on every server, or none' };
+  }
+  try {
+    const user = decodeURIComponent(first.username);
+    return first.password === ''
+      ? { auth: { token: user } }
+      : { auth: { user, pass: decodeURIComponent(first.password) } };
+  } catch {
+    return { problem: 'has credentials that are not percent-encoded correctly' };
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { checkServiceUrl } from '../url';
+import { checkServiceUrl, urlCredentials } from '../url';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,6 +25,24 @@ function serviceUrls(protocols: readonly string[], requireHost: boolean, separat
       }
     });
   });
+}
+
+/** NATS_URL's credentials, as the bus will read them (see urlCredentials); at most one way to log in. */
+function natsCredentialIssues(context: z.RefinementCtx, natsUrl?: string, credsFile?: string): void {
+  const urls = (natsUrl ?? '').split(',').flatMap((entry) => {
+    const url = URL.canParse(entry.trim()) ? new URL(entry.trim()) : undefined;
+    return url === undefined ? [] : [url];
+  });
+  const credentials = urlCredentials(urls);
+  if ('problem' in credentials) {
+    context.addIssue({ code: 'custom', path: ['NATS_URL'], message: credentials.problem });
+  } else if (credentials.auth !== undefined && credsFile !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['NATS_CREDS_FILE'],
+      message: 'is set but NATS_URL carries credentials too: give one of them',
+    });
+  }
 }
 
 /** Set together or not at all. */
@@ -104,6 +122,7 @@ export const natsEnv = z
   })
   .superRefine((env, context) => {
     pairIssues(context, env, 'NATS_TLS_CERT_FILE', 'NATS_TLS_KEY_FILE');
+    natsCredentialIssues(context, env.NATS_URL, env.NATS_CREDS_FILE);
     // The in-process bus would silently ignore these, hiding a half-done switch to real NATS.
     if (env.NATS_URL === undefined) {
       for (const name of natsFiles.filter((file) => env[file] !== undefined)) {

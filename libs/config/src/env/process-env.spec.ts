@@ -163,6 +163,23 @@ describe('parseProcessEnv', () => {
       ]);
     });
 
+    it('NATS_URL credentials the bus could not log in with, or given twice', () => {
+      expect(issuesOf({ ...minimal, NATS_URL: 'nats://u:p@a:4222,nats://u:q@b:4222' })).toEqual([
+        'environment: NATS_URL: must carry the same credentials on every server, or none',
+      ]);
+      expect(issuesOf({ ...minimal, NATS_URL: 'nats://u:100%@a:4222' })).toEqual([
+        'environment: NATS_URL: has credentials that are not percent-encoded correctly',
+      ]);
+      expect(
+        issuesOf({ ...minimal, NATS_URL: 'nats://u:p@a:4222', NATS_CREDS_FILE: '/run/secrets/nats.creds' }),
+      ).toEqual([
+        'environment: NATS_CREDS_FILE: is set but NATS_URL carries credentials too: give one of them',
+      ]);
+      expect(
+        issuesOf({ ...minimal, NATS_URL: 'nats://dqkd:p%40ss@a:4222,nats://dqkd:p%40ss@b:4222' }),
+      ).toEqual([]);
+    });
+
     it('NATS credentials or TLS files without NATS_URL', () => {
       expect(issuesOf({ ...minimal, NATS_CREDS_FILE: 'nats.creds' })).toEqual([
         'environment: NATS_CREDS_FILE: is set but NATS_URL is not',

@@ -1,5 +1,7 @@
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 
+import { urlCredentials } from '@dqkd/config';
+
 import { BusConfigError } from '../errors';
 
 /** How to reach a site's NATS; the inter-site link needs TLS and credentials. */
@@ -54,7 +56,7 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
   const pullExpiresMs = positive('pullExpiresMs', options.pullExpiresMs ?? 5000);
   if (pullExpiresMs < 1000) throw new BusConfigError('pullExpiresMs', 'must be at least 1000');
   const connection: NodeConnectionOptions = {
-    // Without the credentials: the client would not use them (see credentialsOf).
+    // Without the credentials, which are passed as such below.
     servers: urls.map((url) => `${url.protocol}//${url.host}`),
     maxReconnectAttempts,
     reconnectTimeWait: reconnectTimeWaitMs,
@@ -62,11 +64,13 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
   };
-  const inUrls = credentialsOf(urls);
-  if (inUrls !== undefined && options.auth !== undefined) {
+  // The NATS client ignores credentials in a server URL and would connect without any.
+  const inUrls = urlCredentials(urls);
+  if ('problem' in inUrls) throw new BusConfigError('servers', inUrls.problem);
+  if (inUrls.auth !== undefined && options.auth !== undefined) {
     throw new BusConfigError('auth', 'give credentials in the URL or as auth, not both');
   }
-  const credsFile = applyAuth(connection, options.auth ?? inUrls);
+  const credsFile = applyAuth(connection, options.auth ?? inUrls.auth);
   const where = urls.map((u) => u.host).join(',');
   const domain = options.domain;
   if (domain !== undefined && !/^[A-Za-z0-9_-]+$/.test(domain)) {
@@ -82,33 +86,6 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
     credsFile,
     ...(domain === undefined ? {} : { domain }),
   };
-}
-
-/**
- * The `user:password@` (or `token@`) of NATS_URL, as the deployments give it (nats://<user>:<password>@nats:4222).
- * The NATS client ignores credentials in a server URL and would connect without any. Percent-encoded
- * characters are decoded; every URL of a cluster must carry the same credentials, or none.
- */
-function credentialsOf(urls: readonly URL[]): NatsBusOptions['auth'] {
-  const given = urls.filter((url) => url.username !== '' || url.password !== '');
-  const [first] = given;
-  if (first === undefined) return undefined;
-  if (
-    given.length !== urls.length ||
-    given.some((url) => url.username !== first.username || url.password !== first.password)
-  ) {
-    throw new BusConfigError('servers', 'must all carry the same credentials, or none');
-  }
-  const decoded = (text: string, field: string) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      throw new BusConfigError('servers', `has a ${field} that is not percent-encoded correctly`);
-    }
-  };
-  return first.password === ''
-    ? { token: decoded(first.username, 'token') }
-    : { user: decoded(first.username, 'user'), pass: decoded(first.password, 'password') };
 }
 
 /** Exactly one way to authenticate, or none. */
