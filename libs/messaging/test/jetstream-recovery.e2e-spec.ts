@@ -10,11 +10,10 @@ import {
   siteTopology,
   type Bus,
   type ConsumerSpec,
-  type StreamSpec,
   type Topology,
 } from '../src';
-import { NATS_URL, uniqueNaming } from './support/harness';
-import { bytes, gate, sleep, text } from './support/wait';
+import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
+import { bytes, gate, text, waitFor } from './support/wait';
 
 /** A JetStream stream or consumer deleted while the apps run, by an operator or a lost store. */
 describe('JetStream after a stream or consumer was deleted under the bus', () => {
@@ -36,25 +35,6 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     return bus;
   };
 
-  /** A work-queue stream and its durable, as an app's topology declares them. */
-  const workQueue = () => {
-    const naming = uniqueNaming();
-    const stream: StreamSpec = {
-      name: naming.stream('keys'),
-      subjects: [naming.wildcard('keys')],
-      retention: 'workqueue',
-      maxAgeMs: 3_600_000,
-      duplicateWindowMs: 120_000,
-    };
-    const consumer: ConsumerSpec = {
-      stream: stream.name,
-      durable: 'replication',
-      ackWaitMs: 2000,
-      maxDeliver: 20,
-    };
-    return { naming, stream, consumer, subject: naming.subject('keys', 'assignments') };
-  };
-
   /** Records the bodies a handler got; the first delivery of `hold` keeps the only slot until released. */
   const record = async (bus: Bus, consumer: ConsumerSpec, hold?: { body: string; until: Promise<void> }) => {
     const got: string[] = [];
@@ -71,7 +51,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const release = gate();
     const got = await record(bus, consumer, { body: 'before', until: release.wait });
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
-    await eventually(
+    await waitFor(
       async () => (await jsm.consumers.info(consumer.stream, consumer.durable)).num_ack_pending === 1,
       5000,
       'the held delivery',
@@ -84,15 +64,6 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
       () => true,
       () => false,
     );
-
-  /** Polls until the condition holds; each poll may take a JetStream round trip. */
-  const eventually = async (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(100);
-    }
-  };
 
   beforeAll(async () => {
     nc = await connect({ servers: NATS_URL });
@@ -107,17 +78,17 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('provisions a deleted durable consumer again and delivers what is published after', async () => {
-    const { stream, consumer, subject } = workQueue();
+    const { stream, consumer, subject } = workQueueTopology();
     const bus = await provision({ streams: [stream], consumers: [consumer] });
     const got = await record(bus, consumer);
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
-    await eventually(() => got.includes('before'), 5000, 'the message published before');
+    await waitFor(() => got.includes('before'), 5000, 'the message published before');
     const created = (await jsm.consumers.info(stream.name, consumer.durable)).created;
 
     await jsm.consumers.delete(stream.name, consumer.durable);
     await bus.publish(subject, bytes('after'), { msgId: 'after' });
 
-    await eventually(() => got.includes('after'), 15_000, 'the message published after the deletion');
+    await waitFor(() => got.includes('after'), 15_000, 'the message published after the deletion');
     const info = await jsm.consumers.info(stream.name, consumer.durable);
     expect(info.created).not.toEqual(created);
     expect(info.config).toMatchObject({ ack_wait: 2000 * 1e6, max_deliver: 20 });
@@ -136,12 +107,12 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const got = await record(west, inbound);
     const subject = protocolSubject('kme-east', 'kme-west', 'metadata', options);
     await east.publish(subject, bytes('before'), { msgId: 'before' });
-    await eventually(() => got.includes('before'), 5000, 'the message sent before');
+    await waitFor(() => got.includes('before'), 5000, 'the message sent before');
 
     await jsm.streams.delete(inbound.stream);
     await east.publish(subject, bytes('after'), { msgId: 'after' });
 
-    await eventually(() => got.includes('after'), 15_000, 'the message sent after the deletion');
+    await waitFor(() => got.includes('after'), 15_000, 'the message sent after the deletion');
     const info = await jsm.streams.info(inbound.stream);
     expect(info.config.sources?.map((s) => [s.name, s.filter_subject])).toEqual(
       site.streams[1]!.sources!.map((s) => [s.name, s.filterSubject]),
@@ -151,7 +122,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('provisions a deleted stream again when a publish finds nobody storing its subject', async () => {
-    const { stream, subject } = workQueue();
+    const { stream, subject } = workQueueTopology();
     const bus = await provision({ streams: [stream] });
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
 
@@ -191,7 +162,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
 
     // A restarted process makes it at start-up: publishing goes on.
     await provision(topology);
-    await eventually(
+    await waitFor(
       () =>
         bus.publish(subject, bytes('later'), { msgId: 'later' }).then(
           () => true,
@@ -203,7 +174,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('is not ready while a deleted stream cannot be provisioned again, and resumes once it can', async () => {
-    const { naming, stream, consumer, subject } = workQueue();
+    const { naming, stream, consumer, subject } = workQueueTopology();
     const bus = await provision({ streams: [stream], consumers: [consumer] });
     // The held message keeps the subscription from pulling until the stream is gone and blocked.
     const { got, release } = await holdOne(bus, consumer, subject);
@@ -215,18 +186,18 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await jsm.streams.add({ name: squatter, subjects: stream.subjects });
     release.open();
 
-    await eventually(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
+    await waitFor(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
     await expect(bus.ping()).rejects.toMatchObject({ kind: 'provision' });
     await jsm.streams.delete(squatter);
-    await eventually(() => ready(bus), 15_000, 'the bus to report ready again');
+    await waitFor(() => ready(bus), 15_000, 'the bus to report ready again');
 
     await bus.publish(subject, bytes('after'), { msgId: 'after' });
-    await eventually(() => got.includes('after'), 15_000, 'the message published after recovery');
+    await waitFor(() => got.includes('after'), 15_000, 'the message published after recovery');
     expect((await jsm.streams.info(stream.name)).config.retention).toBe('workqueue');
   });
 
   it('is not ready while a deleted consumer cannot be provisioned again, and resumes once it can', async () => {
-    const { stream, consumer, subject } = workQueue();
+    const { stream, consumer, subject } = workQueueTopology();
     const bus = await provision({ streams: [stream], consumers: [consumer] });
     const { got, release } = await holdOne(bus, consumer, subject);
 
@@ -235,11 +206,11 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await jsm.consumers.add(stream.name, { durable_name: 'squatter', ack_policy: AckPolicy.Explicit });
     release.open();
 
-    await eventually(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
+    await waitFor(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
     await jsm.consumers.delete(stream.name, 'squatter');
-    await eventually(() => ready(bus), 15_000, 'the bus to report ready again');
+    await waitFor(() => ready(bus), 15_000, 'the bus to report ready again');
 
     await bus.publish(subject, bytes('after'), { msgId: 'after' });
-    await eventually(() => got.includes('after'), 15_000, 'the message published after recovery');
+    await waitFor(() => got.includes('after'), 15_000, 'the message published after recovery');
   });
 });

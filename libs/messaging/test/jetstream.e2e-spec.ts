@@ -8,35 +8,12 @@ import {
   outStream,
   siteTopology,
   type Bus,
-  type ConsumerSpec,
   type StreamSpec,
   type Topology,
 } from '../src';
-import { NATS_URL, uniqueNaming } from './support/harness';
+import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { PrivateNatsServer } from './support/nats-server';
 import { bytes, gate, sleep, text, waitFor } from './support/wait';
-
-const topologyFor = (naming = uniqueNaming()) => {
-  const stream: StreamSpec = {
-    name: naming.stream('assignments'),
-    subjects: [naming.wildcard('keys')],
-    retention: 'workqueue',
-    maxAgeMs: 3_600_000,
-    duplicateWindowMs: 120_000,
-  };
-  const consumer: ConsumerSpec = {
-    stream: stream.name,
-    durable: 'replication',
-    ackWaitMs: 2000,
-    maxDeliver: 20,
-  };
-  return {
-    naming,
-    stream,
-    consumer,
-    topology: { streams: [stream], consumers: [consumer] } satisfies Topology,
-  };
-};
 
 describe('JetStream provisioning', () => {
   let nc: NatsConnection;
@@ -61,7 +38,7 @@ describe('JetStream provisioning', () => {
   });
 
   it('leaves streams and consumers as they are when the same topology is provisioned twice', async () => {
-    const { stream, consumer, topology } = topologyFor();
+    const { stream, consumer, topology } = workQueueTopology();
     await provision(topology);
     const before = [
       await jsm.streams.info(stream.name),
@@ -86,7 +63,7 @@ describe('JetStream provisioning', () => {
   });
 
   it('updates a changed stream and consumer in place', async () => {
-    const { stream, consumer, topology } = topologyFor();
+    const { stream, consumer, topology } = workQueueTopology();
     await provision(topology);
     const created = (await jsm.streams.info(stream.name)).created;
     await provision({
@@ -111,7 +88,7 @@ describe('JetStream provisioning', () => {
   });
 
   it('refuses to turn a work-queue stream into a limits stream', async () => {
-    const { stream, topology } = topologyFor();
+    const { stream, topology } = workQueueTopology();
     await provision(topology);
     await expect(provision({ streams: [{ ...stream, retention: 'limits' }] })).rejects.toBeInstanceOf(
       BusProvisionError,
@@ -132,7 +109,7 @@ describe('JetStream across a restart of its server', () => {
   it('fails its ping while the server is down and answers again once it is back', async () => {
     bus = await JetStreamBus.connect(
       { servers: server.url, reconnectTimeWaitMs: 100, requestTimeoutMs: 1000 },
-      topologyFor().topology,
+      workQueueTopology().topology,
     );
     await expect(bus.ping()).resolves.toBeUndefined();
     await server.kill();
@@ -151,7 +128,7 @@ describe('JetStream across a restart of its server', () => {
   });
 
   it('loses no acknowledged publish and resumes consuming once the server is back', async () => {
-    const { naming, consumer, topology } = topologyFor();
+    const { naming, consumer, topology } = workQueueTopology();
     const subject = naming.subject('keys', 'assignments');
     bus = await JetStreamBus.connect(
       { servers: server.url, reconnectTimeWaitMs: 100, requestTimeoutMs: 2000 },

@@ -9,7 +9,9 @@ import {
   JetStreamBus,
   siteNaming,
   type Bus,
+  type ConsumerSpec,
   type SiteNaming,
+  type StreamSpec,
   type Topology,
 } from '../../src';
 
@@ -24,6 +26,30 @@ export interface BusHarness {
 
 export function uniqueNaming(site = 'kme-east'): SiteNaming {
   return siteNaming(site, { prefix: `t${randomBytes(5).toString('hex')}` });
+}
+
+/** A work-queue stream and its durable, as replication's topology declares them, under `naming`. */
+export function workQueueTopology(naming = uniqueNaming()) {
+  const stream: StreamSpec = {
+    name: naming.stream('assignments'),
+    subjects: [naming.wildcard('keys')],
+    retention: 'workqueue',
+    maxAgeMs: 3_600_000,
+    duplicateWindowMs: 120_000,
+  };
+  const consumer: ConsumerSpec = {
+    stream: stream.name,
+    durable: 'replication',
+    ackWaitMs: 2000,
+    maxDeliver: 20,
+  };
+  return {
+    naming,
+    stream,
+    consumer,
+    subject: naming.subject('keys', 'assignments'),
+    topology: { streams: [stream], consumers: [consumer] } satisfies Topology,
+  };
 }
 
 export function inMemoryHarness(): BusHarness {
