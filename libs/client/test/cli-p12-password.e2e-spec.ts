@@ -13,22 +13,10 @@ import { certificateIdentity, ensureDevPki, readMutualTlsServerOptions } from '@
 
 import { CliUsageError } from '../src/cli/args';
 import { clientOptions } from '../src/cli/connection';
+import { STATUS } from './status-fixture';
 
 const LIBRARY = path.resolve(__dirname, '..');
 const PASSWORD = 'correct horse battery staple!';
-const STATUS = {
-  source_KME_ID: 'kme-east',
-  target_KME_ID: 'kme-west',
-  master_SAE_ID: 'sae-alice',
-  slave_SAE_ID: 'sae-bob',
-  key_size: 256,
-  stored_key_count: 10,
-  max_key_count: 100000,
-  max_key_per_request: 128,
-  max_key_size: 1024,
-  min_key_size: 64,
-  max_SAE_ID_count: 2,
-};
 
 interface Run {
   readonly code: number | null;

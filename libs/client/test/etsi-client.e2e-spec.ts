@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { certificateIdentity, ensureDevPki, readMutualTlsServerOptions, readTlsOptions } from '@dqkd/pki';
 
 import { EtsiClient, EtsiClientError, EtsiHttpError } from '../src';
+import { STATUS } from './status-fixture';
 
 interface Seen {
   readonly method?: string;
@@ -27,19 +28,6 @@ interface Canned {
 const KEY_ID = 'bc490419-7d60-487f-adc1-4ddcc177c139';
 const CONTAINER = {
   keys: [{ key_ID: KEY_ID, key: 'q83vEjRWeJA=', key_extension: { dqkd_expires_at: 'x' } }],
-};
-const STATUS = {
-  source_KME_ID: 'kme-east',
-  target_KME_ID: 'kme-west',
-  master_SAE_ID: 'sae-alice',
-  slave_SAE_ID: 'sae-bob',
-  key_size: 256,
-  stored_key_count: 10,
-  max_key_count: 100000,
-  max_key_per_request: 128,
-  max_key_size: 1024,
-  min_key_size: 64,
-  max_SAE_ID_count: 2,
 };
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
