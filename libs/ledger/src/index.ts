@@ -18,6 +18,7 @@ export {
   AuditEventEntity,
   BitRangeEntity,
   BlockEntity,
+  BusStreamEntity,
   KeyEntity,
   KeyGroupEntity,
   KeySlaveEntity,
@@ -37,13 +38,14 @@ export {
 export { Ledger, LedgerScope, type ProcessOnceResult } from './ledger';
 export { KEYS_RECORDED_CHANNEL } from './store/channels';
 export { LEDGER_MIGRATIONS } from './migrations';
-export { LEDGER_READINESS, LedgerModule } from './nest/ledger.module';
+export { LEDGER_READINESS, LEDGER_STREAM_REGISTER, LedgerModule } from './nest/ledger.module';
 export { openLedger, type OpenLedgerOptions } from './open-ledger';
 export { segmentsAt } from './segments';
 export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from './store/assignment';
 export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
 export { BlockStore, LEASE_MARGIN_MS, type NewBlock } from './store/block-store';
+export { BusStreams } from './store/bus-streams';
 export { Inbox } from './store/inbox';
 export { type ScrubCounts, type ScrubCursor } from './store/key-bits';
 export {

@@ -5,6 +5,7 @@ import { Keyring } from './crypto/keyring';
 import { MaterialCipher } from './crypto/material-cipher';
 import { AuditTrail } from './store/audit-trail';
 import { BlockStore } from './store/block-store';
+import { BusStreams } from './store/bus-streams';
 import { KEYS_RECORDED_CHANNEL } from './store/channels';
 import { Inbox } from './store/inbox';
 import { ScrubCounts, ScrubCursor, scrubKeyBits } from './store/key-bits';
@@ -24,6 +25,7 @@ export class LedgerScope {
   readonly outbox: Outbox;
   readonly inbox: Inbox;
   readonly audit: AuditTrail;
+  readonly busStreams: BusStreams;
 
   constructor(
     readonly manager: EntityManager,
@@ -37,6 +39,7 @@ export class LedgerScope {
     this.outbox = new Outbox(manager);
     this.inbox = new Inbox(manager);
     this.audit = new AuditTrail(manager);
+    this.busStreams = new BusStreams(manager);
   }
 }
 

@@ -72,6 +72,7 @@ describe.each(DATABASE_MODES)('ledger entities on %s', (mode) => {
       'audit_events',
       'bit_ranges',
       'blocks',
+      'bus_streams',
       'key_groups',
       'key_slaves',
       'keys',

@@ -17,7 +17,13 @@ export { JetStreamBus } from './jetstream/jetstream-bus';
 export type { NatsBusOptions } from './jetstream/options';
 export { DEFAULT_PREFIX, siteNaming, type SiteNaming } from './naming';
 export { isValidSubject, subjectMatches, subjectsOverlap } from './subjects';
-export { resolveTopology, type ConsumerSpec, type StreamSpec, type Topology } from './topology';
+export {
+  resolveTopology,
+  type ConsumerSpec,
+  type StreamRegister,
+  type StreamSpec,
+  type Topology,
+} from './topology';
 export { BUS, BUS_READINESS, BusModule, busTarget, type BusModuleOptions } from './nest/bus.module';
 export * from './protocol';
 export { OutboxRelayLifecycle } from './nest/outbox-relay.lifecycle';

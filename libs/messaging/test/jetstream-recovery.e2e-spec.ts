@@ -10,10 +10,24 @@ import {
   siteTopology,
   type Bus,
   type ConsumerSpec,
+  type StreamRegister,
   type Topology,
 } from '../src';
 import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { bytes, gate, text, waitFor } from './support/wait';
+
+/** The register as the ledger keeps it (BusStreams), in memory: stream → when the site first made it. */
+class MemoryRegister implements StreamRegister {
+  readonly made = new Map<string, Date>();
+
+  async madeAt(stream: string): Promise<Date | undefined> {
+    return this.made.get(stream);
+  }
+
+  async recordMade(stream: string): Promise<void> {
+    if (!this.made.has(stream)) this.made.set(stream, new Date());
+  }
+}
 
 /** A JetStream stream or consumer deleted while the apps run, by an operator or a lost store. */
 describe('JetStream after a stream or consumer was deleted under the bus', () => {
@@ -25,11 +39,12 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   const notes = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
 
-  const provision = async (topology: Topology) => {
+  const provision = async (topology: Topology, register?: StreamRegister) => {
     topology.streams.forEach((s) => streams.add(s.name));
     const bus = await JetStreamBus.connect(
       { servers: NATS_URL, requestTimeoutMs: 2000, pullExpiresMs: 1000 },
       topology,
+      register,
     );
     buses.push(bus);
     return bus;
@@ -157,10 +172,10 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
     expect(await ready(bus)).toBe(true);
     expect(errors).toHaveBeenCalledTimes(1);
-    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^stream .* restart this site's processes/i));
+    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/^stream .* "A stream deleted while running"/));
     errors.mockRestore();
 
-    // A restarted process makes it at start-up: publishing goes on.
+    // A process started without a register of the streams made makes it at start-up: publishing goes on.
     await provision(topology);
     await waitFor(
       () =>
@@ -171,6 +186,57 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
       10_000,
       'a publish once the stream is back',
     );
+  });
+
+  it('at start-up makes the OUT stream of a new site, but leaves one the site made and lost until forgotten', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const out = topology.streams[0]!.name;
+    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const register = new MemoryRegister();
+
+    await provision(topology, register);
+    await expect(jsm.streams.info(out)).resolves.toBeDefined();
+    const made = register.made.get(out);
+    expect(made).toBeInstanceOf(Date);
+
+    await jsm.streams.delete(out);
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const restarted = await provision(topology, register);
+    await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
+    await expect(restarted.publish(subject, bytes('lost'), { msgId: 'lost' })).rejects.toMatchObject({
+      kind: 'no-stream',
+    });
+    await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
+    expect(await ready(restarted)).toBe(true);
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(errors).toHaveBeenCalledWith(expect.stringContaining(`stream ${out} is gone from NATS`));
+    errors.mockRestore();
+    expect(register.made.get(out)).toBe(made);
+
+    // The operator's last step (npm run forget-stream): the next start makes it, as on a new site.
+    register.made.delete(out);
+    const after = await provision(topology, register);
+    await expect(after.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toMatchObject({
+      stream: out,
+      sequence: 1,
+    });
+    expect(register.made.get(out)).toBeInstanceOf(Date);
+  });
+
+  it('records an OUT stream made before there was a register, and leaves its messages be', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const out = topology.streams[0]!.name;
+    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const old = await provision(topology);
+    await old.publish(subject, bytes('kept'), { msgId: 'kept' });
+    const register = new MemoryRegister();
+
+    await provision(topology, register);
+
+    expect(register.made.has(out)).toBe(true);
+    expect((await jsm.streams.info(out)).state.messages).toBe(1);
   });
 
   it('is not ready while a deleted stream cannot be provisioned again, and resumes once it can', async () => {

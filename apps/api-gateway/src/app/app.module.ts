@@ -1,5 +1,5 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
-import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
+import { LEDGER_READINESS, LEDGER_STREAM_REGISTER, LedgerModule } from '@dqkd/ledger';
 import { BUS_READINESS, BusModule, publisherTopology } from '@dqkd/messaging';
 import { MetricsModule } from '@dqkd/metrics';
 import { HealthModule } from '@dqkd/runtime';
@@ -19,6 +19,7 @@ export class AppModule {
         LedgerModule.forRoot({ name: config.env.kmeId, env: options.ledgerEnv }),
         BusModule.forRoot({
           app: 'api-gateway',
+          streamRegister: LEDGER_STREAM_REGISTER,
           topology: publisherTopology(config.env.kmeId, {
             prefix,
             replicas: config.env.nats.streamReplicas,

@@ -1,5 +1,5 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
-import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
+import { LEDGER_READINESS, LEDGER_STREAM_REGISTER, LedgerModule } from '@dqkd/ledger';
 import { MetricsModule } from '@dqkd/metrics';
 import { BUS_READINESS, BusModule, publisherTopology } from '@dqkd/messaging';
 import { HealthModule } from '@dqkd/runtime';
@@ -22,6 +22,7 @@ export class AppModule {
         LedgerModule.forRoot({ name: config.env.kmeId, env: options.ledgerEnv }),
         BusModule.forRoot({
           app: 'key-generator',
+          streamRegister: LEDGER_STREAM_REGISTER,
           topology: publisherTopology(config.env.kmeId, {
             prefix,
             replicas: config.env.nats.streamReplicas,

@@ -1,5 +1,5 @@
 import { DqkdConfigModule, type ProcessConfig } from '@dqkd/config';
-import { LEDGER_READINESS, LedgerModule } from '@dqkd/ledger';
+import { LEDGER_READINESS, LEDGER_STREAM_REGISTER, LedgerModule } from '@dqkd/ledger';
 import { MetricsModule } from '@dqkd/metrics';
 import { BUS_READINESS, BusModule, siteTopology } from '@dqkd/messaging';
 import { HealthModule } from '@dqkd/runtime';
@@ -30,7 +30,7 @@ export class AppModule {
       imports: [
         DqkdConfigModule.forRoot(config),
         LedgerModule.forRoot({ name: self, env: options.ledgerEnv, poolSize: REPLICATION_POOL_SIZE }),
-        BusModule.forRoot({ app: 'replication', topology }),
+        BusModule.forRoot({ app: 'replication', topology, streamRegister: LEDGER_STREAM_REGISTER }),
         MetricsModule.forRoot(),
         HealthModule.forRoot([LEDGER_READINESS, BUS_READINESS]),
         InboundModule.register(topology.consumers![0], prefix, peers),

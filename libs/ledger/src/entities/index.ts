@@ -1,6 +1,7 @@
 import { AuditEventEntity } from './audit-event.entity';
 import { BitRangeEntity } from './bit-range.entity';
 import { BlockEntity } from './block.entity';
+import { BusStreamEntity } from './bus-stream.entity';
 import { KeyGroupEntity } from './key-group.entity';
 import { KeySlaveEntity } from './key-slave.entity';
 import { KeyEntity } from './key.entity';
@@ -13,6 +14,7 @@ export {
   AuditEventEntity,
   BitRangeEntity,
   BlockEntity,
+  BusStreamEntity,
   KeyEntity,
   KeyGroupEntity,
   KeySlaveEntity,
@@ -34,4 +36,5 @@ export const LEDGER_ENTITIES = [
   ProcessedMessageEntity,
   OutboxMessageEntity,
   AuditEventEntity,
+  BusStreamEntity,
 ];

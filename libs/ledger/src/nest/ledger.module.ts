@@ -8,6 +8,12 @@ import { openLedger, type OpenLedgerOptions } from '../open-ledger';
 export const LEDGER_READINESS = Symbol('dqkd.ledger.readiness');
 
 /**
+ * The ledger as the register of the streams the site's peers copy, for the bus (BusModule's `streamRegister`):
+ * a stream lost with NATS' store is then not made again silently at a process' start.
+ */
+export const LEDGER_STREAM_REGISTER = { inject: Ledger, select: (ledger: Ledger) => ledger.busStreams };
+
+/**
  * Provides this site's `Ledger` to every module, injected by class: `constructor(private readonly ledger: Ledger)`.
  * The ledger opens while the application is created — from the app's validated DqkdConfig when it has one,
  * else from process.env — and closes (pool, and the embedded Postgres if it started one) on shutdown.

@@ -41,9 +41,15 @@ import {
   SettleFailedError,
 } from '../errors';
 import { assertLiteralSubject, isValidSubject } from '../subjects';
-import { resolveConsumer, resolveTopology, type ConsumerSpec, type Topology } from '../topology';
+import {
+  resolveConsumer,
+  resolveTopology,
+  type ConsumerSpec,
+  type StreamRegister,
+  type Topology,
+} from '../topology';
 import { resolveNatsOptions, type NatsBusOptions, type ResolvedNatsOptions } from './options';
-import { ensureConsumer, ensureStream } from './provision';
+import { ensureConsumer, ensureCopiedStream, ensureStream } from './provision';
 import { PullSubscription } from './pull-subscription';
 import { Recovery } from './recovery';
 
@@ -66,8 +72,16 @@ export class JetStreamBus implements Bus {
     private readonly recovery: Recovery,
   ) {}
 
-  /** Connects, then creates or updates every stream and consumer of the topology. */
-  static async connect(options: NatsBusOptions, topology: Topology): Promise<JetStreamBus> {
+  /**
+   * Connects, then creates or updates every stream and consumer of the topology. With `register`, a stream the
+   * peers copy that the site made before and NATS no longer has is not made again: publishing to it fails
+   * until the operator has it made (see Recovery.leaveToOperator).
+   */
+  static async connect(
+    options: NatsBusOptions,
+    topology: Topology,
+    register?: StreamRegister,
+  ): Promise<JetStreamBus> {
     const resolved = resolveNatsOptions(options);
     const { streams, consumers } = resolveTopology(topology);
     const connection = { ...resolved.connection };
@@ -82,9 +96,15 @@ export class JetStreamBus implements Bus {
     });
     try {
       const jsm = await jetstreamManager(nc, { timeout: resolved.requestTimeoutMs, domain: resolved.domain });
-      for (const stream of streams) await ensureStream(jsm, stream);
+      const lost: string[] = [];
+      for (const stream of streams) {
+        if (!stream.copiedByPeers || register === undefined) await ensureStream(jsm, stream);
+        else if ((await ensureCopiedStream(jsm, stream, register)) === 'lost') lost.push(stream.name);
+      }
       for (const consumer of consumers) await ensureConsumer(jsm, consumer);
-      return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved, new Recovery(jsm, streams));
+      const recovery = new Recovery(jsm, streams);
+      lost.forEach((stream) => recovery.leaveToOperator(stream));
+      return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved, recovery);
     } catch (error) {
       await nc.close();
       throw error instanceof BusError ? error : new BusUnavailableError(resolved.where, { cause: error });

@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
 import { BusError, BusProvisionError } from '../errors';
-import type { ResolvedConsumer, ResolvedStream } from '../topology';
+import type { ResolvedConsumer, ResolvedStream, StreamRegister } from '../topology';
 import { changedFields, consumerConfig, streamConfig } from './config';
 
 export type ProvisionOutcome = 'created' | 'updated' | 'unchanged';
@@ -26,6 +26,29 @@ export async function ensureStream(jsm: JetStreamManager, spec: ResolvedStream):
     await jsm.streams.update(spec.name, update);
     return 'updated';
   });
+}
+
+/**
+ * ensureStream for a stream the peers copy, at connect: a missing one is made only when `register` says the
+ * site never made it, and is recorded there once it is on the server. `lost` when it was made before and is
+ * gone: left to the operator (see StreamSpec.copiedByPeers).
+ */
+export async function ensureCopiedStream(
+  jsm: JetStreamManager,
+  spec: ResolvedStream,
+  register: StreamRegister,
+): Promise<ProvisionOutcome | 'lost'> {
+  let missing: boolean;
+  try {
+    missing =
+      (await jsm.streams.info(spec.name).catch(absent(JetStreamApiCodes.StreamNotFound))) === undefined;
+  } catch (cause) {
+    throw new BusProvisionError(`stream ${spec.name}`, { cause });
+  }
+  if (missing && (await register.madeAt(spec.name)) !== undefined) return 'lost';
+  const outcome = await ensureStream(jsm, spec);
+  await register.recordMade(spec.name);
+  return outcome;
 }
 
 export async function ensureConsumer(

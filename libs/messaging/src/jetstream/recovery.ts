@@ -79,15 +79,16 @@ export class Recovery {
   /**
    * A stream the peers copy is not made again here (see StreamSpec.copiedByPeers): its publishes fail until it
    * is back, and the operator is told once what to do. The process stays ready, so that a gateway still hands
-   * out the keys of dec_keys and answers status while its enc_keys fail.
+   * out the keys of dec_keys and answers status while its enc_keys fail. Also for such a stream found lost
+   * at connect.
    */
-  private leaveToOperator(stream: string): false {
+  leaveToOperator(stream: string): false {
     if (!this.leftToOperator.has(stream)) {
       this.logger.error(
         `stream ${stream} is gone from NATS and other sites copy it from the sequence they reached: made ` +
-          'again here, its first messages would never reach them, so publishing to it fails until it is ' +
-          "back. Restart this site's processes to make it again, then have each peer copy it from its start " +
-          '(docs/operations.md, "A stream deleted while running")',
+          'again, its first messages would never reach them, so publishing to it fails until the operator ' +
+          'has each peer ready to copy it from its start and then has it made again (docs/operations.md, ' +
+          '"A stream deleted while running")',
       );
     }
     this.leftToOperator.set(stream, Date.now());

@@ -1,11 +1,17 @@
 import { DqkdConfig, UnreachableServiceError, type NatsEnv } from '@dqkd/config';
-import { Global, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Module,
+  type DynamicModule,
+  type InjectionToken,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 
 import type { Bus } from '../bus';
 import { connectBus, type BusTarget } from '../connect';
 import { BusUnavailableError } from '../errors';
 import { InMemoryBroker } from '../in-memory/broker';
-import type { Topology } from '../topology';
+import type { StreamRegister, Topology } from '../topology';
 
 /** Injection token of the connected `Bus`. */
 export const BUS = Symbol('dqkd.bus');
@@ -47,6 +53,11 @@ export interface BusModuleOptions {
   app: string;
   /** The streams and consumers this app relies on; provisioned idempotently at start-up. */
   topology: Topology;
+  /**
+   * Where the site records the streams its peers copy (see StreamRegister): `select` takes it from what
+   * `inject` provides, e.g. `{ inject: Ledger, select: (ledger) => ledger.busStreams }`.
+   */
+  streamRegister?: { inject: InjectionToken; select: (provided: never) => StreamRegister };
 }
 
 /** Provides the connected `Bus` (token `BUS`) and closes it cleanly on shutdown. */
@@ -59,15 +70,17 @@ export class BusModule {
       providers: [
         {
           provide: BUS,
-          inject: [DqkdConfig],
-          useFactory: (config: DqkdConfig) =>
-            connectBus(busTarget(config.env.nats, `${config.kme.id}/${options.app}`), options.topology).catch(
-              (error: unknown) => {
-                throw error instanceof BusUnavailableError
-                  ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
-                  : error;
-              },
-            ),
+          inject: [DqkdConfig, ...(options.streamRegister ? [options.streamRegister.inject] : [])],
+          useFactory: (config: DqkdConfig, registerOf?: never) =>
+            connectBus(
+              busTarget(config.env.nats, `${config.kme.id}/${options.app}`),
+              options.topology,
+              registerOf === undefined ? undefined : options.streamRegister?.select(registerOf),
+            ).catch((error: unknown) => {
+              throw error instanceof BusUnavailableError
+                ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
+                : error;
+            }),
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
         {

@@ -1,0 +1,43 @@
+import { createLedgerDataSource } from '../data-source';
+import { BusStreams } from '../store/bus-streams';
+import { runCli } from './run-cli';
+
+/**
+ * `npm run forget-stream -- <stream>`: forgets that this site made the OUT stream `<stream>` (ledger at
+ * DATABASE_URL), so that the next process to start makes it again. The last step of recovering a lost OUT
+ * stream (docs/operations.md, "A stream deleted while running"), once each peer is ready to copy it from its
+ * start. Exits 1 when the stream was not recorded.
+ */
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL;
+  if (url === undefined || url === '') {
+    process.stderr.write("DATABASE_URL: set it to the postgres://… URL of the site's ledger\n");
+    return 2;
+  }
+  const args = process.argv.slice(2);
+  if (args.length !== 1 || !/^[A-Za-z0-9_-]+$/.test(args[0]!)) {
+    process.stderr.write('usage: forget-stream <stream>, e.g. forget-stream DQKD_KME_EAST_OUT\n');
+    return 2;
+  }
+  const stream = args[0]!;
+  const dataSource = createLedgerDataSource(url, {
+    poolSize: 1,
+    applicationName: 'dqkd-ledger-forget-stream',
+  });
+  await dataSource.initialize();
+  try {
+    const madeAt = await new BusStreams(dataSource.manager).forget(stream);
+    if (madeAt === undefined) {
+      process.stderr.write(`${stream} is not recorded as made at this site: nothing to forget\n`);
+      return 1;
+    }
+    process.stdout.write(
+      `forgot ${stream} (made ${madeAt.toISOString()}): the next process of this site to start makes it again\n`,
+    );
+    return 0;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+runCli('forget-stream', main);
