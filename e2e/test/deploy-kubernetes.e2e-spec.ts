@@ -399,6 +399,35 @@ describeWithKubectl.each([
       }
     }
   });
+
+  it("stops a process started with its example Secret's service URLs, naming the placeholder", () => {
+    const services = ofKind('Secret').find((secret) => secret.metadata.name.startsWith('dqkd-site-services'));
+    const { DATABASE_URL, NATS_URL } = services!.stringData!;
+    const checked = spawnSync(
+      process.execPath,
+      [path.join(WORKSPACE, 'libs/config/dist/cli/check-config.js')],
+      {
+        cwd: WORKSPACE,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env['PATH'],
+          KME_ID: kmeId,
+          DQKD_NETWORK_FILE: 'config/network.example.yaml',
+          DQKD_KEK: `1:${Buffer.alloc(32, 1).toString('base64')}`,
+          DATABASE_URL,
+          NATS_URL,
+        },
+      },
+    );
+    expect(checked.stderr).toContain(
+      "DATABASE_URL: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+    );
+    expect(checked.stderr).toContain(
+      "NATS_URL: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+    );
+    expect(checked.stderr).not.toContain('postgres.example.internal');
+    expect(checked.status).toBe(78);
+  });
 });
 
 describeWithKubectl('the Kubernetes overlays together', () => {

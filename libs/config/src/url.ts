@@ -41,7 +41,17 @@ export function normaliseBaseUrl(text: string): string {
   return new URL(text).href.replace(/\/+$/, '');
 }
 
-/** Checks a service URL (database, message bus), which may carry credentials and a path. */
+/**
+ * The mark of a value the example manifests leave to the operator (deploy/base/secrets.example.yaml): a URL
+ * that still carries it would log in with a password everyone can read there, and the NATS server of the same
+ * Secret would take it.
+ */
+const PLACEHOLDER = /REPLACE-ME/i;
+
+/**
+ * Checks a service URL (database, message bus), which may carry credentials and a path, but not the example
+ * manifests' placeholder as one.
+ */
 export function checkServiceUrl(
   text: string,
   protocols: readonly string[],
@@ -55,6 +65,9 @@ export function checkServiceUrl(
   }
   if (!protocols.includes(url.protocol)) return `must be a ${listing(protocols)} URL`;
   if (requireHost && !url.hostname) return 'must name a host';
+  if (PLACEHOLDER.test(url.username) || PLACEHOLDER.test(url.password)) {
+    return "carries the example's placeholder REPLACE-ME as a credential: set the real one";
+  }
   return undefined;
 }
 

@@ -180,6 +180,34 @@ describe('parseProcessEnv', () => {
       ).toEqual([]);
     });
 
+    it("a DATABASE_URL or NATS_URL still carrying the example Secret's placeholder, without echoing it", () => {
+      expect(
+        issuesOf({
+          ...minimal,
+          DATABASE_URL: 'postgres://dqkd:REPLACE-ME@db.east:5432/dqkd?sslmode=verify-full',
+          DQKD_KEK: '1:AAAA',
+          NATS_URL: 'nats://dqkd:replace-me-later@nats:4222',
+        }),
+      ).toEqual([
+        "environment: DATABASE_URL: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+        "environment: NATS_URL: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+      ]);
+      expect(issuesOf({ ...minimal, NATS_URL: 'nats://REPLACE-ME@a:4222,nats://REPLACE-ME@b:4222' })).toEqual(
+        [
+          "environment: NATS_URL: entry 1: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+          "environment: NATS_URL: entry 2: carries the example's placeholder REPLACE-ME as a credential: set the real one",
+        ],
+      );
+      // Only the credentials: a host or database may be named so.
+      expect(
+        issuesOf({
+          ...minimal,
+          DATABASE_URL: 'postgres://dqkd:s3cret@replace-me.east/dqkd',
+          DQKD_KEK: '1:AAAA',
+        }),
+      ).toEqual([]);
+    });
+
     it('NATS credentials or TLS files without NATS_URL', () => {
       expect(issuesOf({ ...minimal, NATS_CREDS_FILE: 'nats.creds' })).toEqual([
         'environment: NATS_CREDS_FILE: is set but NATS_URL is not',
