@@ -61,11 +61,11 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
       const client = new Client({ connectionString: site.databaseUrl });
       await client.connect();
       try {
-        const { rows } = await client.query<{ made_at: Date }>(
-          'SELECT made_at FROM bus_streams WHERE name = $1',
+        const { rows } = await client.query<{ recorded_at: Date }>(
+          'SELECT recorded_at FROM bus_streams WHERE name = $1',
           [out],
         );
-        return rows.map((row) => row.made_at);
+        return rows.map((row) => row.recorded_at);
       } finally {
         await client.end();
       }
@@ -114,11 +114,11 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
     it('makes it again at the next start once the operator forgot it with npm run forget-stream', async () => {
       const forgot = await forgetStream(site.databaseUrl, [out]);
       expect(forgot).toMatchObject({ code: 0, stderr: '' });
-      expect(forgot.stdout).toMatch(new RegExp(`^forgot ${out} \\(made \\d{4}-\\d\\d-\\d\\dT[^)]+Z\\)`));
+      expect(forgot.stdout).toMatch(new RegExp(`^forgot ${out} \\(recorded \\d{4}-\\d\\d-\\d\\dT[^)]+Z\\)`));
       expect(await recorded()).toEqual([]);
       expect(await forgetStream(site.databaseUrl, [out])).toMatchObject({
         code: 1,
-        stderr: `${out} is not recorded as made at this site: nothing to forget\n`,
+        stderr: `${out} is not recorded at this site: nothing to forget\n`,
       });
 
       const started = await startApp();

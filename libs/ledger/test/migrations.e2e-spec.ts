@@ -43,7 +43,10 @@ async function revertTo(dataSource: DataSource, name: string): Promise<void> {
         name: string;
       }[]
     )[0]?.name;
-  while ((await last()) !== name) await revertLastMigration(dataSource);
+  for (let reverted = 0; (await last()) !== name; reverted += 1) {
+    expect(reverted).toBeLessThan(MIGRATIONS.length);
+    await revertLastMigration(dataSource);
+  }
 }
 
 const tablesOf = (url: string) =>

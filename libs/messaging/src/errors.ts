@@ -6,6 +6,7 @@ export type BusErrorKind =
   | 'closed'
   | 'config'
   | 'provision'
+  | 'register'
   | 'no-stream'
   | 'publish'
   | 'unavailable'
@@ -44,6 +45,18 @@ export class BusProvisionError extends BusError {
     options?: ErrorOptions,
   ) {
     super(`could not provision ${resource}`, options);
+  }
+}
+
+/** The site's record of the streams its peers copy (see StreamRegister) could not be read or written. */
+export class StreamRegisterError extends BusError {
+  readonly kind = 'register';
+  constructor(
+    readonly stream: string,
+    options?: ErrorOptions,
+  ) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`the record of the streams the peers copy failed for ${stream}${cause}`, options);
   }
 }
 

@@ -21,22 +21,22 @@ export interface StreamSpec {
   /**
    * Other sites' streams copy this one. A stream made again under its name starts at sequence 1 while they
    * resume after the last sequence they copied, so they would skip its first messages without a word: it is
-   * not provisioned again while the bus runs (see Recovery), and at connect only when the site never made it
-   * before (see StreamRegister).
+   * not provisioned again while the bus runs (see Recovery), and at connect only when the site holds no record
+   * of it (see StreamRegister).
    */
   copiedByPeers?: boolean;
 }
 
 /**
- * Where a site records the streams its peers copy once it made them, kept apart from NATS (the ledger), so a
- * process that starts after NATS lost such a stream tells that from a new site and leaves the stream to the
- * operator instead of making it again.
+ * Where a site records the streams its peers copy once they are on its NATS, kept apart from NATS (the
+ * ledger), so a process that starts after NATS lost such a stream tells that from a new site and leaves the
+ * stream to the operator instead of making it again.
  */
 export interface StreamRegister {
-  /** When the site first made `stream`; undefined when it never did (or the operator had it forgotten). */
-  madeAt(stream: string): Promise<Date | undefined>;
-  /** Records that `stream` is on the site's NATS; idempotent. */
-  recordMade(stream: string): Promise<void>;
+  /** When `stream` was first recorded; undefined when it never was (or the operator had it forgotten). */
+  recordedAt(stream: string): Promise<Date | undefined>;
+  /** Records that `stream` is on the site's NATS; a stream recorded before keeps its first time. */
+  record(stream: string): Promise<void>;
 }
 
 /**

@@ -16,15 +16,15 @@ import {
 import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { bytes, gate, text, waitFor } from './support/wait';
 
-/** The register as the ledger keeps it (BusStreams), in memory: stream → when the site first made it. */
+/** The register as the ledger keeps it (BusStreams), in memory: stream → when it was first recorded. */
 class MemoryRegister implements StreamRegister {
   readonly made = new Map<string, Date>();
 
-  async madeAt(stream: string): Promise<Date | undefined> {
+  async recordedAt(stream: string): Promise<Date | undefined> {
     return this.made.get(stream);
   }
 
-  async recordMade(stream: string): Promise<void> {
+  async record(stream: string): Promise<void> {
     if (!this.made.has(stream)) this.made.set(stream, new Date());
   }
 }
@@ -214,7 +214,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     errors.mockRestore();
     expect(register.made.get(out)).toBe(made);
 
-    // The operator's last step (npm run forget-stream): the next start makes it, as on a new site.
+    // The operator's step (npm run forget-stream): the next start makes it, as on a new site.
     register.made.delete(out);
     const after = await provision(topology, register);
     await expect(after.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toMatchObject({
@@ -222,6 +222,44 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
       sequence: 1,
     });
     expect(register.made.get(out)).toBeInstanceOf(Date);
+    // The process that found it lost publishes to it as soon as it is there.
+    await expect(restarted.publish(subject, bytes('later'), { msgId: 'later' })).resolves.toMatchObject({
+      sequence: 2,
+    });
+  });
+
+  it('makes the OUT stream once when processes of a new site start together, telling no one it is lost', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const register = new MemoryRegister();
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+
+    const started = await Promise.all([1, 2, 3].map(() => provision(topology, register)));
+
+    for (const [i, bus] of started.entries()) {
+      await expect(bus.publish(subject, bytes(`m${i}`), { msgId: `m${i}` })).resolves.toMatchObject({
+        sequence: i + 1,
+      });
+    }
+    expect(errors).not.toHaveBeenCalled();
+    errors.mockRestore();
+    expect([...register.made.keys()]).toEqual([topology.streams[0]!.name]);
+  });
+
+  it('fails to connect, saying so, when the register cannot be read, and makes nothing', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const broken: StreamRegister = {
+      recordedAt: () => Promise.reject(new Error('relation "bus_streams" does not exist')),
+      record: () => Promise.resolve(),
+    };
+
+    await expect(provision(topology, broken)).rejects.toMatchObject({
+      kind: 'register',
+      message: expect.stringContaining('relation "bus_streams" does not exist'),
+    });
+    await expect(jsm.streams.info(topology.streams[0]!.name)).rejects.toThrow(/stream not found/);
   });
 
   it('records an OUT stream made before there was a register, and leaves its messages be', async () => {

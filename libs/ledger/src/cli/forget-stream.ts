@@ -3,8 +3,8 @@ import { BusStreams } from '../store/bus-streams';
 import { runCli } from './run-cli';
 
 /**
- * `npm run forget-stream -- <stream>`: forgets that this site made the OUT stream `<stream>` (ledger at
- * DATABASE_URL), so that the next process to start makes it again. The last step of recovering a lost OUT
+ * `npm run forget-stream -- <stream>`: forgets the record of the OUT stream `<stream>` in the ledger at
+ * DATABASE_URL, so that the next process of the site to start makes it again. The last step of recovering a lost OUT
  * stream (docs/operations.md, "A stream deleted while running"), once each peer is ready to copy it from its
  * start. Exits 1 when the stream was not recorded.
  */
@@ -26,13 +26,13 @@ async function main(): Promise<number> {
   });
   await dataSource.initialize();
   try {
-    const madeAt = await new BusStreams(dataSource.manager).forget(stream);
-    if (madeAt === undefined) {
-      process.stderr.write(`${stream} is not recorded as made at this site: nothing to forget\n`);
+    const recordedAt = await new BusStreams(dataSource.manager).forget(stream);
+    if (recordedAt === undefined) {
+      process.stderr.write(`${stream} is not recorded at this site: nothing to forget\n`);
       return 1;
     }
     process.stdout.write(
-      `forgot ${stream} (made ${madeAt.toISOString()}): the next process of this site to start makes it again\n`,
+      `forgot ${stream} (recorded ${recordedAt.toISOString()}): the next process of this site to start makes it again\n`,
     );
     return 0;
   } finally {

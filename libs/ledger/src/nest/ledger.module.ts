@@ -8,10 +8,10 @@ import { openLedger, type OpenLedgerOptions } from '../open-ledger';
 export const LEDGER_READINESS = Symbol('dqkd.ledger.readiness');
 
 /**
- * The ledger as the register of the streams the site's peers copy, for the bus (BusModule's `streamRegister`):
- * a stream lost with NATS' store is then not made again silently at a process' start.
+ * Injection token of the ledger's record of the streams the site's peers copy (`ledger.busStreams`), for the
+ * bus (BusModule's `streamRegister`): a stream lost with NATS' store is then not made again at a start.
  */
-export const LEDGER_STREAM_REGISTER = { inject: Ledger, select: (ledger: Ledger) => ledger.busStreams };
+export const LEDGER_STREAM_REGISTER = Symbol('dqkd.ledger.stream-register');
 
 /**
  * Provides this site's `Ledger` to every module, injected by class: `constructor(private readonly ledger: Ledger)`.
@@ -39,8 +39,13 @@ export class LedgerModule implements OnApplicationShutdown {
           inject: [Ledger],
           useFactory: (ledger: Ledger) => ({ name: 'ledger', check: () => ledger.ping() }),
         },
+        {
+          provide: LEDGER_STREAM_REGISTER,
+          inject: [Ledger],
+          useFactory: (ledger: Ledger) => ledger.busStreams,
+        },
       ],
-      exports: [Ledger, LEDGER_READINESS],
+      exports: [Ledger, LEDGER_READINESS, LEDGER_STREAM_REGISTER],
     };
   }
 

@@ -74,8 +74,8 @@ export class JetStreamBus implements Bus {
 
   /**
    * Connects, then creates or updates every stream and consumer of the topology. With `register`, a stream the
-   * peers copy that the site made before and NATS no longer has is not made again: publishing to it fails
-   * until the operator has it made (see Recovery.leaveToOperator).
+   * peers copy that the register holds and NATS no longer has is not made again: publishing to it fails until
+   * the operator has it made (see Recovery).
    */
   static async connect(
     options: NatsBusOptions,
@@ -96,14 +96,16 @@ export class JetStreamBus implements Bus {
     });
     try {
       const jsm = await jetstreamManager(nc, { timeout: resolved.requestTimeoutMs, domain: resolved.domain });
-      const lost: string[] = [];
+      const missing: string[] = [];
       for (const stream of streams) {
-        if (!stream.copiedByPeers || register === undefined) await ensureStream(jsm, stream);
-        else if ((await ensureCopiedStream(jsm, stream, register)) === 'lost') lost.push(stream.name);
+        const outcome =
+          stream.copiedByPeers && register !== undefined
+            ? await ensureCopiedStream(jsm, stream, register)
+            : await ensureStream(jsm, stream);
+        if (outcome === 'missing') missing.push(stream.name);
       }
       for (const consumer of consumers) await ensureConsumer(jsm, consumer);
-      const recovery = new Recovery(jsm, streams);
-      lost.forEach((stream) => recovery.leaveToOperator(stream));
+      const recovery = new Recovery(jsm, streams, missing);
       return new JetStreamBus(nc, jsm, jsm.jetstream(), resolved, recovery);
     } catch (error) {
       await nc.close();

@@ -1,18 +1,26 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
-import { BusError, BusProvisionError } from '../errors';
+import { BusError, BusProvisionError, StreamRegisterError } from '../errors';
 import type { ResolvedConsumer, ResolvedStream, StreamRegister } from '../topology';
 import { changedFields, consumerConfig, streamConfig } from './config';
 
 export type ProvisionOutcome = 'created' | 'updated' | 'unchanged';
 
-/** Creates the stream, or updates it to match; JetStream cannot change retention or storage in place. */
-export async function ensureStream(jsm: JetStreamManager, spec: ResolvedStream): Promise<ProvisionOutcome> {
+/**
+ * Creates the stream, or updates it to match; JetStream cannot change retention or storage in place. With
+ * `mayCreate` false a missing stream is left missing (`missing`).
+ */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  spec: ResolvedStream,
+  { mayCreate = true }: { mayCreate?: boolean } = {},
+): Promise<ProvisionOutcome | 'missing'> {
   const resource = `stream ${spec.name}`;
   const desired = streamConfig(spec);
   return provision(resource, async () => {
     const existing = await jsm.streams.info(spec.name).catch(absent(JetStreamApiCodes.StreamNotFound));
     if (!existing) {
+      if (!mayCreate) return 'missing';
       await jsm.streams.add(desired);
       return 'created';
     }
@@ -29,26 +37,29 @@ export async function ensureStream(jsm: JetStreamManager, spec: ResolvedStream):
 }
 
 /**
- * ensureStream for a stream the peers copy, at connect: a missing one is made only when `register` says the
- * site never made it, and is recorded there once it is on the server. `lost` when it was made before and is
- * gone: left to the operator (see StreamSpec.copiedByPeers).
+ * ensureStream for a stream the peers copy, at connect: made only when `register` holds no record of it (a new
+ * site, or one whose operator had it forgotten), and recorded once it is on the server; `missing` when it is
+ * recorded and gone, left to the operator (see StreamSpec.copiedByPeers). The record is read first, so a
+ * process that finds it never makes the stream, however the others starting beside it fare.
  */
 export async function ensureCopiedStream(
   jsm: JetStreamManager,
   spec: ResolvedStream,
   register: StreamRegister,
-): Promise<ProvisionOutcome | 'lost'> {
-  let missing: boolean;
-  try {
-    missing =
-      (await jsm.streams.info(spec.name).catch(absent(JetStreamApiCodes.StreamNotFound))) === undefined;
-  } catch (cause) {
-    throw new BusProvisionError(`stream ${spec.name}`, { cause });
-  }
-  if (missing && (await register.madeAt(spec.name)) !== undefined) return 'lost';
-  const outcome = await ensureStream(jsm, spec);
-  await register.recordMade(spec.name);
+): Promise<ProvisionOutcome | 'missing'> {
+  const recorded = (await registered(spec.name, () => register.recordedAt(spec.name))) !== undefined;
+  const outcome = await ensureStream(jsm, spec, { mayCreate: !recorded });
+  if (!recorded) await registered(spec.name, () => register.record(spec.name));
   return outcome;
+}
+
+/** A call to the register, its failure told apart from the server's (it is the ledger's, not NATS'). */
+async function registered<T>(stream: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (cause) {
+    throw new StreamRegisterError(stream, { cause });
+  }
 }
 
 export async function ensureConsumer(
@@ -71,7 +82,7 @@ export async function ensureConsumer(
   });
 }
 
-async function provision(resource: string, run: () => Promise<ProvisionOutcome>): Promise<ProvisionOutcome> {
+async function provision<T>(resource: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (cause) {

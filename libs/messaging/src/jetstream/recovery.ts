@@ -29,10 +29,14 @@ export class Recovery {
   private readonly attempts = new Map<string, Promise<boolean>>();
   private readonly logger = new Logger('JetStreamBus');
 
+  /** `missing`: streams the peers copy that connect found gone and left to the operator. */
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly streams: readonly ResolvedStream[],
-  ) {}
+    missing: readonly string[] = [],
+  ) {
+    missing.forEach((stream) => this.leaveToOperator(stream));
+  }
 
   /**
    * After a publish that nobody stored: provisions the topology's stream of the subject again if the server
@@ -79,14 +83,13 @@ export class Recovery {
   /**
    * A stream the peers copy is not made again here (see StreamSpec.copiedByPeers): its publishes fail until it
    * is back, and the operator is told once what to do. The process stays ready, so that a gateway still hands
-   * out the keys of dec_keys and answers status while its enc_keys fail. Also for such a stream found lost
-   * at connect.
+   * out the keys of dec_keys and answers status while its enc_keys fail.
    */
-  leaveToOperator(stream: string): false {
+  private leaveToOperator(stream: string): false {
     if (!this.leftToOperator.has(stream)) {
       this.logger.error(
-        `stream ${stream} is gone from NATS and other sites copy it from the sequence they reached: made ` +
-          'again, its first messages would never reach them, so publishing to it fails until the operator ' +
+        `stream ${stream} is gone from NATS and other sites copy it from the sequence they reached: were it ` +
+          'made again, its first messages would never reach them, so publishing to it fails until the operator ' +
           'has each peer ready to copy it from its start and then has it made again (docs/operations.md, ' +
           '"A stream deleted while running")',
       );

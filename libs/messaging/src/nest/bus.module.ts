@@ -53,11 +53,8 @@ export interface BusModuleOptions {
   app: string;
   /** The streams and consumers this app relies on; provisioned idempotently at start-up. */
   topology: Topology;
-  /**
-   * Where the site records the streams its peers copy (see StreamRegister): `select` takes it from what
-   * `inject` provides, e.g. `{ inject: Ledger, select: (ledger) => ledger.busStreams }`.
-   */
-  streamRegister?: { inject: InjectionToken; select: (provided: never) => StreamRegister };
+  /** The token of the site's record of the streams its peers copy (see StreamRegister), e.g. the ledger's. */
+  streamRegister?: InjectionToken;
 }
 
 /** Provides the connected `Bus` (token `BUS`) and closes it cleanly on shutdown. */
@@ -70,17 +67,22 @@ export class BusModule {
       providers: [
         {
           provide: BUS,
-          inject: [DqkdConfig, ...(options.streamRegister ? [options.streamRegister.inject] : [])],
-          useFactory: (config: DqkdConfig, registerOf?: never) =>
-            connectBus(
+          inject: [DqkdConfig, ...(options.streamRegister ? [options.streamRegister] : [])],
+          useFactory: (config: DqkdConfig, register?: StreamRegister) => {
+            // Without it a lost stream would be made again at start-up, as before the register.
+            if (options.streamRegister !== undefined && register === undefined) {
+              throw new Error(`${String(options.streamRegister)} provides no stream register`);
+            }
+            return connectBus(
               busTarget(config.env.nats, `${config.kme.id}/${options.app}`),
               options.topology,
-              registerOf === undefined ? undefined : options.streamRegister?.select(registerOf),
+              register,
             ).catch((error: unknown) => {
               throw error instanceof BusUnavailableError
                 ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
                 : error;
-            }),
+            });
+          },
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
         {
