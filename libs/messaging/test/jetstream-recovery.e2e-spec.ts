@@ -228,6 +228,41 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     });
   });
 
+  it('lets a peer copy a lost OUT stream from its start after the steps of docs/operations.md', async () => {
+    const options = { prefix: uniqueNaming().prefix };
+    const topology = publisherTopology('kme-east', options);
+    const out = topology.streams[0]!.name;
+    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const register = new MemoryRegister();
+    const peer = siteTopology('kme-west', ['kme-east'], options);
+    const inbound = inConsumer('kme-west', options);
+    const west = await provision(peer);
+    const got = await record(west, inbound);
+    await (await provision(topology, register)).publish(subject, bytes('before'), { msgId: 'before' });
+    await waitFor(() => got.includes('before'), 5000, 'the message sent before');
+    await jsm.streams.delete(out);
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    await provision(topology, register);
+    errors.mockRestore();
+
+    // 1. The peer has applied what its IN stream holds.
+    const drained = await jsm.consumers.info(inbound.stream, inbound.durable);
+    expect([drained.num_pending, drained.num_ack_pending]).toEqual([0, 0]);
+    // 2. npm run forget-stream; 3. a start makes the OUT stream again, from sequence 1, which the peer skips.
+    register.made.delete(out);
+    const restarted = await provision(topology, register);
+    await expect(restarted.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toMatchObject({
+      sequence: 1,
+    });
+    // 4. With the peer's replication stopped, its IN stream is deleted; started, it makes the stream, which
+    // copies the OUT stream from its start.
+    await west.close({ graceMs: 100 });
+    await jsm.streams.delete(inbound.stream);
+    const again = await record(await provision(peer), inbound);
+    await waitFor(() => again.includes('after'), 15_000, 'the first message of the stream made again');
+    expect(again).not.toContain('before');
+  });
+
   it('makes the OUT stream once when processes of a new site start together, telling no one it is lost', async () => {
     const options = { prefix: uniqueNaming().prefix };
     const topology = publisherTopology('kme-east', options);
