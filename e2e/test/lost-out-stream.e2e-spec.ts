@@ -43,12 +43,15 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
     let out: string;
     let env: Record<string, string>;
 
+    /** The process a test started and has not stopped yet, killed after a failed test. */
+    let running: AppProcess | undefined;
     const startApp = async () => {
-      const started = AppProcess.start(app, env, site.dir);
-      await started.waitFor(`${app} of kme-east is running; health on http://127.0.0.1:`, 40_000);
-      return started;
+      running = AppProcess.start(app, env, site.dir);
+      await running.waitFor(`${app} of kme-east is running; health on http://127.0.0.1:`, 40_000);
+      return running;
     };
     const stop = async (started: AppProcess) => {
+      running = undefined;
       started.signal('SIGTERM');
       expect(await started.exit()).toBe(0);
     };
@@ -78,6 +81,12 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
       out = siteNaming('kme-east', { prefix: site.subjectPrefix }).stream('out');
       nc = await connect({ servers: NATS_URL });
       jsm = await jetstreamManager(nc);
+    });
+
+    afterEach(async () => {
+      running?.signal('SIGKILL');
+      await running?.exit().catch(() => undefined);
+      running = undefined;
     });
 
     afterAll(async () => {
@@ -117,7 +126,7 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
       expect(forgot.stdout).toMatch(new RegExp(`^forgot ${out} \\(recorded \\d{4}-\\d\\d-\\d\\dT[^)]+Z\\)`));
       expect(await recorded()).toEqual([]);
       expect(await forgetStream(site.databaseUrl, [out])).toMatchObject({
-        code: 1,
+        code: 3,
         stderr: `${out} is not recorded at this site: nothing to forget\n`,
       });
 

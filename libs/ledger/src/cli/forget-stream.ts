@@ -4,10 +4,13 @@ import { runCli } from './run-cli';
 
 /**
  * `npm run forget-stream -- <stream>`: forgets the record of the OUT stream `<stream>` in the ledger at
- * DATABASE_URL, so that the next process of the site to start makes it again. The last step of recovering a lost OUT
- * stream (docs/operations.md, "A stream deleted while running"), once each peer is ready to copy it from its
- * start. Exits 1 when the stream was not recorded.
+ * DATABASE_URL, so that the next process of the site to start makes it again: step 2 of recovering a lost OUT
+ * stream (docs/operations.md, "A stream deleted while running"). Exits 3 when the stream was not recorded, 1
+ * when the ledger could not be reached or read.
  */
+/** Apart from 1, which runCli answers for any failure. */
+const NOT_RECORDED = 3;
+
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL;
   if (url === undefined || url === '') {
@@ -29,7 +32,7 @@ async function main(): Promise<number> {
     const recordedAt = await new BusStreams(dataSource.manager).forget(stream);
     if (recordedAt === undefined) {
       process.stderr.write(`${stream} is not recorded at this site: nothing to forget\n`);
-      return 1;
+      return NOT_RECORDED;
     }
     process.stdout.write(
       `forgot ${stream} (recorded ${recordedAt.toISOString()}): the next process of this site to start makes it again\n`,

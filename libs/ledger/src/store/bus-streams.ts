@@ -29,8 +29,8 @@ export class BusStreams {
   }
 
   /**
-   * Forgets `stream`, so that the next process to start makes it again (the operator's step, once the peers
-   * are ready to copy it from its start). Answers when it was recorded, or undefined when it was not.
+   * Forgets `stream`, so that the next process to start makes it again (an operator's step in recovering a lost
+   * stream). Answers when it was recorded, or undefined when it was not.
    */
   async forget(stream: string): Promise<Date | undefined> {
     const [row] = await rows<{ recorded_at: Date }>(

@@ -131,6 +131,7 @@ export class JetStreamBus implements Bus {
         if (noResponders(cause) && (await this.recovery.restoreStreamOf(subject))) return send();
         throw cause;
       });
+      this.recovery.stored(ack.stream);
       return { stream: ack.stream, sequence: ack.seq, duplicate: ack.duplicate };
     } catch (cause) {
       if (noResponders(cause)) throw new NoStreamError(subject, { cause });

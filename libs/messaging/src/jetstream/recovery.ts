@@ -49,11 +49,17 @@ export class Recovery {
     const looked = this.leftToOperator.get(stream.name);
     if (looked !== undefined && Date.now() - looked < LOOK_AGAIN_MS) return false;
     const found = await presence(this.jsm.streams.info(stream.name));
-    if (found === 'there' && this.leftToOperator.delete(stream.name)) {
-      this.logger.log(`stream ${stream.name} is there again`);
-    }
+    if (found === 'there') this.stored(stream.name);
     if (found === 'no-stream') return this.restoreStream(stream);
     return found === 'there';
+  }
+
+  /**
+   * `stream` holds messages again (a publish was stored there): a stream left to the operator is back, and
+   * losing it once more is told again.
+   */
+  stored(stream: string): void {
+    if (this.leftToOperator.delete(stream)) this.logger.log(`stream ${stream} is there again`);
   }
 
   /**
@@ -90,8 +96,8 @@ export class Recovery {
       this.logger.error(
         `stream ${stream} is gone from NATS and other sites copy it from the sequence they reached: were it ` +
           'made again, its first messages would never reach them, so publishing to it fails until the operator ' +
-          'has each peer ready to copy it from its start and then has it made again (docs/operations.md, ' +
-          '"A stream deleted while running")',
+          'has it made again and each peer copy it from its start (docs/operations.md, "A stream deleted ' +
+          'while running")',
       );
     }
     this.leftToOperator.set(stream, Date.now());
