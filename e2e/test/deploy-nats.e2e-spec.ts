@@ -319,6 +319,13 @@ describe('the inter-site NATS link', () => {
     return { east, west };
   }
 
+  /** Starts both sites as `deployment` runs them and, once west has joined east, whether a message crosses each way. */
+  async function joinedAndCarrying(deployment: Deployment): Promise<Record<Site, boolean>> {
+    const sites = await startSites(deployment);
+    expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
+    return carriesAcross(sites, deployment);
+  }
+
   beforeAll(async () => {
     if (!hasNatsServer) return;
     dir = mkdtempSync(path.join(tmpdir(), 'dqkd-deploy-nats-'));
@@ -468,9 +475,7 @@ describe('the inter-site NATS link', () => {
     withNats(
       "carries a message into each site's IN stream from the other with the sites' environment",
       async () => {
-        const sites = await startSites(compose());
-        expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
-        expect(await carriesAcross(sites, compose())).toEqual({ east: true, west: true });
+        expect(await joinedAndCarrying(compose())).toEqual({ east: true, west: true });
       },
       60_000,
     );
@@ -590,9 +595,7 @@ describe('the inter-site NATS link', () => {
     withNatsAndKubectl(
       "join the west region to the east hub with the certificates of their Secrets, and carry a message into each region's IN stream from the other",
       async () => {
-        const sites = await startSites(kubernetes());
-        expect(await eventually(async () => (await leafCount(sites.east)) === 1)).toBe(true);
-        expect(await carriesAcross(sites, kubernetes())).toEqual({ east: true, west: true });
+        expect(await joinedAndCarrying(kubernetes())).toEqual({ east: true, west: true });
       },
       60_000,
     );

@@ -60,6 +60,13 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
         () => true,
         () => false,
       );
+    /** A start of the app makes the stream and records it, once. */
+    const startMakesIt = async () => {
+      const started = await startApp();
+      expect(await streamThere()).toBe(true);
+      expect(await recorded()).toHaveLength(1);
+      await stop(started);
+    };
     const recorded = async (): Promise<Date[]> => {
       const client = new Client({ connectionString: site.databaseUrl });
       await client.connect();
@@ -94,12 +101,7 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
       await site?.remove();
     });
 
-    it('makes the stream of a new site at start-up and records it in the ledger', async () => {
-      const started = await startApp();
-      expect(await streamThere()).toBe(true);
-      expect(await recorded()).toHaveLength(1);
-      await stop(started);
-    }, 60_000);
+    it('makes the stream of a new site at start-up and records it in the ledger', startMakesIt, 60_000);
 
     it('leaves the lost stream to the operator at the next start: says so once, stays ready', async () => {
       const [made] = await recorded();
@@ -130,10 +132,7 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
         stderr: `${out} is not recorded at this site: nothing to forget\n`,
       });
 
-      const started = await startApp();
-      expect(await streamThere()).toBe(true);
-      expect(await recorded()).toHaveLength(1);
-      await stop(started);
+      await startMakesIt();
     }, 60_000);
 
     it('refuses a forget-stream without exactly one stream name, or without DATABASE_URL, with exit code 2', async () => {

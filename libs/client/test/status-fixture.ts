@@ -1,4 +1,4 @@
-/** A KME's status answer (§5.1) as the test servers of the client e2e give it. */
+/** A KME's status answer (§5.1), as the client's tests and the test servers of its e2e give it. */
 export const STATUS = {
   source_KME_ID: 'kme-east',
   target_KME_ID: 'kme-west',

@@ -29,6 +29,18 @@ class MemoryRegister implements StreamRegister {
   }
 }
 
+/** kme-east's OUT stream under a prefix of its own: the topology of an app publishing to it, and a subject. */
+function eastOut() {
+  const options = { prefix: uniqueNaming().prefix };
+  const topology = publisherTopology('kme-east', options);
+  return {
+    options,
+    topology,
+    out: topology.streams[0]!.name,
+    subject: protocolSubject('kme-east', 'kme-west', 'assignment', options),
+  };
+}
+
 /** A JetStream stream or consumer deleted while the apps run, by an operator or a lost store. */
 describe('JetStream after a stream or consumer was deleted under the bus', () => {
   let nc: NatsConnection;
@@ -154,12 +166,9 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   it('leaves a deleted OUT stream its peers copy to the operator: publishes fail, the bus stays ready', async () => {
     // Made again, it would start at sequence 1 while a peer's IN stream resumes after the sequence it
     // reached, skipping the first messages without a word.
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
+    const { topology, out, subject } = eastOut();
     const bus = await provision(topology);
-    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
-    const out = topology.streams[0]!.name;
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
 
     await jsm.streams.delete(out);
@@ -189,10 +198,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('at start-up makes the OUT stream of a new site, but leaves one the site made and lost until forgotten', async () => {
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
-    const out = topology.streams[0]!.name;
-    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const { topology, out, subject } = eastOut();
     const register = new MemoryRegister();
 
     await provision(topology, register);
@@ -236,10 +242,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('lets a peer copy a lost OUT stream from its start after the steps of docs/operations.md', async () => {
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
-    const out = topology.streams[0]!.name;
-    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const { options, topology, out, subject } = eastOut();
     const register = new MemoryRegister();
     const peer = siteTopology('kme-west', ['kme-east'], options);
     const inbound = inConsumer('kme-west', options);
@@ -276,9 +279,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
   });
 
   it('makes the OUT stream once when processes of a new site start together, telling no one it is lost', async () => {
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
-    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const { topology, out, subject } = eastOut();
     const register = new MemoryRegister();
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
 
@@ -291,12 +292,11 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     }
     expect(errors).not.toHaveBeenCalled();
     errors.mockRestore();
-    expect([...register.recorded.keys()]).toEqual([topology.streams[0]!.name]);
+    expect([...register.recorded.keys()]).toEqual([out]);
   });
 
   it('fails to connect, saying so, when the register cannot be read, and makes nothing', async () => {
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
+    const { topology, out } = eastOut();
     const broken: StreamRegister = {
       recordedAt: () => Promise.reject(new Error('relation "bus_streams" does not exist')),
       record: () => Promise.resolve(),
@@ -306,14 +306,11 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
       kind: 'register',
       message: expect.stringContaining('relation "bus_streams" does not exist'),
     });
-    await expect(jsm.streams.info(topology.streams[0]!.name)).rejects.toThrow(/stream not found/);
+    await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
   });
 
   it('records an OUT stream made before there was a register, and leaves its messages be', async () => {
-    const options = { prefix: uniqueNaming().prefix };
-    const topology = publisherTopology('kme-east', options);
-    const out = topology.streams[0]!.name;
-    const subject = protocolSubject('kme-east', 'kme-west', 'assignment', options);
+    const { topology, out, subject } = eastOut();
     const old = await provision(topology);
     await old.publish(subject, bytes('kept'), { msgId: 'kept' });
     const register = new MemoryRegister();

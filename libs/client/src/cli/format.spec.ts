@@ -1,3 +1,4 @@
+import { STATUS } from '../../test/status-fixture';
 import { demoTable, keysTable, statusTable, table } from './format';
 
 const key = (id: string, bytes: number[]) => ({ key_ID: id, key: Buffer.from(bytes).toString('base64') });
@@ -15,19 +16,7 @@ describe('table', () => {
 
 describe('statusTable', () => {
   it('shows strings without quotes and other values as JSON', () => {
-    const rows = statusTable({
-      source_KME_ID: 'kme-east',
-      target_KME_ID: 'kme-west',
-      master_SAE_ID: 'sae-alice',
-      slave_SAE_ID: 'sae-bob',
-      key_size: 256,
-      stored_key_count: 10,
-      max_key_count: 100,
-      max_key_per_request: 1024,
-      max_key_size: 65536,
-      min_key_size: 64,
-      max_SAE_ID_count: 2,
-    }).split('\n');
+    const rows = statusTable(STATUS).split('\n');
     expect(rows).toContain('source_KME_ID        kme-east');
     expect(rows).toContain('key_size             256');
   });

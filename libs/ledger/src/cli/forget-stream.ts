@@ -2,15 +2,15 @@ import { createLedgerDataSource } from '../data-source';
 import { BusStreams } from '../store/bus-streams';
 import { runCli } from './run-cli';
 
+/** Apart from 1, which runCli answers for any failure. */
+const NOT_RECORDED = 3;
+
 /**
  * `npm run forget-stream -- <stream>`: forgets the record of the OUT stream `<stream>` in the ledger at
  * DATABASE_URL, so that the next process of the site to start makes it again: step 2 of recovering a lost OUT
  * stream (docs/operations.md, "A stream deleted while running"). Exits 3 when the stream was not recorded, 1
  * when the ledger could not be reached or read.
  */
-/** Apart from 1, which runCli answers for any failure. */
-const NOT_RECORDED = 3;
-
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL;
   if (url === undefined || url === '') {

@@ -68,12 +68,8 @@ export class BusModule {
         {
           provide: BUS,
           inject: [DqkdConfig, ...(options.streamRegister ? [options.streamRegister] : [])],
-          useFactory: (config: DqkdConfig, register?: StreamRegister) => {
-            // Without it a lost stream would be made again at start-up, as before the register.
-            if (options.streamRegister !== undefined && register === undefined) {
-              throw new Error(`${String(options.streamRegister)} provides no stream register`);
-            }
-            return connectBus(
+          useFactory: (config: DqkdConfig, register?: StreamRegister) =>
+            connectBus(
               busTarget(config.env.nats, `${config.kme.id}/${options.app}`),
               options.topology,
               register,
@@ -81,8 +77,7 @@ export class BusModule {
               throw error instanceof BusUnavailableError
                 ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
                 : error;
-            });
-          },
+            }),
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },
         {
