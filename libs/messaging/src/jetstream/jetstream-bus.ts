@@ -158,7 +158,10 @@ export class JetStreamBus implements Bus {
       resolved.ackWaitMs,
       this.options.pullExpiresMs,
       (m) => this.settlement(m),
-      () => this.recovery.restoreConsumer(resolved),
+      {
+        afterFailedPull: () => this.recovery.restoreConsumer(resolved),
+        afterEmptyPull: () => this.recovery.restoreLostStore(resolved),
+      },
     );
     return this.track(subscription);
   }

@@ -5,6 +5,14 @@ import { Dispatcher, type Delivery, type DispatchOptions, type Settlement } from
 
 const MAX_RETRY_PAUSE_MS = 5000;
 
+/** What the subscription asks of the bus' Recovery when a pull comes back without messages. */
+export interface PullRecovery {
+  /** Puts the consumer back if the failed pull was the server telling that it (or its stream) is gone. */
+  afterFailedPull(): Promise<void>;
+  /** Makes the stream again if it counts messages for the consumer that its store no longer holds. */
+  afterEmptyPull(): Promise<void>;
+}
+
 /**
  * Pulls exactly as many messages as there are free handler slots, so nothing waits in
  * a client buffer while its ackWait runs out on the server.
@@ -24,8 +32,7 @@ export class PullSubscription implements Subscription {
     ackWaitMs: number,
     private readonly pullExpiresMs: number,
     private readonly settlement: (m: JsMsg) => Settlement,
-    /** Puts the consumer back if the failed pull was the server telling that it (or its stream) is gone. */
-    private readonly recover: () => Promise<void>,
+    private readonly recovery: PullRecovery,
   ) {
     this.onError = options.onError;
     this.dispatcher = new Dispatcher(handler, options, ackWaitMs);
@@ -53,19 +60,22 @@ export class PullSubscription implements Subscription {
         });
         // close() may have run while the pull was being set up, before there was a batch to close.
         if (this.stopping) await this.batch.close();
+        let received = 0;
         for await (const m of this.batch) {
+          received += 1;
           // Arrived while closing: hand it straight back rather than leave it to ackWait.
           if (this.stopping) m.nak();
           else this.dispatcher.run(delivery(m), this.settlement(m));
         }
         failures = 0;
+        if (received === 0 && !this.stopping) await this.recovery.afterEmptyPull();
       } catch (error) {
         // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff. A deleted
-        // consumer or stream ends every pull until recover() has provisioned it again.
+        // consumer or stream ends every pull until afterFailedPull() has provisioned it again.
         this.onError?.(error);
         // Not while closing: a pull ended by close() is no sign of a lost consumer, and must not delay it.
-        if (!this.stopping) await this.recover();
-        // close() may have come while recover() ran: it cuts short only a pause already begun.
+        if (!this.stopping) await this.recovery.afterFailedPull();
+        // close() may have come while afterFailedPull() ran: it cuts short only a pause already begun.
         if (this.stopping) return;
         failures += 1;
         await this.pause(Math.min(100 * 2 ** failures, MAX_RETRY_PAUSE_MS));

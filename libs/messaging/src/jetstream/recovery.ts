@@ -74,6 +74,32 @@ export class Recovery {
     await this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
   }
 
+  /**
+   * After a pull that brought nothing. nats-server 2.9 removes a deleted stream's files in the background, and
+   * a stream made again under the same name meanwhile (as restoreConsumer does within milliseconds) can lose
+   * its store to that removal: the server then counts the messages that reach it but keeps none, and its
+   * consumers deliver nothing, for good (seen on 2.9.10 in 16 of 354 loaded trials). Such a stream is deleted
+   * and made again, with the consumer. Never throws: a server out of reach is the failed pulls' business.
+   */
+  async restoreLostStore(spec: ResolvedConsumer): Promise<void> {
+    const stream = this.streams.find((s) => s.name === spec.stream);
+    // A stream the peers copy is not made again here; nor is one already being made again.
+    if (!stream || stream.copiedByPeers || this.attempts.has(`stream ${stream.name}`)) return;
+    const lost = await storeLost(this.jsm, spec).catch(() => undefined);
+    if (lost === undefined) return;
+    this.logger.warn(
+      `stream ${stream.name} counts messages (${lost.messages}) that its store does not hold (nats-server ` +
+        'removed the files of a deleted stream of that name under it); making it again',
+    );
+    // Only the stream found so: a process beside this one may have made it again already.
+    const now = await this.jsm.streams.info(stream.name).catch(() => undefined);
+    if (now?.created !== lost.created) return;
+    await this.jsm.streams.delete(stream.name).catch(() => false);
+    if (await this.restoreStream(stream)) {
+      await this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
+    }
+  }
+
   /** Tries again whatever is still lost, in the order it was found so (a stream before its consumer). */
   async check(): Promise<void> {
     for (const [resource, { provision }] of this.lost) await this.restore(resource, provision);
@@ -151,6 +177,28 @@ async function presence(info: Promise<unknown>): Promise<'there' | 'no-stream' |
     if (error.code === JetStreamApiCodes.ConsumerNotFound) return 'no-consumer';
     return undefined;
   }
+}
+
+/**
+ * The consumer's stream when it counts messages but cannot read even its first one; undefined when the
+ * consumer has nothing waiting or the stream reads fine. The first message always exists while the stream
+ * holds any, unless it was removed meanwhile (acknowledged off a work queue, aged out): that moves the first
+ * sequence, so it is read again.
+ */
+async function storeLost(
+  jsm: JetStreamManager,
+  spec: ResolvedConsumer,
+): Promise<{ messages: number; created: string } | undefined> {
+  const consumer = await jsm.consumers.info(spec.stream, spec.durable);
+  if (consumer.num_pending === 0) return undefined;
+  const before = await jsm.streams.info(spec.stream);
+  if (before.state.messages === 0) return undefined;
+  if (await jsm.streams.getMessage(spec.stream, { seq: before.state.first_seq })) return undefined;
+  const after = await jsm.streams.info(spec.stream);
+  const same = after.created === before.created && after.state.first_seq === before.state.first_seq;
+  return same && after.state.messages > 0
+    ? { messages: after.state.messages, created: after.created }
+    : undefined;
 }
 
 /** A BusProvisionError names only the resource; the server's reason is in its cause. */
