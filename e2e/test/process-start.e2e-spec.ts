@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { freePort } from '@dqkd/embedded/dist/observe';
 
 import { AppProcess } from './support/app-process';
-import { TestSite } from './support/test-site';
+import { createTestDatabase, dropTestDatabase, TestSite } from './support/test-site';
 
 const EX_CONFIG = 78;
 // entropy-server is not a KME process: entropy-server-process.e2e-spec.ts starts it with ENTROPY_SERVER_ID.
@@ -82,6 +82,21 @@ describe.each(apps)('the %s process', (app) => {
     const process = AppProcess.start(app, env, site.dir);
     await failsWithOneLine(process, 'DATABASE_URL: cannot use postgres://dqkd:***@127.0.0.1:');
     expect(process.text).not.toContain('hunter2');
+  });
+
+  it('refuses, in one line naming DQKD_MIGRATE, a ledger that lacks migrations of its version', async () => {
+    const unmigrated = await createTestDatabase('dqkd_e2e');
+    try {
+      const env = { ...site.env('kme-east'), DATABASE_URL: unmigrated, DQKD_MIGRATE: 'false' };
+      const refused = AppProcess.start(app, env, site.dir);
+      await failsWithOneLine(
+        refused,
+        'environment: DQKD_MIGRATE: is not true, and the ledger at postgres://',
+      );
+      expect(refused.text).toMatch(/lacks \d+ of this version's migrations \(the newest: [A-Za-z]+\d{13}\)/);
+    } finally {
+      await dropTestDatabase(unmigrated);
+    }
   });
 
   if (app !== 'ttl-reaper') {

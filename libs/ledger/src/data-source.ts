@@ -39,6 +39,23 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   });
 }
 
+/**
+ * The names of this version's migrations that the database has not had, oldest first; all of them when it has
+ * had none. Reads only, so it suits a role that may not change the schema.
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const names = dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);
+  const applied = await dataSource
+    .query<{ name: string }[]>('SELECT name FROM ledger_migrations')
+    .catch((error: { driverError?: { code?: string } }) => {
+      // undefined_table: nothing was ever migrated here.
+      if (error.driverError?.code === '42P01') return [];
+      throw error;
+    });
+  const done = new Set(applied.map((row) => row.name));
+  return names.filter((name) => !done.has(name));
+}
+
 /** Reverts the most recent migration; for operators rolling back a release. */
 export async function revertLastMigration(dataSource: DataSource): Promise<void> {
   await withMigrationLock(dataSource, () => dataSource.undoLastMigration({ transaction: 'all' }));

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DataSource } from 'typeorm';
 
-import { UnreachableServiceError, withoutPassword } from '@dqkd/config';
+import { ConfigError, ENVIRONMENT, UnreachableServiceError, withoutPassword } from '@dqkd/config';
 
 import { ensureKekFile } from './crypto/kek-file';
 import { Keyring, keyringFromEnv } from './crypto/keyring';
-import { createLedgerDataSource, runMigrations } from './data-source';
+import { createLedgerDataSource, pendingMigrations, runMigrations } from './data-source';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { LedgerConfigError } from './errors';
 import { Ledger } from './ledger';
@@ -96,12 +97,34 @@ async function open(
   try {
     if (migrate) {
       await runMigrations(dataSource);
+    } else {
+      await refuseUnmigrated(dataSource, url);
     }
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
   return new Ledger(dataSource, keyring, release);
+}
+
+/**
+ * Without DQKD_MIGRATE=true the schema is the operator's to bring up to date; a version started on an older one
+ * would fail on its first query of what it lacks (a table, a column), deep in some request. Refused at start-up
+ * instead, in one line (exit 78).
+ */
+async function refuseUnmigrated(dataSource: DataSource, url: string): Promise<void> {
+  const pending = await pendingMigrations(dataSource);
+  if (pending.length === 0) return;
+  throw new ConfigError([
+    {
+      source: ENVIRONMENT,
+      path: 'DQKD_MIGRATE',
+      message:
+        `is not true, and the ledger at ${withoutPassword(url)} lacks ${pending.length} of this version's ` +
+        `migrations (the newest: ${pending.at(-1)}): run \`DATABASE_URL=… npm run migrate\` of this version ` +
+        'first, or start with DQKD_MIGRATE=true',
+    },
+  ]);
 }
 
 function parseMigrate(value: string | undefined): boolean {

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 
 import type { DataSource } from 'typeorm';
 
-import { createLedgerDataSource, revertLastMigration, runMigrations } from '../src/data-source';
+import {
+  createLedgerDataSource,
+  pendingMigrations,
+  revertLastMigration,
+  runMigrations,
+} from '../src/data-source';
 import {
   createDatabase,
   DATABASE_MODES,
@@ -100,6 +105,18 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       expect(await tablesOf(url)).toEqual([]);
       expect(await runMigrations(dataSource)).toEqual(MIGRATIONS);
       expect(await tablesOf(url)).toEqual(LEDGER_TABLES);
+    }));
+
+  it('tells which migrations a database has not had, without changing it', () =>
+    withLedgerDatabase(async (dataSource, url) => {
+      expect(await pendingMigrations(dataSource)).toEqual(MIGRATIONS);
+      // Not even the migrations table: a role that may only read and write rows can ask too.
+      expect(await dataSource.query(`SELECT to_regclass('ledger_migrations') AS t`)).toEqual([{ t: null }]);
+      expect(await tablesOf(url)).toEqual([]);
+      await runMigrations(dataSource);
+      expect(await pendingMigrations(dataSource)).toEqual([]);
+      await revertTo(dataSource, 'InboxPerSender1767398400000');
+      expect(await pendingMigrations(dataSource)).toEqual(MIGRATIONS.slice(-2));
     }));
 
   it('lets exactly one of several replicas migrating at once apply the migrations', async () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 
-import { UnreachableServiceError } from '@dqkd/config';
+import { ConfigError, ENVIRONMENT, UnreachableServiceError } from '@dqkd/config';
 import { Logger } from '@nestjs/common';
 
 import { createJsonLogger } from './json-logger';
@@ -86,9 +86,11 @@ describe('JsonLogger', () => {
       path: '/opt/initdb',
     });
     const unreachable = new UnreachableServiceError('NATS_URL', 'nats:4222', new Error('connection refused'));
+    const unsuited = new ConfigError([{ source: ENVIRONMENT, path: 'DQKD_MIGRATE', message: 'is not true' }]);
     const lines = capture('info', (logger) => {
       logger.error(missing);
       logger.error(unreachable);
+      logger.error(unsuited);
       logger.error(new Error('a bug'), 'Error: a bug\n    at x');
       logger.error(spawned);
       logger.error(undefined);
@@ -101,6 +103,7 @@ describe('JsonLogger', () => {
         stack: undefined,
       },
       { msg: 'NATS_URL: cannot use nats:4222: connection refused', stack: undefined },
+      { msg: 'environment: DQKD_MIGRATE: is not true', stack: undefined },
       { msg: 'a bug', stack: 'Error: a bug\n    at x' },
       { msg: 'spawn /opt/initdb ENOENT', stack: spawned.stack },
       { msg: 'undefined', stack: undefined },

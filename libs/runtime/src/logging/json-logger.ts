@@ -1,4 +1,4 @@
-import { UnreachableServiceError, type LogLevel } from '@dqkd/config';
+import { ConfigError, UnreachableServiceError, type LogLevel } from '@dqkd/config';
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 
@@ -56,10 +56,11 @@ export class JsonLogger implements LoggerService {
 
 /**
  * What an error that a configuration causes says to the operator: a service the environment names that
- * cannot be reached, or a file it names (or one under DQKD_HOME) that cannot be read. Undefined for others.
+ * cannot be reached or does not suit (a ConfigError found once connected), or a file it names (or one under
+ * DQKD_HOME) that cannot be read. Undefined for others.
  */
 function operatorMistake(error: unknown): string | undefined {
-  if (error instanceof UnreachableServiceError) return error.message;
+  if (error instanceof UnreachableServiceError || error instanceof ConfigError) return error.message;
   if (!(error instanceof Error)) return undefined;
   // Opening a file only: a failed spawn, mkdir or the like is more likely a bug, and keeps its stack.
   const { code, path, syscall } = error as NodeJS.ErrnoException;
