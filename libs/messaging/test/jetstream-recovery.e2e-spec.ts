@@ -18,7 +18,7 @@ import {
 } from '../src';
 import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { PrivateNatsServer } from './support/nats-server';
-import { bytes, gate, text, waitFor } from './support/wait';
+import { bytes, gate, sleep, text, waitFor } from './support/wait';
 
 /** The register as the ledger keeps it (BusStreams), in memory: stream → when it was first recorded. */
 class MemoryRegister implements StreamRegister {
@@ -231,6 +231,34 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
       10_000,
       'a publish once the stream is back',
     );
+  });
+
+  it('asks the server about a stream left to the operator at most every 2 s while its publishes fail', async () => {
+    const { topology, out, subject } = eastOut();
+    const bus = await provision(topology);
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    // The bus asks through JetStream's API subject; a plain subscription sees each request as the server does.
+    const asked: number[] = [];
+    const watch = nc.subscribe(`$JS.API.STREAM.INFO.${out}`, { callback: () => asked.push(Date.now()) });
+    await nc.flush();
+    await jsm.streams.delete(out);
+
+    const started = Date.now();
+    for (let attempt = 0; attempt < 12; attempt += 1) {
+      await expect(bus.publish(subject, bytes('lost'), { msgId: `lost-${attempt}` })).rejects.toMatchObject({
+        kind: 'no-stream',
+      });
+      await sleep(250);
+    }
+    await nc.flush();
+    watch.unsubscribe();
+    errors.mockRestore();
+
+    // 12 failed publishes over 3 s or more: a look at the first, then one per 2 s (seen here a little late).
+    const elapsed = Date.now() - started;
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / 2000));
+    asked.slice(1).forEach((at, i) => expect(at - asked[i]!).toBeGreaterThanOrEqual(1900));
   });
 
   it('at start-up makes the OUT stream of a new site, but leaves one the site made and lost until forgotten', async () => {
