@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DataSource } from 'typeorm';
 
 import { ConfigError, ENVIRONMENT, UnreachableServiceError, withoutPassword } from '@dqkd/config';
+import type { DataSource } from 'typeorm';
 
 import { ensureKekFile } from './crypto/kek-file';
 import { Keyring, keyringFromEnv } from './crypto/keyring';
@@ -110,7 +110,7 @@ async function open(
 /**
  * Without DQKD_MIGRATE=true the schema is the operator's to bring up to date; a version started on an older one
  * would fail on its first query of what it lacks (a table, a column), deep in some request. Refused at start-up
- * instead, in one line (exit 78).
+ * instead, in one line.
  */
 async function refuseUnmigrated(dataSource: DataSource, url: string): Promise<void> {
   const pending = await pendingMigrations(dataSource);

@@ -239,7 +239,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     // The bus asks through JetStream's API subject; a plain subscription sees each request as the server does.
     const asked: number[] = [];
-    const watch = nc.subscribe(`$JS.API.STREAM.INFO.${out}`, { callback: () => asked.push(Date.now()) });
+    const watch = nc.subscribe(`$JS.API.STREAM.INFO.${out}`, { callback: () => void asked.push(Date.now()) });
     await nc.flush();
     await jsm.streams.delete(out);
 

@@ -87,13 +87,13 @@ export class Recovery {
     if (!stream || stream.copiedByPeers || this.attempts.has(`stream ${stream.name}`)) return;
     const lost = await storeLost(this.jsm, spec).catch(() => undefined);
     if (lost === undefined) return;
+    // Only the stream found so: a process beside this one may have made it again already.
+    const now = await this.jsm.streams.info(stream.name).catch(() => undefined);
+    if (now?.created !== lost.created) return;
     this.logger.warn(
       `stream ${stream.name} counts messages (${lost.messages}) that its store does not hold (nats-server ` +
         'removed the files of a deleted stream of that name under it); making it again',
     );
-    // Only the stream found so: a process beside this one may have made it again already.
-    const now = await this.jsm.streams.info(stream.name).catch(() => undefined);
-    if (now?.created !== lost.created) return;
     await this.jsm.streams.delete(stream.name).catch(() => false);
     if (await this.restoreStream(stream)) {
       await this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
