@@ -41,7 +41,7 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 
 /**
  * The names of this version's migrations that the database has not had, oldest first; all of them when it has
- * had none. Reads only, so it suits a role that may not change the schema.
+ * had none. Reads only (SELECT on ledger_migrations), so it suits a role that may not change the schema.
  */
 export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
   const names = dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name);

@@ -8,6 +8,8 @@ import { ensureConsumer, ensureStream } from './provision';
 
 /** How often a failing publish looks whether a stream left to the operator is back. */
 const LOOK_AGAIN_MS = 2_000;
+/** Between deleting a stream whose store was lost and making it again: the server's removal of the files. */
+const REMAKE_PAUSE_MS = 1_000;
 
 interface Lost {
   readonly provision: () => Promise<unknown>;
@@ -94,7 +96,10 @@ export class Recovery {
       `stream ${stream.name} counts messages (${lost.messages}) that its store does not hold (nats-server ` +
         'removed the files of a deleted stream of that name under it); making it again',
     );
-    await this.jsm.streams.delete(stream.name).catch(() => false);
+    // Not deleted (a user without the right, a timeout): the next empty pull tries again.
+    if (!(await this.jsm.streams.delete(stream.name).catch(() => false))) return;
+    // Made again at once, the new stream could lose its files to the same removal; it would be found so again.
+    await new Promise((resolve) => setTimeout(resolve, REMAKE_PAUSE_MS));
     if (await this.restoreStream(stream)) {
       await this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
     }
@@ -180,10 +185,10 @@ async function presence(info: Promise<unknown>): Promise<'there' | 'no-stream' |
 }
 
 /**
- * The consumer's stream when it counts messages but cannot read even its first one; undefined when the
- * consumer has nothing waiting or the stream reads fine. The first message always exists while the stream
- * holds any, unless it was removed meanwhile (acknowledged off a work queue, aged out): that moves the first
- * sequence, so it is read again.
+ * The consumer's stream when it counts messages but can read neither its first nor its last one; undefined
+ * when the consumer has nothing waiting or the stream reads. Both exist while the stream holds any, unless the
+ * first was removed meanwhile (acknowledged off a work queue, aged out): that moves the first sequence, so the
+ * stream is asked again.
  */
 async function storeLost(
   jsm: JetStreamManager,
@@ -193,7 +198,10 @@ async function storeLost(
   if (consumer.num_pending === 0) return undefined;
   const before = await jsm.streams.info(spec.stream);
   if (before.state.messages === 0) return undefined;
-  if (await jsm.streams.getMessage(spec.stream, { seq: before.state.first_seq })) return undefined;
+  // Neither end: a first sequence reported may be gone from a stream that reads fine (nats-server issue 3996).
+  const { first_seq: first, last_seq: last } = before.state;
+  if (await jsm.streams.getMessage(spec.stream, { seq: first })) return undefined;
+  if (await jsm.streams.getMessage(spec.stream, { seq: last })) return undefined;
   const after = await jsm.streams.info(spec.stream);
   const same = after.created === before.created && after.state.first_seq === before.state.first_seq;
   return same && after.state.messages > 0
