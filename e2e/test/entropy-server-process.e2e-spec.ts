@@ -58,6 +58,16 @@ describe('the entropy-server process', () => {
     );
   });
 
+  it("refuses a key that is not its certificate's, naming DQKD_TLS_KEY_FILE, with exit code 78", async () => {
+    const [cert, key] = ['entropy-1.pem', 'entropy-2.key'].map((file) => path.join(network.pkiDir, file));
+    const env = network.serverEnv('entropy-1', { DQKD_TLS_CERT_FILE: cert!, DQKD_TLS_KEY_FILE: key! });
+    const process = AppProcess.start('entropy-server', env, network.dir);
+    expect(await process.exit()).toBe(EX_CONFIG);
+    expect(process.text.trim()).toBe(
+      `environment: DQKD_TLS_KEY_FILE: ${key} is not the private key of the certificate in ${cert}`,
+    );
+  });
+
   it('refuses a malformed network file, naming the file and the line', async () => {
     const broken = path.join(network.dir, 'config/broken.yaml');
     writeFileSync(broken, 'version: 1\nkmes: [\n');

@@ -82,9 +82,11 @@ describe.each(apps)('the %s process', (app) => {
     const process = AppProcess.start(app, env, site.dir);
     await failsWithOneLine(process, 'DATABASE_URL: cannot use postgres://dqkd:***@127.0.0.1:');
     expect(process.text).not.toContain('hunter2');
+    // A service out of reach may come back: not a configuration to fix, so not 78.
+    expect(await process.exit()).toBe(1);
   });
 
-  it('refuses, in one line naming DQKD_MIGRATE, a ledger that lacks migrations of its version', async () => {
+  it('refuses, in one line naming DQKD_MIGRATE, a ledger that lacks migrations of its version, with exit code 78', async () => {
     const unmigrated = await createTestDatabase('dqkd_e2e');
     try {
       const env = { ...site.env('kme-east'), DATABASE_URL: unmigrated, DQKD_MIGRATE: 'false' };
@@ -94,9 +96,20 @@ describe.each(apps)('the %s process', (app) => {
         'environment: DQKD_MIGRATE: is not true, and the ledger at postgres://',
       );
       expect(refused.text).toMatch(/lacks \d+ of this version's migrations \(the newest: [A-Za-z]+\d{13}\)/);
+      expect(await refused.exit()).toBe(EX_CONFIG);
     } finally {
       await dropTestDatabase(unmigrated);
     }
+  });
+
+  it('refuses a keyring left a placeholder, in one line naming DQKD_KEK, with exit code 78', async () => {
+    const env = { ...site.env('kme-east'), DQKD_KEK: 'REPLACE-ME: the keyring' };
+    const refused = AppProcess.start(app, env, site.dir);
+    await failsWithOneLine(
+      refused,
+      'environment: DQKD_KEK: entry 1 must start with a positive integer version',
+    );
+    expect(await refused.exit()).toBe(EX_CONFIG);
   });
 
   if (app !== 'ttl-reaper') {
@@ -108,6 +121,24 @@ describe.each(apps)('the %s process', (app) => {
         expect(process.text).toContain('(ENOENT): check DQKD_HOME and the *_FILE variable that names it');
       } finally {
         rmSync(home, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a certificate left a placeholder, in one line naming DQKD_TLS_CERT_FILE, with exit code 78', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-placeholder-pem-'));
+      try {
+        const cert = path.join(dir, 'tls.crt');
+        writeFileSync(cert, 'REPLACE-ME: PEM certificate of the KME');
+        const key = path.join(site.dir, '.dqkd/pki/kme-east.key');
+        const env = { ...site.env('kme-east'), DQKD_TLS_CERT_FILE: cert, DQKD_TLS_KEY_FILE: key };
+        const refused = AppProcess.start(app, env, site.dir);
+        await failsWithOneLine(
+          refused,
+          `environment: DQKD_TLS_CERT_FILE: ${cert} holds no PEM certificate (`,
+        );
+        expect(await refused.exit()).toBe(EX_CONFIG);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

@@ -27,7 +27,7 @@ export function formatIssue(issue: ConfigIssue): string {
  * the message holds one issue per line.
  */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
 
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(issues.map(formatIssue).join('\n'));

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-import type { ProcessConfig } from '@dqkd/config';
+import { ConfigError, type ProcessConfig } from '@dqkd/config';
 import { ensureDevPki } from '@dqkd/pki';
 
 import { loadKmeEntropyCredentials } from './entropy-sources';
@@ -30,8 +30,22 @@ describe('loadKmeEntropyCredentials', () => {
   // The API's CA admits SAEs: an entropy server operator's CA in it could issue an SAE's certificate.
   it('checks them against DQKD_ENTROPY_CA_FILE when it is set, apart from the CA that admits SAEs', async () => {
     const entropyCa = path.join(dir, 'entropy-ca.pem');
-    writeFileSync(entropyCa, 'the entropy servers operator CA');
+    // The PKI's CA under a note of its own (PEM allows text before the block), so that the test sees which
+    // file was read.
+    const operatorCa = `# the entropy servers' operator CA\n${readFileSync(path.join(pkiDir(), 'ca.pem'), 'utf8')}`;
+    writeFileSync(entropyCa, operatorCa);
     const credentials = await loadKmeEntropyCredentials(configWith(entropyCa));
-    expect(credentials.tls.ca).toBe('the entropy servers operator CA');
+    expect(credentials.tls.ca).toBe(operatorCa);
+  });
+
+  // Else the key-generator and replication would retry the entropy servers for ever, never connecting.
+  it('stops with a ConfigError naming the variable when a PEM file holds a placeholder', async () => {
+    const entropyCa = path.join(dir, 'placeholder-ca.pem');
+    writeFileSync(entropyCa, 'REPLACE-ME: PEM CA certificate of the entropy servers');
+    const attempt = loadKmeEntropyCredentials(configWith(entropyCa));
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      `environment: DQKD_ENTROPY_CA_FILE: ${entropyCa} holds no PEM CA certificate`,
+    );
   });
 });

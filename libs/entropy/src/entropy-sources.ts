@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
-import type { NetworkConfig, ProcessConfig } from '@dqkd/config';
+import { ConfigError, ENVIRONMENT, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
 import {
-  CA_CERTIFICATE_FILE,
-  certificateFile,
+  tlsSources,
   loadSealingIdentity,
-  privateKeyFile,
+  readTlsMaterial,
   sealingIdentityFile,
   type SealingIdentity,
   type TlsOptions,
@@ -51,16 +49,20 @@ export function createEntropySources(
  * A KME's credentials: the ETSI API's certificate and key (DQKD_TLS_*; KME certificates carry the
  * clientAuth usage too) or the development PKI's `<kme>.pem/.key`, the entropy servers' CA
  * (DQKD_ENTROPY_CA_FILE, else DQKD_TLS_CA_FILE, else the PKI's `ca.pem`), and `<kme>.sealing.json` from the
- * PKI folder.
+ * PKI folder. TLS material that cannot serve is a ConfigError naming its variable: the entropy servers would
+ * otherwise be retried for ever with a client certificate that never connects.
  */
 export async function loadKmeEntropyCredentials(config: ProcessConfig): Promise<KmeEntropyCredentials> {
   const { pkiDir, kmeId, http, entropyCaFile } = config.env;
-  const inPki = (name: string) => path.join(pkiDir, name);
-  const [cert, key, ca, identity] = await Promise.all([
-    readFile(http.tls?.certFile ?? inPki(certificateFile(kmeId)), 'utf8'),
-    readFile(http.tls?.keyFile ?? inPki(privateKeyFile(kmeId)), 'utf8'),
-    readFile(entropyCaFile ?? http.tls?.caFile ?? inPki(CA_CERTIFICATE_FILE), 'utf8'),
-    loadSealingIdentity(inPki(sealingIdentityFile(kmeId))),
+  const from = tlsSources(pkiDir, kmeId, http.tls);
+  const [{ material, problem }, identity] = await Promise.all([
+    readTlsMaterial(
+      entropyCaFile ? { ...from, ca: { file: entropyCaFile, variable: 'DQKD_ENTROPY_CA_FILE' } } : from,
+    ),
+    loadSealingIdentity(path.join(pkiDir, sealingIdentityFile(kmeId))),
   ]);
-  return { tls: { cert, key, ca }, identity };
+  if (problem) {
+    throw new ConfigError([{ source: ENVIRONMENT, path: problem.variable, message: problem.message }]);
+  }
+  return { tls: material, identity };
 }

@@ -1,12 +1,17 @@
-/** A setting the ledger needs is missing or malformed; `variable` names the environment variable to fix. */
-export class LedgerConfigError extends Error {
+import { ConfigError, ENVIRONMENT } from '@dqkd/config';
+
+/**
+ * A setting the ledger needs is missing or malformed; `variable` names the environment variable to fix. A
+ * ConfigError, so that a process that meets it while starting says so in one line, as for any bad setting.
+ */
+export class LedgerConfigError extends ConfigError {
   override readonly name = 'LedgerConfigError';
 
   constructor(
     readonly variable: string,
     message: string,
   ) {
-    super(`${variable}: ${message}`);
+    super([{ source: ENVIRONMENT, path: variable, message }]);
   }
 }
 

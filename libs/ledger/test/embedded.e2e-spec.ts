@@ -166,6 +166,6 @@ describe('openLedger', () => {
   it('refuses a DQKD_MIGRATE that is neither true nor false', async () => {
     await expect(
       openLedger({ name: 'kme-east', env: { DQKD_HOME: home, DQKD_MIGRATE: 'yes' } }),
-    ).rejects.toThrow(/^DQKD_MIGRATE: must be true or false/);
+    ).rejects.toThrow(/^environment: DQKD_MIGRATE: must be true or false/);
   });
 });

@@ -50,10 +50,16 @@ export {
 export { loadSealingIdentity, loadSealingPublicKeys } from './sealing-identity-files';
 export {
   certificateIdentity,
+  tlsSources,
   readMutualTlsServerOptions,
+  readTlsMaterial,
   readTlsOptions,
   TLS_POLICY,
+  tlsMaterialProblem,
   type MutualTlsServerOptions,
   type PeerCertificateLike,
+  type PemSource,
+  type TlsMaterialProblem,
   type TlsOptions,
+  type TlsSources,
 } from './tls';

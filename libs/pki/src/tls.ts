@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -30,6 +31,55 @@ const TLS_CIPHERS = [
 /** The protocol versions and cipher suites of every DQKD TLS endpoint, server or client. */
 export const TLS_POLICY = { minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS } as const;
 
+/** Where one PEM text of a TlsOptions came from: the file read and the variable that chose it. */
+export interface PemSource {
+  readonly file: string;
+  readonly variable: string;
+}
+
+/** What is wrong with TLS material, naming the variable to fix. */
+export interface TlsMaterialProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/**
+ * Why TLS material cannot serve, undefined when it can: the certificate, the first CA certificate and the key
+ * must parse, and the key must be the certificate's. Checked when the material is read, so that a placeholder
+ * left in a mounted secret or a key of another certificate stops the process at start-up, where it would
+ * otherwise fail every handshake later (or, for a client, every connection, retried for ever).
+ */
+export function tlsMaterialProblem(material: TlsOptions, from: TlsSources): TlsMaterialProblem | undefined {
+  const problem = (part: keyof TlsOptions, what: string, error?: unknown): TlsMaterialProblem => {
+    // Node's crypto errors come from another realm under Jest: read the message, not the prototype.
+    const text = (error as { message?: unknown } | undefined)?.message;
+    const reason = typeof text === 'string' ? ` (${text})` : '';
+    return { variable: from[part].variable, message: `${from[part].file} holds no ${what}${reason}` };
+  };
+  let certificate: X509Certificate;
+  let key: KeyObject;
+  try {
+    certificate = new X509Certificate(material.cert);
+  } catch (error) {
+    return problem('cert', 'PEM certificate', error);
+  }
+  try {
+    if (!new X509Certificate(material.ca).ca) return problem('ca', 'CA certificate');
+  } catch (error) {
+    return problem('ca', 'PEM CA certificate', error);
+  }
+  try {
+    key = createPrivateKey(material.key);
+  } catch (error) {
+    return problem('key', 'PEM private key', error);
+  }
+  if (certificate.checkPrivateKey(key)) return undefined;
+  return {
+    variable: from.key.variable,
+    message: `${from.key.file} is not the private key of the certificate in ${from.cert.file}`,
+  };
+}
+
 export interface MutualTlsServerOptions extends TlsOptions {
   readonly requestCert: true;
   readonly rejectUnauthorized: true;
@@ -45,6 +95,40 @@ export async function readTlsOptions(pkiDir: string, id: string): Promise<TlsOpt
     readFile(path.join(pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
   ]);
   return { key, cert, ca };
+}
+
+/** The files of a TLS identity, each with the variable that chose it. */
+export type TlsSources = { readonly [part in keyof TlsOptions]: PemSource };
+
+/**
+ * Where the TLS identity of `id` (a KME or an entropy server) comes from: the files DQKD_TLS_CERT_FILE,
+ * DQKD_TLS_KEY_FILE and DQKD_TLS_CA_FILE name (the CA, when unset, and all three without `files`, from the PKI
+ * folder under DQKD_HOME).
+ */
+export function tlsSources(
+  pkiDir: string,
+  id: string,
+  files: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string } | undefined,
+): TlsSources {
+  const inPki = (name: string) => ({ file: path.join(pkiDir, name), variable: 'DQKD_HOME' });
+  return {
+    cert: files ? { file: files.certFile, variable: 'DQKD_TLS_CERT_FILE' } : inPki(certificateFile(id)),
+    key: files ? { file: files.keyFile, variable: 'DQKD_TLS_KEY_FILE' } : inPki(privateKeyFile(id)),
+    ca: files?.caFile ? { file: files.caFile, variable: 'DQKD_TLS_CA_FILE' } : inPki(CA_CERTIFICATE_FILE),
+  };
+}
+
+/** Reads the three files, and says what is wrong with them if they cannot serve (see tlsMaterialProblem). */
+export async function readTlsMaterial(
+  from: TlsSources,
+): Promise<{ readonly material: TlsOptions; readonly problem: TlsMaterialProblem | undefined }> {
+  const [cert, key, ca] = await Promise.all([
+    readFile(from.cert.file, 'utf8'),
+    readFile(from.key.file, 'utf8'),
+    readFile(from.ca.file, 'utf8'),
+  ]);
+  const material = { cert, key, ca };
+  return { material, problem: tlsMaterialProblem(material, from) };
 }
 
 /** Server options that complete a handshake only with a client certificate issued by the PKI's CA. */

@@ -1,4 +1,11 @@
-import { exitOnConfigError, loadProcessConfig, type LogLevel, type ProcessConfig } from '@dqkd/config';
+import {
+  ConfigError,
+  EX_CONFIG,
+  exitOnConfigError,
+  loadProcessConfig,
+  type LogLevel,
+  type ProcessConfig,
+} from '@dqkd/config';
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
@@ -45,14 +52,26 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
   return (await started(spec, env)).app;
 }
 
-/** startApp, with the fields every log line of the app carries. */
+/**
+ * startApp, with the fields every log line of the app carries. With `exitOnFailure` (a process of its own), an
+ * app that fails to start has its error logged and the process exits: 78 (EX_CONFIG) for a ConfigError met
+ * while starting (a keyring or certificate that does not parse, a ledger short of migrations), as for one
+ * found before, 1 for anything else. Without it, Nest's own handling applies (log, exit 1).
+ */
 async function started<Config extends RunnableConfig>(
   spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv,
+  exitOnFailure = false,
 ): Promise<{ app: INestApplication; fields: Record<string, string> }> {
   const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
   const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
   const fields = { app: spec.app, [spec.ownerField ?? 'kme']: owner };
+  const logger = new Logger(spec.app);
+  const exit = (logged: boolean) => (error: unknown) => {
+    if (!exitOnFailure) throw error;
+    if (!logged) logger.error(error);
+    process.exit(error instanceof ConfigError ? EX_CONFIG : 1);
+  };
   // Everything the app starts (servers, timers, consumers) inherits these fields, so in the embedded process
   // every line still says which app of which site wrote it.
   const app = await withLogContext(fields, async () => {
@@ -61,28 +80,29 @@ async function started<Config extends RunnableConfig>(
       // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
       // themselves (any Content-Type is JSON there). Express's parsers would only cost time on every request.
       bodyParser: false,
-    });
+      // Nest logs what fails here either way; left to abort, it would exit 1 whatever the error.
+      abortOnError: !exitOnFailure,
+    }).catch(exit(true));
     const { listenHost, healthPort } = config.env.http;
-    await app.listen(healthPort, listenHost);
-    new Logger(spec.app).log(
-      `${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`,
-    );
+    // Lifecycle hooks run here (the gateway reads its certificate as it starts to listen); Nest logs none.
+    await app.listen(healthPort, listenHost).catch(exit(false));
+    logger.log(`${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`);
     return app;
   });
   return { app, fields };
 }
 
 /**
- * Runs one DQKD process: startApp, where a bad configuration exits 78 with one line per problem;
- * then SIGTERM or SIGINT closes the application, so in-flight work, NATS and the ledger shut down
- * cleanly, and the process ends with code 0.
+ * Runs one DQKD process: startApp, where a bad configuration exits 78 with one line per problem (on stderr
+ * when found before the app starts, as a log line when found while it starts); then SIGTERM or SIGINT closes
+ * the application, so in-flight work, NATS and the ledger shut down cleanly, and the process ends with code 0.
  */
 export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<INestApplication> {
   return exitOnConfigError(async () => {
-    const { app, fields } = await started(spec, env);
+    const { app, fields } = await started(spec, env, true);
     stopOnSignals(app, new Logger(spec.app), fields);
     return app;
   });

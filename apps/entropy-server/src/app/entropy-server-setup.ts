@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 
 import {
   ConfigError,
@@ -10,11 +9,10 @@ import {
   type Environment,
 } from '@dqkd/config';
 import {
-  CA_CERTIFICATE_FILE,
-  certificateFile,
   parseSealingIdentity,
   PkiError,
-  privateKeyFile,
+  tlsMaterialProblem,
+  tlsSources,
   type SealingIdentity,
   type TlsOptions,
 } from '@dqkd/pki';
@@ -48,17 +46,15 @@ export function loadEntropyServerSetup(
     }
   };
   const { pkiDir, http, serverId, sealingFile } = config.env;
-  const tls: TlsOptions = http.tls
-    ? {
-        cert: read(http.tls.certFile, 'DQKD_TLS_CERT_FILE'),
-        key: read(http.tls.keyFile, 'DQKD_TLS_KEY_FILE'),
-        ca: read(http.tls.caFile ?? path.join(pkiDir, CA_CERTIFICATE_FILE), 'DQKD_TLS_CA_FILE'),
-      }
-    : {
-        cert: read(path.join(pkiDir, certificateFile(serverId)), 'DQKD_HOME'),
-        key: read(path.join(pkiDir, privateKeyFile(serverId)), 'DQKD_HOME'),
-        ca: read(path.join(pkiDir, CA_CERTIFICATE_FILE), 'DQKD_HOME'),
-      };
+  const from = tlsSources(pkiDir, serverId, http.tls);
+  const tls: TlsOptions = {
+    cert: read(from.cert.file, from.cert.variable),
+    key: read(from.key.file, from.key.variable),
+    ca: read(from.ca.file, from.ca.variable),
+  };
+  // Only material that was read can be judged; what was not is an issue already.
+  const problem = issues.length === 0 ? tlsMaterialProblem(tls, from) : undefined;
+  if (problem) issues.push({ source: ENVIRONMENT, path: problem.variable, message: problem.message });
   const identity = sealingIdentity(read(sealingFile, 'ENTROPY_SEALING_FILE'), config, issues);
   if (issues.length || !identity) throw new ConfigError(issues);
   return { ...config, identity, tls };

@@ -35,7 +35,7 @@ describe('Keyring.parse', () => {
     const attempt = () => Keyring.parse(text, 'DQKD_KEK');
     expect(attempt).toThrow(LedgerConfigError);
     expect(attempt).toThrow(message);
-    expect(attempt).toThrow(/^DQKD_KEK: /);
+    expect(attempt).toThrow(/^environment: DQKD_KEK: /);
   });
 });
 
@@ -68,10 +68,10 @@ describe('keyringFromEnv', () => {
 
   it('names DQKD_KEK_FILE when the file is missing or malformed', () => {
     expect(() => keyringFromEnv({ DQKD_KEK_FILE: join(dir, 'absent') })).toThrow(
-      /^DQKD_KEK_FILE: cannot read/,
+      /^environment: DQKD_KEK_FILE: cannot read/,
     );
     const bad = join(dir, 'bad');
     writeFileSync(bad, 'not a keyring');
-    expect(() => keyringFromEnv({ DQKD_KEK_FILE: bad })).toThrow(/^DQKD_KEK_FILE: /);
+    expect(() => keyringFromEnv({ DQKD_KEK_FILE: bad })).toThrow(/^environment: DQKD_KEK_FILE: /);
   });
 });

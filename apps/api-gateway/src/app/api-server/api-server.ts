@@ -1,18 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 
-import { DqkdConfig } from '@dqkd/config';
+import { ConfigError, DqkdConfig, ENVIRONMENT } from '@dqkd/config';
 import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
 import { CertificateExpiry } from '@dqkd/metrics';
-import {
-  CA_CERTIFICATE_FILE,
-  readMutualTlsServerOptions,
-  TLS_POLICY,
-  type MutualTlsServerOptions,
-} from '@dqkd/pki';
+import { tlsSources, readTlsMaterial, TLS_POLICY, type MutualTlsServerOptions } from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
@@ -162,16 +155,14 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     return ok(read.body);
   }
 
+  /** TLS material that cannot serve stops the gateway before it listens, naming the variable to fix. */
   private async tlsOptions(): Promise<MutualTlsServerOptions> {
     const { env, kme } = this.config;
-    if (env.http.tls === undefined) return readMutualTlsServerOptions(env.pkiDir, kme.id);
-    const { certFile, keyFile, caFile } = env.http.tls;
-    const [cert, key, ca] = await Promise.all([
-      readFile(certFile, 'utf8'),
-      readFile(keyFile, 'utf8'),
-      readFile(caFile ?? path.join(env.pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
-    ]);
-    return { cert, key, ca, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
+    const { material, problem } = await readTlsMaterial(tlsSources(env.pkiDir, kme.id, env.http.tls));
+    if (problem) {
+      throw new ConfigError([{ source: ENVIRONMENT, path: problem.variable, message: problem.message }]);
+    }
+    return { ...material, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
   }
 }
 
