@@ -146,6 +146,8 @@ describe('the two-site network as separate processes on Postgres and NATS', () =
   it('keeps every key returned to Alice decodable by Bob with its material through a SIGKILL of each process under load', async () => {
     const returned: Key[] = [];
     const refusals: string[] = [];
+    /** The expected failures by kind, since the last kill: what a wait that timed out reports. */
+    const failures = new Map<string, number>();
     let loading = true;
     // Each worker asks until told to stop. Refused connections while the gateway is down and 503 while the
     // pool refills are expected; any other ETSI answer is not.
@@ -155,6 +157,8 @@ describe('the two-site network as separate processes on Postgres and NATS', () =
           returned.push(...(await alice().encKeys('sae-bob', { number: 2 })).keys);
         } catch (error) {
           if (error instanceof EtsiHttpError && error.status !== 503) refusals.push(error.message);
+          const kind = error instanceof EtsiHttpError ? `HTTP ${error.status}` : String(error);
+          failures.set(kind, (failures.get(kind) ?? 0) + 1);
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
@@ -162,7 +166,17 @@ describe('the two-site network as separate processes on Postgres and NATS', () =
     const workers = Array.from({ length: LOAD_WORKERS }, worker);
     const moreKeys = async (what: string) => {
       const mark = returned.length;
-      await eventually(async () => returned.length >= mark + KEYS_BETWEEN_KILLS, 30_000, what);
+      failures.clear();
+      await eventually(async () => returned.length >= mark + KEYS_BETWEEN_KILLS, 30_000, what).catch(
+        (error: Error) => {
+          const seen = JSON.stringify(Object.fromEntries(failures));
+          const problems = network.recentProblems(20).join('\n');
+          const got = `${returned.length - mark} keys of ${KEYS_BETWEEN_KILLS}`;
+          throw new Error(
+            `${error.message} (${got}); the load's failures: ${seen}; last problems:\n${problems}`,
+          );
+        },
+      );
     };
     try {
       for (const [app, owner] of VICTIMS) {

@@ -110,6 +110,12 @@ export class ProcessNetwork {
     return this.flow.ledger(site);
   }
 
+  /** The last `count` warning and error lines of every process, for a test that timed out to show. */
+  recentProblems(count: number): string[] {
+    const lines = this.flow.output.flatMap((text) => text.split('\n'));
+    return lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).slice(-count);
+  }
+
   /**
    * Where a key's material shows up, as raw bytes, Base64, Base64url or hex, in any process's output or any
    * captured NATS message: one line per finding, empty when it shows up nowhere.
