@@ -102,15 +102,22 @@ describe.each(apps)('the %s process', (app) => {
     }
   });
 
-  it('refuses a keyring left a placeholder, in one line naming DQKD_KEK, with exit code 78', async () => {
-    const env = { ...site.env('kme-east'), DQKD_KEK: 'REPLACE-ME: the keyring' };
-    const refused = AppProcess.start(app, env, site.dir);
-    await failsWithOneLine(
-      refused,
-      'environment: DQKD_KEK: entry 1 must start with a positive integer version',
-    );
-    expect(await refused.exit()).toBe(EX_CONFIG);
-  });
+  it.each(['DQKD_KEK', 'DQKD_KEK_FILE'])(
+    'refuses a keyring left a placeholder, in one line naming %s, with exit code 78',
+    async (variable) => {
+      const file = path.join(site.dir, 'kek-placeholder');
+      writeFileSync(file, 'REPLACE-ME: the keyring');
+      const { DQKD_KEK: _set, ...env } = site.env('kme-east');
+      const placeholder: Record<string, string> =
+        variable === 'DQKD_KEK' ? { DQKD_KEK: 'REPLACE-ME: the keyring' } : { DQKD_KEK_FILE: file };
+      const refused = AppProcess.start(app, { ...env, ...placeholder }, site.dir);
+      await failsWithOneLine(
+        refused,
+        `environment: ${variable}: entry 1 must start with a positive integer version`,
+      );
+      expect(await refused.exit()).toBe(EX_CONFIG);
+    },
+  );
 
   if (app !== 'ttl-reaper') {
     it('names, in one line, a file of its PKI that it cannot read', async () => {
@@ -141,6 +148,17 @@ describe.each(apps)('the %s process', (app) => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    if (app === 'api-gateway') {
+      it('refuses a sealing identity left a placeholder, naming DQKD_SEALING_IDENTITY_FILE, with exit code 78', async () => {
+        const file = path.join(site.dir, 'sealing-placeholder.json');
+        writeFileSync(file, 'REPLACE-ME: content of kme-east.sealing.json');
+        const env = { ...site.env('kme-east'), DQKD_SEALING_IDENTITY_FILE: file };
+        const refused = AppProcess.start(app, env, site.dir);
+        await failsWithOneLine(refused, `environment: DQKD_SEALING_IDENTITY_FILE: ${file}`);
+        expect(await refused.exit()).toBe(EX_CONFIG);
+      });
+    }
 
     it('names NATS_URL in one line when that server cannot be reached', async () => {
       const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await freePort()}` };

@@ -110,10 +110,13 @@ export class ProcessNetwork {
     return this.flow.ledger(site);
   }
 
-  /** The last `count` warning and error lines of every process, for a test that timed out to show. */
+  /** The latest `count` warning and error lines of all processes, for a test that timed out to show. */
   recentProblems(count: number): string[] {
     const lines = this.flow.output.flatMap((text) => text.split('\n'));
-    return lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).slice(-count);
+    const problems = lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line));
+    // Each process's lines come together: by their ISO time, which sorts as text, the latest of all come last.
+    const time = (line: string) => /"time":"([^"]+)"/.exec(line)?.[1] ?? '';
+    return problems.sort((a, b) => time(a).localeCompare(time(b))).slice(-count);
   }
 
   /**

@@ -22,6 +22,11 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.source}: ${where}${issue.message}${position}`;
 }
 
+/** A ConfigError of one environment variable, e.g. a file it names that holds no usable certificate. */
+export function environmentError(variable: string, message: string): ConfigError {
+  return new ConfigError([{ source: ENVIRONMENT, path: variable, message }]);
+}
+
 /**
  * Every configuration problem found at start-up, collected so the operator can fix them all in one go;
  * the message holds one issue per line.

@@ -1,4 +1,4 @@
-export { ConfigError, ENVIRONMENT, formatIssue, type ConfigIssue } from './config-error';
+export { ConfigError, ENVIRONMENT, environmentError, formatIssue, type ConfigIssue } from './config-error';
 export { DEFAULT_HEALTH_PORT, LOG_LEVELS, type LogLevel } from './env/env-schema';
 export { KekSource } from './env/kek-source';
 export {

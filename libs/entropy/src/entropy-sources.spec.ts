@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -47,5 +47,22 @@ describe('loadKmeEntropyCredentials', () => {
     await expect(attempt).rejects.toThrow(
       `environment: DQKD_ENTROPY_CA_FILE: ${entropyCa} holds no PEM CA certificate`,
     );
+  });
+
+  it('stops with a ConfigError naming DQKD_HOME when the sealing identity there holds a placeholder', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'dqkd-entropy-sealing-'));
+    try {
+      cpSync(pkiDir(), home, { recursive: true });
+      const file = path.join(home, 'kme-east.sealing.json');
+      writeFileSync(file, 'REPLACE-ME: content of kme-east.sealing.json');
+      const config = {
+        env: { pkiDir: home, kmeId: 'kme-east', http: { tls: undefined }, entropyCaFile: undefined },
+      } as unknown as ProcessConfig;
+      const attempt = loadKmeEntropyCredentials(config);
+      await expect(attempt).rejects.toThrow(ConfigError);
+      await expect(attempt).rejects.toThrow(`environment: DQKD_HOME: ${file}`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 
-import { ConfigError, ENVIRONMENT, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
+import { environmentError, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
 import {
-  tlsSources,
   loadSealingIdentity,
+  PkiError,
   readTlsMaterial,
   sealingIdentityFile,
+  tlsSources,
   type SealingIdentity,
   type TlsOptions,
 } from '@dqkd/pki';
@@ -49,20 +50,20 @@ export function createEntropySources(
  * A KME's credentials: the ETSI API's certificate and key (DQKD_TLS_*; KME certificates carry the
  * clientAuth usage too) or the development PKI's `<kme>.pem/.key`, the entropy servers' CA
  * (DQKD_ENTROPY_CA_FILE, else DQKD_TLS_CA_FILE, else the PKI's `ca.pem`), and `<kme>.sealing.json` from the
- * PKI folder. TLS material that cannot serve is a ConfigError naming its variable: the entropy servers would
+ * PKI folder. Material that cannot serve is a ConfigError naming its variable: the entropy servers would
  * otherwise be retried for ever with a client certificate that never connects.
  */
 export async function loadKmeEntropyCredentials(config: ProcessConfig): Promise<KmeEntropyCredentials> {
   const { pkiDir, kmeId, http, entropyCaFile } = config.env;
   const from = tlsSources(pkiDir, kmeId, http.tls);
-  const [{ material, problem }, identity] = await Promise.all([
-    readTlsMaterial(
-      entropyCaFile ? { ...from, ca: { file: entropyCaFile, variable: 'DQKD_ENTROPY_CA_FILE' } } : from,
-    ),
-    loadSealingIdentity(path.join(pkiDir, sealingIdentityFile(kmeId))),
-  ]);
-  if (problem) {
-    throw new ConfigError([{ source: ENVIRONMENT, path: problem.variable, message: problem.message }]);
-  }
+  const { material, problem } = await readTlsMaterial(
+    entropyCaFile ? { ...from, ca: { file: entropyCaFile, variable: 'DQKD_ENTROPY_CA_FILE' } } : from,
+  );
+  if (problem) throw environmentError(problem.variable, problem.message);
+  const identity = await loadSealingIdentity(path.join(pkiDir, sealingIdentityFile(kmeId))).catch(
+    (error: unknown) => {
+      throw error instanceof PkiError ? environmentError('DQKD_HOME', error.message) : error;
+    },
+  );
   return { tls: material, identity };
 }

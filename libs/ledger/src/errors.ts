@@ -1,16 +1,13 @@
 import { ConfigError, ENVIRONMENT } from '@dqkd/config';
 
 /**
- * A setting the ledger needs is missing or malformed; `variable` names the environment variable to fix. A
- * ConfigError, so that a process that meets it while starting says so in one line, as for any bad setting.
+ * A setting the ledger needs is missing or malformed, named by its environment variable. A ConfigError, so
+ * that a process that meets it while starting says so in one line, as for any bad setting.
  */
 export class LedgerConfigError extends ConfigError {
   override readonly name = 'LedgerConfigError';
 
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
+  constructor(variable: string, message: string) {
     super([{ source: ENVIRONMENT, path: variable, message }]);
   }
 }

@@ -55,11 +55,9 @@ describe('tlsMaterialProblem', () => {
     });
   });
 
-  it('refuses a CA file that holds a certificate of no CA', () => {
-    expect(tlsMaterialProblem({ ...usable, ca: usable.cert }, from)).toEqual({
-      variable: 'DQKD_TLS_CA_FILE',
-      message: '/run/tls/ca.crt holds no CA certificate',
-    });
+  it('finds nothing wrong with a chain in the certificate file and a bundle of CAs', () => {
+    const chained = { ...usable, cert: `${usable.cert}${usable.ca}`, ca: `${usable.ca}${usable.cert}` };
+    expect(tlsMaterialProblem(chained, from)).toBeUndefined();
   });
 
   it("refuses a key that is not the certificate's", () => {

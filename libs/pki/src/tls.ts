@@ -44,7 +44,7 @@ export interface TlsMaterialProblem {
 }
 
 /**
- * Why TLS material cannot serve, undefined when it can: the certificate, the first CA certificate and the key
+ * Why TLS material cannot serve, undefined when it can: the certificate, the (first) CA certificate and the key
  * must parse, and the key must be the certificate's. Checked when the material is read, so that a placeholder
  * left in a mounted secret or a key of another certificate stops the process at start-up, where it would
  * otherwise fail every handshake later (or, for a client, every connection, retried for ever).
@@ -64,7 +64,8 @@ export function tlsMaterialProblem(material: TlsOptions, from: TlsSources): TlsM
     return problem('cert', 'PEM certificate', error);
   }
   try {
-    if (!new X509Certificate(material.ca).ca) return problem('ca', 'CA certificate');
+    // Parsed only: a version 1 root (as `openssl x509 -req -signkey` makes) carries no CA flag, and serves.
+    void new X509Certificate(material.ca);
   } catch (error) {
     return problem('ca', 'PEM CA certificate', error);
   }
@@ -89,12 +90,7 @@ export interface MutualTlsServerOptions extends TlsOptions {
 
 /** The key, certificate and trusted CA of `id` (a KME, entropy server or SAE) from a PKI folder. */
 export async function readTlsOptions(pkiDir: string, id: string): Promise<TlsOptions> {
-  const [key, cert, ca] = await Promise.all([
-    readFile(path.join(pkiDir, privateKeyFile(id)), 'utf8'),
-    readFile(path.join(pkiDir, certificateFile(id)), 'utf8'),
-    readFile(path.join(pkiDir, CA_CERTIFICATE_FILE), 'utf8'),
-  ]);
-  return { key, cert, ca };
+  return (await readTlsMaterial(tlsSources(pkiDir, id, undefined))).material;
 }
 
 /** The files of a TLS identity, each with the variable that chose it. */

@@ -56,12 +56,13 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
  * startApp, with the fields every log line of the app carries. With `exitOnFailure` (a process of its own), an
  * app that fails to start has its error logged and the process exits: 78 (EX_CONFIG) for a ConfigError met
  * while starting (a keyring or certificate that does not parse, a ledger short of migrations), as for one
- * found before, 1 for anything else. Without it, Nest's own handling applies (log, exit 1).
+ * found before, 1 for anything else. Without it, Nest exits 1 when creating the app fails, and a failure to
+ * listen is the caller's (the embedded launcher stops every app).
  */
 async function started<Config extends RunnableConfig>(
   spec: ProcessSpec<Config>,
   env: NodeJS.ProcessEnv,
-  exitOnFailure = false,
+  { exitOnFailure = false }: { exitOnFailure?: boolean } = {},
 ): Promise<{ app: INestApplication; fields: Record<string, string> }> {
   const config = spec.loadConfig ? spec.loadConfig(env) : (loadProcessConfig(env) as unknown as Config);
   const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
@@ -102,7 +103,7 @@ export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<INestApplication> {
   return exitOnConfigError(async () => {
-    const { app, fields } = await started(spec, env, true);
+    const { app, fields } = await started(spec, env, { exitOnFailure: true });
     stopOnSignals(app, new Logger(spec.app), fields);
     return app;
   });

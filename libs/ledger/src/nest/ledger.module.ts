@@ -60,9 +60,11 @@ export class LedgerModule implements OnApplicationShutdown {
  */
 export function ledgerEnv(config: DqkdConfig): NodeJS.ProcessEnv {
   const { database, home } = config.env;
+  const { kek } = database;
   return {
     DATABASE_URL: database.url,
-    DQKD_KEK: database.kek?.read(),
+    // A file is passed on as a file, so that what is wrong with it is told under DQKD_KEK_FILE.
+    ...(kek?.file === undefined ? { DQKD_KEK: kek?.read() } : { DQKD_KEK_FILE: kek.file }),
     DQKD_MIGRATE: String(database.migrate),
     DQKD_HOME: home,
   };

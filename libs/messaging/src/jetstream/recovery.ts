@@ -75,7 +75,7 @@ export class Recovery {
     if (found !== 'no-stream' && found !== 'no-consumer') return;
     const stream = this.streams.find((s) => s.name === spec.stream);
     if (found === 'no-stream' && stream) await this.restoreStream(stream);
-    await this.restoreConsumerOnly(spec);
+    await this.reprovisionConsumer(spec);
   }
 
   /**
@@ -99,10 +99,10 @@ export class Recovery {
     if (!(await this.jsm.streams.delete(stream.name).catch(() => false))) return;
     // Made again at once, the new stream could lose its files to the same removal; it would be found so again.
     await sleep(REMAKE_PAUSE_MS);
-    if (await this.restoreStream(stream)) await this.restoreConsumerOnly(spec);
+    if (await this.restoreStream(stream)) await this.reprovisionConsumer(spec);
   }
 
-  private restoreConsumerOnly(spec: ResolvedConsumer): Promise<boolean> {
+  private reprovisionConsumer(spec: ResolvedConsumer): Promise<boolean> {
     return this.restore(`consumer ${spec.stream}/${spec.durable}`, () => ensureConsumer(this.jsm, spec));
   }
 

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-import { ConfigError, DqkdConfig, ENVIRONMENT } from '@dqkd/config';
+import { DqkdConfig, environmentError } from '@dqkd/config';
 import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
 import { CertificateExpiry } from '@dqkd/metrics';
-import { tlsSources, readTlsMaterial, TLS_POLICY, type MutualTlsServerOptions } from '@dqkd/pki';
+import { readTlsMaterial, TLS_POLICY, tlsSources, type MutualTlsServerOptions } from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
@@ -159,9 +159,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   private async tlsOptions(): Promise<MutualTlsServerOptions> {
     const { env, kme } = this.config;
     const { material, problem } = await readTlsMaterial(tlsSources(env.pkiDir, kme.id, env.http.tls));
-    if (problem) {
-      throw new ConfigError([{ source: ENVIRONMENT, path: problem.variable, message: problem.message }]);
-    }
+    if (problem) throw environmentError(problem.variable, problem.message);
     return { ...material, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
   }
 }
