@@ -9,7 +9,7 @@ import {
 import { Logger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
-import { createJsonLogger } from './logging/json-logger';
+import { createJsonLogger, wasLogged } from './logging/json-logger';
 import { withLogContext } from './logging/log-context';
 
 /** The part of any process's configuration that starting it needs. */
@@ -68,9 +68,9 @@ async function started<Config extends RunnableConfig>(
   const owner = spec.owner ? spec.owner(config) : (config as unknown as ProcessConfig).env.kmeId;
   const fields = { app: spec.app, [spec.ownerField ?? 'kme']: owner };
   const logger = new Logger(spec.app);
-  const exit = (logged: boolean) => (error: unknown) => {
+  const exit = (error: unknown): never => {
     if (!exitOnFailure) throw error;
-    if (!logged) logger.error(error);
+    if (!wasLogged(error)) logger.error(error);
     process.exit(error instanceof ConfigError ? EX_CONFIG : 1);
   };
   // Everything the app starts (servers, timers, consumers) inherits these fields, so in the embedded process
@@ -81,12 +81,12 @@ async function started<Config extends RunnableConfig>(
       // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
       // themselves (any Content-Type is JSON there). Express's parsers would only cost time on every request.
       bodyParser: false,
-      // Nest logs what fails here either way; left to abort, it would exit 1 whatever the error.
+      // Left to abort, Nest would exit 1 whatever the error; it logs most errors here (exit tells which).
       abortOnError: !exitOnFailure,
-    }).catch(exit(true));
+    }).catch(exit);
     const { listenHost, healthPort } = config.env.http;
-    // Lifecycle hooks run here (the gateway reads its certificate as it starts to listen); Nest logs none.
-    await app.listen(healthPort, listenHost).catch(exit(false));
+    // Lifecycle hooks run here (the gateway reads its certificate as it starts to listen).
+    await app.listen(healthPort, listenHost).catch(exit);
     logger.log(`${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`);
     return app;
   });

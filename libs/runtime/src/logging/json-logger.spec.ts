@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { ConfigError, ENVIRONMENT, UnreachableServiceError } from '@dqkd/config';
 import { Logger } from '@nestjs/common';
 
-import { createJsonLogger } from './json-logger';
+import { createJsonLogger, wasLogged } from './json-logger';
 import { addLogFields, withLogContext } from './log-context';
 
 /** The JSON lines a logger at `level` writes while `work` runs. */
@@ -108,5 +108,14 @@ describe('JsonLogger', () => {
       { msg: 'spawn /opt/initdb ENOENT', stack: spawned.stack },
       { msg: 'undefined', stack: undefined },
     ]);
+  });
+
+  it('knows which errors it was given, so that a failed start logs its error once', () => {
+    const logged = new Error('cannot start');
+    const other = new Error('cannot start');
+    capture('info', (logger) => logger.error(logged));
+    expect(wasLogged(logged)).toBe(true);
+    expect(wasLogged(other)).toBe(false);
+    expect(wasLogged('cannot start')).toBe(false);
   });
 });

@@ -6,6 +6,14 @@ import { currentLogFields } from './log-context';
 
 type PinoLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
+/** Errors some JsonLogger was given: a process that fails to start logs its error once, not twice. */
+const loggedErrors = new WeakSet<Error>();
+
+/** Whether a JsonLogger was given `error` (Nest logs most errors of starting an app itself). */
+export function wasLogged(error: unknown): boolean {
+  return error instanceof Error && loggedErrors.has(error);
+}
+
 /**
  * Nest's logger interface over pino: one JSON object per line on stdout, with the level's name, an ISO time,
  * the Nest context (the class or app that logs) and the fields of the current log context (app, KME,
@@ -34,6 +42,7 @@ export class JsonLogger implements LoggerService {
   }
 
   private write(level: PinoLevel, message: unknown, params: unknown[]): void {
+    if (message instanceof Error) loggedErrors.add(message);
     if (!this.pino.isLevelEnabled(level)) return;
     // Nest passes the logger's context last, and an error's stack before it.
     const rest = [...params];
