@@ -140,11 +140,15 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await east.publish(subject, bytes('before'), { msgId: 'before' });
     await waitFor(() => got.includes('before'), 5000, 'the message sent before');
 
+    const deletedAt = Date.now();
     await jsm.streams.delete(inbound.stream);
     await east.publish(subject, bytes('after'), { msgId: 'after' });
 
     await waitFor(() => got.includes('after'), 15_000, 'the message sent after the deletion');
     const info = await jsm.streams.info(inbound.stream);
+    // A second after the deletion, clear of the server's background removal (see Recovery.restoreStream); the
+    // server's clock is this machine's.
+    expect(Date.parse(info.created) - deletedAt).toBeGreaterThanOrEqual(950);
     expect(info.config.sources?.map((s) => [s.name, s.filter_subject])).toEqual(
       site.streams[1]!.sources!.map((s) => [s.name, s.filterSubject]),
     );
@@ -154,8 +158,9 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
 
   it('makes an IN stream again whose store vanished under nats-server, and delivers what reaches it', async () => {
     // nats-server 2.9.10 removes a deleted stream's files in the background, those of a namesake made again
-    // meanwhile with them (the test above, now and then, under load); it then counts what reaches the stream
-    // and keeps none of it. On a server of its own, the test removes the files itself.
+    // meanwhile with them (the test above, now and then under load, before the bus waited a second before
+    // making a deleted stream again); it then counts what reaches the stream and keeps none of it. On a server
+    // of its own, the test removes the files itself.
     const server = await PrivateNatsServer.start();
     const own: Bus[] = [];
     try {

@@ -10,7 +10,10 @@ import { ensureConsumer, ensureStream } from './provision';
 
 /** How often a failing publish looks whether a stream left to the operator is back. */
 const LOOK_AGAIN_MS = 2_000;
-/** Between deleting a stream whose store was lost and making it again: the server's removal of the files. */
+/**
+ * Between finding a stream deleted (or deleting one whose store was lost) and making it again: nats-server
+ * 2.9.10 finishes a deletion in the background (see restoreStream).
+ */
 const REMAKE_PAUSE_MS = 1_000;
 
 interface Lost {
@@ -80,10 +83,11 @@ export class Recovery {
 
   /**
    * After a pull that brought nothing. nats-server 2.9.10 removes a deleted stream's files in the background,
-   * and a stream made again under the same name meanwhile (as restoreConsumer does within milliseconds) can
-   * lose its store to that removal: the server then counts the messages that reach it but keeps none, and its
-   * consumers deliver nothing, for good (16 of 354 trials of a throwaway loaded run). Such a stream is
-   * deleted and made again, with the consumer. Never throws: a server out of reach is the failed pulls' business.
+   * and a stream made again under the same name meanwhile (by anyone, or by restoreStream should the removal
+   * take longer than its pause) can lose its store to that removal: the server then counts the messages that
+   * reach it but keeps none, and its consumers deliver nothing, for good (16 of 354 trials of a throwaway
+   * loaded run, when this process made streams again at once). Such a stream is deleted and made again, with
+   * the consumer. Never throws: a server out of reach is the failed pulls' business.
    */
   async restoreLostStore(spec: ResolvedConsumer): Promise<void> {
     const stream = this.streams.find((s) => s.name === spec.stream);
@@ -97,8 +101,6 @@ export class Recovery {
     );
     // Not deleted (a user without the right, a timeout): the next empty pull tries again.
     if (!(await this.jsm.streams.delete(stream.name).catch(() => false))) return;
-    // Made again at once, the new stream could lose its files to the same removal; it would be found so again.
-    await sleep(REMAKE_PAUSE_MS);
     if (await this.restoreStream(stream)) await this.reprovisionConsumer(spec);
   }
 
@@ -113,9 +115,18 @@ export class Recovery {
     if (still) throw new BusProvisionError(still[0], { cause: still[1].error });
   }
 
+  /**
+   * Makes a deleted stream again, REMAKE_PAUSE_MS after finding it gone. nats-server 2.9.10 finishes deleting a
+   * stream in the background, and a namesake made meanwhile can lose its store to that (see restoreLostStore)
+   * or never copy a message its sources held then (seen under load: an IN stream made again within 20 ms of
+   * its deletion reported its source caught up without the message a peer sent at that moment).
+   */
   private restoreStream(spec: ResolvedStream): Promise<boolean> {
     if (spec.copiedByPeers) return Promise.resolve(this.leaveToOperator(spec.name));
-    return this.restore(`stream ${spec.name}`, () => ensureStream(this.jsm, spec));
+    return this.restore(`stream ${spec.name}`, async () => {
+      await sleep(REMAKE_PAUSE_MS);
+      return ensureStream(this.jsm, spec);
+    });
   }
 
   /**
