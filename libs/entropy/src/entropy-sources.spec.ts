@@ -11,9 +11,9 @@ describe('loadKmeEntropyCredentials', () => {
   let dir: string;
   const pkiDir = () => path.join(dir, 'pki');
   /** What the credentials read of a process's environment. */
-  const configWith = (entropyCaFile?: string) =>
+  const configWith = (entropyCaFile?: string, pki = pkiDir()) =>
     ({
-      env: { pkiDir: pkiDir(), kmeId: 'kme-east', http: { tls: undefined }, entropyCaFile },
+      env: { pkiDir: pki, kmeId: 'kme-east', http: { tls: undefined }, entropyCaFile },
     }) as unknown as ProcessConfig;
 
   beforeAll(async () => {
@@ -55,10 +55,7 @@ describe('loadKmeEntropyCredentials', () => {
       cpSync(pkiDir(), home, { recursive: true });
       const file = path.join(home, 'kme-east.sealing.json');
       writeFileSync(file, 'REPLACE-ME: content of kme-east.sealing.json');
-      const config = {
-        env: { pkiDir: home, kmeId: 'kme-east', http: { tls: undefined }, entropyCaFile: undefined },
-      } as unknown as ProcessConfig;
-      const attempt = loadKmeEntropyCredentials(config);
+      const attempt = loadKmeEntropyCredentials(configWith(undefined, home));
       await expect(attempt).rejects.toThrow(ConfigError);
       await expect(attempt).rejects.toThrow(`environment: DQKD_HOME: ${file}`);
     } finally {

@@ -6,6 +6,7 @@ import {
   PkiError,
   readTlsMaterial,
   sealingIdentityFile,
+  tlsMaterialProblem,
   tlsSources,
   type SealingIdentity,
   type TlsOptions,
@@ -55,10 +56,12 @@ export function createEntropySources(
  */
 export async function loadKmeEntropyCredentials(config: ProcessConfig): Promise<KmeEntropyCredentials> {
   const { pkiDir, kmeId, http, entropyCaFile } = config.env;
-  const from = tlsSources(pkiDir, kmeId, http.tls);
-  const { material, problem } = await readTlsMaterial(
-    entropyCaFile ? { ...from, ca: { file: entropyCaFile, variable: 'DQKD_ENTROPY_CA_FILE' } } : from,
-  );
+  const kme = tlsSources(pkiDir, kmeId, http.tls);
+  const from = entropyCaFile
+    ? { ...kme, ca: { file: entropyCaFile, variable: 'DQKD_ENTROPY_CA_FILE' } }
+    : kme;
+  const material = await readTlsMaterial(from);
+  const problem = tlsMaterialProblem(material, from);
   if (problem) throw environmentError(problem.variable, problem.message);
   const identity = await loadSealingIdentity(path.join(pkiDir, sealingIdentityFile(kmeId))).catch(
     (error: unknown) => {

@@ -90,7 +90,7 @@ export interface MutualTlsServerOptions extends TlsOptions {
 
 /** The key, certificate and trusted CA of `id` (a KME, entropy server or SAE) from a PKI folder. */
 export async function readTlsOptions(pkiDir: string, id: string): Promise<TlsOptions> {
-  return (await readTlsMaterial(tlsSources(pkiDir, id, undefined))).material;
+  return readTlsMaterial(tlsSources(pkiDir, id, undefined));
 }
 
 /** The files of a TLS identity, each with the variable that chose it. */
@@ -114,17 +114,14 @@ export function tlsSources(
   };
 }
 
-/** Reads the three files, and says what is wrong with them if they cannot serve (see tlsMaterialProblem). */
-export async function readTlsMaterial(
-  from: TlsSources,
-): Promise<{ readonly material: TlsOptions; readonly problem: TlsMaterialProblem | undefined }> {
+/** Reads the three files; tlsMaterialProblem says whether they can serve. */
+export async function readTlsMaterial(from: TlsSources): Promise<TlsOptions> {
   const [cert, key, ca] = await Promise.all([
     readFile(from.cert.file, 'utf8'),
     readFile(from.key.file, 'utf8'),
     readFile(from.ca.file, 'utf8'),
   ]);
-  const material = { cert, key, ca };
-  return { material, problem: tlsMaterialProblem(material, from) };
+  return { cert, key, ca };
 }
 
 /** Server options that complete a handshake only with a client certificate issued by the PKI's CA. */

@@ -119,12 +119,16 @@ export class Recovery {
    * Makes a deleted stream again, REMAKE_PAUSE_MS after finding it gone. nats-server 2.9.10 finishes deleting a
    * stream in the background, and a namesake made meanwhile can lose its store to that (see restoreLostStore)
    * or never copy a message its sources held then (seen under load: an IN stream made again within 20 ms of
-   * its deletion reported its source caught up without the message a peer sent at that moment).
+   * its deletion reported its source caught up without the message a peer sent at that moment). The stream
+   * counts as lost at once (the bus is not ready meanwhile); the readiness checks that try it again later
+   * (check) do not wait again.
    */
   private restoreStream(spec: ResolvedStream): Promise<boolean> {
     if (spec.copiedByPeers) return Promise.resolve(this.leaveToOperator(spec.name));
+    let paused = false;
     return this.restore(`stream ${spec.name}`, async () => {
-      await sleep(REMAKE_PAUSE_MS);
+      if (!paused) await sleep(REMAKE_PAUSE_MS);
+      paused = true;
       return ensureStream(this.jsm, spec);
     });
   }

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { DqkdConfig, environmentError } from '@dqkd/config';
 import { fail, ok, toEtsiResponse, type Result } from '@dqkd/etsi014';
 import { CertificateExpiry } from '@dqkd/metrics';
-import { readTlsMaterial, TLS_POLICY, tlsSources, type MutualTlsServerOptions } from '@dqkd/pki';
+import {
+  readTlsMaterial,
+  tlsMaterialProblem,
+  TLS_POLICY,
+  tlsSources,
+  type MutualTlsServerOptions,
+} from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
   Injectable,
@@ -158,7 +164,9 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   /** TLS material that cannot serve stops the gateway before it listens, naming the variable to fix. */
   private async tlsOptions(): Promise<MutualTlsServerOptions> {
     const { env, kme } = this.config;
-    const { material, problem } = await readTlsMaterial(tlsSources(env.pkiDir, kme.id, env.http.tls));
+    const from = tlsSources(env.pkiDir, kme.id, env.http.tls);
+    const material = await readTlsMaterial(from);
+    const problem = tlsMaterialProblem(material, from);
     if (problem) throw environmentError(problem.variable, problem.message);
     return { ...material, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
   }
