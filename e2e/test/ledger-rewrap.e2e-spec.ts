@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -96,6 +98,17 @@ describe('npm run rewrap', () => {
     // Version 1 can go now: every row opens with version 2 alone.
     const rotated = await ledgerWith(`2:${v2}`);
     for (const block of blocks) expect(await rotated.blocks.readMaterial(block.id)).toEqual(block.material);
+  });
+
+  it('reads a DQKD_KEK_FILE named relative to where the operator ran npm (INIT_CWD)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dqkd-rewrap-'));
+    try {
+      await writeFile(path.join(dir, 'kek-east'), `2:${v2},1:${v1}\n`);
+      const result = await rewrap({ DATABASE_URL: databaseUrl, DQKD_KEK_FILE: 'kek-east', INIT_CWD: dir });
+      expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining('"version":2') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('says what is missing without DATABASE_URL or a keyring', async () => {

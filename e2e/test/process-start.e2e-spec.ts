@@ -160,6 +160,20 @@ describe.each(apps)('the %s process', (app) => {
       });
     }
 
+    it.each([
+      ['NATS_TLS_CA_FILE', 'holds no PEM CA certificate ('],
+      ['NATS_CREDS_FILE', 'holds no NATS user credentials (unable to parse credentials)'],
+    ])(
+      'refuses a %s left a placeholder, naming it in one line, with exit code 78',
+      async (variable, text) => {
+        const file = path.join(site.dir, 'nats-placeholder');
+        writeFileSync(file, 'REPLACE-ME: from the secret');
+        const refused = AppProcess.start(app, { ...site.env('kme-east'), [variable]: file }, site.dir);
+        await failsWithOneLine(refused, `environment: ${variable}: ${file} ${text}`);
+        expect(await refused.exit()).toBe(EX_CONFIG);
+      },
+    );
+
     it('names NATS_URL in one line when that server cannot be reached', async () => {
       const env = { ...site.env('kme-east'), NATS_URL: `nats://127.0.0.1:${await freePort()}` };
       await failsWithOneLine(AppProcess.start(app, env, site.dir), 'NATS_URL: cannot use 127.0.0.1:');

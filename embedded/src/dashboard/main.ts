@@ -21,7 +21,12 @@ const KEY_BITS = 8192;
  * is the picture of the dashboard the README shows.
  */
 async function main(): Promise<void> {
-  const out = path.resolve(process.argv[2] ?? path.join(WORKSPACE, 'docs/dashboard.svg'));
+  // Under `npm run`, the working directory is the package folder; INIT_CWD is where the operator typed.
+  const given = process.argv[2];
+  const out =
+    given === undefined
+      ? path.join(WORKSPACE, 'docs/dashboard.svg')
+      : path.resolve(process.env.INIT_CWD || process.cwd(), given);
   const dashboard = JSON.parse(readFileSync(path.join(WORKSPACE, 'deploy/grafana/dqkd.json'), 'utf8')) as {
     title: string;
     panels: (PanelLayout & { fieldConfig?: { defaults?: { unit?: string } } })[];

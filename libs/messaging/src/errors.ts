@@ -31,7 +31,7 @@ export class BusConfigError extends BusError {
   readonly kind = 'config';
   constructor(
     readonly field: string,
-    problem: string,
+    readonly problem: string,
   ) {
     super(`${field} ${problem}`);
   }

@@ -60,6 +60,19 @@ describe('tlsMaterialProblem', () => {
     expect(tlsMaterialProblem(chained, from)).toBeUndefined();
   });
 
+  it('checks only the parts given: a CA alone, or a certificate and key without a CA', () => {
+    expect(tlsMaterialProblem({ ca: usable.ca }, { ca: from.ca })).toBeUndefined();
+    expect(tlsMaterialProblem({ ca: 'REPLACE-ME' }, { ca: from.ca })).toEqual({
+      variable: 'DQKD_TLS_CA_FILE',
+      message: expect.stringContaining('/run/tls/ca.crt holds no PEM CA certificate ('),
+    });
+    const pair = { cert: usable.cert, key: otherKey };
+    expect(tlsMaterialProblem(pair, { cert: from.cert, key: from.key })).toEqual({
+      variable: 'DQKD_TLS_KEY_FILE',
+      message: '/run/tls/tls.key is not the private key of the certificate in /run/tls/tls.crt',
+    });
+  });
+
   it("refuses a key that is not the certificate's", () => {
     expect(tlsMaterialProblem({ ...usable, key: otherKey }, from)).toEqual({
       variable: 'DQKD_TLS_KEY_FILE',

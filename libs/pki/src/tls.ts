@@ -45,39 +45,44 @@ export interface TlsMaterialProblem {
 
 /**
  * Why TLS material cannot serve, undefined when it can: the certificate, the (first) CA certificate and the key
- * must parse, and the key must be the certificate's. Checked when the material is read, so that a placeholder
- * left in a mounted secret or a key of another certificate stops the process at start-up, where it would
- * otherwise fail every handshake later (or, for a client, every connection, retried for ever).
+ * must parse, and the key must be the certificate's. A part left out (a client that only trusts a CA, say) is
+ * not looked at; each part given comes with its source in `from`. Checked when the material is read, so that
+ * a placeholder left in a mounted secret or a key of another certificate stops the process at start-up, where
+ * it would otherwise fail every handshake later (or, for a client, every connection, retried for ever).
  */
-export function tlsMaterialProblem(material: TlsOptions, from: TlsSources): TlsMaterialProblem | undefined {
+export function tlsMaterialProblem(
+  given: Partial<TlsOptions>,
+  from: Partial<TlsSources>,
+): TlsMaterialProblem | undefined {
+  const source = (part: keyof TlsOptions): PemSource => from[part] ?? { file: part, variable: part };
   const problem = (part: keyof TlsOptions, what: string, error?: unknown): TlsMaterialProblem => {
     // Node's crypto errors come from another realm under Jest: read the message, not the prototype.
     const text = (error as { message?: unknown } | undefined)?.message;
     const reason = typeof text === 'string' ? ` (${text})` : '';
-    return { variable: from[part].variable, message: `${from[part].file} holds no ${what}${reason}` };
+    return { variable: source(part).variable, message: `${source(part).file} holds no ${what}${reason}` };
   };
-  let certificate: X509Certificate;
-  let key: KeyObject;
+  let certificate: X509Certificate | undefined;
+  let key: KeyObject | undefined;
   try {
-    certificate = new X509Certificate(material.cert);
+    if (given.cert !== undefined) certificate = new X509Certificate(given.cert);
   } catch (error) {
     return problem('cert', 'PEM certificate', error);
   }
   try {
     // Parsed only: a version 1 root (as `openssl x509 -req -signkey` makes) carries no CA flag, and serves.
-    void new X509Certificate(material.ca);
+    if (given.ca !== undefined) void new X509Certificate(given.ca);
   } catch (error) {
     return problem('ca', 'PEM CA certificate', error);
   }
   try {
-    key = createPrivateKey(material.key);
+    if (given.key !== undefined) key = createPrivateKey(given.key);
   } catch (error) {
     return problem('key', 'PEM private key', error);
   }
-  if (certificate.checkPrivateKey(key)) return undefined;
+  if (certificate === undefined || key === undefined || certificate.checkPrivateKey(key)) return undefined;
   return {
-    variable: from.key.variable,
-    message: `${from.key.file} is not the private key of the certificate in ${from.cert.file}`,
+    variable: source('key').variable,
+    message: `${source('key').file} is not the private key of the certificate in ${source('cert').file}`,
   };
 }
 

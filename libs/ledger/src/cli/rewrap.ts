@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+
 import { keyringFromEnv } from '../crypto/keyring';
 import { createLedgerDataSource } from '../data-source';
 import { Ledger } from '../ledger';
@@ -14,7 +16,13 @@ async function main(): Promise<number> {
     process.stderr.write('DATABASE_URL: set it to the postgres://… URL of the ledger to rewrap\n');
     return 2;
   }
-  const keyring = keyringFromEnv(process.env);
+  // Under `npm run`, the working directory is libs/ledger; INIT_CWD is where the operator typed.
+  const file = process.env.DQKD_KEK_FILE;
+  const cwd = process.env.INIT_CWD || process.cwd();
+  const keyring = keyringFromEnv({
+    ...process.env,
+    ...(file === undefined ? {} : { DQKD_KEK_FILE: path.resolve(cwd, file) }),
+  });
   if (keyring === undefined) {
     process.stderr.write(
       'DQKD_KEK or DQKD_KEK_FILE: set it to the keyring with the new version and the old ones\n',

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-
 import {
   jetstreamManager,
   type JetStreamClient,
@@ -8,7 +6,6 @@ import {
 } from '@nats-io/jetstream';
 import {
   connect,
-  credsAuthenticator,
   headers as natsHeaders,
   RequestError,
   TimeoutError,
@@ -48,6 +45,7 @@ import {
   type StreamRegister,
   type Topology,
 } from '../topology';
+import { connectionMaterial } from './connection-material';
 import { resolveNatsOptions, type NatsBusOptions, type ResolvedNatsOptions } from './options';
 import { ensureConsumer, ensureCopiedStream, ensureStream } from './provision';
 import { PullSubscription } from './pull-subscription';
@@ -84,13 +82,7 @@ export class JetStreamBus implements Bus {
   ): Promise<JetStreamBus> {
     const resolved = resolveNatsOptions(options);
     const { streams, consumers } = resolveTopology(topology);
-    const connection = { ...resolved.connection };
-    if (resolved.credsFile !== undefined) {
-      const creds = await readFile(resolved.credsFile).catch((cause) => {
-        throw new BusConfigError('auth.credsFile', `cannot be read (${String(cause)})`);
-      });
-      connection.authenticator = credsAuthenticator(creds);
-    }
+    const connection = { ...resolved.connection, ...(await connectionMaterial(resolved)) };
     const nc = await connect(connection).catch((cause) => {
       throw new BusUnavailableError(resolved.where, { cause });
     });

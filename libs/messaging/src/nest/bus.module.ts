@@ -1,4 +1,4 @@
-import { DqkdConfig, UnreachableServiceError, type NatsEnv } from '@dqkd/config';
+import { DqkdConfig, environmentError, UnreachableServiceError, type NatsEnv } from '@dqkd/config';
 import {
   Global,
   Module,
@@ -9,7 +9,7 @@ import {
 
 import type { Bus } from '../bus';
 import { connectBus, type BusTarget } from '../connect';
-import { BusUnavailableError } from '../errors';
+import { BusConfigError, BusUnavailableError } from '../errors';
 import { InMemoryBroker } from '../in-memory/broker';
 import type { StreamRegister, Topology } from '../topology';
 
@@ -38,6 +38,23 @@ export function busTarget(nats: NatsEnv, name: string): BusTarget {
       auth: nats.credsFile ? { credsFile: nats.credsFile } : undefined,
     },
   };
+}
+
+/** The variable that named each file of the connection (see busTarget). */
+const NATS_FILE_VARIABLES: Readonly<Record<string, string>> = {
+  'tls.caFile': 'NATS_TLS_CA_FILE',
+  'tls.certFile': 'NATS_TLS_CERT_FILE',
+  'tls.keyFile': 'NATS_TLS_KEY_FILE',
+  'auth.credsFile': 'NATS_CREDS_FILE',
+};
+
+/** A connection failure in the words of the environment: the operator fixes a variable, not a bus option. */
+function environmentFailure(error: unknown): unknown {
+  if (error instanceof BusUnavailableError) {
+    return new UnreachableServiceError('NATS_URL', error.servers, error.cause);
+  }
+  const variable = error instanceof BusConfigError ? NATS_FILE_VARIABLES[error.field] : undefined;
+  return variable === undefined ? error : environmentError(variable, (error as BusConfigError).problem);
 }
 
 class BusLifecycle implements OnApplicationShutdown {
@@ -74,9 +91,7 @@ export class BusModule {
               options.topology,
               register,
             ).catch((error: unknown) => {
-              throw error instanceof BusUnavailableError
-                ? new UnreachableServiceError('NATS_URL', error.servers, error.cause)
-                : error;
+              throw environmentFailure(error);
             }),
         },
         { provide: BusLifecycle, inject: [BUS], useFactory: (bus: Bus) => new BusLifecycle(bus) },

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,18 @@ export class PrivateNatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    private readonly configFile: string | undefined,
   ) {}
 
-  static async start(): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(await freePort(), await mkdtemp(join(tmpdir(), 'dqkd-nats-')));
+  /** `config`: the text of a configuration file (TLS, accounts); address, port and store come from here. */
+  static async start(config?: string): Promise<PrivateNatsServer> {
+    const storeDir = await mkdtemp(join(tmpdir(), 'dqkd-nats-'));
+    let configFile: string | undefined;
+    if (config !== undefined) {
+      configFile = join(storeDir, 'nats-server.conf');
+      await writeFile(configFile, config);
+    }
+    const server = new PrivateNatsServer(await freePort(), storeDir, configFile);
     await server.restart();
     return server;
   }
@@ -30,12 +38,11 @@ export class PrivateNatsServer {
 
   /** Starts it again on the same port and store directory. */
   async restart(): Promise<void> {
+    const config = this.configFile === undefined ? [] : ['-c', this.configFile];
     const child = spawn(
       'nats-server',
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
-      {
-        stdio: 'ignore',
-      },
+      [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+      { stdio: 'ignore' },
     );
     this.process = child;
     const deadline = Date.now() + 10_000;
