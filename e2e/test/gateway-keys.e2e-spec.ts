@@ -202,3 +202,24 @@ describe.each(MODES)('api-gateway keys, %s', (_mode, start, relayed) => {
     });
   });
 });
+
+describe('api-gateway dec_keys, §5.4 with two SAEs at the master KME', () => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({ limits: LIMITS, moreSaes: { 'sae-dave': 'kme-east' } });
+    await network.seedBlocks(2);
+  }, 180_000);
+  afterAll(() => network?.stop());
+
+  it('answers 401 to an SAE that is not a slave of a key, whichever master its path names', async () => {
+    const { keys } = await network.client('sae-dave', 'kme-east').encKeys('sae-carol', { number: 1 });
+    const bob = network.client('sae-bob', 'kme-west');
+    for (const master of ['sae-alice', 'sae-dave', 'kme-east']) {
+      expect((await refusal(bob.decKeys(master, [keys[0].key_ID]))).status).toBe(401);
+    }
+    // Carol naming the wrong master is told only that the key is not found, and it stays hers.
+    const carol = network.client('sae-carol', 'kme-west');
+    expect((await refusal(carol.decKeys('sae-alice', [keys[0].key_ID]))).status).toBe(400);
+    expect((await carol.decKeys('sae-dave', [keys[0].key_ID])).keys[0].key).toBe(keys[0].key);
+  });
+});

@@ -165,6 +165,17 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
     expect((answer.body as { keys: unknown[] }).keys).toHaveLength(1);
   });
 
+  it.each([
+    ['empty', ''],
+    ['nothing but JSON whitespace', ' \r\n\t'],
+  ])('takes a POST body that is %s for the empty request: one key of the default size', async (_, body) => {
+    const answer = await enc(body);
+    expect(answer.status).toBe(200);
+    expect(
+      (answer.body as { keys: { key: string }[] }).keys.map((k) => Buffer.from(k.key, 'base64').length),
+    ).toEqual([32]);
+  });
+
   it('answers 400 to a body over the size limit, and records nothing', async () => {
     const before = await network.counts();
     const answer = await enc(`{"number": 1, "pad": "${'x'.repeat(5000)}"}`);

@@ -85,7 +85,12 @@ export class GatewayNetwork {
   ) {}
 
   static async start(
-    options: { natsUrl?: string; limits?: Record<string, number> } & GatewayTuning = {},
+    options: {
+      natsUrl?: string;
+      limits?: Record<string, number>;
+      /** SAEs besides the example network's, each attached to the KME given. */
+      moreSaes?: Record<string, string>;
+    } & GatewayTuning = {},
   ): Promise<GatewayNetwork> {
     const dir = mkdtempSync(path.join(tmpdir(), 'dqkd-gateway-'));
     mkdirSync(path.join(dir, 'config'));
@@ -95,10 +100,12 @@ export class GatewayNetwork {
     for (const [name, value] of Object.entries(options.limits ?? {})) {
       text = text.replace(new RegExp(`^  ${name}: \\d+`, 'm'), `  ${name}: ${value}`);
     }
-    writeFileSync(networkFile, text);
+    const more = Object.entries(options.moreSaes ?? {});
+    const entries = more.map(([id, kme]) => `  - id: ${id}\n    certificate_cn: ${id}\n    kme: ${kme}\n`);
+    writeFileSync(networkFile, text.replace(/^saes:\n/m, `saes:\n${entries.join('')}`));
     await ensureDevPki({
       dir: path.join(dir, '.dqkd/pki'),
-      saes: ['sae-alice', 'sae-bob', 'sae-carol', 'sae-mallory'],
+      saes: ['sae-alice', 'sae-bob', 'sae-carol', 'sae-mallory', ...more.map(([id]) => id)],
     });
     const network = new GatewayNetwork(dir, `gw${randomBytes(4).toString('hex')}`, options.natsUrl, {
       leaseMaxAgeMs: options.leaseMaxAgeMs,

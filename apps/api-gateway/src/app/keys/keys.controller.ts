@@ -166,9 +166,11 @@ function queryOf(request: IncomingMessage): URLSearchParams {
 function inputOf(request: IncomingMessage, body: Result<Buffer>): Result<EncKeysInput & DecKeysInput> {
   if (request.method === 'GET') return ok({ query: queryOf(request) });
   if (!body.ok) return body;
-  if (body.value.length === 0) return ok({ body: {} });
   try {
-    return ok({ body: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.value)) as unknown });
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(body.value);
+    // Every item of a request is optional: a body of nothing but JSON whitespace is the empty request too.
+    if (/^[ \t\n\r]*$/.test(text)) return ok({ body: {} });
+    return ok({ body: JSON.parse(text) as unknown });
   } catch {
     return fail({ kind: 'body-not-json' } satisfies EtsiError);
   }
