@@ -8,7 +8,7 @@ export interface StatusInput {
   readonly masterSaeId: string;
   readonly slaveSaeId: string;
   readonly limits: EtsiLimits;
-  /** Keys of this link carved and not yet delivered to every slave nor expired. */
+  /** Keys of the default size the link's ready pool could give now (see storedKeyCount). */
   readonly storedKeyCount: number;
   readonly statusExtension?: JsonObject;
 }

@@ -44,7 +44,8 @@ export const openApiDocument = {
       'mutual TLS. The caller is the SAE named in its client certificate. Limits (sizes, counts) are per ' +
       `link and published by the status route. Vendor extension \`${DQKD_TTL}\`: the decode deadline in seconds ` +
       `(1 to the link's max_ttl_seconds, at most ${MAX_TTL_SECONDS}; optional values beyond it are clamped; ` +
-      `default: the link's default_ttl_seconds, ${MAX_TTL_SECONDS} unless the network file sets less).`,
+      `default: the link's default_ttl_seconds, ${MAX_TTL_SECONDS} unless the network file sets less). A POST ` +
+      'body is read as JSON whatever its Content-Type. Other paths and methods answer 404 with an Error body.',
   },
   servers: [
     { url: 'https://127.0.0.1:8443', description: 'kme-east in the embedded default (`npm start`)' },
@@ -84,7 +85,8 @@ export const openApiDocument = {
         requestBody: {
           required: false,
           description:
-            'Every member is optional; an empty body or `{}` asks for one key of the default size.',
+            'Every member is optional; an empty body (or one of JSON whitespace only) or `{}` asks for one key ' +
+            'of the default size.',
           content: {
             'application/json': {
               schema: ref('KeyRequest'),
@@ -182,7 +184,13 @@ export const openApiDocument = {
           master_SAE_ID: { type: 'string', description: 'The calling SAE.' },
           slave_SAE_ID: { type: 'string', description: 'The slave SAE named in the path.' },
           key_size: { type: 'integer', description: 'Default key size in bits.' },
-          stored_key_count: { type: 'integer', minimum: 0, description: 'Keys stored on this link.' },
+          stored_key_count: {
+            type: 'integer',
+            minimum: 0,
+            description:
+              'Keys of `key_size` the ready pool of this link could give now (its ready bits not yet carved ' +
+              'nor reserved, divided by `key_size`), at most `max_key_count`.',
+          },
           max_key_count: { type: 'integer', description: 'Most keys this link stores.' },
           max_key_per_request: {
             type: 'integer',
@@ -221,12 +229,12 @@ export const openApiDocument = {
           extension_mandatory: {
             type: 'array',
             description: `Extensions that must be honoured. DQKD knows \`${DQKD_TTL}\`: an integer number of seconds within the link's limit.`,
-            items: extension,
+            items: { anyOf: [ref('DqkdTtl'), extension] },
           },
           extension_optional: {
             type: 'array',
-            description: `Extensions honoured where possible. An integer \`${DQKD_TTL}\` out of range is clamped into it.`,
-            items: extension,
+            description: `Extensions honoured where possible. An integer \`${DQKD_TTL}\` out of range is clamped into it; one that is not an integer is ignored.`,
+            items: { anyOf: [ref('DqkdTtl'), extension] },
           },
         },
       },
@@ -239,6 +247,8 @@ export const openApiDocument = {
           key: { type: 'string', contentEncoding: 'base64', description: 'Key material, Base64 (RFC 4648).' },
           key_extension: {
             ...extension,
+            description: 'DQKD always sends it, with the decode deadline.',
+            required: ['dqkd_expires_at'],
             properties: {
               dqkd_expires_at: {
                 type: 'string',
@@ -246,6 +256,20 @@ export const openApiDocument = {
                 description: 'Decode deadline of the key (UTC).',
               },
             },
+          },
+        },
+      },
+      DqkdTtl: {
+        type: 'object',
+        description: `The TTL extension, one object per extension: \`{"${DQKD_TTL}": 600}\`.`,
+        required: [DQKD_TTL],
+        additionalProperties: false,
+        properties: {
+          [DQKD_TTL]: {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_TTL_SECONDS,
+            description: 'Seconds from the enc_keys answer to the decode deadline.',
           },
         },
       },
