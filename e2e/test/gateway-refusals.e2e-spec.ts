@@ -288,10 +288,16 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
 
     it('answers unknown routes and methods 404 with JSON', async () => {
       expect((await send('GET', '/api/v1/keys/sae-bob/nothing')).status).toBe(404);
-      expect((await send('PUT', '/api/v1/keys/sae-bob/enc_keys')).status).toBe(404);
+      expect(await send('PUT', '/api/v1/keys/sae-bob/enc_keys')).toEqual({
+        status: 404,
+        body: { message: 'not found: this route serves GET and POST, not PUT' },
+      });
       expect((await send('GET', '/health/live')).status).toBe(404);
       // Known paths, methods they do not take: status is GET only, the document is read-only.
-      expect((await send('POST', '/api/v1/keys/sae-bob/status')).status).toBe(404);
+      expect(await send('POST', '/api/v1/keys/sae-bob/status')).toEqual({
+        status: 404,
+        body: { message: 'not found: this route serves GET and HEAD, not POST' },
+      });
       expect((await send('POST', '/api/v1/openapi.json')).status).toBe(404);
     });
 

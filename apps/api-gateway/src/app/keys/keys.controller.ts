@@ -88,7 +88,8 @@ export class KeysController {
       return Promise.resolve();
     }
     if (route.kind === 'openapi' || (method !== 'GET' && (method !== 'POST' || route.method === 'status'))) {
-      sendJson(response, 404, { message: 'not found' });
+      const served = reads ? 'GET and HEAD' : 'GET and POST';
+      sendJson(response, 404, { message: `not found: this route serves ${served}, not ${request.method}` });
       return Promise.resolve();
     }
     const { segment } = route;
