@@ -48,9 +48,13 @@ export function aeadOpen(
     .setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
   try {
-    return new Uint8Array(Buffer.concat([plaintext, decipher.final()]));
+    // GCM's final() only checks the tag: it adds no bytes.
+    decipher.final();
+    // The one copy the caller gets, and zeroes: the plaintext may be samples, and no other copy may linger.
+    return new Uint8Array(plaintext);
   } catch {
-    plaintext.fill(0);
     return undefined;
+  } finally {
+    plaintext.fill(0);
   }
 }

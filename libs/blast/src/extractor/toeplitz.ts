@@ -80,6 +80,8 @@ export class ToeplitzHash {
       for (let c = 0; c < rowCount; c++) a ^= tables[rows[c] + w];
       into[w] = a;
     }
+    // The row indices spell out the input (combined samples): they must not outlive the hash.
+    rows.fill(0);
   }
 }
 
