@@ -152,6 +152,30 @@ describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
     });
   });
 
+  it('locks only about the blocks it takes: another caller reserves from the rest meanwhile', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    await readyBlocks(ledger, link, 64);
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first: string[] = [];
+    const holding = ledger.transaction(async (scope) => {
+      const reserved = await scope.reservations.reserve(link.id, 64);
+      first = reserved.ok ? reserved.reservation.segments.map((segment) => segment.blockId) : [];
+      await held;
+    });
+    try {
+      while (first.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const other = await claimants[0]!.reservations.reserve(link.id, 64);
+      expect(other.ok).toBe(true);
+      const blockIds = other.ok ? other.reservation.segments.map((segment) => segment.blockId) : [];
+      expect(blockIds.some((id) => first.includes(id))).toBe(false);
+    } finally {
+      release();
+      await holding;
+    }
+  });
+
   it('lets concurrent claimants carve keys out of their own reservations without collisions', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 8192);

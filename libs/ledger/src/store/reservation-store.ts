@@ -24,7 +24,7 @@ interface CandidateRow {
   expires_at: Date;
 }
 
-/** Candidate blocks fetched per round trip while gathering a reservation. */
+/** The most candidate blocks fetched (and locked) per round trip while gathering a reservation. */
 const CANDIDATE_PAGE = 64;
 /** An upper bound on blocks per reservation, so a huge request cannot hold row locks on a whole pool. */
 const MAX_BLOCKS_PER_RESERVATION = 4096;
@@ -174,6 +174,16 @@ async function attemptReservation(
   return result;
 }
 
+/**
+ * Candidate blocks to ask for while `missing` bits are still wanted: one more than that many bits of the last
+ * block seen would need (the oldest block is often partly reserved), two before any was seen, at most
+ * CANDIDATE_PAGE.
+ */
+function pageFor(missing: number, last: CandidateRow | undefined): number {
+  if (last === undefined) return 2;
+  return Math.min(CANDIDATE_PAGE, Math.ceil(missing / last.bits) + 1);
+}
+
 async function tryReserve(
   manager: EntityManager,
   linkId: number,
@@ -184,6 +194,9 @@ async function tryReserve(
   let missing = bits;
   let after: CandidateRow | undefined;
   while (missing > 0 && taken.length < MAX_BLOCKS_PER_RESERVATION) {
+    // Every row a page returns stays locked to the end of the caller's transaction, so a page asks for about
+    // the blocks still needed: a page of a whole pool would lock out every other gateway replica meanwhile.
+    const limit = pageFor(missing, after);
     const page = await rows<CandidateRow>(
       manager,
       `SELECT id, bits, reserved_bits, expires_at FROM blocks
@@ -191,7 +204,7 @@ async function tryReserve(
          AND expires_at > now() + $5 * interval '1 millisecond'
          AND ($2::timestamptz IS NULL OR (expires_at, id) > ($2, $3::uuid))
        ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-      [linkId, after?.expires_at ?? null, after?.id ?? null, CANDIDATE_PAGE, validForMs],
+      [linkId, after?.expires_at ?? null, after?.id ?? null, limit, validForMs],
     );
     for (const row of page) {
       const take = Math.min(row.bits - row.reserved_bits, missing);
@@ -201,7 +214,7 @@ async function tryReserve(
         break;
       }
     }
-    if (page.length < CANDIDATE_PAGE) {
+    if (page.length < limit) {
       break;
     }
     after = page[page.length - 1];
