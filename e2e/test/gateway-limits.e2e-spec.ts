@@ -73,3 +73,28 @@ describe('api-gateway limits', () => {
     expect(outcomes).toContain(503);
   });
 });
+
+describe('api-gateway with a pool short of alike requests together', () => {
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({
+      limits: { sae_requests_per_second: 1000, sae_request_burst: 1000 },
+    });
+    await network.seedBlocks(1);
+  });
+  afterAll(() => network?.stop());
+
+  it('serves the first of two alike requests the pool cannot cover together, and only then refuses the other', async () => {
+    const alice = network.client('sae-alice', 'kme-east');
+    // 38400 bits each, 76800 together, from one block of 65536: sent together, they go in one batch.
+    const outcomes = await Promise.all(
+      [0, 1].map(() =>
+        alice.encKeys('sae-bob', { number: 600, size: 64 }).then(
+          (container) => container.keys.length,
+          (error: unknown) => (error as EtsiHttpError).status,
+        ),
+      ),
+    );
+    expect(outcomes.sort()).toEqual([503, 600]);
+  });
+});

@@ -1,7 +1,7 @@
 import { EtsiHttpError } from '@dqkd/client';
 import type { Key } from '@dqkd/etsi014';
 
-import { eventually, SITES, type SiteId } from './support/flow-network';
+import { BLOCK_BITS, eventually, HIGH_WATERMARK_BITS, SITES, type SiteId } from './support/flow-network';
 import { ProcessNetwork, type KmeApp } from './support/process-network';
 
 const TTL_SECONDS = 2;
@@ -95,6 +95,33 @@ describe('the two-site network as separate processes on Postgres and NATS', () =
       const fetched = await carol().decKeys('kme-east', [key.key_ID]);
       expect(fetched.keys.map((k) => [k.key_ID, k.key])).toEqual([[key.key_ID, key.key]]);
       await expect(bob().decKeys('kme-east', [key.key_ID])).rejects.toMatchObject({ status: 400 });
+    });
+
+    it('serves a key larger than the pool holds above its low watermark: the key-generator is asked for more', async () => {
+      // 65536 bits: beyond the pool's high watermark and one block, within twice that (see poolCeilingBits).
+      const size = 65_536;
+      expect(size).toBeGreaterThan(HIGH_WATERMARK_BITS + BLOCK_BITS);
+      let keys: readonly Key[] = [];
+      await eventually(
+        async () => {
+          keys = await alice()
+            .encKeys('sae-bob', { number: 1, size })
+            .then(
+              (container) => container.keys,
+              (error: unknown) => {
+                if (error instanceof EtsiHttpError && error.status === 503) return [];
+                throw error;
+              },
+            );
+          return keys.length === 1;
+        },
+        20_000,
+        'a key of 65536 bits',
+      );
+      kept(keys);
+      const fetched = await bob().decKeys('sae-alice', [keys[0]!.key_ID]);
+      expect(fetched.keys[0]!.key).toBe(keys[0]!.key);
+      expect(Buffer.from(fetched.keys[0]!.key, 'base64').length).toBe(size / 8);
     });
 
     it('gives a multicast key to Bob and to Carol, once each', async () => {

@@ -6,7 +6,7 @@ import { MaterialCipher } from './crypto/material-cipher';
 import { AuditTrail } from './store/audit-trail';
 import { BlockStore } from './store/block-store';
 import { BusStreams } from './store/bus-streams';
-import { KEYS_RECORDED_CHANNEL } from './store/channels';
+import { KEYS_RECORDED_CHANNEL, POOL_SHORT_CHANNEL } from './store/channels';
 import { Inbox } from './store/inbox';
 import { ScrubCounts, ScrubCursor, scrubKeyBits } from './store/key-bits';
 import { KeyStore } from './store/key-store';
@@ -44,10 +44,13 @@ export class LedgerScope {
 }
 
 /** The driver's client, as a connection of its own uses it. */
+/** How long after a lost LISTEN connection a new one is made. */
+const RELISTEN_MS = 1_000;
+
 interface OwnConnection {
   query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-  on(event: 'error' | 'notification', listener: (value: unknown) => void): void;
-  off(event: 'error', listener: (value: unknown) => void): void;
+  on(event: 'error' | 'notification' | 'end', listener: (value: unknown) => void): void;
+  off(event: 'error' | 'notification' | 'end', listener: (value: unknown) => void): void;
 }
 
 export type ProcessOnceResult<T> =
@@ -131,13 +134,87 @@ export class Ledger extends LedgerScope {
    * not a guarantee: a dropped connection loses notifications until `close` and a new call, so callers also
    * look again on a timer. Answers the function that stops listening.
    */
-  async onKeysRecorded(listener: () => void): Promise<() => Promise<void>> {
-    const { connection, release } = await this.connectionOfItsOwn();
-    connection.on('notification', () => listener());
-    await connection.query(`LISTEN ${KEYS_RECORDED_CHANNEL}`);
+  onKeysRecorded(listener: () => void): Promise<() => Promise<void>> {
+    return this.listen(KEYS_RECORDED_CHANNEL, () => listener());
+  }
+
+  /**
+   * Tells the site's key-generators that the pool of link `linkId` could not cover a request of `bits`, so
+   * that they fill it beyond that even while it is above its low watermark. A hint (NOTIFY): the gateway says
+   * it again on each try while its request waits.
+   */
+  async announceShortage(linkId: number, bits: number): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [POOL_SHORT_CHANNEL, `${linkId}:${bits}`]);
+  }
+
+  /** Calls `listener` for each shortage a gateway of the site announces (see announceShortage, onKeysRecorded). */
+  onShortage(listener: (linkId: number, bits: number) => void): Promise<() => Promise<void>> {
+    return this.listen(POOL_SHORT_CHANNEL, (payload) => {
+      const shortage = /^(\d{1,15}):(\d{1,15})$/.exec(payload);
+      if (shortage) listener(Number(shortage[1]), Number(shortage[2]));
+    });
+  }
+
+  /**
+   * LISTENs to `channel` on a connection of its own, and on a new one RELISTEN_MS after that one is lost (a
+   * Postgres restart, a terminated backend): notifications sent meanwhile are missed, which callers allow for.
+   * Answers the function that stops listening.
+   */
+  private async listen(channel: string, listener: (payload: string) => void): Promise<() => Promise<void>> {
+    let current: Awaited<ReturnType<Ledger['connectionOfItsOwn']>> | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    let detach = () => undefined as void;
+    const again = () => {
+      if (stopped) return;
+      retry = setTimeout(() => void open().catch(again), RELISTEN_MS);
+      retry.unref();
+    };
+    const open = async () => {
+      const own = await this.connectionOfItsOwn();
+      const lost = (error?: unknown) => {
+        if (current !== own) return;
+        current = undefined;
+        own.release(error ?? new Error(`the connection listening to ${channel} ended`));
+        again();
+      };
+      const heard = (message: unknown) => {
+        const { channel: from, payload } = message as { channel?: string; payload?: string };
+        if (from === channel) listener(payload ?? '');
+      };
+      const ended = () => lost();
+      own.connection.on('notification', heard);
+      own.connection.on('error', lost);
+      own.connection.on('end', ended);
+      // Back in the pool, the connection must not call these.
+      detach = () => {
+        own.connection.off('notification', heard);
+        own.connection.off('error', lost);
+        own.connection.off('end', ended);
+      };
+      try {
+        await own.connection.query(`LISTEN ${channel}`);
+      } catch (error) {
+        own.release(error);
+        throw error;
+      }
+      if (!stopped) {
+        current = own;
+        return;
+      }
+      detach();
+      own.release();
+    };
+    await open();
     return async () => {
-      await connection.query(`UNLISTEN ${KEYS_RECORDED_CHANNEL}`).catch(() => undefined);
-      release();
+      stopped = true;
+      clearTimeout(retry);
+      const own = current;
+      current = undefined;
+      if (own === undefined) return;
+      await own.connection.query(`UNLISTEN ${channel}`).catch(() => undefined);
+      detach();
+      own.release();
     };
   }
 

@@ -22,6 +22,8 @@ import { SEALING_IDENTITY } from './sealing';
 const POOL_WAIT_MS = 2_000;
 /** Pause before a batch that only holds requests waiting for the pool. */
 const POOL_POLL_MS = 25;
+/** How often a link's shortage is said again while requests wait for it. */
+const SHORTAGE_REPEAT_MS = 200;
 /**
  * How long a batch may wait for more requests while they keep arriving (a group commit's linger): requests
  * answered together come back together, and each that joins saves a statement, an envelope and a publish.
@@ -124,6 +126,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
   /** Ends when the lease being taken out of the ledger is there: batches carve one at a time. */
   private leasing: Promise<unknown> = Promise.resolve();
   private readonly leases = new Map<string, Lease>();
+  /** When each link's shortage was last announced to the key-generators (see announceShortage). */
+  private readonly shortageAnnounced = new Map<number, number>();
 
   constructor(
     private readonly config: DqkdConfig,
@@ -290,8 +294,12 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     try {
       taken = await this.ledger.transaction(async (scope) => {
         const reserve = (wanted: number) => scope.reservations.reserve(linkId, wanted, LEASE_MARGIN_MS);
+        // A lease if it can, else the whole group, else its first request: one that fits is not held back by
+        // alike requests the pool cannot cover with it.
+        const firstBits = first.number * first.size;
         let reserved = await reserve(Math.max(LEASE_BITS, bits));
         if (!reserved.ok && bits < LEASE_BITS) reserved = await reserve(bits);
+        if (!reserved.ok && firstBits < bits) reserved = await reserve(firstBits);
         if (!reserved.ok) return undefined;
         const material = await scope.blocks.takeBits(reserved.reservation.segments);
         if (material === undefined) throw new Error(`reserved blocks of link ${linkId} hold no material`);
@@ -306,6 +314,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     }
     if (taken === undefined) {
       encapsulation.sharedSecret.fill(0);
+      await this.announceShortage(linkId, bits);
       return undefined;
     }
     const { reserved, material } = taken;
@@ -331,6 +340,22 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     };
     this.leases.set(targetKmeId, lease);
     return lease;
+  }
+
+  /**
+   * Above its low watermark a pool is not refilled, and a request larger than what it holds might never fit
+   * otherwise; said again at most every SHORTAGE_REPEAT_MS per link while requests keep finding it short.
+   */
+  private async announceShortage(linkId: number, bits: number): Promise<void> {
+    const now = Date.now();
+    if (now - (this.shortageAnnounced.get(linkId) ?? 0) < SHORTAGE_REPEAT_MS) return;
+    this.shortageAnnounced.set(linkId, now);
+    // A hint: the request waits for the pool all the same, so a failure here must not fail its batch.
+    await this.ledger.announceShortage(linkId, bits).catch((error: unknown) => {
+      this.logger.warn(
+        `could not tell the key-generators that link ${linkId} is short: ${describeError(error)}`,
+      );
+    });
   }
 
   /**

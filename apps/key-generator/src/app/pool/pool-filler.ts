@@ -8,7 +8,7 @@ import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
 import type { GeneratorSettings } from './generator-settings';
-import { blocksToGenerate } from './watermarks';
+import { blocksToGenerate, withShortage } from './watermarks';
 
 /** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
 const REFILL_LEAD = 0.1;
@@ -44,11 +44,18 @@ export class PoolFiller {
   private stopping = false;
   /** Links whose last try failed: when to try again, and how long the last wait was. */
   private readonly retries = new Map<number, { readonly at: number; readonly delayMs: number }>();
+  /** The largest request each link's pool could not cover, announced by a gateway since its last fill. */
+  private readonly shortages = new Map<number, number>();
 
   constructor(private readonly parts: PoolFillerParts) {}
 
   stop(): void {
     this.stopping = true;
+  }
+
+  /** A gateway of the site found link `linkId` short of `bits` for a request (see withShortage). */
+  shortOf(linkId: number, bits: number): void {
+    this.shortages.set(linkId, Math.max(bits, this.shortages.get(linkId) ?? 0));
   }
 
   /**
@@ -84,7 +91,10 @@ export class PoolFiller {
   }
 
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
-    const wanted = blocksToGenerate(await this.poolBits(link.id), linkConfig.limits, link.blockBits);
+    const shortBits = this.shortages.get(link.id);
+    this.shortages.delete(link.id);
+    const watermarks = withShortage(linkConfig.limits, shortBits);
+    const wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
     let made = 0;
     while (made < wanted && !this.stopping) {
       const batch = Math.min(this.parts.settings.concurrency, wanted - made);

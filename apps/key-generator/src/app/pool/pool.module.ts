@@ -90,7 +90,7 @@ const PROVIDERS = [
         prefix,
         logger,
       });
-      return new PoolService(filler, settings.intervalMs, logger);
+      return new PoolService(filler, ledger, settings.intervalMs, logger);
     },
   },
 ];

@@ -1,4 +1,4 @@
-import { blocksToGenerate } from './watermarks';
+import { blocksToGenerate, withShortage } from './watermarks';
 
 const watermarks = { lowWatermarkBits: 4096, highWatermarkBits: 16384 };
 
@@ -14,5 +14,23 @@ describe('blocksToGenerate', () => {
 
   it('rounds up to whole blocks, so the pool ends at or just above the high watermark', () => {
     expect(blocksToGenerate(4000, watermarks, 1000)).toBe(13);
+  });
+});
+
+describe('withShortage', () => {
+  it('fills a pool above its low watermark until it holds a request it could not cover', () => {
+    // 10000 bits in the pool, 12000 asked for: a refill, up to the high watermark as usual.
+    expect(blocksToGenerate(10_000, withShortage(watermarks, 12_000), 1024)).toBe(7);
+    // A request beyond the high watermark: up to the request.
+    expect(blocksToGenerate(10_000, withShortage(watermarks, 20_000), 1024)).toBe(10);
+  });
+
+  it('changes nothing for a request below the low watermark, or without one', () => {
+    expect(withShortage(watermarks, 1000)).toBe(watermarks);
+    expect(withShortage(watermarks, undefined)).toBe(watermarks);
+  });
+
+  it('makes nothing once the pool holds the request', () => {
+    expect(blocksToGenerate(12_000, withShortage(watermarks, 12_000), 1024)).toBe(0);
   });
 });

@@ -11,3 +11,16 @@ export function blocksToGenerate(poolBits: number, watermarks: Watermarks, block
   if (poolBits >= watermarks.lowWatermarkBits) return 0;
   return Math.ceil((watermarks.highWatermarkBits - poolBits) / blockBits);
 }
+
+/**
+ * The watermarks while a gateway waits for `shortBits` that the pool could not cover: the pool is filled until
+ * it holds them too, even above its low watermark (a request of more bits than the low watermark would
+ * otherwise wait until other requests drained the pool below it).
+ */
+export function withShortage(watermarks: Watermarks, shortBits: number | undefined): Watermarks {
+  if (shortBits === undefined || shortBits < watermarks.lowWatermarkBits) return watermarks;
+  return {
+    lowWatermarkBits: shortBits,
+    highWatermarkBits: Math.max(watermarks.highWatermarkBits, shortBits),
+  };
+}
