@@ -22,4 +22,32 @@ describe('the settings of the flow apps', () => {
     expect(await child.exit()).toBe(EX_CONFIG);
     expect(child.text.trim()).toBe(`environment: ${variable}: ${problem}`);
   });
+
+  it('ttl-reaper warns at start-up of a DQKD_TARGET_GRACE_MS shorter than the longest TTL', async () => {
+    const child = AppProcess.start(
+      'ttl-reaper',
+      { ...site.env('kme-east'), DQKD_TARGET_GRACE_MS: '5000' },
+      site.dir,
+    );
+    try {
+      await child.waitFor('ttl-reaper of kme-east is running');
+      expect(child.text).toMatch(
+        /"level":"warn".*DQKD_TARGET_GRACE_MS is 5000 ms, less than the longest TTL/,
+      );
+    } finally {
+      child.signal('SIGTERM');
+      expect(await child.exit()).toBe(0);
+    }
+  });
+
+  it('ttl-reaper does not warn with the default grace', async () => {
+    const child = AppProcess.start('ttl-reaper', site.env('kme-east'), site.dir);
+    try {
+      await child.waitFor('ttl-reaper of kme-east is running');
+      expect(child.text).not.toContain('DQKD_TARGET_GRACE_MS');
+    } finally {
+      child.signal('SIGTERM');
+      expect(await child.exit()).toBe(0);
+    }
+  });
 });

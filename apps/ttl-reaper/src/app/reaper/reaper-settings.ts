@@ -16,9 +16,15 @@ export interface ReaperSettings {
   readonly inboxRetentionMs: number;
 }
 
+/**
+ * A key's TTL at most (dqkd_ttl, one hour): the grace that keeps every key decodable through any delay that
+ * it outlives.
+ */
+export const LONGEST_TTL_MS = 3_600_000;
+
 const VARIABLES: Record<keyof ReaperSettings, [name: string, fallback: number, min: number, max: number]> = {
   intervalMs: ['DQKD_REAPER_INTERVAL_MS', 10_000, 50, 3_600_000],
-  targetGraceMs: ['DQKD_TARGET_GRACE_MS', 3_600_000, 0, 3_600_000],
+  targetGraceMs: ['DQKD_TARGET_GRACE_MS', LONGEST_TTL_MS, 0, LONGEST_TTL_MS],
   batchSize: ['DQKD_REAPER_BATCH_SIZE', 1000, 1, 100_000],
   inboxRetentionMs: ['DQKD_INBOX_RETENTION_MS', 3 * 3_600_000, 2 * 3_600_000, 30 * 24 * 3_600_000],
 };

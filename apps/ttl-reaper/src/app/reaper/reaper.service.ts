@@ -3,7 +3,7 @@ import { describeError } from '@dqkd/runtime';
 import type { Counter } from '@dqkd/metrics';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
-import type { ReaperSettings } from './reaper-settings';
+import { LONGEST_TTL_MS, type ReaperSettings } from './reaper-settings';
 
 /** Batches per round at most, so a huge backlog cannot keep one round going forever. */
 const MAX_BATCHES_PER_ROUND = 100;
@@ -28,6 +28,14 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
+    const grace = this.settings.targetGraceMs;
+    if (grace < LONGEST_TTL_MS) {
+      this.logger.warn(
+        `DQKD_TARGET_GRACE_MS is ${grace} ms, less than the longest TTL (${LONGEST_TTL_MS} ms): a key carved ` +
+          `near its block's deadline is lost at this site if its assignment arrives more than ${grace} ms after ` +
+          'that deadline (a peer or the link down), though its own deadline has not passed',
+      );
+    }
     this.timer = setInterval(() => this.tick(), this.settings.intervalMs);
     this.timer.unref();
     this.tick();
