@@ -211,7 +211,7 @@ describe('api-gateway dec_keys, §5.4 with two SAEs at the master KME', () => {
   }, 180_000);
   afterAll(() => network?.stop());
 
-  it('answers 401 to an SAE that is not a slave of a key, whichever master its path names', async () => {
+  it('answers 401 to an SAE that is not a slave of a key, whichever SAE of its master KME the path names', async () => {
     const { keys } = await network.client('sae-dave', 'kme-east').encKeys('sae-carol', { number: 1 });
     const bob = network.client('sae-bob', 'kme-west');
     for (const master of ['sae-alice', 'sae-dave', 'kme-east']) {

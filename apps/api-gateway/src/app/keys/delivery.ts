@@ -217,11 +217,12 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * One request against the keys the batch read, whatever the order of its keys: a key here whose slave the
-   * caller is not gets 401 (§5.4: the caller was not supplied to Get key for it), whatever master the path
-   * names, also while others are still missing; a key of the caller's of another link or master is not found
-   * (400, without telling whose it is); a missing key is waited for; then each slave entry must be undelivered
-   * (in the ledger and in this batch), unexpired and still hold material.
+   * One request against the keys the batch read, whatever the order of its keys: a key of the link from the
+   * path's KME whose slave the caller is not gets 401 (§5.4: the caller was not supplied to Get key for it),
+   * whichever SAE of that KME the path names, also while others are still missing; a key of another link here
+   * (one this site issued, say), or of the caller's from another master, is not found (400, without telling
+   * whose it is); a missing key is waited for; then each slave entry must be undelivered (in the ledger and in
+   * this batch), unexpired and still hold material.
    */
   private judge(
     request: DeliveryRequest,
@@ -235,11 +236,15 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     for (const keyId of request.keyIds) {
       const key = found.get(keyId);
       if (key === undefined) continue;
+      if (key.linkId !== linkId) {
+        foreign = true;
+        continue;
+      }
       const slave = slaveEntry(key, request.slaveSaeId, kme.id);
       if (slave === undefined) return { kind: 'refused', error: { kind: 'not-a-slave' } };
       const fromMaster =
         key.masterSaeId === request.pathId || network.sae(key.masterSaeId)?.kmeId === request.pathId;
-      if (key.linkId !== linkId || !fromMaster) {
+      if (!fromMaster) {
         foreign = true;
         continue;
       }
