@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { openLedger, type Ledger } from '@dqkd/ledger';
 import { DEFAULT_PREFIX, inStream } from '@dqkd/messaging';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 
 import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
 import { PrivateNatsServer } from '../../../libs/messaging/test/support/nats-server';
@@ -201,20 +201,22 @@ export class FlowNetwork {
   /**
    * Publishes straight into kme-east's OUT stream, as anyone on its NATS could, and resolves once the
    * message reached `site`'s IN stream and its replication settled everything there. With several message
-   * IDs, the same data goes under each, all at once.
+   * IDs, the same data goes under each, all at once; with `headers`, under those.
    */
   async publishAndSettle(
     subject: string,
     data: Uint8Array,
     msgIds: string | readonly string[],
     site: SiteId,
+    headers: Readonly<Record<string, string>> = {},
   ): Promise<void> {
     const ids = typeof msgIds === 'string' ? [msgIds] : msgIds;
     const jsm = await this.jsm();
     const stream = this.inStreamOf(site);
     const before = (await jsm.streams.info(stream)).state.last_seq;
     const js = jetstream(await this.connection());
-    await Promise.all(ids.map((msgID) => js.publish(subject, data, { msgID })));
+    const withHeaders = headersOf(headers);
+    await Promise.all(ids.map((msgID) => js.publish(subject, data, { msgID, headers: withHeaders })));
     await eventually(
       async () => (await jsm.streams.info(stream)).state.last_seq >= before + ids.length,
       10_000,
@@ -361,4 +363,10 @@ export async function emptyPool(ledger: Ledger): Promise<void> {
      WHERE state = 'ready'`,
     [EMPTIED_BY_TEST],
   );
+}
+
+function headersOf(values: Readonly<Record<string, string>>) {
+  const headers = natsHeaders();
+  for (const [name, value] of Object.entries(values)) headers.set(name, value);
+  return headers;
 }

@@ -4,6 +4,7 @@ import {
   type Bus,
   type ConsumerSpec,
   type BusMessage,
+  type ProtocolKind,
   type Subscription,
 } from '@dqkd/messaging';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
@@ -93,12 +94,13 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Redeliveries by kind; a first delivery's send time for the clock skew to this peer. */
-  private measure(message: BusMessage, peer: string, kind: string): void {
-    if (message.redelivered) {
-      this.metrics.redelivered.inc({ kind });
-      return;
-    }
+  /**
+   * A first delivery's send time for the clock skew to this peer, once its envelope opened (every 'ack'
+   * comes after that): the header is not signed, and anyone who can publish on the IN subjects could
+   * otherwise fake a skew alarm, or hide a real drift, with messages that are then refused.
+   */
+  private measureSkew(message: BusMessage, peer: string): void {
+    if (message.redelivered) return;
     const sentAt = Number(message.headers[SENT_AT_HEADER]);
     if (Number.isSafeInteger(sentAt) && sentAt > 0) this.skew.record(peer, sentAt);
   }
@@ -111,8 +113,15 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
       return Promise.resolve('term');
     }
     const peer = subject.source;
-    this.measure(message, peer, subject.kind);
-    switch (subject.kind) {
+    if (message.redelivered) this.metrics.redelivered.inc({ kind: subject.kind });
+    return this.handle(message, peer, subject.kind).then((settlement) => {
+      if (settlement === 'ack') this.measureSkew(message, peer);
+      return settlement;
+    });
+  }
+
+  private handle(message: BusMessage, peer: string, kind: ProtocolKind): Promise<Settlement | 'later'> {
+    switch (kind) {
       case 'metadata':
         return this.regenerate(message, peer);
       case 'block-ack':
