@@ -277,6 +277,18 @@ describe('parseNetwork', () => {
       );
     });
 
+    it('an SAE or entropy server whose certificate CN names a KME or an entropy server', () => {
+      expect(issuesAfter((n) => (n.saes[0].certificate_cn = 'kme-east'))[0]).toContain(
+        'saes[0].certificate_cn: "kme-east" is the certificate name of a KME or an entropy server',
+      );
+      expect(
+        issuesAfter((n) => (n.saes[0].certificate_cn = n.entropy_servers[0].certificate_cn))[0],
+      ).toContain('is the certificate name of a KME or an entropy server');
+      expect(issuesAfter((n) => (n.entropy_servers[0].certificate_cn = 'kme-west'))[0]).toContain(
+        'entropy_servers[0].certificate_cn: "kme-west" is the certificate name of a KME',
+      );
+    });
+
     it('two KMEs serving the same API URL', () => {
       expect(issuesAfter((n) => (n.kmes[1].api_url = 'https://127.0.0.1:8443/'))[0]).toContain(
         'kmes[1].api_url: duplicate api_url "https://127.0.0.1:8443"',
