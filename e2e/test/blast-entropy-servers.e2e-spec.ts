@@ -94,22 +94,24 @@ describe('BLAST across three entropy-server processes over mutual TLS', () => {
     expect(Buffer.from(regenerated).equals(block)).toBe(true);
   });
 
-  it('refuses the samples to a KME not named as a reader, a third read and a second read by the target', async () => {
+  it('refuses the samples to a KME not named as a reader or for another lessee, a third read and a second read by the target', async () => {
     const [east, west, north] = ['kme-east', 'kme-west', 'kme-north'].map((id) => kmes[id].sources.all[0]);
     const leased = await east.lease(64, ['kme-east', 'kme-west'], Date.now() + 60_000);
 
-    expect(await refusalOf(north.read(leased.ref))).toBe('unknown');
-    expect(Buffer.from(await west.read(leased.ref))).toEqual(Buffer.from(leased.bytes));
-    expect(await refusalOf(east.read(leased.ref))).toBe('already-read');
-    expect(await refusalOf(west.read(leased.ref))).toBe('already-read');
-    expect(await refusalOf(north.read(leased.ref))).toBe('unknown');
+    expect(await refusalOf(north.read(leased.ref, 'kme-east'))).toBe('unknown');
+    // Read for another lessee (metadata of kme-north naming kme-east's sample): as if there were none.
+    expect(await refusalOf(west.read(leased.ref, 'kme-north'))).toBe('unknown');
+    expect(Buffer.from(await west.read(leased.ref, 'kme-east'))).toEqual(Buffer.from(leased.bytes));
+    expect(await refusalOf(east.read(leased.ref, 'kme-east'))).toBe('already-read');
+    expect(await refusalOf(west.read(leased.ref, 'kme-east'))).toBe('already-read');
+    expect(await refusalOf(north.read(leased.ref, 'kme-east'))).toBe('unknown');
   });
 
   it('refuses a read after the deadline', async () => {
     const [east, west] = ['kme-east', 'kme-west'].map((id) => kmes[id].sources.all[1]);
     const leased = await east.lease(64, ['kme-east', 'kme-west'], Date.now() + 300);
     await new Promise((resolve) => setTimeout(resolve, 700));
-    expect(await refusalOf(west.read(leased.ref))).toBe('expired');
+    expect(await refusalOf(west.read(leased.ref, 'kme-east'))).toBe('expired');
   });
 
   it('fails generation with a typed error, rather than using fewer servers, when one of t is gone', async () => {

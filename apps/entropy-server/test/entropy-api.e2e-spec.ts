@@ -95,10 +95,10 @@ describe('the entropy API', () => {
     const before = await scrape();
     const { ref } = await sources['kme-east'].lease(1000, LINK, Date.now() + 60_000);
     await sources['kme-east'].lease(1000, LINK, Date.now() + 60_000);
-    await sources['kme-west'].read(ref);
-    await refusalOf(sources['kme-west'].read(ref));
-    await refusalOf(sources['kme-north'].read(ref));
-    await refusalOf(sources['kme-west'].read({ ...ref, offset: ref.offset + 1 }));
+    await sources['kme-west'].read(ref, 'kme-east');
+    await refusalOf(sources['kme-west'].read(ref, 'kme-east'));
+    await refusalOf(sources['kme-north'].read(ref, 'kme-east'));
+    await refusalOf(sources['kme-west'].read({ ...ref, offset: ref.offset + 1 }, 'kme-east'));
     const after = await scrape();
 
     // Every series carries the server's ID, which says where it came from on a shared dashboard.
@@ -135,7 +135,12 @@ describe('the entropy API', () => {
       apiUrl,
       tls,
       '/v1/reads',
-      JSON.stringify({ pool_id: leased.ref.poolId, offset: leased.ref.offset, length: 32 }),
+      JSON.stringify({
+        pool_id: leased.ref.poolId,
+        offset: leased.ref.offset,
+        length: 32,
+        leased_by: 'kme-east',
+      }),
     );
     const answer = JSON.parse(read.body) as { sample: string };
     expect(read.status).toBe(200);
@@ -263,6 +268,8 @@ describe('an entropy server whose pools have no unleased bytes left', () => {
     expect(await refusalOf(sources['kme-east'].lease(64, LINK, Date.now() + 60_000))).toBe('exhausted');
     const ready = await fetch(`${await app.getUrl()}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(Buffer.from(await sources['kme-west'].read(leased.ref))).toEqual(Buffer.from(leased.bytes));
+    expect(Buffer.from(await sources['kme-west'].read(leased.ref, 'kme-east'))).toEqual(
+      Buffer.from(leased.bytes),
+    );
   });
 });

@@ -22,6 +22,8 @@ import { SampleRef } from './metadata';
 class MemoryEntropySource implements EntropySource {
   readonly handedOut: Uint8Array[] = [];
   readonly leases: { bytes: number; readers: readonly string[]; deadline: number }[] = [];
+  /** The lessee each second read named. */
+  readonly readsFor: string[] = [];
   failLease = false;
   private readonly pool = new Map<number, { bytes: Uint8Array; reads: number }>();
   private nextOffset = 0;
@@ -45,7 +47,8 @@ class MemoryEntropySource implements EntropySource {
     return { ref, bytes: this.handOut(sample) };
   }
 
-  async read(ref: SampleRef): Promise<Uint8Array> {
+  async read(ref: SampleRef, leasedBy: string): Promise<Uint8Array> {
+    this.readsFor.push(leasedBy);
     const entry = this.pool.get(ref.offset);
     if (!entry || entry.reads >= 2) throw new Error('sample already read or shredded');
     entry.reads++;
@@ -139,7 +142,7 @@ describe('generateBlock (source side)', () => {
         const lease = await sources[0].lease(bytes, readers, deadline);
         return { ref: { ...lease.ref, serverId: 'entropy-short' }, bytes: lease.bytes.subarray(1) };
       },
-      read: (ref) => sources[0].read(ref),
+      read: (ref, leasedBy) => sources[0].read(ref, leasedBy),
     };
     await expect(generateBlock(request([short, sources[1], sources[2]]))).rejects.toThrow(EntropyUnavailable);
   });
@@ -165,6 +168,10 @@ describe('regenerateBlock (target side)', () => {
     const sources = servers();
     const generated = await generateBlock(request(sources));
     const block = await regenerateBlock(generated.metadata, sources);
+    // Each sample is read as one the metadata's source leased (see EntropySource.read).
+    expect(sources.flatMap((source) => source.readsFor)).toEqual(
+      sources.map(() => generated.metadata.source),
+    );
     expect(hex(block)).toBe(hex(generated.block));
   });
 
@@ -208,8 +215,8 @@ describe('regenerateBlock (target side)', () => {
     const flipping: EntropySource = {
       serverId: 'entropy-2',
       lease: () => Promise.reject(new Error('not used')),
-      read: async (ref) => {
-        const bytes = await sources[1].read(ref);
+      read: async (ref, leasedBy) => {
+        const bytes = await sources[1].read(ref, leasedBy);
         bytes[100] ^= 1;
         return bytes;
       },

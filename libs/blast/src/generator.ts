@@ -20,8 +20,8 @@ export interface EntropySource {
   readonly serverId: string;
   /** First read: `bytes` fresh bytes that only `readers` may read, and only until `deadline` (UTC ms). */
   lease(bytes: number, readers: readonly string[], deadline: number): Promise<LeasedSample>;
-  /** Second read, by the other end of the link. */
-  read(ref: SampleRef): Promise<Uint8Array>;
+  /** Second read, by the other end of the link, of a sample `leasedBy` (the block's source) leased. */
+  read(ref: SampleRef, leasedBy: string): Promise<Uint8Array>;
 }
 
 export interface GenerateBlockRequest {
@@ -107,7 +107,7 @@ export async function regenerateBlock(
     (ref) => {
       const source = byServer.get(ref.serverId);
       if (!source) return Promise.reject(new Error('no such entropy server is configured'));
-      return source.read(ref);
+      return source.read(ref, metadata.source);
     },
     (bytes) => bytes,
     (ref, bytes) =>

@@ -88,8 +88,13 @@ export class RemoteEntropySource implements EntropySource {
     return { ref, bytes: this.openSample(answer.sample, ref) };
   }
 
-  async read(ref: SampleRef): Promise<Uint8Array> {
-    const body: ReadRequestBody = { pool_id: ref.poolId, offset: ref.offset, length: ref.length };
+  async read(ref: SampleRef, leasedBy: string): Promise<Uint8Array> {
+    const body: ReadRequestBody = {
+      pool_id: ref.poolId,
+      offset: ref.offset,
+      length: ref.length,
+      leased_by: leasedBy,
+    };
     const answer = await this.post(READ_PATH, body);
     const answered = refOf(answer.ref);
     if (

@@ -23,6 +23,8 @@ export interface ReadRequestBody {
   readonly pool_id: string;
   readonly offset: number;
   readonly length: number;
+  /** The KME the reader expects to have leased the sample (the block's source). */
+  readonly leased_by: string;
 }
 
 export interface SampleRefBody {

@@ -146,7 +146,7 @@ describe('RemoteEntropySource', () => {
   it('reports a server that does not answer as unreachable', async () => {
     const source = new RemoteEntropySource({ server: { ...entropy1, url: 'https://127.0.0.1:1' }, ...east });
     await expect(
-      source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }),
+      source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }, 'kme-west'),
     ).rejects.toBeInstanceOf(EntropyServerUnreachable);
     source.close();
   });
@@ -167,7 +167,7 @@ describe('RemoteEntropySource', () => {
     const source = new RemoteEntropySource({ server: { ...entropy1, url }, ...east });
     try {
       await expect(
-        source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }),
+        source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }, 'kme-west'),
       ).rejects.toBeInstanceOf(EntropyServerUnreachable);
       expect(served).toBe(0);
     } finally {

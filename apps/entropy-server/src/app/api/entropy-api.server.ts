@@ -129,8 +129,8 @@ export class EntropyApiServer implements OnApplicationBootstrap, OnApplicationSh
   private read(caller: string, body: unknown): SampleAnswerBody {
     const parsed = parseReadRequest(body);
     if ('problem' in parsed) throw new SampleRefusal('invalid-request', parsed.problem);
-    const { pool_id: poolId, offset, length } = parsed.value;
-    const sample = this.keeper.store.read(caller, { poolId, offset, length }, Date.now());
+    const { pool_id: poolId, offset, length, leased_by: leasedBy } = parsed.value;
+    const sample = this.keeper.store.read(caller, { poolId, offset, length }, Date.now(), leasedBy);
     this.reads.inc();
     return this.sealer.answer(sample, caller);
   }

@@ -29,13 +29,16 @@ export function parseLeaseRequest(body: unknown): Parsed<LeaseRequestBody> {
 /** `{pool_id, offset, length}` with exactly those fields. */
 export function parseReadRequest(body: unknown): Parsed<ReadRequestBody> {
   if (!isRecord(body)) return { problem: 'the body must be a JSON object' };
-  const extra = onlyFields(body, ['pool_id', 'offset', 'length']);
+  const extra = onlyFields(body, ['pool_id', 'offset', 'length', 'leased_by']);
   if (extra) return { problem: extra };
-  const { pool_id, offset, length } = body;
+  const { pool_id, offset, length, leased_by } = body;
   if (typeof pool_id !== 'string' || pool_id.length === 0 || pool_id.length > 64) {
     return { problem: 'pool_id must be a pool ID' };
   }
   if (!isCount(offset)) return { problem: 'offset must be a non-negative integer' };
   if (!isCount(length) || length === 0) return { problem: 'length must be a positive integer' };
-  return { value: { pool_id, offset, length } };
+  if (typeof leased_by !== 'string' || leased_by.length === 0 || leased_by.length > 64) {
+    return { problem: 'leased_by must be a KME ID' };
+  }
+  return { value: { pool_id, offset, length, leased_by } };
 }

@@ -84,37 +84,46 @@ describe('PoolStore', () => {
   describe('read', () => {
     it('gives the other reader the same bytes once, then zeroes them in the pool', () => {
       const leased = lease();
-      const read = store.read('kme-west', leased.ref, T0 + 1);
+      const read = store.read('kme-west', leased.ref, T0 + 1, 'kme-east');
       expect(Buffer.from(read.bytes)).toEqual(Buffer.from(leased.bytes));
       expect(pool.subarray(0, 100).every((byte) => byte === 0)).toBe(true);
     });
 
     it('refuses a third read and a repeated read as already read', () => {
       const { ref } = lease();
-      expect(refusalOf(() => store.read('kme-east', ref, T0 + 1))).toBe('already-read');
-      store.read('kme-west', ref, T0 + 1);
-      expect(refusalOf(() => store.read('kme-west', ref, T0 + 2))).toBe('already-read');
+      expect(refusalOf(() => store.read('kme-east', ref, T0 + 1, 'kme-east'))).toBe('already-read');
+      store.read('kme-west', ref, T0 + 1, 'kme-east');
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + 2, 'kme-east'))).toBe('already-read');
     });
 
     it('refuses a KME that is not a listed reader as it would a sample that does not exist', () => {
       const { ref } = lease();
-      expect(refusalOf(() => store.read('kme-north', ref, T0 + 1))).toBe('unknown');
-      expect(refusalOf(() => store.read('kme-north', { ...ref, offset: ref.offset + 1 }, T0 + 1))).toBe(
-        'unknown',
-      );
+      expect(refusalOf(() => store.read('kme-north', ref, T0 + 1, 'kme-east'))).toBe('unknown');
+      expect(
+        refusalOf(() => store.read('kme-north', { ...ref, offset: ref.offset + 1 }, T0 + 1, 'kme-east')),
+      ).toBe('unknown');
+    });
+
+    it('refuses a reader that names another lessee as it would an unknown sample, and leaves it readable', () => {
+      const { ref, bytes } = lease();
+      // kme-north's metadata naming kme-east's sample: kme-west reads for kme-north.
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + 1, 'kme-north'))).toBe('unknown');
+      expect(Buffer.from(store.read('kme-west', ref, T0 + 1, 'kme-east').bytes)).toEqual(Buffer.from(bytes));
     });
 
     it('refuses a read at or after the deadline and zeroes the sample', () => {
       const { ref } = lease(100, T0 + 1000);
-      expect(refusalOf(() => store.read('kme-west', ref, T0 + 1000))).toBe('expired');
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + 1000, 'kme-east'))).toBe('expired');
       expect(pool.subarray(0, 100).every((byte) => byte === 0)).toBe(true);
     });
 
     it('refuses a reference it never handed out as unknown', () => {
       const { ref } = lease();
-      expect(refusalOf(() => store.read('kme-west', { ...ref, offset: 1 }, T0))).toBe('unknown');
-      expect(refusalOf(() => store.read('kme-west', { ...ref, length: 99 }, T0))).toBe('unknown');
-      expect(refusalOf(() => store.read('kme-west', { ...ref, poolId: 'other' }, T0))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-west', { ...ref, offset: 1 }, T0, 'kme-east'))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-west', { ...ref, length: 99 }, T0, 'kme-east'))).toBe('unknown');
+      expect(refusalOf(() => store.read('kme-west', { ...ref, poolId: 'other' }, T0, 'kme-east'))).toBe(
+        'unknown',
+      );
     });
   });
 
@@ -133,7 +142,7 @@ describe('PoolStore', () => {
       expect(pool.every((byte) => byte === 0)).toBe(true);
       expect(store.poolIds()).toEqual([]);
       expect(store.availableBytes(T0 + HOUR)).toBe(0);
-      expect(refusalOf(() => store.read('kme-west', ref, T0 + HOUR))).toBe('expired');
+      expect(refusalOf(() => store.read('kme-west', ref, T0 + HOUR, 'kme-east'))).toBe('expired');
     });
 
     it('counts bytes already zeroed after their second read only once', () => {
@@ -147,7 +156,7 @@ describe('PoolStore', () => {
       });
       store.addPool(pool, T0);
       const { ref } = lease();
-      store.read('kme-west', ref, T0 + 1);
+      store.read('kme-west', ref, T0 + 1, 'kme-east');
       expect(store.shred(T0 + HOUR)).toBe(924);
       expect(shreds).toEqual([100, 924]);
     });
@@ -157,14 +166,14 @@ describe('PoolStore', () => {
     it('frees a pool once every byte of it was leased and zeroed, and a late read hears expired', () => {
       const first = lease(512);
       const second = lease(512);
-      store.read('kme-west', first.ref, T0 + 1);
+      store.read('kme-west', first.ref, T0 + 1, 'kme-east');
       store.shred(T0 + 2);
       // One sample still waits for its second read.
       expect(store.poolIds()).toHaveLength(1);
-      store.read('kme-west', second.ref, T0 + 3);
+      store.read('kme-west', second.ref, T0 + 3, 'kme-east');
       store.shred(T0 + 4);
       expect(store.poolIds()).toEqual([]);
-      expect(refusalOf(() => store.read('kme-west', first.ref, T0 + 5))).toBe('expired');
+      expect(refusalOf(() => store.read('kme-west', first.ref, T0 + 5, 'kme-east'))).toBe('expired');
     });
 
     it('fills no pool beyond the memory the pools may hold', () => {
@@ -184,7 +193,7 @@ describe('PoolStore', () => {
       expect(refusalOf(() => lease(100))).toBe('exhausted');
       expect(lease(100, T0 + 60_000, 'kme-west').ref.length).toBe(100);
       // Read by the other KME, a sample is zeroed and no longer counts.
-      store.read('kme-west', held[0]!.ref, T0 + 1);
+      store.read('kme-west', held[0]!.ref, T0 + 1, 'kme-east');
       expect(lease(100).ref.length).toBe(100);
       // Nor does one past its deadline.
       store.shred(T0 + 60_000);

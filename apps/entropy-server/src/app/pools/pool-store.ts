@@ -139,8 +139,12 @@ export class PoolStore {
     return { ref: this.refOf(pool, offset, lease), bytes: pool.bytes.slice(offset, offset + lease.length) };
   }
 
-  /** Second read: only by a listed reader that has not read yet, only before the deadline. */
-  read(caller: string, location: SampleLocation, now: number): ServedSample {
+  /**
+   * Second read: only by a listed reader that has not read yet, only before the deadline, and only of a sample
+   * `leasedBy` leased: a target reads for the source its metadata names, so a KME cannot have it read (and use
+   * up) samples another KME leased for a link to the same target.
+   */
+  read(caller: string, location: SampleLocation, now: number, leasedBy: string): ServedSample {
     const pool = this.pools.find((each) => each.id === location.poolId);
     if (!pool) {
       if (this.shredded.has(location.poolId)) throw new SampleRefusal('expired', 'the sample was shredded');
@@ -149,7 +153,12 @@ export class PoolStore {
     const lease = pool.leases.get(location.offset);
     // A KME that is not a reader hears what it would of a sample that does not exist: told apart, its
     // refusals would map where other links' samples lie in the pools it shares with them, and when.
-    if (!lease || lease.length !== location.length || !lease.readers.includes(caller)) {
+    if (
+      !lease ||
+      lease.length !== location.length ||
+      !lease.readers.includes(caller) ||
+      lease.caller !== leasedBy
+    ) {
       throw new SampleRefusal('unknown', 'no such sample');
     }
     if (now >= lease.notAfter || pool.shredAt <= now) {
