@@ -11,7 +11,7 @@ WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp package.json package-lock.json .npmrc /manifests/ \
- && find libs apps e2e -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
+ && find libs apps embedded e2e -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

@@ -372,9 +372,6 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       bits += number * size;
     }
     const start = lease.next;
-    const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
-    lease.material.fill(0, start / 8, (start + bits) / 8);
-    lease.next += bits;
     const { request } = fitting[0]!;
     const keys: { keyId: string; offset: number; size: number }[] = [];
     let offset = start;
@@ -398,6 +395,11 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       expiresAt: new Date(now + request.ttlSeconds * 1000),
       issuedAt: new Date(now),
     };
+    // Sealed before the bits leave the lease: should sealing throw, no copy of them is left unzeroed.
+    const sealed = Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, lease.encapsulation));
+    const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
+    lease.material.fill(0, start / 8, (start + bits) / 8);
+    lease.next += bits;
     return {
       linkId: lease.linkId,
       members: fitting,
@@ -407,7 +409,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
         prefix: this.options.subjectPrefix,
       }),
       msgId: assignmentMessageId(assignment),
-      sealed: Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, lease.encapsulation)),
+      sealed,
     };
   }
 
