@@ -25,6 +25,7 @@ export type {
 } from './network/network-config';
 export { blastDefaults, defaultLimits } from './network/network-schema';
 export { parseNetwork, type NetworkSource } from './network/parse-network';
+export { poolCeilingBits } from './network/pool-ceiling';
 export {
   decodeBase64,
   ED25519_PUBLIC_KEY_BYTES,

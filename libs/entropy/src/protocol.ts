@@ -23,8 +23,11 @@ export interface ReadRequestBody {
   readonly pool_id: string;
   readonly offset: number;
   readonly length: number;
-  /** The KME the reader expects to have leased the sample (the block's source). */
-  readonly leased_by: string;
+  /**
+   * The KME the reader expects to have leased the sample (the block's source); left out only by KMEs of
+   * versions before it, which the servers still answer without that check.
+   */
+  readonly leased_by?: string;
 }
 
 export interface SampleRefBody {

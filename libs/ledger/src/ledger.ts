@@ -43,10 +43,10 @@ export class LedgerScope {
   }
 }
 
-/** The driver's client, as a connection of its own uses it. */
 /** How long after a lost LISTEN connection a new one is made. */
 const RELISTEN_MS = 1_000;
 
+/** The driver's client, as a connection of its own uses it. */
 interface OwnConnection {
   query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   on(event: 'error' | 'notification' | 'end', listener: (value: unknown) => void): void;
@@ -131,8 +131,9 @@ export class Ledger extends LedgerScope {
   /**
    * Calls `listener` whenever a transaction that applied a key assignment commits at this site (Postgres
    * LISTEN on a connection of its own; NOTIFY is delivered at commit, to every process of the site). A hint,
-   * not a guarantee: a dropped connection loses notifications until `close` and a new call, so callers also
-   * look again on a timer. Answers the function that stops listening.
+   * not a guarantee: notifications sent while the connection is lost and made again are missed, so callers
+   * also look again on a timer; the listener is called once the connection is back. Answers the function
+   * that stops listening.
    */
   onKeysRecorded(listener: () => void): Promise<() => Promise<void>> {
     return this.listen(KEYS_RECORDED_CHANNEL, () => listener());
@@ -157,64 +158,74 @@ export class Ledger extends LedgerScope {
 
   /**
    * LISTENs to `channel` on a connection of its own, and on a new one RELISTEN_MS after that one is lost (a
-   * Postgres restart, a terminated backend): notifications sent meanwhile are missed, which callers allow for.
-   * Answers the function that stops listening.
+   * Postgres restart, a terminated backend); once listening again, it calls `listener` with an empty payload,
+   * since notifications sent meanwhile were missed. Answers the function that stops listening.
    */
   private async listen(channel: string, listener: (payload: string) => void): Promise<() => Promise<void>> {
-    let current: Awaited<ReturnType<Ledger['connectionOfItsOwn']>> | undefined;
+    let current: { readonly release: () => Promise<void> } | undefined;
     let stopped = false;
     let retry: NodeJS.Timeout | undefined;
-    let detach = () => undefined as void;
     const again = () => {
       if (stopped) return;
-      retry = setTimeout(() => void open().catch(again), RELISTEN_MS);
+      retry = setTimeout(() => {
+        open()
+          .then(() => listener(''))
+          .catch(again);
+      }, RELISTEN_MS);
       retry.unref();
     };
     const open = async () => {
       const own = await this.connectionOfItsOwn();
-      const lost = (error?: unknown) => {
-        if (current !== own) return;
-        current = undefined;
-        own.release(error ?? new Error(`the connection listening to ${channel} ended`));
-        again();
-      };
+      let gone = false;
       const heard = (message: unknown) => {
         const { channel: from, payload } = message as { channel?: string; payload?: string };
         if (from === channel) listener(payload ?? '');
       };
-      const ended = () => lost();
-      own.connection.on('notification', heard);
-      own.connection.on('error', lost);
-      own.connection.on('end', ended);
-      // Back in the pool, the connection must not call these.
-      detach = () => {
+      const detach = () => {
         own.connection.off('notification', heard);
         own.connection.off('error', lost);
         own.connection.off('end', ended);
       };
+      // Lost while listening: given back to the pool to close, and listened to again on a new connection.
+      // Lost while still opening: open() sees `gone` and fails.
+      function lost(error?: unknown) {
+        if (gone) return;
+        gone = true;
+        if (current !== handle) return;
+        current = undefined;
+        detach();
+        own.release(error ?? new Error(`the connection listening to ${channel} ended`));
+        again();
+      }
+      const ended = () => lost();
+      const handle = {
+        release: async () => {
+          await own.connection.query(`UNLISTEN ${channel}`).catch(() => undefined);
+          detach();
+          own.release();
+        },
+      };
+      own.connection.on('notification', heard);
+      own.connection.on('error', lost);
+      own.connection.on('end', ended);
       try {
         await own.connection.query(`LISTEN ${channel}`);
+        if (gone) throw new Error(`the connection listening to ${channel} was lost`);
       } catch (error) {
+        detach();
         own.release(error);
         throw error;
       }
-      if (!stopped) {
-        current = own;
-        return;
-      }
-      detach();
-      own.release();
+      if (stopped) await handle.release();
+      else current = handle;
     };
     await open();
     return async () => {
       stopped = true;
       clearTimeout(retry);
-      const own = current;
+      const handle = current;
       current = undefined;
-      if (own === undefined) return;
-      await own.connection.query(`UNLISTEN ${channel}`).catch(() => undefined);
-      detach();
-      own.release();
+      await handle?.release();
     };
   }
 

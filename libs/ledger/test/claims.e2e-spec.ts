@@ -158,18 +158,19 @@ describe.each(DATABASE_MODES)('reserving bits on %s', (mode) => {
     await readyBlocks(ledger, link, 64);
     let release = () => undefined as void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    let first: string[] = [];
+    let first: string[] | undefined;
     const holding = ledger.transaction(async (scope) => {
       const reserved = await scope.reservations.reserve(link.id, 64);
       first = reserved.ok ? reserved.reservation.segments.map((segment) => segment.blockId) : [];
       await held;
     });
     try {
-      while (first.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (first === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(first.length).toBeGreaterThan(0);
       const other = await claimants[0]!.reservations.reserve(link.id, 64);
       expect(other.ok).toBe(true);
       const blockIds = other.ok ? other.reservation.segments.map((segment) => segment.blockId) : [];
-      expect(blockIds.some((id) => first.includes(id))).toBe(false);
+      expect(blockIds.some((id) => first!.includes(id))).toBe(false);
     } finally {
       release();
       await holding;

@@ -196,7 +196,7 @@ async function tryReserve(
   while (missing > 0 && taken.length < MAX_BLOCKS_PER_RESERVATION) {
     // Every row a page returns stays locked to the end of the caller's transaction, so a page asks for about
     // the blocks still needed: a page of a whole pool would lock out every other gateway replica meanwhile.
-    const limit = pageFor(missing, after);
+    const limit = Math.min(pageFor(missing, after), MAX_BLOCKS_PER_RESERVATION - taken.length);
     const page = await rows<CandidateRow>(
       manager,
       `SELECT id, bits, reserved_bits, expires_at FROM blocks

@@ -1,4 +1,4 @@
-import { DqkdConfig, type Sae } from '@dqkd/config';
+import { DqkdConfig, poolCeilingBits, type Sae } from '@dqkd/config';
 import {
   buildKeyContainer,
   fail,
@@ -57,12 +57,4 @@ export class EncKeysService {
       issued.keys.forEach((key) => key.material.fill(0));
     }
   }
-}
-
-/**
- * The most a link's pool can ever hold: the key-generator refills it to its high watermark in whole blocks,
- * and a burst's blocks are replaced before they stop counting, so for a while it holds two bursts.
- */
-export function poolCeilingBits(highWatermarkBits: number, blockBits: number): number {
-  return 2 * (highWatermarkBits + blockBits);
 }

@@ -314,7 +314,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     }
     if (taken === undefined) {
       encapsulation.sharedSecret.fill(0);
-      await this.announceShortage(linkId, bits);
+      // Not awaited: the batches of every link take their leases one after another (see carveLeading).
+      void this.announceShortage(linkId, bits);
       return undefined;
     }
     const { reserved, material } = taken;
@@ -395,22 +396,16 @@ export class KeyIssuer implements BeforeApplicationShutdown {
       expiresAt: new Date(now + request.ttlSeconds * 1000),
       issuedAt: new Date(now),
     };
-    // Sealed before the bits leave the lease: should sealing throw, no copy of them is left unzeroed.
+    // All that can throw comes before the bits leave the lease: no copy of them is then left unzeroed.
     const sealed = Buffer.from(sealAssignment(assignment, this.identity.sigSecretKey, lease.encapsulation));
+    const subject = assignmentSubject(this.config.kme.id, request.targetKmeId, {
+      prefix: this.options.subjectPrefix,
+    });
+    const msgId = assignmentMessageId(assignment);
     const material = Buffer.from(lease.material.subarray(start / 8, (start + bits) / 8));
     lease.material.fill(0, start / 8, (start + bits) / 8);
     lease.next += bits;
-    return {
-      linkId: lease.linkId,
-      members: fitting,
-      assignment,
-      material,
-      subject: assignmentSubject(this.config.kme.id, request.targetKmeId, {
-        prefix: this.options.subjectPrefix,
-      }),
-      msgId: assignmentMessageId(assignment),
-      sealed,
-    };
+    return { linkId: lease.linkId, members: fitting, assignment, material, subject, msgId, sealed };
   }
 
   /**

@@ -26,7 +26,10 @@ export function parseLeaseRequest(body: unknown): Parsed<LeaseRequestBody> {
   return { value: { bytes, readers: readers as string[], not_after } };
 }
 
-/** `{pool_id, offset, length}` with exactly those fields. */
+/**
+ * `{pool_id, offset, length, leased_by}` with no other fields; `leased_by` may be left out by KMEs of earlier
+ * versions, during an upgrade that updates the entropy servers first.
+ */
 export function parseReadRequest(body: unknown): Parsed<ReadRequestBody> {
   if (!isRecord(body)) return { problem: 'the body must be a JSON object' };
   const extra = onlyFields(body, ['pool_id', 'offset', 'length', 'leased_by']);
@@ -37,6 +40,7 @@ export function parseReadRequest(body: unknown): Parsed<ReadRequestBody> {
   }
   if (!isCount(offset)) return { problem: 'offset must be a non-negative integer' };
   if (!isCount(length) || length === 0) return { problem: 'length must be a positive integer' };
+  if (leased_by === undefined) return { value: { pool_id, offset, length } };
   if (typeof leased_by !== 'string' || leased_by.length === 0 || leased_by.length > 64) {
     return { problem: 'leased_by must be a KME ID' };
   }

@@ -111,6 +111,11 @@ describe('PoolStore', () => {
       expect(Buffer.from(store.read('kme-west', ref, T0 + 1, 'kme-east').bytes)).toEqual(Buffer.from(bytes));
     });
 
+    it('answers a reader that names no lessee (a KME of an earlier version), as before', () => {
+      const { ref, bytes } = lease();
+      expect(Buffer.from(store.read('kme-west', ref, T0 + 1, undefined).bytes)).toEqual(Buffer.from(bytes));
+    });
+
     it('refuses a read at or after the deadline and zeroes the sample', () => {
       const { ref } = lease(100, T0 + 1000);
       expect(refusalOf(() => store.read('kme-west', ref, T0 + 1000, 'kme-east'))).toBe('expired');

@@ -142,9 +142,9 @@ export class PoolStore {
   /**
    * Second read: only by a listed reader that has not read yet, only before the deadline, and only of a sample
    * `leasedBy` leased: a target reads for the source its metadata names, so a KME cannot have it read (and use
-   * up) samples another KME leased for a link to the same target.
+   * up) samples another KME leased for a link to the same target. Undefined from KMEs of earlier versions.
    */
-  read(caller: string, location: SampleLocation, now: number, leasedBy: string): ServedSample {
+  read(caller: string, location: SampleLocation, now: number, leasedBy: string | undefined): ServedSample {
     const pool = this.pools.find((each) => each.id === location.poolId);
     if (!pool) {
       if (this.shredded.has(location.poolId)) throw new SampleRefusal('expired', 'the sample was shredded');
@@ -157,7 +157,7 @@ export class PoolStore {
       !lease ||
       lease.length !== location.length ||
       !lease.readers.includes(caller) ||
-      lease.caller !== leasedBy
+      (leasedBy !== undefined && lease.caller !== leasedBy)
     ) {
       throw new SampleRefusal('unknown', 'no such sample');
     }

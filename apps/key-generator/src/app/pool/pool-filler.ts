@@ -20,6 +20,8 @@ const REFILL_LEAD = 0.1;
  * them) for nothing.
  */
 const RETRY_MIN_MS = 1_000;
+/** How long a gateway's shortage counts: a waiting request is answered within 2 s, and said again meanwhile. */
+const SHORTAGE_HOLD_MS = 2_500;
 const RETRY_MAX_MS = 30_000;
 
 export interface PoolFillerParts {
@@ -44,8 +46,12 @@ export class PoolFiller {
   private stopping = false;
   /** Links whose last try failed: when to try again, and how long the last wait was. */
   private readonly retries = new Map<number, { readonly at: number; readonly delayMs: number }>();
-  /** The largest request each link's pool could not cover, announced by a gateway since its last fill. */
-  private readonly shortages = new Map<number, number>();
+  /**
+   * The largest request each link's pool could not cover, announced by a gateway since this replica last
+   * filled it, and when: a gateway says it again while its request waits, so an older one is over (served,
+   * given up, or filled by another replica).
+   */
+  private readonly shortages = new Map<number, { readonly bits: number; readonly at: number }>();
 
   constructor(private readonly parts: PoolFillerParts) {}
 
@@ -55,7 +61,9 @@ export class PoolFiller {
 
   /** A gateway of the site found link `linkId` short of `bits` for a request (see withShortage). */
   shortOf(linkId: number, bits: number): void {
-    this.shortages.set(linkId, Math.max(bits, this.shortages.get(linkId) ?? 0));
+    const known = this.shortages.get(linkId);
+    const current = known !== undefined && Date.now() - known.at <= SHORTAGE_HOLD_MS ? known.bits : 0;
+    this.shortages.set(linkId, { bits: Math.max(bits, current), at: Date.now() });
   }
 
   /**
@@ -91,9 +99,11 @@ export class PoolFiller {
   }
 
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
-    const shortBits = this.shortages.get(link.id);
+    const shortage = this.shortages.get(link.id);
     this.shortages.delete(link.id);
-    const watermarks = withShortage(linkConfig.limits, shortBits);
+    const shortBits =
+      shortage !== undefined && Date.now() - shortage.at <= SHORTAGE_HOLD_MS ? shortage.bits : undefined;
+    const watermarks = withShortage(linkConfig.limits, shortBits, link.blockBits);
     const wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
     let made = 0;
     while (made < wanted && !this.stopping) {

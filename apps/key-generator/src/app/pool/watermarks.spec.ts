@@ -20,17 +20,22 @@ describe('blocksToGenerate', () => {
 describe('withShortage', () => {
   it('fills a pool above its low watermark until it holds a request it could not cover', () => {
     // 10000 bits in the pool, 12000 asked for: a refill, up to the high watermark as usual.
-    expect(blocksToGenerate(10_000, withShortage(watermarks, 12_000), 1024)).toBe(7);
+    expect(blocksToGenerate(10_000, withShortage(watermarks, 12_000, 1024), 1024)).toBe(7);
     // A request beyond the high watermark: up to the request.
-    expect(blocksToGenerate(10_000, withShortage(watermarks, 20_000), 1024)).toBe(10);
+    expect(blocksToGenerate(10_000, withShortage(watermarks, 20_000, 1024), 1024)).toBe(10);
   });
 
   it('changes nothing for a request below the low watermark, or without one', () => {
-    expect(withShortage(watermarks, 1000)).toBe(watermarks);
-    expect(withShortage(watermarks, undefined)).toBe(watermarks);
+    expect(withShortage(watermarks, 1000, 1024)).toBe(watermarks);
+    expect(withShortage(watermarks, undefined, 1024)).toBe(watermarks);
   });
 
   it('makes nothing once the pool holds the request', () => {
-    expect(blocksToGenerate(12_000, withShortage(watermarks, 12_000), 1024)).toBe(0);
+    expect(blocksToGenerate(12_000, withShortage(watermarks, 12_000, 1024), 1024)).toBe(0);
+  });
+
+  it('fills no further than the pool ever holds, however large the shortage', () => {
+    // 2 × (16384 + 1024) = 34816 bits at most.
+    expect(withShortage(watermarks, 1_000_000, 1024).highWatermarkBits).toBe(34_816);
   });
 });

@@ -1,3 +1,5 @@
+import { poolCeilingBits } from '@dqkd/config';
+
 export interface Watermarks {
   readonly lowWatermarkBits: number;
   readonly highWatermarkBits: number;
@@ -15,12 +17,18 @@ export function blocksToGenerate(poolBits: number, watermarks: Watermarks, block
 /**
  * The watermarks while a gateway waits for `shortBits` that the pool could not cover: the pool is filled until
  * it holds them too, even above its low watermark (a request of more bits than the low watermark would
- * otherwise wait until other requests drained the pool below it).
+ * otherwise wait until other requests drained the pool below it), but never beyond the pool's ceiling
+ * (poolCeilingBits), however many requests a gateway counted together.
  */
-export function withShortage(watermarks: Watermarks, shortBits: number | undefined): Watermarks {
+export function withShortage(
+  watermarks: Watermarks,
+  shortBits: number | undefined,
+  blockBits: number,
+): Watermarks {
   if (shortBits === undefined || shortBits < watermarks.lowWatermarkBits) return watermarks;
+  const wanted = Math.min(shortBits, poolCeilingBits(watermarks.highWatermarkBits, blockBits));
   return {
-    lowWatermarkBits: shortBits,
-    highWatermarkBits: Math.max(watermarks.highWatermarkBits, shortBits),
+    lowWatermarkBits: wanted,
+    highWatermarkBits: Math.max(watermarks.highWatermarkBits, wanted),
   };
 }

@@ -99,10 +99,10 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
    * comes after that): the header is not signed, and anyone who can publish on the IN subjects could
    * otherwise fake a skew alarm, or hide a real drift, with messages that are then refused.
    */
-  private measureSkew(message: BusMessage, peer: string): void {
+  private measureSkew(message: BusMessage, peer: string, receivedAt: number): void {
     if (message.redelivered) return;
     const sentAt = Number(message.headers[SENT_AT_HEADER]);
-    if (Number.isSafeInteger(sentAt) && sentAt > 0) this.skew.record(peer, sentAt);
+    if (Number.isSafeInteger(sentAt) && sentAt > 0) this.skew.record(peer, sentAt, receivedAt);
   }
 
   private settlementOf(message: BusMessage): Promise<Settlement | 'later'> {
@@ -114,8 +114,10 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const peer = subject.source;
     if (message.redelivered) this.metrics.redelivered.inc({ kind: subject.kind });
+    // As it arrived: handling (a block's regeneration, say) takes seconds that are no part of the offset.
+    const receivedAt = Date.now();
     return this.handle(message, peer, subject.kind).then((settlement) => {
-      if (settlement === 'ack') this.measureSkew(message, peer);
+      if (settlement === 'ack') this.measureSkew(message, peer, receivedAt);
       return settlement;
     });
   }
