@@ -61,9 +61,13 @@ export class PoolFiller {
 
   /** A gateway of the site found link `linkId` short of `bits` for a request (see withShortage). */
   shortOf(linkId: number, bits: number): void {
+    this.shortages.set(linkId, { bits: Math.max(bits, this.shortageOf(linkId) ?? 0), at: Date.now() });
+  }
+
+  /** The link's shortage while it still counts (SHORTAGE_HOLD_MS), else undefined. */
+  private shortageOf(linkId: number): number | undefined {
     const known = this.shortages.get(linkId);
-    const current = known !== undefined && Date.now() - known.at <= SHORTAGE_HOLD_MS ? known.bits : 0;
-    this.shortages.set(linkId, { bits: Math.max(bits, current), at: Date.now() });
+    return known !== undefined && Date.now() - known.at <= SHORTAGE_HOLD_MS ? known.bits : undefined;
   }
 
   /**
@@ -99,11 +103,8 @@ export class PoolFiller {
   }
 
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
-    const shortage = this.shortages.get(link.id);
+    const watermarks = withShortage(linkConfig.limits, this.shortageOf(link.id), link.blockBits);
     this.shortages.delete(link.id);
-    const shortBits =
-      shortage !== undefined && Date.now() - shortage.at <= SHORTAGE_HOLD_MS ? shortage.bits : undefined;
-    const watermarks = withShortage(linkConfig.limits, shortBits, link.blockBits);
     const wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
     let made = 0;
     while (made < wanted && !this.stopping) {

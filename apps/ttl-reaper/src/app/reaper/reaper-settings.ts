@@ -1,4 +1,5 @@
 import { ConfigError, ENVIRONMENT, type Environment } from '@dqkd/config';
+import { MAX_TTL_SECONDS } from '@dqkd/etsi014';
 
 export interface ReaperSettings {
   /** Time between rounds (ms). */
@@ -16,11 +17,8 @@ export interface ReaperSettings {
   readonly inboxRetentionMs: number;
 }
 
-/**
- * A key's TTL at most (dqkd_ttl, one hour): the grace that keeps every key decodable through any delay that
- * it outlives.
- */
-export const LONGEST_TTL_MS = 3_600_000;
+/** A key's TTL at most (dqkd_ttl): the grace that keeps every key decodable through any delay that it outlives. */
+export const LONGEST_TTL_MS = MAX_TTL_SECONDS * 1000;
 
 const VARIABLES: Record<keyof ReaperSettings, [name: string, fallback: number, min: number, max: number]> = {
   intervalMs: ['DQKD_REAPER_INTERVAL_MS', 10_000, 50, 3_600_000],
