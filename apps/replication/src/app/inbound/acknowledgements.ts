@@ -48,20 +48,24 @@ export class Acknowledgements {
       return 'ack';
     }
     let burned = false;
-    await this.ledger.processOnce(blockAckMessageId(ack.blockId), message.subject, async (scope) => {
-      if (ack.outcome === 'ready') {
-        if (!(await scope.blocks.markReady(ack.blockId))) {
-          this.logger.warn(
-            `block ${ack.blockId} confirmed by ${peer} after it stopped pending (${block.state})`,
-          );
+    const { processed } = await this.ledger.processOnce(
+      blockAckMessageId(ack.blockId),
+      message.subject,
+      async (scope) => {
+        if (ack.outcome === 'ready') {
+          if (!(await scope.blocks.markReady(ack.blockId))) {
+            this.logger.warn(
+              `block ${ack.blockId} confirmed by ${peer} after it stopped pending (${block.state})`,
+            );
+          }
+        } else {
+          burned = await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
+          this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
         }
-      } else {
-        burned = await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
-        this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
-      }
-    });
+      },
+    );
     // Counted once committed; a redelivery finds the acknowledgement processed and burns nothing.
     if (burned && ack.outcome === 'rejected') this.metrics.burned.inc({ reason: ack.reason });
-    return 'ack';
+    return processed ? 'applied' : 'ack';
   }
 }

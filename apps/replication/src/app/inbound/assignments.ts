@@ -70,10 +70,10 @@ export class Assignments {
       // No transaction around it: the keys and the message's inbox entry go in one statement.
       const claim = { messageId: assignmentMessageId(assignment), subject: message.subject };
       const result = await applyAssignment(this.ledger, assignment, claim, this.held);
-      if (result.applied) {
-        this.metrics.assignments.inc();
-        observeLag(this.metrics.lag, 'assignment', assignment.issuedAt);
-      }
+      if (!result.applied) return 'ack';
+      this.metrics.assignments.inc();
+      observeLag(this.metrics.lag, 'assignment', assignment.issuedAt);
+      return 'applied';
     } catch (error) {
       if (!(error instanceof LedgerConflictError)) throw error;
       return refuse(
@@ -83,7 +83,6 @@ export class Assignments {
         `ALARM assignment ${reservation.id} from ${peer} cannot apply here: ${error.message}`,
       );
     }
-    return 'ack';
   }
 
   /** Zeroes the reservation bits held, once no assignment can arrive any more. */

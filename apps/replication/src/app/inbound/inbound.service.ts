@@ -81,7 +81,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
   private async apply(message: BusMessage): Promise<void> {
     const settlement = await this.settlementOf(message);
     if (settlement === 'later') await message.nak(RETRY_DELAY_MS);
-    else await (settlement === 'ack' ? message.ack() : message.term());
+    else await (settlement === 'term' ? message.term() : message.ack());
   }
 
   private async regenerate(message: BusMessage, peer: string): Promise<Settlement | 'later'> {
@@ -95,9 +95,9 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * A first delivery's send time for the clock skew to this peer, once its envelope opened (every 'ack'
-   * comes after that): the header is not signed, and anyone who can publish on the IN subjects could
-   * otherwise fake a skew alarm, or hide a real drift, with messages that are then refused.
+   * A first delivery's send time for the clock skew to this peer, only once it changed the ledger: the header
+   * is not signed, and anyone who can publish on the IN subjects could otherwise fake a skew alarm, or hide a
+   * real drift, with messages that are then refused, or with copies of valid ones (acknowledged as duplicates).
    */
   private measureSkew(message: BusMessage, peer: string, receivedAt: number): void {
     if (message.redelivered) return;
@@ -117,7 +117,7 @@ export class InboundService implements OnApplicationBootstrap, OnModuleDestroy {
     // As it arrived: handling (a block's regeneration, say) takes seconds that are no part of the offset.
     const receivedAt = Date.now();
     return this.handle(message, peer, subject.kind).then((settlement) => {
-      if (settlement === 'ack') this.measureSkew(message, peer, receivedAt);
+      if (settlement === 'applied') this.measureSkew(message, peer, receivedAt);
       return settlement;
     });
   }

@@ -24,8 +24,12 @@ type Regenerated =
   | { readonly material: Buffer; readonly refusal?: undefined }
   | { readonly material?: undefined; readonly refusal: Refusal; readonly why: string };
 
-/** What to tell the bus once a message is handled: done, or never again. Throwing means "try again later". */
-export type Settlement = 'ack' | 'term';
+/**
+ * What to tell the bus once a message is handled: done, or never again. Throwing means "try again later".
+ * 'applied' is done by this delivery's own change to the ledger; 'ack' is done with no change (a duplicate, or
+ * nothing to do here).
+ */
+export type Settlement = 'applied' | 'ack' | 'term';
 
 /**
  * The target's side of a block: open the sealed metadata, regenerate the block from the entropy servers,
@@ -146,7 +150,7 @@ export class Regeneration {
     }
     if (refusal?.reason === 'kcv-mismatch') this.metrics.kcvMismatches.inc();
     else if (refusal?.reason === 'metadata-refused') this.metrics.refused.inc({ kind: 'metadata' });
-    return 'ack';
+    return applied ? 'applied' : 'ack';
   }
 
   /** The block's material, or why the block is refused; throws what a later delivery may get past. */
