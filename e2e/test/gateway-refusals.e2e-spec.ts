@@ -159,6 +159,19 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
     expect(await network.counts()).toEqual(before);
   });
 
+  it.each(['enc_keys', 'dec_keys'])(
+    'answers POST %s 400 when it carries a query, and records nothing',
+    async (route) => {
+      const before = await network.counts();
+      const answer = await send('POST', `/api/v1/keys/sae-bob/${route}?number=5`, { body: '{}' });
+      expect(answer).toEqual({
+        status: 400,
+        body: { message: `POST ${route} takes its request in the JSON body, not the query string` },
+      });
+      expect(await network.counts()).toEqual(before);
+    },
+  );
+
   it('parses a POST body as JSON whatever its Content-Type', async () => {
     const answer = await enc('{"number": 1, "size": 64}', 'application/x-www-form-urlencoded');
     expect(answer.status).toBe(200);

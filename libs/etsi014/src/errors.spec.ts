@@ -28,6 +28,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
   ],
   'too-many-key-ids': [{ kind: 'too-many-key-ids', max: 1024 }, 400],
   'duplicate-key-id': [{ kind: 'duplicate-key-id', keyId: 'bc490419-7d60-487f-adc1-4ddcc177c139' }, 400],
+  'query-with-post': [{ kind: 'query-with-post', route: 'enc_keys' }, 400],
   'keys-not-found': [{ kind: 'keys-not-found' }, 400],
   'invalid-path-id': [{ kind: 'invalid-path-id', parameter: 'slave_SAE_ID', expected: 'printable' }, 400],
   'unknown-sae': [{ kind: 'unknown-sae', member: 'slave_SAE_ID', saeId: 'sae-nobody' }, 400],

@@ -25,6 +25,8 @@ export type EtsiError =
       readonly accepted: readonly string[];
     }
   | { readonly kind: 'invalid-query-parameter'; readonly parameter: string; readonly expected: string }
+  /** A POST takes its request from the body only; a query beside it would be ignored unseen. */
+  | { readonly kind: 'query-with-post'; readonly route: 'enc_keys' | 'dec_keys' }
   | { readonly kind: 'too-many-key-ids'; readonly max: number }
   | { readonly kind: 'duplicate-key-id'; readonly keyId: string }
   | { readonly kind: 'keys-not-found' }
@@ -140,6 +142,8 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       );
     case 'invalid-query-parameter':
       return badRequest(`query parameter ${error.parameter} shall be ${error.expected}`);
+    case 'query-with-post':
+      return badRequest(`POST ${error.route} takes its request in the JSON body, not the query string`);
     case 'too-many-key-ids':
       return badRequest(`key_IDs shall list at most ${error.max} keys`);
     case 'duplicate-key-id':

@@ -80,7 +80,7 @@ export const openApiDocument = {
       },
       post: {
         operationId: 'getKey',
-        summary: 'Get key (§5.2)',
+        summary: 'Get key (§5.2); a query string is refused',
         parameters: [{ $ref: '#/components/parameters/slave_SAE_ID' }],
         requestBody: {
           required: false,
@@ -114,7 +114,8 @@ export const openApiDocument = {
       },
       post: {
         operationId: 'getKeyWithKeyIds',
-        summary: 'Get key with key IDs (§5.3): every key asked for is returned, or none',
+        summary:
+          'Get key with key IDs (§5.3): every key asked for is returned, or none; a query string is refused',
         parameters: [{ $ref: '#/components/parameters/master_SAE_ID' }],
         requestBody: { required: true, content: { 'application/json': { schema: ref('KeyIDs') } } },
         responses: { '200': keyContainerResponse, ...errorResponses },
@@ -159,7 +160,11 @@ export const openApiDocument = {
         'Bad request format (or a key that is not found, expired or already delivered)',
       ),
       Unauthorized: errorResponse('Unauthorized: the caller may not ask for this'),
-      ServerError: errorResponse('Error on server side, e.g. not enough key material ready; retry later'),
+      ServerError: errorResponse(
+        'Error on server side: not enough key material ready, or more requests than the caller may send ' +
+          '(retry later); or more bits in one request (number × size) than the pool of the link ever holds ' +
+          '(ask for fewer or smaller keys: the message says how many bits it holds)',
+      ),
     },
     schemas: {
       Status: {

@@ -100,14 +100,14 @@ export class KeysController {
         );
       case 'enc_keys':
         return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, await body());
+          const input = inputOf(request, await body(), 'enc_keys');
           const answer = input.ok ? await this.encKeys.encKeys(sae, id, input.value) : input;
           this.keyCounts.encKeys(id, answer);
           return answer;
         });
       default:
         return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, await body());
+          const input = inputOf(request, await body(), 'dec_keys');
           const answer = input.ok ? await this.decKeys.decKeys(sae, id, input.value) : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
@@ -163,9 +163,18 @@ function queryOf(request: IncomingMessage): URLSearchParams {
   return new URL(request.url ?? '/', 'https://kme.invalid').searchParams;
 }
 
-/** A GET's query, or a POST's body as JSON whatever its Content-Type (the spec's curl examples send none). */
-function inputOf(request: IncomingMessage, body: Result<Buffer>): Result<EncKeysInput & DecKeysInput> {
-  if (request.method === 'GET') return ok({ query: queryOf(request) });
+/**
+ * A GET's query, or a POST's body as JSON whatever its Content-Type (the spec's curl examples send none). A
+ * POST with a query is refused: its parameters would otherwise be dropped unseen (`?number=5` giving one key).
+ */
+function inputOf(
+  request: IncomingMessage,
+  body: Result<Buffer>,
+  route: 'enc_keys' | 'dec_keys',
+): Result<EncKeysInput & DecKeysInput> {
+  const query = queryOf(request);
+  if (request.method === 'GET') return ok({ query });
+  if (query.size > 0) return fail({ kind: 'query-with-post', route });
   if (!body.ok) return body;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(body.value);
