@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,15 +94,36 @@ describe('embedded Postgres', () => {
     expect(statSync(home).mode & 0o007).toBe(process.getuid?.() === 0 ? 0o001 : 0);
   });
 
-  it('refuses a data folder whose postmaster.pid names a live process', async () => {
+  it('refuses a data folder that a live postmaster of a live owner runs', async () => {
     const first = await startEmbeddedPostgres({ dir, name: 'kme-west' });
+    try {
+      const second = startEmbeddedPostgres({ dir, name: 'kme-west' });
+      await expect(second).rejects.toThrow(EmbeddedPostgresError);
+      await expect(second).rejects.toThrow(`in use by process ${first.pid}`);
+      const rows = await withClient(first.url, (client) => client.query('SELECT 1 AS one'));
+      expect(rows.rows).toEqual([{ one: 1 }]);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('neither signals nor waits for a live process that merely reuses the PID of a stale postmaster.pid', async () => {
+    const first = await startEmbeddedPostgres({ dir, name: 'kme-south' });
     await first.stop();
-    writeFileSync(join(first.dataDir, 'postmaster.pid'), `${process.pid}\n${first.dataDir}\n`);
-    await expect(startEmbeddedPostgres({ dir, name: 'kme-west' })).rejects.toThrow(EmbeddedPostgresError);
-    await expect(startEmbeddedPostgres({ dir, name: 'kme-west' })).rejects.toThrow(
-      `in use by process ${process.pid}`,
-    );
-    rmSync(join(first.dataDir, 'postmaster.pid'));
+    // After a reboot: the PID in postmaster.pid is some other process now, and the recorded owner is gone.
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const gone = spawn('true');
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(join(first.dataDir, 'postmaster.pid'), `${bystander.pid}\n${first.dataDir}\n`);
+    writeFileSync(join(dir, 'kme-south.owner'), `${gone.pid}\n`);
+    try {
+      const second = await startEmbeddedPostgres({ dir, name: 'kme-south' });
+      await second.stop();
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+    } finally {
+      bystander.kill('SIGKILL');
+    }
   });
 });
 

@@ -10,7 +10,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,6 +19,7 @@ import { Client } from 'pg';
 
 import { EmbeddedPostgresError } from '../errors';
 import { preparePostgresBinaries } from './binaries';
+import { removeStalePidFile, STOP_TIMEOUT_MS, stopOrphan } from './postmaster-lock';
 
 export interface EmbeddedPostgresOptions {
   /** Parent folder of the clusters, e.g. `$DQKD_HOME/postgres`. */
@@ -56,7 +56,6 @@ interface OsUser {
 
 const SUPERUSER = 'postgres';
 const START_ATTEMPTS = 4;
-const STOP_TIMEOUT_MS = 15_000;
 const STDERR_KEPT = 8_192;
 /** Names a cluster's staging folder while initdb creates it: `<name>.initialising-<random>`. */
 const STAGING_INFIX = '.initialising-';
@@ -260,57 +259,6 @@ async function initdbInto(
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   } finally {
     rmSync(initdbPasswordFile, { force: true });
-  }
-}
-
-/**
- * A cluster killed with SIGKILL leaves postmaster.pid behind. It is removed only when the PID in it is not alive;
- * a live PID means another process may own the folder, and two postmasters on one folder would corrupt it.
- */
-/**
- * A cluster whose owner (the process that started it) was killed keeps running on its own; the next
- * start stops it, so a start after a killed run recovers by itself. A cluster whose owner is alive is
- * left alone (removeStalePidFile then refuses to start a second server on it).
- */
-async function stopOrphan(dataDir: string, ownerFile: string): Promise<void> {
-  const pid = postmasterPid(dataDir);
-  if (pid === undefined || !isAlive(pid) || !existsSync(ownerFile)) return;
-  const owner = Number(readFileSync(ownerFile, 'utf8').trim());
-  if (!Number.isInteger(owner) || owner === process.pid || isAlive(owner)) return;
-  process.kill(pid, 'SIGINT');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-export function removeStalePidFile(dataDir: string): void {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) {
-    return;
-  }
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-    throw new EmbeddedPostgresError(
-      `${dataDir} is in use by process ${pid}; stop it before starting this cluster`,
-    );
-  }
-  unlinkSync(pidFile);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
