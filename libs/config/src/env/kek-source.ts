@@ -23,7 +23,7 @@ export class KekSource {
     return new KekSource('DQKD_KEK_FILE', file, undefined);
   }
 
-  /** The keyring string; a file is read on every call so that a rotated mounted secret is picked up. */
+  /** The keyring string, read from its file at each call (the ledger reads it once, when it opens). */
   read(): string {
     return this.file === undefined ? (this.#keyring as string) : readFileSync(this.file, 'utf8').trim();
   }
