@@ -177,11 +177,35 @@ describeWithKubectl.each([
       expect(envValue(workload, 'KME_ID')).toBe(kmeId);
       expect(envValue(workload, 'DQKD_NETWORK_FILE')).toBe('/etc/dqkd/network/network.yaml');
       expect(envValue(workload, 'DQKD_KEK_FILE')).toBe('/etc/dqkd/kek/keyring');
-      for (const variable of ['DATABASE_URL', 'NATS_URL']) {
+      // The ttl-reaper has no bus: a NATS_URL would only be checked, and a placeholder there would stop it.
+      const variables = name === 'ttl-reaper' ? ['DATABASE_URL'] : ['DATABASE_URL', 'NATS_URL'];
+      for (const variable of variables) {
         const ref = env(workload, variable)?.valueFrom?.secretKeyRef;
         expect(named('Secret', ref!.name)?.stringData?.[ref!.key]).toBeDefined();
       }
+      if (name === 'ttl-reaper') expect(env(workload, 'NATS_URL')).toBeUndefined();
     }
+  });
+
+  it('opens egress to NATS only for the apps with a bus, and to the entropy servers only for those that read samples', () => {
+    const reach = (port: number) =>
+      KME_APPS.filter((app) =>
+        ofKind('NetworkPolicy').some((policy) => {
+          const selector = policy.spec!.podSelector!;
+          const apps = selector.matchExpressions?.[0]?.values ?? [
+            selector.matchLabels?.['app.kubernetes.io/name'],
+          ];
+          return (
+            apps.includes(app) &&
+            (policy.spec!.egress ?? []).some((rule) =>
+              (rule.ports ?? []).some((p) => Number(p.port) <= port && port <= Number(p.endPort ?? p.port)),
+            )
+          );
+        }),
+      );
+    expect(reach(4222)).toEqual(['api-gateway', 'key-generator', 'replication']);
+    expect(reach(7102)).toEqual(['key-generator', 'replication']);
+    expect(reach(5432)).toEqual(KME_APPS);
   });
 
   it("names the KME's mounted PKI files after its ID, from Secrets that exist", () => {
