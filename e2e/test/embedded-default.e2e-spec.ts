@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -104,6 +104,33 @@ describe('the embedded default (npm start)', () => {
     expect(complaints).toEqual([]);
   });
 
+  it.each([
+    [
+      'Ctrl-C, which reaches the launcher twice (the terminal signals the job, npm passes it on)',
+      'SIGINT',
+      true,
+    ],
+    ['a SIGTERM to npm alone (kill, an IDE stop button)', 'SIGTERM', false],
+  ] as const)(
+    'stops cleanly under npm start on %s, its Postgres servers with it',
+    async (_case, signal, group) => {
+      const network = new EmbeddedNetwork(home, ports.health, {}, { ownGroup: true, npmStart: true });
+      try {
+        await network.running();
+        expect(await network.stop(signal, { group })).toBe(0);
+        expect(network.output).toMatch(/^stopped$/m);
+        await eventually(
+          async () => postgresServersOf(home).length === 0,
+          20_000,
+          'the Postgres servers to stop',
+        );
+      } finally {
+        // Whatever the launcher left of its job (were it orphaned): not the next test's business.
+        await network.stop('SIGKILL', { group: true }).catch(() => undefined);
+      }
+    },
+  );
+
   it('says at once, in plain words and before it starts anything, that an ETSI port is taken', async () => {
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(ports.west, '127.0.0.1', resolve));
@@ -117,6 +144,21 @@ describe('the embedded default (npm start)', () => {
       expect(network.output).not.toContain('"level"');
     } finally {
       squatter.close();
+    }
+  });
+
+  it('says in one line, without a stack, what is wrong with the files of its home', async () => {
+    const broken = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    try {
+      const brokenPorts = await prepareHome(broken);
+      mkdirSync(path.join(broken, 'pki'), { mode: 0o700 });
+      writeFileSync(path.join(broken, 'pki', 'sae-bob.pem'), 'left from an earlier run\n');
+      const network = new EmbeddedNetwork(broken, brokenPorts.health);
+      expect(await network.exit()).toBe(1);
+      expect(network.output).toContain('sae-bob.pem exists without sae-bob.key; remove it to reissue both');
+      expect(network.output).not.toMatch(/^\s+at /m);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
     }
   });
 

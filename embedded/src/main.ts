@@ -4,8 +4,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { exitOnConfigError, loadNetworkFile, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
-import { ensureKekFile, Ledger, startEmbeddedPostgres, type EmbeddedPostgres } from '@dqkd/ledger';
-import { ensureDevPki } from '@dqkd/pki';
+import {
+  EmbeddedPostgresError,
+  ensureKekFile,
+  Ledger,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '@dqkd/ledger';
+import { ensureDevPki, PkiError } from '@dqkd/pki';
 import { startApp, type ProcessSpec, type RunnableConfig } from '@dqkd/runtime';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 
@@ -19,7 +25,7 @@ import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.modu
 import { assertPortsFree } from './free-ports';
 import { ensureNetworkFile } from './network-file';
 import { RESEND_WINDOW_MS, resendLost } from './resend-lost';
-import { waitForPools } from './wait-for-pools';
+import { PoolsNotFilledError, waitForPools } from './wait-for-pools';
 
 /** Every port of the embedded default is on the loopback interface. */
 const LISTEN_HOST = '127.0.0.1';
@@ -29,6 +35,8 @@ const LISTEN_HOST = '127.0.0.1';
  * (8443, 9443), NATS and Postgres ports.
  */
 const DEFAULT_HEALTH_PORT_BASE = 19100;
+/** A stop signal this soon after the first is the same Ctrl-C delivered twice, not a second one. */
+const REPEAT_SIGNAL_MS = 1000;
 
 interface Running {
   readonly name: string;
@@ -94,11 +102,15 @@ async function main(): Promise<void> {
     if (stopping !== undefined) throw new Stopped();
   };
   // A second Ctrl-C while stopping ends the process at once, but as an exit, so that the Postgres servers
-  // (in process groups of their own) are stopped with it rather than left running.
-  let signalled = false;
+  // (in process groups of their own) are stopped with it rather than left running. One Ctrl-C under npm start
+  // comes twice, from the terminal and passed on by npm, within milliseconds: a repeat that soon is the same.
+  let signalledAt: number | undefined;
   const onSignal = () => {
-    if (signalled) process.exit(130);
-    signalled = true;
+    if (signalledAt !== undefined) {
+      if (Date.now() - signalledAt >= REPEAT_SIGNAL_MS) process.exit(130);
+      return;
+    }
+    signalledAt = Date.now();
     progress('stopping DQKD…');
     void stop().then(() => {
       progress('stopped');
@@ -112,7 +124,7 @@ async function main(): Promise<void> {
   // which is no call to hurry. Writes to the terminal fail from now on (EIO, or EPIPE), also those of the
   // apps' loggers, which write to the descriptor directly: none of that may end the stop.
   process.on('SIGHUP', () => {
-    if (signalled) return;
+    if (signalledAt !== undefined) return;
     process.stdout.on('error', () => undefined);
     process.stderr.on('error', () => undefined);
     process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
@@ -227,15 +239,26 @@ function printBanner(
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** A failure the user can act on from its message alone (the files of DQKD_HOME, a stale server, a slow fill). */
+function plainFailure(error: unknown): error is Error {
+  return (
+    error instanceof PkiError ||
+    error instanceof EmbeddedPostgresError ||
+    error instanceof PoolsNotFilledError
+  );
+}
+
 void exitOnConfigError(main).catch((error: unknown) => {
   const { code, address, port } = error as { code?: unknown; address?: unknown; port?: unknown };
   const message =
     code === 'EADDRINUSE'
       ? `${String(address)}:${String(port)} is in use: stop the DQKD (npm start) or other program that holds it, ` +
         'or move DQKD: ports in network.yaml of DQKD_HOME, DQKD_HEALTH_PORT for health and metrics'
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
+      : plainFailure(error)
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
   // Plain text like the launcher's progress lines: this is the launcher speaking, not one of its apps.
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;

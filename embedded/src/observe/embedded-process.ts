@@ -100,18 +100,24 @@ export class EmbeddedProcess {
 
   /**
    * `ownGroup`: a process group of its own, as a terminal's foreground job, so that stop can signal the whole
-   * group as Ctrl-C does; the caller must then stop it, since nothing else signals it.
+   * group as Ctrl-C does; the caller must then stop it, since nothing else signals it. `npmStart`: as a user
+   * runs it, `npm start` in the workspace (npm and its shell between this and the launcher), not the launcher
+   * alone.
    */
   constructor(
     home: string,
     healthPortBase: number,
     env: Record<string, string> = {},
-    { ownGroup = false }: { ownGroup?: boolean } = {},
+    { ownGroup = false, npmStart = false }: { ownGroup?: boolean; npmStart?: boolean } = {},
   ) {
-    this.child = spawn(process.execPath, [path.join(WORKSPACE, 'embedded/dist/main.js')], {
-      cwd: home,
+    const [command, args] = npmStart
+      ? ['npm', ['start', '--silent']]
+      : [process.execPath, [path.join(WORKSPACE, 'embedded/dist/main.js')]];
+    this.child = spawn(command, args, {
+      cwd: npmStart ? WORKSPACE : home,
       env: {
         PATH: process.env['PATH'] ?? '',
+        ...(npmStart && { HOME: process.env['HOME'] ?? home }),
         DQKD_HOME: home,
         DQKD_HEALTH_PORT: String(healthPortBase),
         ...env,
