@@ -47,13 +47,16 @@ describe('the CLI reading its connection', () => {
     );
   });
 
-  it('refuses a KME URL that is not https, naming where it comes from', () => {
-    expect(() => clientOptions({ ...connection, kmeUrl: 'http://127.0.0.1:8443' })).toThrow(
-      new CliUsageError(
-        'the KME URL (--kme, or the api_url in network.yaml) must be https://, not http://127.0.0.1:8443',
-      ),
-    );
-  });
+  it.each(['http://127.0.0.1:8443', 'https://', 'https://:8443'])(
+    'refuses a KME URL that is not https with a host (%s), naming where it comes from',
+    (kmeUrl) => {
+      expect(() => clientOptions({ ...connection, kmeUrl })).toThrow(
+        new CliUsageError(
+          `the KME URL (--kme, or the api_url in network.yaml) must be https://<host>, not ${kmeUrl}`,
+        ),
+      );
+    },
+  );
 
   it("finds the SAE's KME in DQKD_NETWORK_FILE when it is set, else in network.yaml under --home", () => {
     const example = readFileSync(path.resolve(__dirname, '../../../config/network.example.yaml'), 'utf8');

@@ -17,6 +17,11 @@ import { STATUS } from './status-fixture';
 
 const LIBRARY = path.resolve(__dirname, '..');
 const PASSWORD = 'correct horse battery staple!';
+/** What the test's KME answers any enc_keys: an ETSI error with details. */
+const REFUSAL = {
+  message: 'not all extension_mandatory parameters are supported',
+  details: [{ extension_mandatory_unsupported: ['abc_route_type'] }],
+};
 
 interface Run {
   readonly code: number | null;
@@ -75,13 +80,14 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     return file;
   }
 
-  /** `dqkd status` of sae-bob at the test's KME, with the connection options given. */
-  const status = (connection: readonly string[], stdin?: string) =>
+  /** `dqkd <command>` of sae-bob at the test's KME, with the connection options given. */
+  const run = (command: 'status' | 'enc', connection: readonly string[], stdin?: string) =>
     dqkd(
-      ['status', 'sae-bob', '--json', '--kme', kme, '--ca', path.join(pki, 'ca.pem'), ...connection],
+      [command, 'sae-bob', '--json', '--kme', kme, '--ca', path.join(pki, 'ca.pem'), ...connection],
       root,
       stdin,
     );
+  const status = (connection: readonly string[], stdin?: string) => run('status', connection, stdin);
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'dqkd-cli-p12-'));
@@ -91,8 +97,9 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     await writeFile(p12, await protectedPkcs12(pki, 'sae-alice', PASSWORD));
     server = https.createServer(await readMutualTlsServerOptions(pki, 'kme-east'), (req, res) => {
       callers.push(certificateIdentity((req.socket as TLSSocket).getPeerCertificate()));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(STATUS));
+      const refused = req.url?.endsWith('/enc_keys');
+      res.writeHead(refused ? 400 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(refused ? REFUSAL : STATUS));
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -114,6 +121,18 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     const run = await status(['--p12', p12, '--p12-password-file', file]);
     expect(run).toEqual({ code: 0, stdout: `${JSON.stringify(STATUS, null, 2)}\n`, stderr: '' });
     expect(callers).toEqual(['sae-alice']);
+  });
+
+  it("prints the KME's error message with its details, exit code 1", async () => {
+    const file = await passwordFile('right.pass', `${PASSWORD}\n`);
+    const answer = await run('enc', ['--p12', p12, '--p12-password-file', file]);
+    expect(answer).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'dqkd: the KME answered 400: not all extension_mandatory parameters are supported ' +
+        '[{"extension_mandatory_unsupported":["abc_route_type"]}]\n',
+    });
   });
 
   it('reads the password from standard input with --p12-password-file /dev/stdin', async () => {

@@ -74,6 +74,17 @@ describe('parseCommand', () => {
     [['dec', 'sae-alice', '--sae', 'sae-bob'], 'dec needs a master_SAE_ID and at least one key_ID'],
     [['status', '--sae', 'a'], 'status needs exactly one slave_SAE_ID'],
     [['enc', 'x', '--sae', 'a', '--cert', 'c.pem'], '--cert needs --key'],
+    [['enc', 'x', '--sae', 'a', '--key', 'c.key'], '--key needs --cert'],
+    [
+      ['enc', 'x', '--p12', 'a.p12', '--cert', 'c.pem', '--key', 'c.key'],
+      '--p12 or --cert and --key, not both',
+    ],
+    [['enc', 'x', '--sae', 'a', '--number', '99999999999999999999'], '--number must be a positive integer'],
+    [['demo', '--home', ''], '--home needs a value, not an empty one'],
+    [
+      ['enc', 'x', '--sae', 'a', '--additional-slave', ''],
+      '--additional-slave needs a value, not an empty one',
+    ],
     [['rotate', '--sae', 'a'], 'unknown command "rotate"'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with a usage message', (argv, message) => {

@@ -82,7 +82,8 @@ options:
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
+  // Safe integers only: twenty digits would go out as 1e20, which no KME reads as an integer.
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value)))
     throw new CliUsageError(`--${name} must be a positive integer`);
   return Number(value);
 }
@@ -129,6 +130,11 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     throw new CliUsageError(unknown ? `unknown option ${unknown[1]}` : (error as Error).message);
   }
   const { values, positionals } = parsed;
+  // `--home ""` (an unset shell variable, say) would quietly mean the current directory, `--sae ""` no SAE.
+  const empty = Object.entries(values).find(
+    ([, value]) => value === '' || (Array.isArray(value) && value.includes('')),
+  );
+  if (empty !== undefined) throw new CliUsageError(`--${empty[0]} needs a value, not an empty one`);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { kind: 'help' };
   const home = values.home ?? env['DQKD_HOME'] ?? '.dqkd';
@@ -148,8 +154,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     };
   }
   if (values.cert !== undefined && values.key === undefined) throw new CliUsageError('--cert needs --key');
+  // Else paired with the SAE's default certificate, or dropped beside --p12.
+  if (values.key !== undefined && values.cert === undefined) throw new CliUsageError('--key needs --cert');
   if (values.p12 !== undefined && values.cert !== undefined)
-    throw new CliUsageError('--p12 or --cert, not both');
+    throw new CliUsageError('--p12 or --cert and --key, not both');
   if (values['p12-password-file'] !== undefined && values.p12 === undefined) {
     throw new CliUsageError('--p12-password-file needs --p12: it is the password of that PKCS#12 file');
   }

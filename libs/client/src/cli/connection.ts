@@ -32,9 +32,9 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
   const sae = connection.sae ?? '';
   const baseUrl =
     connection.kmeUrl ?? kmeUrlOf(sae, connection.networkFile ?? path.join(connection.home, 'network.yaml'));
-  if (!/^https:\/\//i.test(baseUrl)) {
+  if (!isHttpsUrl(baseUrl)) {
     throw new CliUsageError(
-      `the KME URL (--kme, or the api_url in network.yaml) must be https://, not ${baseUrl}`,
+      `the KME URL (--kme, or the api_url in network.yaml) must be https://<host>, not ${baseUrl}`,
     );
   }
   if (connection.p12 !== undefined) {
@@ -111,6 +111,15 @@ function p12Refusal(p12: string, passwordFile: string | undefined, reason: strin
       ? 'PKCS#12 with an empty password'
       : `PKCS#12, password from --p12-password-file ${passwordFile}`;
   return `--p12 ${p12} (${what}) does not load: ${reason}`;
+}
+
+function isHttpsUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function kmeUrlOf(sae: string, file: string): string {

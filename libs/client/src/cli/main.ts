@@ -98,7 +98,9 @@ async function main(): Promise<number> {
       return EX_USAGE;
     }
     if (error instanceof EtsiHttpError) {
-      process.stderr.write(`dqkd: the KME answered ${error.status}: ${error.body.message}\n`);
+      // details name, for instance, the extensions the KME could not meet.
+      const details = error.body.details === undefined ? '' : ` ${JSON.stringify(error.body.details)}`;
+      process.stderr.write(`dqkd: the KME answered ${error.status}: ${error.body.message}${details}\n`);
     } else if (error instanceof EtsiClientError) {
       process.stderr.write(`dqkd: ${explain(error)}\n`);
     } else if (error instanceof Error) {
