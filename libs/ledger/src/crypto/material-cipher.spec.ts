@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { MaterialIntegrityError } from '../errors';
 import { aeadOpen, aeadSeal } from './aead';
+import { unwrapKey, wrapKey, WRAPPED_KEY_BYTES } from './key-wrap';
 import { Keyring } from './keyring';
 import { MaterialCipher } from './material-cipher';
 
@@ -27,6 +28,25 @@ describe('aeadSeal / aeadOpen', () => {
     expect(aeadOpen(key, sealed, Buffer.from('row-2'))).toBeUndefined();
     expect(aeadOpen(randomBytes(32), sealed, aad)).toBeUndefined();
     expect(aeadOpen(key, sealed.subarray(0, 20), aad)).toBeUndefined();
+  });
+});
+
+describe('wrapKey / unwrapKey', () => {
+  const kekKey = randomBytes(32);
+  const dataKey = randomBytes(32);
+  const aad = Buffer.from('dqkd-ledger/data-key/v1/keys/k-1/1');
+
+  it('wraps a data key in 40 bytes without an IV, and unwraps it only with the same KEK and additional data', () => {
+    const wrapped = wrapKey(kekKey, dataKey, aad);
+    expect(wrapped).toHaveLength(WRAPPED_KEY_BYTES);
+    expect(wrapped.includes(dataKey)).toBe(false);
+    expect(unwrapKey(kekKey, wrapped, aad)).toEqual(dataKey);
+    expect(unwrapKey(kekKey, wrapped, Buffer.from('dqkd-ledger/data-key/v1/keys/k-2/1'))).toBeUndefined();
+    expect(unwrapKey(randomBytes(32), wrapped, aad)).toBeUndefined();
+    const flipped = Buffer.from(wrapped);
+    flipped[20] ^= 1;
+    expect(unwrapKey(kekKey, flipped, aad)).toBeUndefined();
+    expect(unwrapKey(kekKey, wrapped.subarray(0, 32), aad)).toBeUndefined();
   });
 });
 
@@ -70,6 +90,34 @@ describe('MaterialCipher', () => {
     expect(() => cipher.open('keys', 'k-1', { ...sealed, kekId: 1 })).toThrow(
       /data key does not authenticate/,
     );
+  });
+
+  it('wraps data keys with the key wrap, and still opens rows an earlier version wrapped with AES-GCM', () => {
+    const one = kek(1);
+    const cipher = new MaterialCipher(Keyring.fromKeks([one]));
+    expect(cipher.seal('keys', 'k-1', material).wrappedKey).toHaveLength(WRAPPED_KEY_BYTES);
+    // A row as earlier versions sealed it: the data key under AES-256-GCM with a random IV (60 bytes).
+    const dataKey = randomBytes(32);
+    const legacy = {
+      ciphertext: aeadSeal(dataKey, material, Buffer.from('dqkd-ledger/material/v1/keys/k-9')),
+      wrappedKey: aeadSeal(one.key, dataKey, Buffer.from('dqkd-ledger/data-key/v1/keys/k-9/1')),
+      kekId: 1,
+    };
+    expect(legacy.wrappedKey).toHaveLength(60);
+    expect(cipher.open('keys', 'k-9', legacy)).toEqual(material);
+    expect(() => cipher.open('keys', 'k-8', legacy)).toThrow(MaterialIntegrityError);
+    const two = kek(2);
+    const rewrapped = new MaterialCipher(Keyring.fromKeks([one, two])).rewrap(
+      'keys',
+      'k-9',
+      legacy.wrappedKey,
+      1,
+    );
+    expect(rewrapped).toMatchObject({ kekId: 2, wrappedKey: expect.any(Buffer) });
+    expect(rewrapped.wrappedKey).toHaveLength(WRAPPED_KEY_BYTES);
+    expect(
+      new MaterialCipher(Keyring.fromKeks([two])).open('keys', 'k-9', { ...legacy, ...rewrapped }),
+    ).toEqual(material);
   });
 
   it('rewraps under the newest KEK so the old one can be retired', () => {

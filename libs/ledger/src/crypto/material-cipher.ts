@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { MaterialIntegrityError } from '../errors';
 import { aeadOpen, aeadSeal, IV_BYTES } from './aead';
+import { unwrapKey, wrapKey, WRAPPED_KEY_BYTES } from './key-wrap';
 import { Keyring } from './keyring';
 
 /** Tables whose rows carry material; part of the additional data so a row's ciphertext only opens in place. */
@@ -25,8 +26,11 @@ function wrapAad(table: MaterialTable, rowId: string, kekId: number): Buffer {
 }
 
 /**
- * Envelope encryption of material at rest: a fresh data key per row encrypts the material, and the current
- * KEK wraps the data key. Rotating the KEK then only rewrites the small wrapped keys, never the material.
+ * Envelope encryption of material at rest: a fresh data key per row encrypts the material (AES-256-GCM), and
+ * the current KEK wraps the data key (AES key wrap, see wrapKey). Rotating the KEK then only rewrites the small
+ * wrapped keys, never the material. Rows written by earlier versions carry an AES-256-GCM wrap of the data key
+ * (60 bytes, random IV): they still open, and go with their material (within about an hour), or are turned into
+ * key wraps by a rewrap onto a newer KEK version.
  */
 export class MaterialCipher {
   constructor(private readonly keyring: Keyring) {}
@@ -40,31 +44,21 @@ export class MaterialCipher {
   }
 
   /**
-   * Seals many rows as seal() does each, a fresh data key and IVs per row, with the random bytes of all drawn
+   * Seals many rows as seal() does each, a fresh data key and IV per row, with the random bytes of all drawn
    * at once: drawing them row by row cost as much as the encryption (a key batch at the target has hundreds).
    */
   sealAll(table: MaterialTable, rows: readonly { rowId: string; material: Buffer }[]): SealedMaterial[] {
-    const perRow = DATA_KEY_BYTES + 2 * IV_BYTES;
+    const perRow = DATA_KEY_BYTES + IV_BYTES;
     const random = randomBytes(rows.length * perRow);
     try {
       const kek = this.keyring.current;
       return rows.map(({ rowId, material }, index) => {
         const at = index * perRow;
         const dataKey = random.subarray(at, at + DATA_KEY_BYTES);
-        const ivs = at + DATA_KEY_BYTES;
+        const iv = random.subarray(at + DATA_KEY_BYTES, at + perRow);
         return {
-          ciphertext: aeadSeal(
-            dataKey,
-            material,
-            materialAad(table, rowId),
-            random.subarray(ivs, ivs + IV_BYTES),
-          ),
-          wrappedKey: aeadSeal(
-            kek.key,
-            dataKey,
-            wrapAad(table, rowId, kek.version),
-            random.subarray(ivs + IV_BYTES, ivs + 2 * IV_BYTES),
-          ),
+          ciphertext: aeadSeal(dataKey, material, materialAad(table, rowId), iv),
+          wrappedKey: wrapKey(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
           kekId: kek.version,
         };
       });
@@ -98,7 +92,7 @@ export class MaterialCipher {
     try {
       const kek = this.keyring.current;
       return {
-        wrappedKey: aeadSeal(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
+        wrappedKey: wrapKey(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
         kekId: kek.version,
       };
     } finally {
@@ -111,7 +105,11 @@ export class MaterialCipher {
     if (kek === undefined) {
       throw new MaterialIntegrityError(table, rowId, `KEK version ${kekId} is not in the keyring`, true);
     }
-    const dataKey = aeadOpen(kek, wrappedKey, wrapAad(table, rowId, kekId));
+    const aad = wrapAad(table, rowId, kekId);
+    const dataKey =
+      wrappedKey.length === WRAPPED_KEY_BYTES
+        ? unwrapKey(kek, wrappedKey, aad)
+        : aeadOpen(kek, wrappedKey, aad);
     if (dataKey?.length !== DATA_KEY_BYTES) {
       throw new MaterialIntegrityError(table, rowId, 'data key does not authenticate for this row');
     }
