@@ -10,7 +10,11 @@ export function member(object: JsonObject, name: string): unknown {
   return Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
 }
 
-/** Integers a double represents exactly; `1.0` parses to the same value as `1`, so JSON cannot tell them apart. */
+/**
+ * Whole numbers; `1.0` parses to the same value as `1`, so JSON cannot tell them apart. One beyond the exact
+ * integers (`1e20`) is whole too, and meets the range checks that follow rather than a claim that it is no
+ * integer.
+ */
 export function isInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value);
+  return typeof value === 'number' && Number.isInteger(value);
 }

@@ -73,7 +73,6 @@ describe('enc_keys POST body', () => {
     ['a fraction', 1.5],
     ['a boolean', true],
     ['null', null],
-    ['beyond exact integers', 2 ** 53],
   ])('answers 400 when number is %s', (_, number) => {
     expect(answer(parseEncKeysBody({ number }, LIMITS))).toEqual({
       status: 400,
@@ -81,12 +80,15 @@ describe('enc_keys POST body', () => {
     });
   });
 
-  it.each([0, -1, 129])('answers 400 when number is %i, outside 1 to max_key_per_request', (number) => {
-    expect(answer(parseEncKeysBody({ number }, LIMITS))).toEqual({
-      status: 400,
-      message: 'number shall be an integer from 1 to 128 (max_key_per_request)',
-    });
-  });
+  it.each([0, -1, 129, 2 ** 53, 1e20, -1e20])(
+    'answers 400 when number is %d, outside 1 to max_key_per_request',
+    (number) => {
+      expect(answer(parseEncKeysBody({ number }, LIMITS))).toEqual({
+        status: 400,
+        message: 'number shall be an integer from 1 to 128 (max_key_per_request)',
+      });
+    },
+  );
 
   it('accepts number equal to max_key_per_request', () => {
     expect(parseEncKeysBody({ number: 128 }, LIMITS)).toMatchObject({ ok: true, value: { number: 128 } });
@@ -342,6 +344,14 @@ describe('enc_keys GET query', () => {
     expect(answer(parseEncKeysQuery({ number: '0' }, LIMITS)).message).toMatch(
       /^number shall be an integer from 1/,
     );
+    // Past the exact integers: out of range, not "digits only", which it is.
+    expect(answer(parseEncKeysQuery({ number: '99999999999999999999' }, LIMITS)).message).toMatch(
+      /^number shall be an integer from 1/,
+    );
+    expect(parseEncKeysQuery({ size: '0'.repeat(30) + '64' }, LIMITS)).toMatchObject({
+      ok: true,
+      value: { size: 64 },
+    });
     expect(answer(parseEncKeysQuery({ size: '100' }, LIMITS)).message).toBe('size shall be a multiple of 8');
     expect(answer(parseEncKeysQuery({ size: '2048' }, LIMITS)).message).toMatch(
       /^size shall be from 64 to 1024/,

@@ -6,8 +6,9 @@ import { fail, ok, type Result } from './result';
  */
 export type QueryInput = URLSearchParams | Readonly<Record<string, unknown>>;
 
-// Decimal digits only: no sign, no exponent, no whitespace; 15 digits keep the value an exact integer.
-const DECIMAL = /^[0-9]{1,15}$/;
+// Decimal digits only: no sign, no exponent, no whitespace. However many: a value past the exact integers
+// meets the range checks of POST.
+const DECIMAL = /^[0-9]+$/;
 
 const DECIMAL_EXPECTATION = 'a decimal integer (digits only)';
 
