@@ -207,6 +207,32 @@ describe('PoolStore', () => {
     });
   });
 
+  it('refuses a KME more lease records than its share allows, zeroed ones too, until their pool is dropped', () => {
+    const roomy = new PoolStore({
+      serverId: 'entropy-1',
+      lifetimeMs: HOUR,
+      poolBytes: 64 * POOL_BYTES,
+      memoryBytes: 8 * 64 * POOL_BYTES,
+    });
+    roomy.addPool(new Uint8Array(64 * POOL_BYTES), T0);
+    const leaseOf = (caller: string, deadline: number) =>
+      roomy.lease({ caller, bytes: MIN_LEASE_BYTES, readers: link, deadline }, T0);
+    // Leased and zeroed at once (past their deadline at the next shred): no byte of the share stays held.
+    for (let i = 0; i < 1024; i++) leaseOf('kme-east', T0 + 1);
+    roomy.shred(T0 + 1);
+    expect(refusalOf(() => leaseOf('kme-east', T0 + 60_000))).toBe('exhausted');
+    expect(leaseOf('kme-west', T0 + 60_000).ref.length).toBe(MIN_LEASE_BYTES);
+    // Its pool dropped at its shred deadline, the records go with it.
+    roomy.shred(T0 + HOUR);
+    roomy.addPool(new Uint8Array(64 * POOL_BYTES), T0 + HOUR);
+    expect(
+      roomy.lease(
+        { caller: 'kme-east', bytes: MIN_LEASE_BYTES, readers: link, deadline: T0 + 2 * HOUR },
+        T0 + HOUR,
+      ).ref.length,
+    ).toBe(MIN_LEASE_BYTES);
+  });
+
   it('counts a pool as fresh while it has room and half its life ahead', () => {
     expect(store.freshPools(T0)).toBe(1);
     expect(store.freshPools(T0 + HOUR / 2 + 1)).toBe(0);

@@ -75,6 +75,8 @@ export class PoolStore {
   private largestLease = 1;
   /** Per KME, bytes of its leases not yet zeroed. */
   private readonly unzeroed = new Map<string, number>();
+  /** Per KME, records of its leases still kept (zeroed ones too, until their pool is dropped). */
+  private readonly records = new Map<string, number>();
 
   constructor(private readonly options: PoolStoreOptions) {}
 
@@ -113,6 +115,14 @@ export class PoolStore {
         `${request.caller} holds ${held} bytes of samples not yet read by both readers, of the ${share} one KME may`,
       );
     }
+    const kept = this.records.get(request.caller) ?? 0;
+    const maxRecords = Math.max(MIN_RECORDS_PER_KME, Math.floor(share / RECORD_BYTES));
+    if (kept >= maxRecords) {
+      throw new SampleRefusal(
+        'exhausted',
+        `${request.caller} holds ${kept} lease records, the most one KME may, until their pools are dropped`,
+      );
+    }
     this.largestLease = Math.max(this.largestLease, request.bytes);
     const open = this.pools.filter(
       (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
@@ -136,6 +146,7 @@ export class PoolStore {
     };
     pool.leases.set(offset, lease);
     this.unzeroed.set(request.caller, held + request.bytes);
+    this.records.set(request.caller, kept + 1);
     return { ref: this.refOf(pool, offset, lease), bytes: pool.bytes.slice(offset, offset + lease.length) };
   }
 
@@ -249,6 +260,11 @@ export class PoolStore {
 
   /** Forgets a pool whose bytes are all zero; a late read of it hears "expired". */
   private drop(pool: Pool): void {
+    for (const { caller } of pool.leases.values()) {
+      const left = (this.records.get(caller) ?? 0) - 1;
+      if (left > 0) this.records.set(caller, left);
+      else this.records.delete(caller);
+    }
     pool.leases.clear();
     this.pools.splice(this.pools.indexOf(pool), 1);
     this.shredded.set(pool.id, pool.shredAt);
@@ -271,6 +287,16 @@ export class PoolStore {
  * for the smallest block a network file allows, 256 bits).
  */
 export const MIN_LEASE_BYTES = 32;
+
+/**
+ * What a lease record costs in memory, about (its object, readers, read-by set and map entry): a KME may keep as
+ * many records as its share of unread bytes would hold at this size. Records outlive their bytes until the pool
+ * goes (a pool with one long lease in it stays to its shred deadline), so without this bound a KME leasing the
+ * smallest samples and letting them expire could hold millions and exhaust the server's heap.
+ */
+const RECORD_BYTES = 256;
+/** Records any KME may keep however small the pool memory: a test server's few kilobytes still serve a link. */
+const MIN_RECORDS_PER_KME = 1024;
 
 function leaseProblem(request: LeaseRequest, now: number, poolBytes: number): string | undefined {
   if (!Number.isSafeInteger(request.bytes) || request.bytes < MIN_LEASE_BYTES) {
