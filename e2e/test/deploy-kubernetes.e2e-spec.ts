@@ -49,8 +49,9 @@ interface Resource {
     ports?: { name: string; port: number }[];
     scaleTargetRef?: { kind: string; name: string };
     endpoints?: { port: string; path: string }[];
-    podSelector?: { matchLabels?: Labels };
+    podSelector?: { matchLabels?: Labels; matchExpressions?: { key: string; values?: string[] }[] };
     ingress?: { from?: object[]; ports?: { port: number }[] }[];
+    egress?: { to?: object[]; ports?: { port: number; endPort?: number }[] }[];
     groups?: unknown;
   };
   data?: Record<string, string>;
@@ -198,7 +199,7 @@ describeWithKubectl.each([
           return (
             apps.includes(app) &&
             (policy.spec!.egress ?? []).some((rule) =>
-              (rule.ports ?? []).some((p) => Number(p.port) <= port && port <= Number(p.endPort ?? p.port)),
+              (rule.ports ?? []).some((each) => each.port <= port && port <= (each.endPort ?? each.port)),
             )
           );
         }),
