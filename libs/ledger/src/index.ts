@@ -44,7 +44,13 @@ export { segmentsAt } from './segments';
 export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from './store/assignment';
 export { HeldReservations } from './store/held-reservations';
 export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
-export { BlockStore, LEASE_MARGIN_MS, type NewBlock } from './store/block-store';
+export {
+  BlockStore,
+  LEASE_MARGIN_MS,
+  UNCONFIRMED_BURN_REASON,
+  type LinkAnswer,
+  type NewBlock,
+} from './store/block-store';
 export { BusStreams } from './store/bus-streams';
 export { Inbox } from './store/inbox';
 export { type ScrubCounts, type ScrubCursor } from './store/key-bits';

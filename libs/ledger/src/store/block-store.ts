@@ -15,6 +15,17 @@ import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
  */
 export const LEASE_MARGIN_MS = 10_000;
 
+/** Why a source block its target never confirmed in time was burned (see BlockStore.answerOf). */
+export const UNCONFIRMED_BURN_REASON = 'unconfirmed by the target';
+
+/** How a link's target answers its source blocks: see BlockStore.answerOf. */
+export interface LinkAnswer {
+  /** The newest source block the target settled was burned unconfirmed: the target is not answering. */
+  readonly unanswered: boolean;
+  /** Source blocks still waiting for the target's confirmation. */
+  readonly pending: number;
+}
+
 export interface NewBlock {
   readonly id: string;
   readonly linkId: number;
@@ -166,6 +177,22 @@ export class BlockStore {
    */
   unreservedBits(linkId: number, validForMs: number, states: readonly BlockState[]): Promise<number> {
     return unreservedBits(this.manager, linkId, validForMs, states);
+  }
+
+  /**
+   * Whether the target answers a link's source blocks: unanswered when the newest of them that left `pending`
+   * was burned unconfirmed (UNCONFIRMED_BURN_REASON) and none made later was confirmed since.
+   */
+  async answerOf(linkId: number): Promise<LinkAnswer> {
+    const [row] = await rows<{ unanswered: boolean; pending: number }>(
+      this.manager,
+      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
+         coalesce(max(created_at) FILTER (WHERE burn_reason = $2), '-infinity')
+           > coalesce(max(created_at) FILTER (WHERE ready_at IS NOT NULL), '-infinity') AS unanswered
+       FROM blocks WHERE link_id = $1 AND role = 'source'`,
+      [linkId, UNCONFIRMED_BURN_REASON],
+    );
+    return { unanswered: row.unanswered, pending: row.pending };
   }
 
   /**

@@ -1,14 +1,14 @@
 import { EntropyUnavailable, generateBlock, sealMetadata } from '@dqkd/blast';
 import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
 import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
-import { LEASE_MARGIN_MS, type Ledger, type Link } from '@dqkd/ledger';
+import { LEASE_MARGIN_MS, UNCONFIRMED_BURN_REASON, type Ledger, type Link } from '@dqkd/ledger';
 import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
 import { describeError } from '@dqkd/runtime';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
 import type { GeneratorSettings } from './generator-settings';
-import { blocksToGenerate, withShortage } from './watermarks';
+import { blocksToGenerate, whileUnanswered, withShortage } from './watermarks';
 
 /** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
 const REFILL_LEAD = 0.1;
@@ -105,7 +105,9 @@ export class PoolFiller {
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
     const watermarks = withShortage(linkConfig.limits, this.shortageOf(link.id), link.blockBits);
     this.shortages.delete(link.id);
-    const wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
+    let wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
+    // Asked only when blocks are due: rare, and its scan of the link's blocks is not free.
+    if (wanted > 0) wanted = whileUnanswered(wanted, await this.parts.ledger.blocks.answerOf(link.id));
     let made = 0;
     while (made < wanted && !this.stopping) {
       const batch = Math.min(this.parts.settings.concurrency, wanted - made);
@@ -199,7 +201,7 @@ export class PoolFiller {
     let burned = 0;
     for (const { id } of overdue) {
       // Only if still pending: the target's confirmation may have been applied since the query.
-      if (await ledger.blocks.burn(id, 'unconfirmed by the target', 'pending')) burned += 1;
+      if (await ledger.blocks.burn(id, UNCONFIRMED_BURN_REASON, 'pending')) burned += 1;
     }
     this.parts.metrics.burned.inc({ reason: 'unconfirmed' }, burned);
     if (burned > 0) logger.warn(`burned ${burned} block(s) their target did not confirm in time`);

@@ -1,4 +1,4 @@
-import { blocksToGenerate, withShortage } from './watermarks';
+import { blocksToGenerate, whileUnanswered, withShortage } from './watermarks';
 
 const watermarks = { lowWatermarkBits: 4096, highWatermarkBits: 16384 };
 
@@ -37,5 +37,16 @@ describe('withShortage', () => {
   it('fills no further than the pool ever holds, however large the shortage', () => {
     // 2 × (16384 + 1024) = 34816 bits at most.
     expect(withShortage(watermarks, 1_000_000, 1024).highWatermarkBits).toBe(34_816);
+  });
+});
+
+describe('whileUnanswered', () => {
+  it('makes what is wanted while the target answers', () => {
+    expect(whileUnanswered(16, { unanswered: false, pending: 3 })).toBe(16);
+  });
+
+  it('makes one block as a probe while the target does not answer, and none while that one waits', () => {
+    expect(whileUnanswered(16, { unanswered: true, pending: 0 })).toBe(1);
+    expect(whileUnanswered(16, { unanswered: true, pending: 1 })).toBe(0);
   });
 });

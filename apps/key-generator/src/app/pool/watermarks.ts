@@ -1,4 +1,5 @@
 import { poolCeilingBits } from '@dqkd/config';
+import type { LinkAnswer } from '@dqkd/ledger';
 
 export interface Watermarks {
   readonly lowWatermarkBits: number;
@@ -31,4 +32,15 @@ export function withShortage(
     lowWatermarkBits: wanted,
     highWatermarkBits: Math.max(watermarks.highWatermarkBits, wanted),
   };
+}
+
+/**
+ * The blocks to make of `wanted` while the target does not answer (its last blocks burned unconfirmed: it, or
+ * its replication, is down): one block at a time, as a probe, and none while one waits. Otherwise each
+ * acknowledgement timeout would burn a whole pool and make it again, leasing every entropy server's samples
+ * for nothing; the probe's confirmation, once the target is back, lets the next round fill the link.
+ */
+export function whileUnanswered(wanted: number, answer: LinkAnswer): number {
+  if (!answer.unanswered) return wanted;
+  return answer.pending === 0 ? Math.min(wanted, 1) : 0;
 }
