@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { Keyring } from '../src/crypto/keyring';
+import { MaterialCipher } from '../src/crypto/material-cipher';
 import { MaterialIntegrityError } from '../src/errors';
 import { DATABASE_MODES } from './support/test-database';
 import { inAnHour, newLink, randomKeyring, readyBlocks, useTestLedger } from './support/test-ledger';
@@ -77,6 +78,29 @@ describe.each(DATABASE_MODES)('material at rest on %s', (mode) => {
       [other.id, victim.id],
     );
     await expect(ledger.blocks.readMaterial(victim.id)).rejects.toThrow(/ciphertext does not authenticate/);
+  });
+
+  it('zeroes the blocks it opened for a change when a later one does not open', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    // Opened in ID order: the second one's ciphertext is another row's, so it fails after the first opened.
+    const [first, second] = (await readyBlocks(ledger, link, 2)).sort((a, b) => a.id.localeCompare(b.id));
+    await ledger.dataSource.query(
+      `UPDATE blocks SET material_ciphertext = (SELECT material_ciphertext FROM blocks WHERE id = $1) WHERE id = $2`,
+      [first.id, second.id],
+    );
+    const open = jest.spyOn(MaterialCipher.prototype, 'open');
+    try {
+      const segments = [first, second].map((block) => ({ blockId: block.id, start: 0, end: 64 }));
+      await expect(ledger.blocks.takeBits(segments)).rejects.toThrow(MaterialIntegrityError);
+      const opened = open.mock.results
+        .filter((result) => result.type === 'return')
+        .map((r) => r.value as Buffer);
+      expect(opened).toHaveLength(1);
+      expect(opened[0]!.every((byte) => byte === 0)).toBe(true);
+    } finally {
+      open.mockRestore();
+    }
   });
 
   it('rewraps every data key under a new KEK version, keeping material readable without the old one', async () => {

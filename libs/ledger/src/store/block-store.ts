@@ -310,10 +310,10 @@ export class BlockStore {
          FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL ORDER BY id FOR UPDATE`,
         [blockIds],
       );
-      const materials = new Map(
-        found.map((row) => [row.id, this.cipher.open('blocks', row.id, sealedOf(row))]),
-      );
+      const materials = new Map<string, Buffer>();
       try {
+        // Inside the try: a block that does not open leaves those opened before it zeroed too.
+        for (const row of found) materials.set(row.id, this.cipher.open('blocks', row.id, sealedOf(row)));
         const changed = change(materials);
         if (changed.length === 0) return 0;
         const resealed = changed.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
