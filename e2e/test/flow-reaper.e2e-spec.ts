@@ -217,4 +217,23 @@ describe('ttl-reaper', () => {
       await counterOf(reaper, 'dqkd_reaper_scrubbed_blocks_total', 'outcome="failed"'),
     ).toBeGreaterThanOrEqual(1);
   }, 60_000);
+
+  it("goes on past more groups than a round's batches take whose blocks keep failing, to newer groups", async () => {
+    // Blocks under a KEK version the reaper's keyring lacks: tried again in every pass, never given up on.
+    const failing: string[] = [];
+    for (let i = 0; i < 101; i += 1)
+      failing.push((await targetKey(new Date(Date.now() + 3_600_000))).blockId);
+    await east.dataSource.query(`UPDATE blocks SET material_kek_id = 99 WHERE id = ANY ($1::uuid[])`, [
+      failing,
+    ]);
+    const { blockId, material } = await targetKey(new Date(Date.now() + 3_600_000));
+    // One group a batch: a round takes 100 of them, all failing ones, if it starts from the oldest.
+    await startReaper({ DQKD_REAPER_INTERVAL_MS: '100', DQKD_REAPER_BATCH_SIZE: '1' });
+    const expected = Buffer.from(material).fill(0, 8, 24);
+    await eventually(
+      async () => (await east.blocks.readMaterial(blockId))?.equals(expected) === true,
+      20_000,
+      "the newest key's bits to be zeroed",
+    );
+  }, 60_000);
 });

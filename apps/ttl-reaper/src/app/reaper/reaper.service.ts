@@ -19,6 +19,13 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  /**
+   * Where the next round's scrub begins: where the last one stopped at its batch cap, or (undefined) at the
+   * oldest group not zeroed yet. Starting each round from the oldest, groups that keep failing (a block under
+   * a KEK version missing from the keyring) could fill every round's batches and keep newer groups from ever
+   * being zeroed.
+   */
+  private scrubFrom: ScrubCursor | undefined;
 
   constructor(
     private readonly ledger: Ledger,
@@ -52,11 +59,12 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     const total = { keys: 0, keysWaiting: 0, blocks: 0, reservations: 0 };
     const { targetGraceMs, batchSize } = this.settings;
     // Each batch goes on after the groups of the one before, also past groups that failed.
-    let cursor: ScrubCursor | undefined;
+    let cursor = this.scrubFrom;
     await this.inBatches(async () => {
       cursor = await this.scrub(batchSize, cursor);
       return cursor !== undefined;
     });
+    this.scrubFrom = cursor;
     await this.inBatches(async () => {
       const counts = await this.ledger.reapExpired({ targetGraceMs, limit: batchSize });
       total.keys += counts.keys;
