@@ -75,6 +75,22 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(events.map((event) => event.event)).toEqual(['key-issued', 'key-expired']);
   });
 
+  it('counts in block-expired only the bits not counted already by a burn', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 512);
+    const now = Date.now();
+    const [burned, unused] = await readyBlocks(ledger, link, 2, 512, new Date(now - 1_000));
+    expect(await ledger.blocks.burn(burned!.id, 'unconfirmed by the target')).toBe(true);
+    expect(await ledger.reapExpired({ now: new Date(now), targetGraceMs: 0 })).toMatchObject({ blocks: 2 });
+    const events = await ledger.audit.about(burned!.id);
+    const burn = events.find(({ event }) => event === 'block-burned');
+    const burnedExpiry = events.find(({ event }) => event === 'block-expired');
+    expect(burn?.bits).toBe(512);
+    expect(burnedExpiry?.bits).toBe(512);
+    // One event for the link's two blocks: the unused block's 512 bits, not the burned one's again.
+    expect(burnedExpiry?.blockIds).toEqual(expect.arrayContaining([burned!.id, unused!.id]));
+  });
+
   /** Zeroes the bits of every key group not zeroed yet, as the ttl-reaper does before it reaps. */
   async function scrubAll(): Promise<void> {
     for (let round = 0; (await context().ledger.scrubKeyBits(1000)).groups > 0; round++) {

@@ -70,15 +70,17 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
       );
     }
 
-    const blocks = await rows<{ id: string; link_id: number; bits: number; reserved_bits: number }>(
+    // `lost`: the bits that expire unused, none for a block burned before (its burn counted them).
+    const blocks = await rows<{ id: string; link_id: number; lost: number }>(
       tx,
-      `UPDATE blocks SET state = 'burned', burned_at = now(), burn_reason = 'expired',
-         material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-       WHERE id IN (SELECT id FROM blocks
+      `WITH due AS (SELECT id, state FROM blocks
                     WHERE expires_at + CASE WHEN role = 'target' THEN $3 * interval '1 millisecond'
                                             ELSE interval '0' END <= $1
                     ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING id, link_id, bits, reserved_bits`,
+       UPDATE blocks b SET state = 'burned', burned_at = now(), burn_reason = 'expired',
+         material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+       FROM due WHERE b.id = due.id
+       RETURNING b.id, b.link_id, CASE WHEN due.state = 'burned' THEN 0 ELSE b.bits - b.reserved_bits END AS lost`,
       [now, limit, options.targetGraceMs],
     );
     await tx.query(`DELETE FROM blocks WHERE id = ANY ($1::uuid[])`, [blocks.map((block) => block.id)]);
@@ -112,7 +114,7 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
         event: 'block-expired',
         linkId,
         blockIds: ofLink.map((block) => block.id),
-        bits: ofLink.reduce((sum, block) => sum + block.bits - block.reserved_bits, 0),
+        bits: ofLink.reduce((sum, block) => sum + block.lost, 0),
       });
     }
     return {
