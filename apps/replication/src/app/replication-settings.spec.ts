@@ -3,8 +3,12 @@ import { ConfigError } from '@dqkd/config';
 import { replicationSettings } from './replication-settings';
 
 describe('replication settings', () => {
-  it('waits 30 s for a settlement and crosses no JetStream domain by default', () => {
+  it('waits 30 s for a settlement and crosses no JetStream domain by default, also when both are empty', () => {
     expect(replicationSettings({})).toEqual({ ackWaitMs: 30_000, peerDomains: false });
+    expect(replicationSettings({ DQKD_REPLICATION_ACK_WAIT_MS: '', DQKD_NATS_PEER_DOMAINS: ' ' })).toEqual({
+      ackWaitMs: 30_000,
+      peerDomains: false,
+    });
   });
 
   it('takes both from the environment', () => {

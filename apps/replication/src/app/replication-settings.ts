@@ -19,7 +19,8 @@ export function replicationSettings(env: Environment): ReplicationSettings {
       message: 'must be an integer from 1000 to 600000',
     });
   }
-  const domains = env['DQKD_NATS_PEER_DOMAINS']?.trim() ?? 'false';
+  // Empty is unset, as for every other variable.
+  const domains = env['DQKD_NATS_PEER_DOMAINS']?.trim() || 'false';
   if (domains !== 'true' && domains !== 'false') {
     issues.push({ source: ENVIRONMENT, path: 'DQKD_NATS_PEER_DOMAINS', message: 'must be true or false' });
   }
