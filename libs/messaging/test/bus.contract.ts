@@ -418,6 +418,22 @@ export function busContract(makeHarness: () => BusHarness): void {
       expect([...acked, ...later.map((s) => s.body)].sort()).toEqual([...bodies].sort());
     });
 
+    it('closes a subscription at once when asked right after it began, and loses no message', async () => {
+      const bus = await connect();
+      await publishAll(bus, ['early']);
+      const seen: string[] = [];
+      const take = async (m: BusMessage) => (seen.push(text(m.data)), m.ack());
+      const subscription = await bus.consume(replication(), take);
+      const closed = await Promise.race([
+        subscription.close().then(() => 'closed'),
+        sleep(5000).then(() => 'still closing after 5 s'),
+      ]);
+      expect(closed).toBe('closed');
+      // Taken before the close, or by the next consumer.
+      await bus.consume(replication(), take);
+      await waitFor(() => seen.includes('early'), 10_000, 'the message');
+    });
+
     it('answers a ping while connected and refuses one once closed', async () => {
       const bus = await connect();
       await expect(bus.ping()).resolves.toBeUndefined();

@@ -127,6 +127,18 @@ describe('JetStream across a restart of its server', () => {
     }
   });
 
+  it('closes its connection when closed while the server is down, rather than reconnecting for ever', async () => {
+    bus = await JetStreamBus.connect(
+      { servers: server.url, reconnectTimeWaitMs: 100, requestTimeoutMs: 1000 },
+      workQueueTopology().topology,
+    );
+    // The client's own state: nothing the bus offers tells a closed socket from one that keeps reconnecting.
+    const { nc } = bus as unknown as { nc: { isClosed(): boolean } };
+    await server.kill();
+    await bus.close({ graceMs: 500 });
+    expect(nc.isClosed()).toBe(true);
+  });
+
   it('loses no acknowledged publish and resumes consuming once the server is back', async () => {
     const { naming, consumer, topology } = workQueueTopology();
     const subject = naming.subject('keys', 'assignments');

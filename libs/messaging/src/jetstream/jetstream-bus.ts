@@ -203,8 +203,11 @@ export class JetStreamBus implements Bus {
 
   private async shutdown(options?: CloseOptions): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.close(options)));
-    // drain() flushes acks and publishes still in the socket before closing it.
-    const drained = await settleWithin([this.nc.drain()], options?.graceMs ?? DEFAULT_GRACE_MS);
+    // drain() flushes acks and publishes still in the socket before closing it. One that fails (NATS out of
+    // reach: its last flush is rejected) has not closed the connection, which would go on reconnecting.
+    let drained = false;
+    const drain = this.nc.drain().then(() => (drained = true));
+    await settleWithin([drain], options?.graceMs ?? DEFAULT_GRACE_MS);
     if (!drained) await this.nc.close();
   }
 
@@ -222,9 +225,14 @@ export class JetStreamBus implements Bus {
       ack: () => confirm('ack', () => m.ackAck({ timeout })),
       nak: (delayMs) => confirm('nak', () => (m.nak(delayMs > 0 ? delayMs : undefined), this.nc.flush())),
       term: () => confirm('term', () => (m.term(), this.nc.flush())),
-      // Unconfirmed: a lost one only means the message may come again, which handlers tolerate.
+      // Unconfirmed: a lost one only means the message may come again, which handlers tolerate. It runs on a
+      // timer, where a throw (a draining connection refuses publishes) would end the process.
       working: () => {
-        if (!this.nc.isClosed()) m.working();
+        try {
+          if (!this.nc.isClosed()) m.working();
+        } catch {
+          // Closing: the server takes the message back after ackWait.
+        }
       },
     };
   }
@@ -260,7 +268,11 @@ async function answer(msg: Msg, handler: ReplyHandler): Promise<void> {
   } catch {
     const headers = natsHeaders();
     headers.set(REPLY_FAILED_HEADER, 'true');
-    msg.respond(new Uint8Array(0), { headers });
+    try {
+      msg.respond(new Uint8Array(0), { headers });
+    } catch {
+      // The connection is closing: the requester's timeout tells it.
+    }
   }
 }
 

@@ -58,13 +58,15 @@ export class PullSubscription implements Subscription {
           max_messages: this.dispatcher.free,
           expires: this.pullExpiresMs,
         });
-        // close() may have run while the pull was being set up, before there was a batch to close.
-        if (this.stopping) await this.batch.close();
+        // close() may have run while the pull was being set up, before there was a batch to close. Not awaited:
+        // the client's close settles once the batch has been read, which is this loop's work below.
+        if (this.stopping) void this.batch.close().catch(() => undefined);
         let received = 0;
         for await (const m of this.batch) {
           received += 1;
-          // Arrived while closing: hand it straight back rather than leave it to ackWait.
-          if (this.stopping) m.nak();
+          // Arrived while closing, or beyond the free slots (after a reconnect the client pulls a whole batch
+          // again on top of what came): hand it straight back rather than run more handlers than allowed.
+          if (this.stopping || this.dispatcher.free <= 0) m.nak();
           else this.dispatcher.run(delivery(m), this.settlement(m));
         }
         failures = 0;
