@@ -156,13 +156,22 @@ export class RemoteEntropySource implements EntropySource {
     }
     const url = new URL(path, `${this.options.server.url}/`);
     const payload = JSON.stringify(body);
-    return new Promise<SampleAnswerBody>((resolve, reject) => {
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return new Promise<SampleAnswerBody>((resolveAnswer, rejectAnswer) => {
+      // The socket's timeout fires only when it goes quiet; a server sending a byte now and then would hold
+      // a block's generation as long as it liked. This one counts from the request, for the whole answer.
+      const deadline = setTimeout(() => {
+        reject(new EntropyServerUnreachable(this.serverId, `no whole answer within ${timeoutMs} ms`));
+        outgoing.destroy();
+      }, timeoutMs);
+      const resolve = (answer: SampleAnswerBody) => (clearTimeout(deadline), resolveAnswer(answer));
+      const reject = (error: unknown) => (clearTimeout(deadline), rejectAnswer(error));
       const outgoing = request(
         url,
         {
           method: 'POST',
           agent: this.agent,
-          timeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          timeout: timeoutMs,
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (response) => {
@@ -187,9 +196,7 @@ export class RemoteEntropySource implements EntropySource {
           });
         },
       );
-      outgoing.on('timeout', () =>
-        outgoing.destroy(new Error(`no answer within ${this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`)),
-      );
+      outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       outgoing.on('error', (error) =>
         reject(
           error instanceof WrongServer

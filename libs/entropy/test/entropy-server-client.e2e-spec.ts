@@ -151,6 +151,34 @@ describe('RemoteEntropySource', () => {
     source.close();
   });
 
+  it('gives up on a server that keeps its answer trickling in past the timeout, counted from the request', async () => {
+    const slow = createServer(
+      await readMutualTlsServerOptions(network.pkiDir, 'entropy-1'),
+      (_request, response) => {
+        // Never quiet for long, so no idle timeout fires: a byte every 100 ms, for 20 s.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        const drip = setInterval(() => response.write(' '), 100);
+        const stop = () => clearInterval(drip);
+        response.on('close', stop);
+        setTimeout(() => (stop(), response.end('{}')), 20_000).unref();
+      },
+    );
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const source = new RemoteEntropySource({ server: { ...entropy1, url }, ...east, timeoutMs: 1000 });
+    const started = Date.now();
+    try {
+      await expect(
+        source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }, 'kme-west'),
+      ).rejects.toThrow(EntropyServerUnreachable);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      source.close();
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  });
+
   it('does not talk to a server that offers only TLS 1.2 with a CBC cipher (TLS_POLICY)', async () => {
     const weak = createServer(
       {
