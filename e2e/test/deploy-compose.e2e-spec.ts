@@ -35,14 +35,22 @@ const DEV_PKI = path.join(WORKSPACE, '.dqkd/pki');
 /** The sealing public keys the network file names: every process loads them with it. */
 const PUBLIC_KEYS = ['kme-east', 'kme-west', ...ENTROPY_SERVERS].map((id) => `${id}.sealing.pub.json`);
 
-function compose(...args: string[]) {
+/** The secrets compose requires, as an operator's .env gives them. */
+const SECRETS = {
+  DQKD_LEAF_PASSWORD: 'pLeaf0123',
+  DQKD_NATS_EAST_PASSWORD: 'pEast0123',
+  DQKD_NATS_WEST_PASSWORD: 'pWest0123',
+  GRAFANA_ADMIN_PASSWORD: 'pGrafana0123',
+};
+
+function compose(args: readonly string[], secrets: Record<string, string> = SECRETS) {
   return spawnSync(
     'docker-compose',
     ['--project-directory', WORKSPACE, '-f', 'docker-compose.yml', ...args],
     {
       cwd: WORKSPACE,
       encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir() },
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir(), ...secrets },
     },
   );
 }
@@ -66,7 +74,7 @@ interface Mount {
 
 /** The services as `docker-compose config` resolves them. */
 function resolvedServices(): Record<string, ComposeService> {
-  const resolved = compose('config');
+  const resolved = compose(['config']);
   if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
   return (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
 }
@@ -89,8 +97,23 @@ describeWithCompose('docker-compose.yml', () => {
     Array.isArray(service.networks) ? service.networks : Object.keys(service.networks ?? {});
 
   it('passes docker-compose config -q', () => {
-    const check = compose('config', '-q');
+    const check = compose(['config', '-q']);
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it.each(Object.keys(SECRETS))('refuses to start without %s, for want of a shared default', (missing) => {
+    const { [missing]: _left, ...others } = SECRETS as Record<string, string>;
+    const check = compose(['config', '-q'], others);
+    expect(check.status).not.toBe(0);
+    expect(check.stderr).toContain(`set ${missing} in .env`);
+  });
+
+  it('passes on the passwords it is given, none of them a default', () => {
+    expect(services['nats-east']!.environment!['APP_PASSWORD']).toBe(SECRETS.DQKD_NATS_EAST_PASSWORD);
+    expect(services['grafana']!.environment!['GF_SECURITY_ADMIN_PASSWORD']).toBe(
+      SECRETS.GRAFANA_ADMIN_PASSWORD,
+    );
+    expect(JSON.stringify(services)).not.toContain('change-me');
   });
 
   it('runs the four KME apps at both sites, three shared entropy servers, Prometheus and Grafana', () => {

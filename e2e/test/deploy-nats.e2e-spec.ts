@@ -426,12 +426,17 @@ describe('the inter-site NATS link', () => {
           services: Record<string, { environment: SiteEnv }>;
         }
       ).services;
-      /** A service's environment with each variable at its default, as docker-compose gives it unset. */
+      /**
+       * A service's environment as docker-compose gives it: each optional variable at its default, each
+       * required one (a password, which has none) as an operator's .env would set it.
+       */
       const environment = (service: string): SiteEnv =>
         Object.fromEntries(
           Object.entries(services[service]!.environment).map(([name, value]) => [
             name,
-            value.replace(/\$\{\w+:-([^}]*)\}/g, '$1'),
+            value
+              .replace(/\$\{\w+:-([^}]*)\}/g, '$1')
+              .replace(/\$\{(\w+):\?[^}]*\}/g, (_, variable: string) => `p${variable.replaceAll('_', '')}`),
           ]),
         );
       return {
