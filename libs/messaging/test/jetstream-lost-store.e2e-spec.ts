@@ -99,3 +99,51 @@ describe('the lost-store check after an empty pull', () => {
     expect(told.filter((message) => message.includes(copied.stream.name))).toEqual([]);
   });
 });
+
+describe('the lost-store check with a user that may not delete streams', () => {
+  let server: PrivateNatsServer;
+  // Made here, not where the describe is read: the describe before restores the one spy both would share.
+  let warnings: jest.SpyInstance;
+  const connections: NatsConnection[] = [];
+
+  beforeAll(async () => {
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    server = await PrivateNatsServer.start(
+      'authorization { users: [\n' +
+        '  { user: admin, password: admin }\n' +
+        '  { user: app, password: app, permissions: { publish: { deny: ["$JS.API.STREAM.DELETE.>"] } } }\n' +
+        '] }\n',
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((nc) => nc.close()));
+    await server?.stop();
+    warnings.mockRestore();
+  });
+
+  const login = async (user: string) => {
+    const nc = await connect({ servers: server.url, user, pass: user });
+    connections.push(nc);
+    return nc;
+  };
+
+  it('leaves the stream as it is when deleting it is refused, and does not throw', async () => {
+    const admin = await login('admin');
+    const jsm = await jetstreamManager(admin);
+    const { stream, consumer, subject } = workQueueTopology();
+    const made = { stream: resolveStream(stream), consumer: resolveConsumer(consumer) };
+    await ensureStream(jsm, made.stream);
+    await ensureConsumer(jsm, made.consumer);
+    await jetstream(admin).publish(subject, bytes('m0'), { msgID: 'm0' });
+    await rm(join(server.storeDir, 'jetstream', '$G', 'streams', made.stream.name), { recursive: true });
+    await jetstream(admin).publish(subject, bytes('after'), { msgID: 'after' });
+    const before = await jsm.streams.info(made.stream.name);
+
+    const app = await jetstreamManager(await login('app'), { timeout: 1000 });
+    await expect(new Recovery(app, [made.stream]).restoreLostStore(made.consumer)).resolves.toBeUndefined();
+
+    const after = await jsm.streams.info(made.stream.name);
+    expect(after.created).toBe(before.created);
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining(`stream ${made.stream.name} counts`));
+  });
+});
