@@ -158,14 +158,7 @@ export class RemoteEntropySource implements EntropySource {
     const payload = JSON.stringify(body);
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<SampleAnswerBody>((resolveAnswer, rejectAnswer) => {
-      // The socket's timeout fires only when it goes quiet; a server sending a byte now and then would hold
-      // a block's generation as long as it liked. This one counts from the request, for the whole answer.
-      const deadline = setTimeout(() => {
-        reject(new EntropyServerUnreachable(this.serverId, `no whole answer within ${timeoutMs} ms`));
-        outgoing.destroy();
-      }, timeoutMs);
-      const resolve = (answer: SampleAnswerBody) => (clearTimeout(deadline), resolveAnswer(answer));
-      const reject = (error: unknown) => (clearTimeout(deadline), rejectAnswer(error));
+      // resolve and reject, below, are called only once the request runs: its callbacks and events come later.
       const outgoing = request(
         url,
         {
@@ -196,6 +189,15 @@ export class RemoteEntropySource implements EntropySource {
           });
         },
       );
+      // Armed once there is a request (request() throws at once for a URL it cannot serve, which rejects this
+      // promise). The socket's timeout fires only when it goes quiet; a server sending a byte now and then
+      // would hold a block's generation as long as it liked. This one counts for the whole answer.
+      const deadline = setTimeout(() => {
+        reject(new EntropyServerUnreachable(this.serverId, `no whole answer within ${timeoutMs} ms`));
+        outgoing.destroy();
+      }, timeoutMs);
+      const resolve = (answer: SampleAnswerBody) => (clearTimeout(deadline), resolveAnswer(answer));
+      const reject = (error: unknown) => (clearTimeout(deadline), rejectAnswer(error));
       outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       outgoing.on('error', (error) =>
         reject(

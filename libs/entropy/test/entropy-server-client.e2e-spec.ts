@@ -179,6 +179,23 @@ describe('RemoteEntropySource', () => {
     }
   });
 
+  it('refuses a URL it cannot request, and nothing fires after its timeout', async () => {
+    const source = new RemoteEntropySource({
+      server: { ...entropy1, url: 'http://127.0.0.1:1' },
+      ...east,
+      timeoutMs: 100,
+    });
+    try {
+      await expect(
+        source.read({ serverId: 'entropy-1', poolId: 'p', offset: 0, length: 1, notAfter: 1 }, 'kme-west'),
+      ).rejects.toThrow(/protocol/i);
+      // A deadline left armed would throw from its timer here, failing the test.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      source.close();
+    }
+  });
+
   it('does not talk to a server that offers only TLS 1.2 with a CBC cipher (TLS_POLICY)', async () => {
     const weak = createServer(
       {

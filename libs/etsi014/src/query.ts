@@ -48,5 +48,6 @@ export function readDecimal(
   if (!DECIMAL.test(text)) {
     return fail({ kind: 'invalid-query-parameter', parameter, expected: DECIMAL_EXPECTATION });
   }
-  return ok(Number(text));
+  // Past any double (309 digits and more) it would be Infinity, which no check takes for an integer.
+  return ok(Math.min(Number(text), Number.MAX_VALUE));
 }
