@@ -91,20 +91,22 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
     else issues.push(...apiUrls(api.url, ['kmes', i, 'api_url']));
     issues.push(...domains(kme.nats_domain ?? kme.id, ['kmes', i, kme.nats_domain ? 'nats_domain' : 'id']));
   });
-  input.saes.forEach((sae, i) => {
-    issues.push(...ids(sae.id, ['saes', i, 'id'], sae.id.toLowerCase()));
-    issues.push(...saeCns(sae.certificate_cn, ['saes', i, 'certificate_cn']));
-    if (!kmeIds.has(sae.kme)) issues.push({ path: ['saes', i, 'kme'], message: `unknown KME "${sae.kme}"` });
-  });
   // Peers know a KME by the CN of its certificate, its ID (entropy servers grant leases by it), and an
   // entropy server by its certificate_cn: a certificate of one of those names, issued to anyone else by the
   // network's CA, would be taken for that party.
   const entropyCnSet = new Set(input.entropy_servers.map((server) => server.certificate_cn));
-  const taken = (cn: string, path: (string | number)[]) =>
-    kmeIds.has(cn) || entropyCnSet.has(cn)
-      ? [{ path, message: `"${cn}" is the certificate name of a KME or an entropy server` }]
-      : [];
-  input.saes.forEach((sae, i) => issues.push(...taken(sae.certificate_cn, ['saes', i, 'certificate_cn'])));
+  input.saes.forEach((sae, i) => {
+    const cnPath = ['saes', i, 'certificate_cn'];
+    issues.push(...ids(sae.id, ['saes', i, 'id'], sae.id.toLowerCase()));
+    issues.push(...saeCns(sae.certificate_cn, cnPath));
+    if (!kmeIds.has(sae.kme)) issues.push({ path: ['saes', i, 'kme'], message: `unknown KME "${sae.kme}"` });
+    if (kmeIds.has(sae.certificate_cn) || entropyCnSet.has(sae.certificate_cn)) {
+      issues.push({
+        path: cnPath,
+        message: `"${sae.certificate_cn}" is the certificate name of a KME or an entropy server`,
+      });
+    }
+  });
   input.entropy_servers.forEach((server, i) => {
     if (kmeIds.has(server.certificate_cn)) {
       issues.push({
@@ -112,8 +114,6 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
         message: `"${server.certificate_cn}" is the certificate name of a KME`,
       });
     }
-  });
-  input.entropy_servers.forEach((server, i) => {
     issues.push(...ids(server.id, ['entropy_servers', i, 'id'], server.id.toLowerCase()));
     const url = checkBaseUrl(server.url, { protocols: ['https:'], loopbackProtocols: ['http:'] });
     if ('problem' in url) issues.push({ path: ['entropy_servers', i, 'url'], message: url.problem });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { EmbeddedPostgresError } from '../errors';
@@ -15,7 +15,7 @@ export const STOP_TIMEOUT_MS = 15_000;
  * (removeStalePidFile then refuses to start a second server on it).
  */
 export async function stopOrphan(dataDir: string, ownerFile: string): Promise<void> {
-  const pid = postmasterPid(dataDir);
+  const pid = postmasterPid(join(dataDir, 'postmaster.pid'));
   if (pid === undefined || !isAlive(pid) || !existsSync(ownerFile)) return;
   const owner = Number(readFileSync(ownerFile, 'utf8').trim());
   if (!Number.isInteger(owner) || owner === process.pid || isAlive(owner)) return;
@@ -35,24 +35,28 @@ export async function stopOrphan(dataDir: string, ownerFile: string): Promise<vo
  */
 export function removeStalePidFile(dataDir: string): void {
   const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = postmasterPid(dataDir);
+  const pid = postmasterPid(pidFile);
   if (pid !== undefined && isAlive(pid) && clusterOf(pid, dataDir) !== 'other') {
     throw new EmbeddedPostgresError(
       `${dataDir} is in use by process ${pid}; stop it before starting this cluster`,
     );
   }
-  unlinkSync(pidFile);
+  rmSync(pidFile, { force: true });
 }
 
-function postmasterPid(dataDir: string): number | undefined {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+/** The PID a postmaster.pid names; undefined when there is no such file, or no PID in it. */
+function postmasterPid(pidFile: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.split('\n')[0]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
