@@ -227,49 +227,87 @@ describe('the entropy API', () => {
   });
 });
 
-describe('an entropy server whose pools have no unleased bytes left', () => {
-  let network: EntropyNetwork;
-  let app: INestApplication;
-  let sources: Record<string, RemoteEntropySource>;
+interface OwnServer {
+  network: EntropyNetwork;
+  app: INestApplication;
+  url: string;
+  sources: Record<string, RemoteEntropySource>;
+}
 
+/**
+ * An entropy-1 of a describe's own, with pools of 64 KiB and the settings `env` gives (it may write files into
+ * the network's folder), and clients of kme-east and kme-west.
+ */
+function ownServer(env: (dir: string) => Record<string, string>): OwnServer {
+  const own = {} as OwnServer;
   beforeAll(async () => {
-    network = await EntropyNetwork.create({ saes: [] });
-    // A device with one pool's worth of bytes: the first pool fills, and no other ever does.
-    const device = join(network.dir, 'one-pool.bin');
-    writeFileSync(device, randomBytes(65536));
+    own.network = await EntropyNetwork.create({ saes: [] });
     const setup = loadEntropyServerSetup(
-      network.serverEnv('entropy-1', {
+      own.network.serverEnv('entropy-1', {
         DQKD_API_PORT: '0',
-        ENTROPY_SOURCE: 'device',
-        ENTROPY_DEVICE: device,
         ENTROPY_POOL_BYTES: '65536',
-        ENTROPY_POOLS_READY: '1',
+        ...env(own.network.dir),
       }),
-      network.dir,
+      own.network.dir,
     );
-    app = await NestFactory.create(AppModule.register(setup), { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const server = { ...network.network.entropyServers[0], url: app.get(EntropyApiServer).url! };
-    sources = {};
+    own.app = await NestFactory.create(AppModule.register(setup), { logger: false });
+    await own.app.listen(0, '127.0.0.1');
+    own.url = own.app.get(EntropyApiServer).url!;
+    const server = { ...own.network.network.entropyServers[0], url: own.url };
+    own.sources = {};
     for (const kmeId of ['kme-east', 'kme-west']) {
-      sources[kmeId] = new RemoteEntropySource({ server, ...(await network.credentials(kmeId)) });
+      own.sources[kmeId] = new RemoteEntropySource({ server, ...(await own.network.credentials(kmeId)) });
     }
   });
-
   afterAll(async () => {
-    Object.values(sources ?? {}).forEach((source) => source.close());
-    await app?.close();
-    network?.remove();
+    Object.values(own.sources ?? {}).forEach((source) => source.close());
+    await own.app?.close();
+    own.network?.remove();
+  });
+  return own;
+}
+
+describe('an entropy server whose pools have no unleased bytes left', () => {
+  // A device with one pool's worth of bytes: the first pool fills, and no other ever does.
+  const own = ownServer((dir) => {
+    const device = join(dir, 'one-pool.bin');
+    writeFileSync(device, randomBytes(65536));
+    return { ENTROPY_SOURCE: 'device', ENTROPY_DEVICE: device, ENTROPY_POOLS_READY: '1' };
   });
 
   // Out of its Service, its samples' second reads would fail, and their blocks burn.
   it('stays ready and still answers the second reads of its samples', async () => {
-    const leased = await sources['kme-east'].lease(65536, LINK, Date.now() + 60_000);
-    expect(await refusalOf(sources['kme-east'].lease(64, LINK, Date.now() + 60_000))).toBe('exhausted');
-    const ready = await fetch(`${await app.getUrl()}/health/ready`);
+    const leased = await own.sources['kme-east'].lease(65536, LINK, Date.now() + 60_000);
+    expect(await refusalOf(own.sources['kme-east'].lease(64, LINK, Date.now() + 60_000))).toBe('exhausted');
+    const ready = await fetch(`${await own.app.getUrl()}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(Buffer.from(await sources['kme-west'].read(leased.ref, 'kme-east'))).toEqual(
+    expect(Buffer.from(await own.sources['kme-west'].read(leased.ref, 'kme-east'))).toEqual(
       Buffer.from(leased.bytes),
     );
+  });
+});
+
+describe('an entropy server that limits how fast each KME leases', () => {
+  const own = ownServer(() => ({ ENTROPY_POOLS_READY: '2', ENTROPY_LEASE_RATE_BYTES: '4096' }));
+
+  it('refuses a KME past its rate as rate-limited (HTTP 429), while another KME still leases', async () => {
+    const scrape = async () => (await fetch(`${await own.app.getUrl()}/metrics`)).text();
+    const before = await scrape();
+    const deadline = () => Date.now() + 60_000;
+    // Up to a pool's worth at once (64 KiB), then 4 KiB a second: the second lease would take 70000 bytes within
+    // the test's few milliseconds. The first pool still has room for it, and serves another KME.
+    await own.sources['kme-east'].lease(40000, LINK, deadline());
+    const tls = (await own.network.credentials('kme-east')).tls;
+    const body = JSON.stringify({ bytes: 30000, readers: LINK, not_after: deadline() });
+    const refused = await post(own.url, tls, '/v1/leases', body);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'rate-limited',
+      message: expect.stringMatching(/^kme-east leases more than the 4096 bytes a second one KME may; /),
+    });
+    expect((await own.sources['kme-west'].lease(20000, LINK, deadline())).bytes).toHaveLength(20000);
+
+    const series = 'dqkd_entropy_refusals_total{reason="rate-limited",server="entropy-1"}';
+    expect(metric(await scrape(), series) - metric(before, series)).toBe(1);
   });
 });

@@ -56,6 +56,7 @@ describe('loadEntropyServerConfig', () => {
       lifetimeMs: 3_600_000,
       ready: 2,
       memoryBytes: 256 * 1024 * 1024,
+      leaseRateBytes: 2 * 1024 * 1024,
     });
     expect(env.sealingFile).toBe(path.join(cwd, '.dqkd', 'pki', 'entropy-2.sealing.json'));
   });
@@ -97,6 +98,16 @@ describe('loadEntropyServerConfig', () => {
     writeNetwork((network) => (network.entropy_servers[1].url = 'http://127.0.0.1:7102'));
     expect(issuesOf(base)).toEqual([
       'network.yaml: entropy_servers[1].url: must be an https:// URL: an entropy server answers only over mutual TLS',
+    ]);
+  });
+
+  it('lets each KME lease half of what the pools refill at most, or ENTROPY_LEASE_RATE_BYTES', () => {
+    const rateOf = (env: Record<string, string>) =>
+      loadEntropyServerConfig({ ...base, ...env }, cwd).env.pool.leaseRateBytes;
+    expect(rateOf({ ENTROPY_POOL_BYTES: '65536' })).toBe(131072);
+    expect(rateOf({ ENTROPY_POOL_BYTES: '65536', ENTROPY_LEASE_RATE_BYTES: '4096' })).toBe(4096);
+    expect(issuesOf({ ...base, ENTROPY_LEASE_RATE_BYTES: '0' })).toEqual([
+      'environment: ENTROPY_LEASE_RATE_BYTES: must be a byte count a second from 1024 to 68719476736',
     ]);
   });
 

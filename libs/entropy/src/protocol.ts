@@ -53,6 +53,7 @@ export const REFUSAL_REASONS = [
   'not-a-kme',
   'invalid-request',
   'exhausted',
+  'rate-limited',
   'internal',
 ] as const;
 
@@ -66,6 +67,7 @@ export const REFUSAL_STATUS: Readonly<Record<RefusalReason, number>> = {
   'not-a-kme': 403,
   'invalid-request': 400,
   exhausted: 503,
+  'rate-limited': 429,
   internal: 500,
 };
 

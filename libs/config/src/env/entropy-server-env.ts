@@ -28,6 +28,8 @@ export interface PoolEnv {
   readonly ready: number;
   /** Pool bytes held at most; beyond them no pool is filled, and leases are refused until some are shredded. */
   readonly memoryBytes: number;
+  /** Bytes one KME may lease a second; beyond them its leases are refused as `rate-limited`. */
+  readonly leaseRateBytes: number;
 }
 
 /** An entropy server's environment, validated; file paths are absolute. */
@@ -119,6 +121,9 @@ export const poolEnv = z
     ENTROPY_POOLS_READY: integer(1, 64, 'a pool count').default(2),
     // What a KME that leases without ever letting its samples be read twice can make the server hold.
     ENTROPY_POOL_MEMORY_BYTES: integer(4096, 64 * 1024 * MIB, 'a byte count').default(256 * MIB),
+    // How fast one KME may take what the source gives, so that one leasing samples it lets expire cannot starve
+    // the others' links. Unset: half of the most the server refills (see leaseRateBytes below).
+    ENTROPY_LEASE_RATE_BYTES: integer(1024, 64 * 1024 * MIB, 'a byte count a second').optional(),
   })
   .superRefine((pool, context) => {
     if (pool.ENTROPY_POOL_MEMORY_BYTES < pool.ENTROPY_POOL_BYTES * pool.ENTROPY_POOLS_READY) {
@@ -206,7 +211,16 @@ export function parseEntropyServerEnv(
         lifetimeMs: pool.ENTROPY_POOL_SECONDS * 1000,
         ready: pool.ENTROPY_POOLS_READY,
         memoryBytes: pool.ENTROPY_POOL_MEMORY_BYTES,
+        leaseRateBytes: pool.ENTROPY_LEASE_RATE_BYTES ?? defaultLeaseRate(pool.ENTROPY_POOL_BYTES),
       },
     },
   };
+}
+
+/**
+ * Half of the most a server refills: one pool each tick of its pool keeper, four a second. A real source may
+ * refill slower; its operator sets ENTROPY_LEASE_RATE_BYTES to its share.
+ */
+function defaultLeaseRate(poolBytes: number): number {
+  return 2 * poolBytes;
 }

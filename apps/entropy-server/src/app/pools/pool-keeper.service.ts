@@ -43,6 +43,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
       lifetimeMs: setup.env.pool.lifetimeMs,
       poolBytes: setup.env.pool.bytes,
       memoryBytes: setup.env.pool.memoryBytes,
+      leaseRateBytes: setup.env.pool.leaseRateBytes,
       onShred: (bytes) => this.shreddedBytes.inc(bytes),
     });
   }

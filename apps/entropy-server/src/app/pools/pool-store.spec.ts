@@ -8,6 +8,8 @@ const POOL_BYTES = 1024;
 /** Eight pools; a quarter of it, two pools' worth, is one KME's share of unread samples. */
 const MEMORY = 8 * POOL_BYTES;
 const T0 = 1_700_000_000_000;
+/** Too fast to hold back any test but the rate's own. */
+const NO_RATE_LIMIT = 2 ** 40;
 const link = ['kme-east', 'kme-west'];
 
 function refusalOf(action: () => unknown): string {
@@ -30,6 +32,7 @@ describe('PoolStore', () => {
       lifetimeMs: HOUR,
       poolBytes: POOL_BYTES,
       memoryBytes: MEMORY,
+      leaseRateBytes: NO_RATE_LIMIT,
     });
     pool = new Uint8Array(randomBytes(POOL_BYTES));
     store.addPool(pool, T0);
@@ -157,6 +160,7 @@ describe('PoolStore', () => {
         lifetimeMs: HOUR,
         poolBytes: POOL_BYTES,
         memoryBytes: MEMORY,
+        leaseRateBytes: NO_RATE_LIMIT,
         onShred: (bytes) => shreds.push(bytes),
       });
       store.addPool(pool, T0);
@@ -207,12 +211,54 @@ describe('PoolStore', () => {
     });
   });
 
+  describe('rate', () => {
+    // 512 bytes a second; a bucket holds a pool's worth (1024), more than a second of the rate.
+    const limited = () => {
+      const each = new PoolStore({
+        serverId: 'entropy-1',
+        lifetimeMs: HOUR,
+        poolBytes: POOL_BYTES,
+        memoryBytes: 64 * POOL_BYTES,
+        leaseRateBytes: 512,
+      });
+      for (let i = 0; i < 4; i++) each.addPool(new Uint8Array(randomBytes(POOL_BYTES)), T0);
+      return (bytes: number, at: number, caller = 'kme-east') =>
+        each.lease({ caller, bytes, readers: link, deadline: at + 60_000 }, at);
+    };
+
+    it("refuses a KME's lease beyond its rate as rate-limited, and serves it once the rate gave the bytes back", () => {
+      const leaseAt = limited();
+      leaseAt(1000, T0);
+      expect(refusalOf(() => leaseAt(100, T0 + 10))).toBe('rate-limited');
+      // 95 bytes back after 10 ms, 100 after about 196 ms (minus the 24 left over).
+      expect(refusalOf(() => leaseAt(100, T0 + 140))).toBe('rate-limited');
+      expect(leaseAt(100, T0 + 150).ref.length).toBe(100);
+    });
+
+    it('keeps one bucket per KME, and counts no refused lease against it', () => {
+      const leaseAt = limited();
+      leaseAt(1000, T0);
+      expect(leaseAt(1000, T0, 'kme-west').ref.length).toBe(1000);
+      for (let i = 1; i <= 10; i++) expect(refusalOf(() => leaseAt(600, T0 + i))).toBe('rate-limited');
+      expect(leaseAt(600, T0 + 1200).ref.length).toBe(600);
+    });
+
+    it('serves a lease of a whole pool however low the rate, and no more bytes than the bucket holds', () => {
+      const leaseAt = limited();
+      expect(leaseAt(POOL_BYTES, T0).ref.length).toBe(POOL_BYTES);
+      // Half an hour idle fills the bucket to one pool's worth, not to half an hour of the rate.
+      expect(leaseAt(POOL_BYTES, T0 + HOUR / 2).ref.length).toBe(POOL_BYTES);
+      expect(refusalOf(() => leaseAt(64, T0 + HOUR / 2))).toBe('rate-limited');
+    });
+  });
+
   it('refuses a KME more lease records than its share allows, zeroed ones too, until their pool is dropped', () => {
     const roomy = new PoolStore({
       serverId: 'entropy-1',
       lifetimeMs: HOUR,
       poolBytes: 64 * POOL_BYTES,
       memoryBytes: 8 * 64 * POOL_BYTES,
+      leaseRateBytes: NO_RATE_LIMIT,
     });
     roomy.addPool(new Uint8Array(64 * POOL_BYTES), T0);
     const leaseOf = (caller: string, deadline: number) =>

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { SampleRef } from '@dqkd/blast';
 
+import { LeaseRate } from './lease-rate';
 import { SampleRefusal } from './sample-refusal';
 
 interface Lease {
@@ -37,6 +38,8 @@ export interface PoolStoreOptions {
    * others'.
    */
   readonly memoryBytes: number;
+  /** Bytes one KME may lease a second (see LeaseRate). */
+  readonly leaseRateBytes: number;
   /** Told of every overwrite of bytes that still held random data: after a second read, at a deadline. */
   readonly onShred?: (bytes: number) => void;
 }
@@ -77,8 +80,11 @@ export class PoolStore {
   private readonly unzeroed = new Map<string, number>();
   /** Per KME, records of its leases still kept (zeroed ones too, until their pool is dropped). */
   private readonly records = new Map<string, number>();
+  private readonly rate: LeaseRate;
 
-  constructor(private readonly options: PoolStoreOptions) {}
+  constructor(private readonly options: PoolStoreOptions) {
+    this.rate = new LeaseRate(options.leaseRateBytes, options.poolBytes);
+  }
 
   /** Whether another pool fits within the memory the pools may hold. */
   canAddPool(): boolean {
@@ -123,6 +129,14 @@ export class PoolStore {
         `${request.caller} holds ${kept} lease records, the most one KME may, until their pools are dropped`,
       );
     }
+    const waitMs = this.rate.waitMs(request.caller, request.bytes, now);
+    if (waitMs > 0) {
+      throw new SampleRefusal(
+        'rate-limited',
+        `${request.caller} leases more than the ${this.options.leaseRateBytes} bytes a second one KME may; ` +
+          `this lease in ${waitMs} ms at the earliest`,
+      );
+    }
     this.largestLease = Math.max(this.largestLease, request.bytes);
     const open = this.pools.filter(
       (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
@@ -147,6 +161,7 @@ export class PoolStore {
     pool.leases.set(offset, lease);
     this.unzeroed.set(request.caller, held + request.bytes);
     this.records.set(request.caller, kept + 1);
+    this.rate.take(request.caller, request.bytes, now);
     return { ref: this.refOf(pool, offset, lease), bytes: pool.bytes.slice(offset, offset + lease.length) };
   }
 
