@@ -25,6 +25,7 @@ import { ApiServer } from '../../../apps/api-gateway/src/app/api-server/api-serv
 import { AppModule } from '../../../apps/api-gateway/src/app/app.module';
 import type { GatewayOptions } from '../../../apps/api-gateway/src/app/gateway-options';
 import { WORKSPACE } from './app-process';
+import { openEnvelopes } from './opened-envelopes';
 import { pkiClient, settledCounts, westSettled, type RowCounter } from './two-sites';
 import { createTestDatabase, dropTestDatabase } from './test-site';
 
@@ -33,24 +34,35 @@ export const BLOCK_BITS = 65536;
 /** Gateway options a test may change (see GatewayOptions). */
 type GatewayTuning = Pick<GatewayOptions, 'leaseMaxAgeMs' | 'assignmentPollMs'>;
 
-/** Every line Nest logs, so a test can prove no key material was written. */
+/**
+ * Every line Nest logs, at every level, with all its parameters, so a test can prove no key material was
+ * written. Objects (the apps log structured lines) are kept as JSON, as the JSON logger would write them.
+ */
 export class CapturedLog implements LoggerService {
   text = '';
-  log(message: unknown): void {
-    this.text += `${String(message)}\n`;
+  log(...parts: unknown[]): void {
+    this.text += `${parts.map(render).join(' ')}\n`;
   }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.text += `${String(message)} ${rest.map(String).join(' ')}\n`;
+  error(...parts: unknown[]): void {
+    this.log(...parts);
   }
-  warn(message: unknown): void {
-    this.log(message);
+  warn(...parts: unknown[]): void {
+    this.log(...parts);
   }
-  debug(message: unknown): void {
-    this.log(message);
+  debug(...parts: unknown[]): void {
+    this.log(...parts);
   }
-  verbose(message: unknown): void {
-    this.log(message);
+  verbose(...parts: unknown[]): void {
+    this.log(...parts);
   }
+  fatal(...parts: unknown[]): void {
+    this.log(...parts);
+  }
+}
+
+function render(part: unknown): string {
+  if (part instanceof Error) return `${part.name}: ${part.message}\n${part.stack ?? ''}`;
+  return typeof part === 'object' && part !== null ? JSON.stringify(part) : String(part);
 }
 
 export interface GatewaySite {
@@ -76,6 +88,15 @@ export class GatewayNetwork {
   private subscription: Subscription | undefined;
   /** While set, the relay holds assignments back, as a slow replication would. */
   private held: Promise<void> | undefined;
+
+  /** The plaintext of every published assignment, in the order of `published` (see openEnvelopes). */
+  plaintexts(): Promise<Buffer[]> {
+    return openEnvelopes(
+      this.published,
+      path.join(this.dir, '.dqkd/pki'),
+      this.site('kme-east').config.network,
+    );
+  }
 
   private constructor(
     readonly dir: string,

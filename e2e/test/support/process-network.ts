@@ -8,6 +8,7 @@ import type { Subscription } from '@nats-io/transport-node';
 
 import type { AppProcess } from './app-process';
 import { eventually, FlowNetwork, SITES, type SiteId } from './flow-network';
+import { openEnvelopes } from './opened-envelopes';
 
 export const KME_APPS = ['api-gateway', 'key-generator', 'replication', 'ttl-reaper'] as const;
 export type KmeApp = (typeof KME_APPS)[number];
@@ -119,14 +120,30 @@ export class ProcessNetwork {
     return problems.sort((a, b) => time(a).localeCompare(time(b))).slice(-count);
   }
 
+  /** The plaintext of every captured NATS message, in the order of `published` (see openEnvelopes). */
+  plaintexts(): Promise<Buffer[]> {
+    const { pkiDir, network } = this.flow.entropy;
+    return openEnvelopes(
+      this.published.map(({ data }) => data),
+      pkiDir,
+      network,
+    );
+  }
+
   /**
    * Where a key's material shows up, as raw bytes, Base64, Base64url or hex, in any process's output or any
-   * captured NATS message: one line per finding, empty when it shows up nowhere.
+   * captured NATS message, sealed or opened: one line per finding, empty when it shows up nowhere.
    */
-  leaks(keys: readonly Key[]): string[] {
+  async leaks(keys: readonly Key[]): Promise<string[]> {
+    const opened = await this.plaintexts();
     const texts = [
       ...this.flow.output.map((text, i) => ({ where: `output of process ${i}`, text, data: undefined })),
       ...this.published.map(({ subject, data }) => ({ where: subject, text: data.toString('latin1'), data })),
+      ...opened.map((data, i) => ({
+        where: `the opened ${this.published[i]!.subject}`,
+        text: data.toString('latin1'),
+        data,
+      })),
     ];
     const found: string[] = [];
     for (const key of keys) {
