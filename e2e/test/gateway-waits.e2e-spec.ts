@@ -1,7 +1,28 @@
+import https from 'node:https';
+import * as path from 'node:path';
+
+import { saeTls } from '@dqkd/embedded/dist/observe';
+
 import { GatewayNetwork } from './support/gateway-network';
 
 /** Long enough that an answer after the pause is told apart from one after the notification. */
 const POLL_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends a request as the SAE and goes away after `ms`, as a client whose timeout ran out. */
+async function departAfter(network: GatewayNetwork, sae: string, url: string, ms: number): Promise<void> {
+  const request = https.request(url, { ...saeTls(path.join(network.dir, '.dqkd'), sae), agent: false });
+  const gone = new Promise<void>((resolve) => request.on('close', () => resolve()));
+  request.on('error', () => undefined);
+  request.on('response', () => {
+    throw new Error(`the gateway answered ${url} within ${ms} ms`);
+  });
+  request.end();
+  await sleep(ms);
+  request.destroy();
+  await gone;
+}
 
 /**
  * A dec_keys request for a key whose assignment has not arrived waits in the gateway. When the keys are
@@ -48,5 +69,55 @@ describe('api-gateway dec_keys waiting for an assignment', () => {
       if (lock.isTransactionActive) await lock.rollbackTransaction();
       await lock.release();
     }
+  });
+
+  it('claims nothing for a slave that went away while its key was awaited: the key stays for its next ask', async () => {
+    const alice = network.client('sae-alice', 'kme-east');
+    const bob = network.client('sae-bob', 'kme-west');
+    const release = network.holdAssignments();
+    const [key] = (await alice.encKeys('sae-bob')).keys;
+    const west = network.site('kme-west').baseUrl;
+    try {
+      await departAfter(
+        network,
+        'sae-bob',
+        `${west}/api/v1/keys/sae-alice/dec_keys?key_ID=${key!.key_ID}`,
+        300,
+      );
+    } finally {
+      release();
+    }
+    await network.settled();
+    // Past the departed request's wait, had it stayed in the gateway's batches.
+    await sleep(2_500);
+    const fetched = await bob.decKeys('sae-alice', [key!.key_ID]);
+    expect(fetched.keys[0]!.key).toBe(key!.key);
+  });
+
+  it('carves no keys for a master that went away while it waited for the pool', async () => {
+    const keyRows = async () =>
+      (
+        (await network.site('kme-east').ledger.dataSource.query(`SELECT count(*)::int AS n FROM keys`)) as {
+          n: number;
+        }[]
+      )[0]!.n;
+    const before = await keyRows();
+    // More than the seeded blocks hold: the request waits for the pool, and the client gives up.
+    const east = network.site('kme-east').baseUrl;
+    const departed = departAfter(
+      network,
+      'sae-alice',
+      `${east}/api/v1/keys/sae-bob/enc_keys?number=1024`,
+      300,
+    );
+    await departed;
+    // Now the pool covers it, within the 2 s the request would have waited.
+    await network.seedBlocks(8);
+    await sleep(2_500);
+    expect(await keyRows()).toBe(before);
+    // The blocks are there for a master that stays.
+    expect(
+      (await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1024 })).keys,
+    ).toHaveLength(1024);
   });
 });

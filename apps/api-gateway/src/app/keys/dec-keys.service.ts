@@ -27,7 +27,13 @@ export class DecKeysService {
     private readonly delivery: KeyDelivery,
   ) {}
 
-  async decKeys(slave: Sae, pathId: string, input: DecKeysInput): Promise<Result<KeyContainer>> {
+  /** `departed` aborts once the caller is gone: keys not yet claimed for it stay undelivered. */
+  async decKeys(
+    slave: Sae,
+    pathId: string,
+    input: DecKeysInput,
+    departed: AbortSignal,
+  ): Promise<Result<KeyContainer>> {
     const { network, kme } = this.config;
     const source = resolvePeerKme(network, kme.id, pathId, 'master_SAE_ID');
     if (!source.ok) return source;
@@ -41,6 +47,7 @@ export class DecKeysService {
       slaveSaeId: slave.id,
       pathId,
       keyIds: request.value.keyIds,
+      departed,
     });
     if (!delivered.ok) return fail(delivered.error);
     try {

@@ -32,6 +32,8 @@ export interface DeliveryRequest {
   /** The path ID: the master SAE, or its KME when the keys were addressed to the KME. */
   readonly pathId: string;
   readonly keyIds: readonly string[];
+  /** Aborted once the slave is gone: nothing is claimed for it from then on. */
+  readonly departed: AbortSignal;
 }
 
 export type Delivered =
@@ -146,8 +148,15 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * entry to a concurrent delivery in between gets "not found", as it would have a moment later. Answers the
    * requests that wait for keys not here yet.
    */
-  private async runBatch(batch: readonly Pending[]): Promise<Pending[]> {
+  private async runBatch(all: readonly Pending[]): Promise<Pending[]> {
     this.recordedSinceLook = false;
+    // A slave that went away (a client timeout while its keys were awaited, say) would lose keys claimed for an
+    // answer it never reads, and then hear "not found" when it asks again.
+    const batch = all.filter((pending) => {
+      if (!pending.request.departed.aborted) return true;
+      pending.resolve({ ok: false, error: { kind: 'keys-not-found' } });
+      return false;
+    });
     const now = Date.now();
     const linkIds = new Map<string, number | undefined>();
     for (const { request } of batch) {

@@ -25,7 +25,13 @@ export class EncKeysService {
     private readonly issuer: KeyIssuer,
   ) {}
 
-  async encKeys(master: Sae, pathId: string, input: EncKeysInput): Promise<Result<KeyContainer>> {
+  /** `departed` aborts once the caller is gone: no keys are carved for it from then on. */
+  async encKeys(
+    master: Sae,
+    pathId: string,
+    input: EncKeysInput,
+    departed: AbortSignal,
+  ): Promise<Result<KeyContainer>> {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
     if (!target.ok) return target;
@@ -49,6 +55,7 @@ export class EncKeysService {
       number,
       size,
       ttlSeconds,
+      departed,
     });
     if (!issued.ok) return fail({ kind: 'insufficient-key-material' });
     try {

@@ -57,6 +57,8 @@ export interface IssueRequest {
   readonly number: number;
   readonly size: number;
   readonly ttlSeconds: number;
+  /** Aborted once the master is gone: a request not yet carved is dropped. */
+  readonly departed: AbortSignal;
 }
 
 export interface IssuedKey {
@@ -65,11 +67,12 @@ export interface IssuedKey {
 }
 
 /**
- * Keys with their deadline, or `short` when the ready pool could not cover the request within POOL_WAIT_MS.
+ * Keys with their deadline, `short` when the ready pool could not cover the request within POOL_WAIT_MS, or
+ * `departed` when the master went away before its keys were carved.
  */
 export type Issued =
   | { readonly ok: true; readonly keys: readonly IssuedKey[]; readonly expiresAt: Date }
-  | { readonly ok: false; readonly reason: 'short' };
+  | { readonly ok: false; readonly reason: 'short' | 'departed' };
 
 interface Pending {
   readonly request: IssueRequest;
@@ -237,7 +240,7 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const short: Pending[] = [];
     const carved: Carved[] = [];
     try {
-      for (const group of groupAlike(batch)) {
+      for (const group of groupAlike(present(batch))) {
         let members: readonly Pending[] = group;
         while (members.length > 0) {
           const one = await this.carveLeading(members);
@@ -471,4 +474,13 @@ function groupAlike(batch: readonly Pending[]): Pending[][] {
     group.bits += number * size;
   }
   return [...done, ...[...open.values()].map((each) => each.members)];
+}
+
+/** The requests whose master is still there; the others are answered (to nobody) without keys. */
+function present(batch: readonly Pending[]): Pending[] {
+  return batch.filter((pending) => {
+    if (!pending.request.departed.aborted) return true;
+    pending.resolve({ ok: false, reason: 'departed' });
+    return false;
+  });
 }

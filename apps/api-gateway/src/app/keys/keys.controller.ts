@@ -101,14 +101,18 @@ export class KeysController {
       case 'enc_keys':
         return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
           const input = inputOf(request, await body(), 'enc_keys');
-          const answer = input.ok ? await this.encKeys.encKeys(sae, id, input.value) : input;
+          const answer = input.ok
+            ? await this.encKeys.encKeys(sae, id, input.value, departure(response))
+            : input;
           this.keyCounts.encKeys(id, answer);
           return answer;
         });
       default:
         return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
           const input = inputOf(request, await body(), 'dec_keys');
-          const answer = input.ok ? await this.decKeys.decKeys(sae, id, input.value) : input;
+          const answer = input.ok
+            ? await this.decKeys.decKeys(sae, id, input.value, departure(response))
+            : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
         });
@@ -157,6 +161,18 @@ function sendResult(response: ServerResponse, answer: Result<unknown>): void {
     const { status, body } = toEtsiResponse(answer.error);
     sendJson(response, status, body);
   }
+}
+
+/**
+ * Aborted once the client has gone before its answer was sent. Keys are not carved or delivered for it any more:
+ * a slave that gave up waiting would lose a key it asks for again, claimed for an answer nobody reads.
+ */
+function departure(response: ServerResponse): AbortSignal {
+  const departed = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) departed.abort();
+  });
+  return departed.signal;
 }
 
 function queryOf(request: IncomingMessage): URLSearchParams {
