@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { Keyring } from '../src/crypto/keyring';
 import { LedgerConflictError } from '../src/errors';
 import { Ledger } from '../src/ledger';
 import { NewKey, Slave } from '../src/store/types';
 import { DATABASE_MODES } from './support/test-database';
 import { alterAtRest } from './support/alter-at-rest';
-import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
+import { inAnHour, newLink, randomKeyring, readyBlocks, useTestLedger } from './support/test-ledger';
 
 const ATTEMPTS = 10;
 
@@ -148,6 +149,50 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(delivered.get(good.keyId)).toEqual(good.material);
     // A single delivery has no other request to answer: it throws.
     await expect(ledger.keys.deliver([alteredToo.keyId], bob)).rejects.toThrow();
+  });
+
+  // During a KEK rotation's rolling restart, replication may seal keys under the new version before every
+  // gateway holds it: a gateway without it must leave them for one that has it, not mark them delivered.
+  it('leaves a key sealed under a KEK version this keyring lacks undelivered, with its material', async () => {
+    const { keyring, connect } = context();
+    const withNext = await connect(
+      Keyring.fromKeks([{ version: 1, key: keyring.get(1) as Buffer }, randomKeyring(2).current]),
+    );
+    const link = await newLink(withNext, 1024);
+    await readyBlocks(withNext, link, 1);
+    const reserved = await withNext.reservations.reserve(link.id, 256);
+    if (!reserved.ok) throw new Error('reservation failed');
+    const [sealedNext, sealedNow] = [0, 128].map((offset) => ({
+      keyId: randomUUID(),
+      linkId: link.id,
+      masterSaeId: 'sae-alice',
+      size: 128,
+      reservationId: reserved.reservation.id,
+      offset,
+      expiresAt: inAnHour(),
+      slaves: [bob],
+      material: randomBytes(16),
+    }));
+    await withNext.keys.record([sealedNext!]);
+    await context().ledger.keys.record([sealedNow!]);
+
+    const { ledger } = context();
+    const { delivered, refused, unreadable } = await ledger.keys.claim([
+      [{ keyId: sealedNext!.keyId, slave: bob }],
+      [{ keyId: sealedNow!.keyId, slave: bob }],
+    ]);
+    expect(refused.size).toBe(0);
+    expect([...delivered.keys()]).toEqual([sealedNow!.keyId]);
+    expect(unreadable.get(sealedNext!.keyId)).toMatchObject({ kekMissing: true });
+    await expect(ledger.keys.deliver([sealedNext!.keyId], bob)).rejects.toThrow(
+      /KEK version 2 is not in the keyring/,
+    );
+    // Nothing was committed for it: a ledger with the keyring delivers it, once.
+    expect(await withNext.keys.deliver([sealedNext!.keyId], bob)).toEqual({
+      ok: true,
+      keys: [{ keyId: sealedNext!.keyId, material: sealedNext!.material }],
+    });
+    expect((await withNext.keys.deliver([sealedNext!.keyId], bob)).ok).toBe(false);
   });
 
   it('delivers every requested key or none of them', async () => {

@@ -39,6 +39,11 @@ export class MaterialCipher {
     return this.keyring.current.version;
   }
 
+  /** The KEK versions this process can open material under. */
+  get kekIds(): number[] {
+    return this.keyring.versions;
+  }
+
   seal(table: MaterialTable, rowId: string, material: Buffer): SealedMaterial {
     return this.sealAll(table, [{ rowId, material }])[0]!;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { EntityManager, In } from 'typeorm';
 
-import { LedgerConflictError } from '../errors';
+import { LedgerConflictError, MaterialIntegrityError } from '../errors';
 import { MaterialCipher } from '../crypto/material-cipher';
 import { KeyEntity } from '../entities/key.entity';
 import { KEYS_RECORDED_CHANNEL } from './channels';
@@ -44,7 +44,11 @@ export interface ClaimResult {
   /** The material of each key delivered, by key ID; the caller zeroes it. */
   readonly delivered: Map<string, Buffer>;
   readonly refused: Set<number>;
-  /** Keys claimed whose sealed material did not open, with the error; their requests cannot be answered. */
+  /**
+   * Keys whose sealed material did not open, with the error; their requests cannot be answered. Under a KEK
+   * version this process lacks (MaterialIntegrityError with kekMissing), the key was left undelivered for a
+   * process that holds it; any other error came after the claim committed, and the key is lost.
+   */
   readonly unreadable: Map<string, unknown>;
 }
 
@@ -311,9 +315,11 @@ export class KeyStore {
    * delivered, answers each key's material (the caller zeroes it), drops the material of keys every slave
    * now has and appends the audit event. The claims of different requests must name different entries.
    *
-   * Material is opened once the statement committed: a key whose sealed material does not open (its KEK
-   * version missing from the keyring, or the row altered) is answered in `unreadable` with the error instead,
-   * so that only the requests naming it fail, not every request of the claim.
+   * Material is opened once the statement committed: a key whose sealed material does not open (the row
+   * altered) is answered in `unreadable` with the error instead, so that only the requests naming it fail, not
+   * every request of the claim. A request naming a key sealed under a KEK version this process's keyring lacks
+   * (one not yet restarted with a rotated keyring, say) is left out of the statement's deliveries, its keys
+   * answered in `unreadable` as missing their KEK: a process with the keyring can still deliver them.
    */
   async claim(requests: readonly (readonly DeliveryClaim[])[]): Promise<ClaimResult> {
     const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
@@ -336,8 +342,13 @@ export class KeyStore {
          LEFT JOIN keys k ON k.key_id = t.key_id
          WHERE l.key_id IS NULL OR l.delivered_at IS NOT NULL OR k.key_id IS NULL OR k.expires_at <= now()
            OR k.material_kek_id IS NULL
+       ), unheld AS (
+         SELECT DISTINCT t.request, k.key_id, k.material_kek_id FROM t JOIN keys k ON k.key_id = t.key_id
+         WHERE NOT (k.material_kek_id = ANY ($5::int[]))
+           AND NOT EXISTS (SELECT 1 FROM refused r WHERE r.request = t.request)
        ), ok AS (
          SELECT t.* FROM t WHERE NOT EXISTS (SELECT 1 FROM refused r WHERE r.request = t.request)
+           AND NOT EXISTS (SELECT 1 FROM unheld u WHERE u.request = t.request)
        ), d AS (
          UPDATE key_slaves s SET delivered_at = now() FROM ok
          WHERE s.key_id = ok.key_id AND s.kind = ok.kind AND s.slave_id = ok.slave_id
@@ -359,12 +370,15 @@ export class KeyStore {
        SELECT k.key_id, NULL::int AS request, ${sealedColumns('k')}
        FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
        UNION ALL
-       SELECT NULL, request, NULL, NULL, NULL FROM refused`,
+       SELECT NULL, request, NULL, NULL, NULL FROM refused
+       UNION ALL
+       SELECT key_id, request, NULL, NULL, material_kek_id FROM unheld`,
       [
         claims.map((claim) => claim.request),
         claims.map((claim) => claim.keyId),
         claims.map((claim) => claim.slave.kind),
         claims.map((claim) => claim.slave.id),
+        this.cipher.kekIds,
       ],
     );
     const refused = new Set<number>();
@@ -373,6 +387,11 @@ export class KeyStore {
     for (const row of answered) {
       if (row.key_id === null) {
         refused.add(row.request as number);
+        continue;
+      }
+      if (row.request !== null) {
+        const reason = `KEK version ${String(row.kek_id)} is not in the keyring`;
+        unreadable.set(row.key_id, new MaterialIntegrityError('keys', row.key_id, reason, true));
         continue;
       }
       try {

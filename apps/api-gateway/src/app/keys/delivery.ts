@@ -1,6 +1,13 @@
 import { DqkdConfig } from '@dqkd/config';
 import type { EtsiError } from '@dqkd/etsi014';
-import { deliveryRefusal, Ledger, type DeliverableKey, type DeliveryClaim, type Slave } from '@dqkd/ledger';
+import {
+  deliveryRefusal,
+  Ledger,
+  MaterialIntegrityError,
+  type DeliverableKey,
+  type DeliveryClaim,
+  type Slave,
+} from '@dqkd/ledger';
 import { describeError } from '@dqkd/runtime';
 import { InjectMetric, linkLabel, type Counter } from '@dqkd/metrics';
 import {
@@ -209,10 +216,18 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   ): Delivered {
     const broken = claims.find(({ keyId }) => unreadable.has(keyId));
     if (broken !== undefined) {
-      this.logger.error(
-        `the material of key ${broken.keyId} did not open; its dec_keys request fails and the key is lost: ` +
-          describeError(unreadable.get(broken.keyId)),
-      );
+      const error = unreadable.get(broken.keyId);
+      if (error instanceof MaterialIntegrityError && error.kekMissing) {
+        this.logger.warn(
+          `key ${broken.keyId} left undelivered: ${describeError(error)}; ` +
+            'a gateway with the current keyring (DQKD_KEK) delivers it',
+        );
+      } else {
+        this.logger.error(
+          `the material of key ${broken.keyId} did not open; its dec_keys request fails and the key is lost: ` +
+            describeError(error),
+        );
+      }
       return { ok: false, error: { kind: 'server-error' } };
     }
     return {
