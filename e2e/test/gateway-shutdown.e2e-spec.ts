@@ -72,3 +72,34 @@ describe('api-gateway shutdown', () => {
     expect(fetched.keys.map((key) => key.key)).toEqual(sent.keys!.map((key) => key.key));
   }, 60_000);
 });
+
+describe('api-gateway shutdown with a request that never finishes', () => {
+  const DRAIN_MS = 1_000;
+  let network: GatewayNetwork;
+  beforeAll(async () => {
+    network = await GatewayNetwork.start({ drainMs: DRAIN_MS });
+  });
+  afterAll(() => network?.stop());
+
+  // Node stops timing requests out once its server closes: without the drain's bound, this stop never ended.
+  it('closes its connection once the drain is over, and stops', async () => {
+    const east = network.site('kme-east');
+    const request = https.request(`${east.baseUrl}/api/v1/keys/sae-bob/enc_keys`, {
+      method: 'POST',
+      ...saeTls(path.join(network.dir, '.dqkd'), 'sae-alice'),
+      headers: { 'Content-Type': 'application/json', 'Content-Length': 100 },
+    });
+    const ended = new Promise<string>((resolve) => {
+      request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      request.on('response', (response) => resolve(`answered ${response.statusCode}`));
+    });
+    request.write('{"num');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const stopping = Date.now();
+    await east.app.close();
+    expect(Date.now() - stopping).toBeGreaterThanOrEqual(DRAIN_MS - 50);
+    expect(Date.now() - stopping).toBeLessThan(DRAIN_MS + 3_000);
+    expect(await ended).toBe('ECONNRESET');
+  }, 30_000);
+});

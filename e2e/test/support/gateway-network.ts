@@ -32,7 +32,7 @@ import { createTestDatabase, dropTestDatabase } from './test-site';
 export const BLOCK_BITS = 65536;
 
 /** Gateway options a test may change (see GatewayOptions). */
-type GatewayTuning = Pick<GatewayOptions, 'leaseMaxAgeMs' | 'assignmentPollMs'>;
+type GatewayTuning = Pick<GatewayOptions, 'leaseMaxAgeMs' | 'assignmentPollMs' | 'drainMs'>;
 
 /**
  * Every line Nest logs, at every level, with all its parameters, so a test can prove no key material was
@@ -131,6 +131,7 @@ export class GatewayNetwork {
     const network = new GatewayNetwork(dir, `gw${randomBytes(4).toString('hex')}`, options.natsUrl, {
       leaseMaxAgeMs: options.leaseMaxAgeMs,
       assignmentPollMs: options.assignmentPollMs,
+      drainMs: options.drainMs,
     });
     try {
       for (const kmeId of ['kme-east', 'kme-west']) await network.startSite(kmeId);

@@ -13,6 +13,11 @@ export interface GatewayOptions {
    * ledger's notification that keys were recorded ends it sooner). Tests lengthen it to tell the two apart.
    */
   readonly assignmentPollMs?: number;
+  /**
+   * How long a stopping gateway waits for the requests in flight before it closes their connections (default
+   * 10 s, see ApiServer); tests shorten it.
+   */
+  readonly drainMs?: number;
 }
 
 export const GATEWAY_OPTIONS = Symbol('dqkd.api-gateway.options');

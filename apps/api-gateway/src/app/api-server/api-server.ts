@@ -14,12 +14,14 @@ import {
 } from '@dqkd/pki';
 import { withLogContext } from '@dqkd/runtime';
 import {
+  Inject,
   Injectable,
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
@@ -29,6 +31,11 @@ import { readBody } from './raw-body';
 
 /** How often a stopping server looks for connections that have become idle since it stopped listening. */
 const IDLE_CHECK_MS = 50;
+/**
+ * How long a stopping server waits for the requests in flight: longer than any answer takes (the pool and
+ * assignment waits are 2 s), well within the runtime's 20 s stop deadline and Kubernetes' 30 s grace.
+ */
+const DRAIN_MS = 10_000;
 
 const NO_BODY = Buffer.alloc(0);
 
@@ -48,6 +55,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly keys: KeysController,
     private readonly requests: EtsiRequests,
     private readonly certificates: CertificateExpiry,
+    @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
   ) {}
 
   /** The port the API listens on (the configured one, or the one the system chose for port 0). */
@@ -102,17 +110,24 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   /**
    * Stops taking connections and waits for the requests in flight to be answered (the ledger and NATS close
    * after this, in onApplicationShutdown). A kept-alive connection is closed as soon as it is idle, so SAEs
-   * that keep theirs open cannot hold the stop up.
+   * that keep theirs open cannot hold the stop up. Node no longer times requests out once its server closes,
+   * so a client that never finishes sending its request would: after DRAIN_MS every connection is closed.
    */
   async beforeApplicationShutdown(): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
     const idle = setInterval(() => server.closeIdleConnections(), IDLE_CHECK_MS);
+    const drainMs = this.options.drainMs ?? DRAIN_MS;
+    const cut = setTimeout(() => {
+      this.logger.warn(`closing the connections of requests still unanswered ${drainMs} ms into the stop`);
+      server.closeAllConnections();
+    }, drainMs);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
     clearInterval(idle);
+    clearTimeout(cut);
   }
 
   private async accept(
