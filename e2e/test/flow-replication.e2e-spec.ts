@@ -128,8 +128,15 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     );
   }, 90_000);
 
+  /** The ready blocks at kme-east, which the tests below check one by one: never none. */
+  const readyBlocks = async () => {
+    const ready = await readyAt(east);
+    expect(ready.length).toBeGreaterThan(0);
+    return ready;
+  };
+
   it('holds bit-identical material at both ends of every block', async () => {
-    for (const { id } of await readyAt(east)) {
+    for (const { id } of await readyBlocks()) {
       const [a, b] = [await east.blocks.readMaterial(id), await west.blocks.readMaterial(id)];
       expect(a?.length).toBe(BLOCK_BITS / 8);
       expect(b?.equals(a!)).toBe(true);
@@ -145,7 +152,7 @@ describe('pool filling and replication between two sites over NATS JetStream', (
     ];
     expect(messages.filter((m) => m.subject.endsWith('.metadata')).length).toBeGreaterThan(0);
     expect(messages.filter((m) => m.subject.endsWith('.block-ack')).length).toBeGreaterThan(0);
-    for (const { id } of await readyAt(east)) {
+    for (const { id } of await readyBlocks()) {
       const material = (await east.blocks.readMaterial(id))!;
       for (let at = 0; at + 16 <= material.length; at += 16) {
         const window = material.subarray(at, at + 16);

@@ -47,6 +47,9 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
     expect(held.n).toBe(0);
     const blocks = (await east.dataSource.query(`SELECT id FROM blocks`)) as { id: string }[];
     const stored = await Promise.all(blocks.map((block) => east.blocks.readMaterial(block.id)));
+    // Blocks still holding material to look in, and keys to look for.
+    expect(stored.some((block) => block !== undefined && block.some((byte) => byte !== 0))).toBe(true);
+    expect(received.length).toBeGreaterThanOrEqual(20);
     for (const key of received.slice(0, 20)) {
       const material = Buffer.from(key.key, 'base64');
       expect(stored.some((block) => block?.includes(material))).toBe(false);

@@ -13,6 +13,7 @@ import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from '../../lib
 
 import { EmbeddedNetwork } from './support/embedded-network';
 import { GatewayNetwork } from './support/gateway-network';
+import { NATS_URL } from './support/test-site';
 
 interface Answer {
   readonly status: number;
@@ -36,7 +37,7 @@ const NETWORKS: [string, () => Promise<Network>][] = [
   [
     'in-process gateways on real Postgres and NATS',
     async () => {
-      const network = await GatewayNetwork.start({ limits: LIMITS });
+      const network = await GatewayNetwork.start({ limits: LIMITS, natsUrl: NATS_URL });
       await network.seedBlocks(4);
       return {
         pkiDir: path.join(network.dir, '.dqkd/pki'),

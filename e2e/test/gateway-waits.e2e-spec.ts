@@ -120,4 +120,30 @@ describe('api-gateway dec_keys waiting for an assignment', () => {
       (await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1024 })).keys,
     ).toHaveLength(1024);
   });
+
+  // No reaper runs here: the key is still in both ledgers, so the 400 is the gateway's own judgement of the
+  // deadline, not a key gone missing (which it would wait 2 s for).
+  it('refuses a key past its dqkd_ttl at once, though both ledgers still hold it', async () => {
+    const [key] = (
+      await network.client('sae-alice', 'kme-east').encKeys('sae-bob', {
+        number: 1,
+        extension_mandatory: [{ dqkd_ttl: 1 }],
+      })
+    ).keys;
+    await network.settled();
+    await sleep(new Date(String(key!.key_extension?.['dqkd_expires_at'])).getTime() - Date.now() + 50);
+    const asked = performance.now();
+    const refused = await network
+      .client('sae-bob', 'kme-west')
+      .decKeys('sae-alice', [key!.key_ID])
+      .catch((error: unknown) => error);
+    expect(performance.now() - asked).toBeLessThan(1_000);
+    expect(refused).toMatchObject({ status: 400 });
+    const held = await network
+      .site('kme-west')
+      .ledger.dataSource.query(`SELECT 1 FROM key_slaves WHERE key_id = $1 AND delivered_at IS NULL`, [
+        key!.key_ID,
+      ]);
+    expect(held).toHaveLength(1);
+  });
 });

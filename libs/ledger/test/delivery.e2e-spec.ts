@@ -234,6 +234,10 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
       reason: 'expired',
       keyId: late.keyId,
     });
+    // The claim checks again under its locks: a key that expired after a request was judged is not delivered.
+    const { delivered, refused } = await ledger.keys.claim([[{ keyId: late.keyId, slave: bob }]]);
+    expect([delivered.size, [...refused]]).toEqual([0, [0]]);
+    expect((await ledger.keys.find([late.keyId]))[0]!.slaves[0]!.deliveredAt).toBeNull();
   });
 
   it('records issuance and delivery in the audit trail without material', async () => {
