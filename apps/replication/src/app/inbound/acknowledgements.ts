@@ -60,12 +60,19 @@ export class Acknowledgements {
           }
         } else {
           burned = await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
-          this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
         }
       },
     );
-    // Counted once committed; a redelivery finds the acknowledgement processed and burns nothing.
-    if (burned && ack.outcome === 'rejected') this.metrics.burned.inc({ reason: ack.reason });
+    // Told and counted once committed, and only when this burned the block (not burned before, as unconfirmed);
+    // a redelivery finds the acknowledgement processed and burns nothing.
+    if (burned && ack.outcome === 'rejected') {
+      this.logger.warn(`block ${ack.blockId} burned: ${peer} rejected it (${ack.reason})`);
+      this.metrics.burned.inc({ reason: ack.reason });
+    } else if (processed && ack.outcome === 'rejected') {
+      this.logger.log(
+        `block ${ack.blockId}, already burned here, was rejected by ${peer} too (${ack.reason})`,
+      );
+    }
     return processed ? 'applied' : 'ack';
   }
 }
