@@ -5,7 +5,7 @@ import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 
 import { openMetadata, sealMetadata } from './envelope/metadata-envelope';
 import { BlastParameterInvalid, EntropyUnavailable, KcvMismatch } from './errors';
-import { sampleBytes } from './extractor/layout';
+import { sampleBytes, subBlockCount } from './extractor/layout';
 import {
   EntropySource,
   generateBlock,
@@ -209,18 +209,35 @@ describe('regenerateBlock (target side)', () => {
     await expect(regenerateBlock(metadata, [sources[0], lying, sources[2]])).rejects.toThrow(KcvMismatch);
   });
 
+  /** `source` reading as a dishonest server would: the bit 0 of each byte at `positions` flipped. */
+  const flipsOf = (source: EntropySource, positions: readonly number[]): EntropySource => ({
+    serverId: source.serverId,
+    lease: () => Promise.reject(new Error('not used')),
+    read: async (ref, leasedBy) => {
+      const bytes = await source.read(ref, leasedBy);
+      positions.forEach((position) => (bytes[position] ^= 1));
+      return bytes;
+    },
+  });
+
   it('raises KcvMismatch when a server answers with one byte changed', async () => {
     const sources = servers();
     const { metadata } = await generateBlock(request(sources));
-    const flipping: EntropySource = {
-      serverId: 'entropy-2',
-      lease: () => Promise.reject(new Error('not used')),
-      read: async (ref, leasedBy) => {
-        const bytes = await sources[1].read(ref, leasedBy);
-        bytes[100] ^= 1;
-        return bytes;
-      },
-    };
+    const flipping = flipsOf(sources[1]!, [100]);
+    await expect(regenerateBlock(metadata, [sources[0], flipping, sources[2]])).rejects.toMatchObject({
+      constructor: KcvMismatch,
+      blockId: metadata.blockId,
+    });
+  });
+
+  // One matrix hashes every sub-block: the same change to two of them cancelled in a kcv that XOR-ed their
+  // check rows, and the two sites then held different blocks without an alarm.
+  it('raises KcvMismatch when a server changes two sub-blocks by the same difference', async () => {
+    const sources = servers();
+    const { metadata } = await generateBlock(request(sources));
+    const stride = metadata.layout.subBlockInputBits / 8;
+    expect(subBlockCount(metadata.layout)).toBeGreaterThan(1);
+    const flipping = flipsOf(sources[1]!, [100, 100 + stride]);
     await expect(regenerateBlock(metadata, [sources[0], flipping, sources[2]])).rejects.toMatchObject({
       constructor: KcvMismatch,
       blockId: metadata.blockId,

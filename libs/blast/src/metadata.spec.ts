@@ -49,14 +49,16 @@ describe('block metadata encoding', () => {
     expect(encodeMetadata(original).length - original.seed.length).toBeLessThan(200);
   });
 
-  it('starts with version 1', () => {
-    expect(encodeMetadata(metadata())[0]).toBe(1);
+  it('starts with version 2', () => {
+    expect(encodeMetadata(metadata())[0]).toBe(2);
   });
 
-  it('refuses an unknown version', () => {
+  it('refuses an unknown version, and version 1, whose kcv was computed otherwise', () => {
     const bytes = encodeMetadata(metadata());
-    bytes[0] = 2;
-    expect(faultOf(bytes)).toBe('unsupported-version');
+    for (const version of [1, 3]) {
+      bytes[0] = version;
+      expect(faultOf(bytes)).toBe('unsupported-version');
+    }
   });
 
   it('refuses every truncation', () => {

@@ -8,7 +8,11 @@ import {
   layoutSeedBytes,
 } from './extractor/layout';
 
-export const METADATA_VERSION = 1;
+/**
+ * 2 since the kcv hashes the sub-blocks' check rows instead of XOR-ing them (see extract): a target refuses a
+ * block of a source on version 1 as malformed rather than raise a kcv alarm for it.
+ */
+export const METADATA_VERSION = 2;
 
 /** Where one sample lies on its entropy server: what the target asks for to read it a second time. */
 export interface SampleRef {
@@ -35,7 +39,7 @@ export interface BlockMetadata {
 }
 
 /**
- * Version 1, big-endian: u8 version, 16-byte block ID, source and target (u8 length + UTF-8),
+ * Version 2, big-endian: u8 version, 16-byte block ID, source and target (u8 length + UTF-8),
  * u64 createdAt, u64 expiresAt, u32 blockBits, u32 sub-block input bits, u32 sub-block output bits,
  * u8 sample count and per sample (server ID, pool ID, u64 offset, u32 length, u64 notAfter),
  * the seed (length fixed by the layout), the 4-byte kcv.

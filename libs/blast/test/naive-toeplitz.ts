@@ -2,6 +2,8 @@
  * The extractor written as plainly as possible, bit by bit: the specification the optimised kernel
  * is tested and benchmarked against. T[i][j] = s[i - j + n - 1], bits most-significant first.
  */
+import { createHash } from 'node:crypto';
+
 import type { ExtractorLayout } from '@dqkd/blast';
 
 const bitAt = (bytes: Uint8Array, index: number): number => (bytes[index >> 3] >> (7 - (index & 7))) & 1;
@@ -29,13 +31,14 @@ export function naiveExtract(
 ): { block: Uint8Array; kcv: Uint8Array } {
   const { blockBits, subBlockInputBits: n, subBlockOutputBits: m } = layout;
   const blockBitList: number[] = [];
-  const kcvBits = new Array<number>(32).fill(0);
+  const checkBits: number[] = [];
   for (let k = 0; blockBitList.length < blockBits; k++) {
     const output = naiveToeplitz(seed, combined, k * n, n, m + 32);
     blockBitList.push(...output.slice(0, m));
-    output.slice(m).forEach((bit, i) => (kcvBits[i] ^= bit));
+    checkBits.push(...output.slice(m));
   }
-  return { block: toBytes(blockBitList.slice(0, blockBits)), kcv: toBytes(kcvBits) };
+  const digest = createHash('sha256').update('DQKD BLAST kcv v2').update(toBytes(checkBits)).digest();
+  return { block: toBytes(blockBitList.slice(0, blockBits)), kcv: new Uint8Array(digest.subarray(0, 4)) };
 }
 
 function toBytes(bits: number[]): Uint8Array {

@@ -121,6 +121,23 @@ describe('extract', () => {
     }
   });
 
+  it('changes the kcv when two sub-blocks change by the same difference', () => {
+    const layout = planExtractor(65536, 0.9);
+    const combined = randomBytes(layoutSampleBytes(layout));
+    const seed = randomBytes(layoutSeedBytes(layout));
+    const kcv = hex(extract(combined, seed, layout).kcv);
+    const stride = layout.subBlockInputBits / 8;
+    for (const [first, second] of [
+      [0, 1],
+      [1, 7],
+    ]) {
+      const altered = Buffer.from(combined);
+      altered[first! * stride + 5] ^= 0x01;
+      altered[second! * stride + 5] ^= 0x01;
+      expect(hex(extract(altered, seed, layout).kcv)).not.toBe(kcv);
+    }
+  });
+
   it('returns blockBits of block and a 32-bit kcv', () => {
     const layout = planExtractor(65536, 0.9);
     const { block, kcv } = extract(

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { BlastParameterInvalid } from '../errors';
 import {
   checkLayout,
@@ -11,7 +13,10 @@ import { ToeplitzHash, wordsToBytes } from './toeplitz';
 
 export interface Extracted {
   readonly block: Uint8Array;
-  /** 32-bit check value over every sample bit, itself extractor output; compared by the target. */
+  /**
+   * 32-bit check value over every sample bit, compared by the target: the first 32 bits of SHA-256 over the
+   * check rows of every sub-block (extractor output, so it says nothing about the block).
+   */
   readonly kcv: Uint8Array;
 }
 
@@ -32,16 +37,25 @@ export function extract(combined: Uint8Array, seed: Uint8Array, layout: Extracto
   const block = new Uint8Array(blockBits / 8);
   const words = new Int32Array((subBlockOutputBits + KCV_BITS) / 32);
   const kcvWord = words.length - 1;
-  let kcv = 0;
-  for (let k = 0, written = 0; k < subBlockCount(layout); k++) {
+  const count = subBlockCount(layout);
+  const checks = new Uint8Array(count * 4);
+  const checkView = new DataView(checks.buffer);
+  for (let k = 0, written = 0; k < count; k++) {
     hash.hashInto(combined, (k * subBlockInputBits) / 8, words);
     const length = Math.min(subBlockOutputBits / 8, block.length - written);
     wordsToBytes(words, block, written, length);
     written += length;
-    kcv ^= words[kcvWord];
+    checkView.setInt32(k * 4, words[kcvWord]!);
   }
   words.fill(0);
-  const kcvBytes = new Uint8Array(KCV_BITS / 8);
-  new DataView(kcvBytes.buffer).setInt32(0, kcv);
-  return { block, kcv: kcvBytes };
+  const kcv = new Uint8Array(createHash('sha256').update(KCV_LABEL).update(checks).digest().subarray(0, 4));
+  checks.fill(0);
+  return { block, kcv };
 }
+
+/**
+ * Domain separation of the hash that joins the sub-blocks' check rows into the kcv. Their XOR, as before
+ * metadata version 2, let whoever controls one sample change two sub-blocks by the same difference and keep the
+ * kcv: one matrix hashes every sub-block, so the differences cancelled.
+ */
+const KCV_LABEL = 'DQKD BLAST kcv v2';

@@ -23,9 +23,11 @@ const MAX_BLOCK_BITS = 1 << 24;
  * How one block is extracted. The combined sample is cut into consecutive sub-blocks of n =
  * `subBlockInputBits`; each is hashed with the same (m + 32) × n Toeplitz matrix, m =
  * `subBlockOutputBits`. The first m rows of every sub-block, concatenated and cut to `blockBits`, are
- * the block; the last 32 rows, XOR-ed over all sub-blocks, are the kcv. So the kcv depends on every
- * bit of every sample (a sample that differs anywhere changes it except with probability 2^-32), and
- * being extractor output itself it says nothing about the block.
+ * the block; the last 32 rows of every sub-block, hashed together (SHA-256, cut to 32 bits), are the kcv.
+ * A sample that differs in any sub-block changes that sub-block's check rows except with probability 2^-32
+ * over the secret seed, and so the kcv; being a function of extractor output alone, it says nothing about
+ * the block. (XOR-ed instead, the rows of two sub-blocks changed by the same difference cancelled: the matrix
+ * is the same for all.)
  * The layout travels in the metadata so that the target never needs the source's min-entropy rate.
  */
 export interface ExtractorLayout {

@@ -5,7 +5,8 @@ Bits are numbered most-significant first within each byte. With seed bits s[0 ..
 matrix is T[i][j] = s[i - j + n - 1] and the output is y = T.x over GF(2). A block is extracted by cutting
 the combined sample into sub-blocks of n bits and hashing each with the same (m + 32) x n matrix: the
 first m output bits of the sub-blocks, concatenated and cut to blockBits, are the block; the last 32
-output bits, XOR-ed over all sub-blocks, are its 32-bit check value (kcv).
+output bits of every sub-block, concatenated, are hashed with SHA-256 after the label "DQKD BLAST kcv v2",
+and the first 32 bits of the digest are its check value (kcv).
 
 Run from this folder: python3 toeplitz.py > toeplitz.json && npx prettier --write toeplitz.json
 """
@@ -47,18 +48,19 @@ def extract_vector(name, block_bits, n, m):
     seed = stream(name + '/seed', (n + m + 32) // 8)
     combined = stream(name + '/input', sub_blocks * n // 8)
     seed_bits, x_bits = bits_of(seed), bits_of(combined)
-    block, kcv = [], [0] * 32
+    block, checks = [], []
     for k in range(sub_blocks):
         y = toeplitz(seed_bits, x_bits[k * n : (k + 1) * n], n, m + 32)
         block += y[:m]
-        kcv = [a ^ b for a, b in zip(kcv, y[m:])]
+        checks += y[m:]
+    kcv = hashlib.sha256(b'DQKD BLAST kcv v2' + bytes_of(checks)).digest()[:4]
     return {
         'name': name,
         'layout': {'blockBits': block_bits, 'subBlockInputBits': n, 'subBlockOutputBits': m},
         'seed': seed.hex(),
         'combined': combined.hex(),
         'block': bytes_of(block[:block_bits]).hex(),
-        'kcv': bytes_of(kcv).hex(),
+        'kcv': kcv.hex(),
     }
 
 
