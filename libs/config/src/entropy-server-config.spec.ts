@@ -111,6 +111,28 @@ describe('loadEntropyServerConfig', () => {
     ]);
   });
 
+  // A larger lease is refused: every block would fail, and no pool would ever fill.
+  it("refuses pools, or a KME's share of their memory, smaller than one block's sample", () => {
+    writeNetwork((network) => {
+      (network as Record<string, unknown>)['blast'] = { block_bits: 8388608 };
+    });
+    expect(issuesOf(base)).toEqual([
+      'environment: ENTROPY_POOL_BYTES: must hold one sample of a block (1090320 bytes for block_bits 8388608 at h 1, the network file)',
+    ]);
+    expect(
+      issuesOf({
+        ...base,
+        ENTROPY_POOL_BYTES: String(2 * 1024 * 1024),
+        ENTROPY_POOL_MEMORY_BYTES: '4194304',
+      }),
+    ).toEqual([
+      'environment: ENTROPY_POOL_MEMORY_BYTES: must hold, in the quarter one KME may hold, one sample of a block (1090320 bytes for block_bits 8388608 at h 1, the network file)',
+    ]);
+    expect(
+      loadEntropyServerConfig({ ...base, ENTROPY_POOL_BYTES: String(2 * 1024 * 1024) }, cwd).env.pool.bytes,
+    ).toBe(2 * 1024 * 1024);
+  });
+
   it('refuses a pool memory that cannot hold the pools kept ready', () => {
     expect(
       issuesOf({

@@ -1,3 +1,5 @@
+import { sampleBytes } from '@dqkd/blast';
+
 import { ConfigError, ENVIRONMENT, type ConfigIssue } from './config-error';
 import { deepFreeze } from './deep-freeze';
 import {
@@ -46,9 +48,33 @@ export function loadEntropyServerConfig(
       message: 'must be an https:// URL: an entropy server answers only over mutual TLS',
     });
   }
+  if (network && parsed.env) issues.push(...sampleFitIssues(network, parsed.env));
   if (issues.length || !network || !parsed.env || !server) throw new ConfigError(issues);
   const apiPort = parsed.env.http.apiPort ?? defaultPort(server.url);
   return deepFreeze({ network, server, env: { ...parsed.env, http: { ...parsed.env.http, apiPort } } });
+}
+
+/**
+ * Every block takes one sample from each server, which one pool and one KME's share of the pool memory (a
+ * quarter) must hold: a larger lease is refused, and no block would ever be made.
+ */
+function sampleFitIssues(network: NetworkConfig, env: Pick<EntropyServerEnv, 'pool'>): ConfigIssue[] {
+  const { blockBits, h } = network.blast;
+  const sample = sampleBytes(blockBits, h);
+  const what = `one sample of a block (${sample} bytes for block_bits ${blockBits} at h ${h}, the network file)`;
+  if (sample > env.pool.bytes) {
+    return [{ source: ENVIRONMENT, path: 'ENTROPY_POOL_BYTES', message: `must hold ${what}` }];
+  }
+  if (sample > env.pool.memoryBytes / 4) {
+    return [
+      {
+        source: ENVIRONMENT,
+        path: 'ENTROPY_POOL_MEMORY_BYTES',
+        message: `must hold, in the quarter one KME may hold, ${what}`,
+      },
+    ];
+  }
+  return [];
 }
 
 function defaultPort(url: string): number {

@@ -1,3 +1,5 @@
+import { BlastParameterInvalid, planExtractor } from '@dqkd/blast';
+
 import { fieldPath } from '../field-path';
 import { checkBaseUrl } from '../url';
 import type { SchemaIssue } from '../zod-issues';
@@ -120,6 +122,8 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
     else issues.push(...entropyUrls(url.url, ['entropy_servers', i, 'url']));
     issues.push(...entropyCns(server.certificate_cn, ['entropy_servers', i, 'certificate_cn']));
   });
+  const blastProblem = extractorProblem(input.blast.block_bits, input.blast.h);
+  if (blastProblem !== undefined) issues.push({ path: ['blast', 'h'], message: blastProblem });
   if (input.blast.t > input.entropy_servers.length) {
     issues.push({
       path: ['blast', 't'],
@@ -150,4 +154,15 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
     );
   });
   return issues;
+}
+
+/** Why no block of `blockBits` can be extracted from samples of min-entropy rate `h`, or undefined. */
+function extractorProblem(blockBits: number, h: number): string | undefined {
+  try {
+    planExtractor(blockBits, h);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof BlastParameterInvalid)) throw error;
+    return `too low for blocks of ${blockBits} bits: no extractor layout can serve it (${error.message})`;
+  }
 }

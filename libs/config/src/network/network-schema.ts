@@ -8,6 +8,16 @@ const id = z
     'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit',
   );
 
+// A KME's ID also names its site's NATS streams (upper-cased, "-" as "_") and subjects, and its files (dev PKI,
+// sealing identity): a DNS label in lower case, so no two IDs that differ only in case or "-"/"_" collide.
+const kmeId = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be 1-63 lower-case letters, digits or inner "-" (it names NATS streams and files)',
+  )
+  .refine((value) => value !== 'ca', 'must not be "ca", the name of the certificate authority');
+
 // X.520 caps a certificate's common name at 64 characters.
 const certificateCn = z.string().min(1).max(64);
 
@@ -79,7 +89,7 @@ export const networkSchema = z.strictObject({
   kmes: z
     .array(
       z.strictObject({
-        id,
+        id: kmeId,
         site: z.string().min(1),
         api_url: z.string().min(1),
         nats_domain: z

@@ -271,6 +271,32 @@ describe('parseNetwork', () => {
       );
     });
 
+    // Bus apps built streams and subjects from such an ID and stopped with a stack trace, naming no file.
+    it('a KME ID that cannot name NATS streams and files: upper case, "_", an outer "-", "ca"', () => {
+      for (const id of ['Kme-East', 'kme_east', 'kme-east-', 'ca', 'k'.repeat(64)]) {
+        expect(issuesAfter((n) => (n.kmes[0].id = id))).toContainEqual(
+          expect.stringMatching(
+            /^config\/network\.yaml: kmes\[0\]\.id: must (be 1-63 lower-case|not be "ca")/,
+          ),
+        );
+      }
+    });
+
+    it('a min-entropy rate too low for any extractor layout of its block size', () => {
+      expect(issuesAfter((n) => (n.blast = { h: 0.06 }))).toEqual([
+        expect.stringMatching(
+          /^config\/network\.yaml: blast\.h: too low for blocks of 262144 bits: no extractor layout can serve it \(sub-block input bits must be a multiple of 32 from 4224 up to 65536\)/,
+        ),
+      ]);
+      expect(parseNetwork(stringify({ ...validNetwork(), blast: { h: 0.07 } }), source).blast.h).toBe(0.07);
+    });
+
+    it('an alias without its anchor, as malformed YAML', () => {
+      expect(issuesOf('version: 1\nkmes: *nowhere\n')).toEqual([
+        expect.stringMatching(/^config\/network\.yaml: malformed YAML: /),
+      ]);
+    });
+
     it('two SAEs with the same certificate CN', () => {
       expect(issuesAfter((n) => (n.saes[2].certificate_cn = 'sae-bob'))[0]).toContain(
         'saes[2].certificate_cn: duplicate certificate_cn "sae-bob" (already used at saes[1].certificate_cn)',

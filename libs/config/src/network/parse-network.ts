@@ -113,7 +113,16 @@ export function parseNetwork(text: string, source: NetworkSource): NetworkConfig
     message: issue.message,
     line: locate(issue.path),
   });
-  const content: unknown = doc.toJS();
+  let content: unknown;
+  try {
+    content = doc.toJS();
+  } catch (error) {
+    // An alias without its anchor, or one anchor aliased more often than the parser allows (a guard against
+    // exponential expansion), is found only here.
+    throw new ConfigError([
+      { source: file, path: '', message: `malformed YAML: ${firstLine((error as Error).message)}` },
+    ]);
+  }
   if (content === null || content === undefined) {
     throw new ConfigError([{ source: file, path: '', message: 'is empty' }]);
   }
