@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import {
@@ -108,6 +109,11 @@ class PkiFolder {
   keep(name: string): void {
     this.report.kept.push(name);
   }
+
+  /** Deletes a file that is about to be created again (and reported as created then). */
+  async remove(name: string): Promise<void> {
+    await rm(path.join(this.dir, name), { force: true });
+  }
 }
 
 interface AvailableCa {
@@ -146,6 +152,7 @@ async function ensureLeaf(files: PkiFolder, ca: AvailableCa, leaf: Leaf): Promis
   const certName = certificateFile(leaf.id);
   let privateKeyPem = await files.read(keyName);
   let certificatePem = await files.read(certName);
+  const issued = certificatePem === undefined;
   if (certificatePem === undefined) {
     const signer = signingAuthority(ca, certName);
     if (privateKeyPem === undefined) {
@@ -177,7 +184,7 @@ async function ensureLeaf(files: PkiFolder, ca: AvailableCa, leaf: Leaf): Promis
     files.keep(certName);
   }
   if (leaf.role === 'sae') {
-    await ensurePkcs12(files, leaf.id, privateKeyPem, certificatePem, ca.certificatePem);
+    await ensurePkcs12(files, leaf.id, privateKeyPem, certificatePem, ca.certificatePem, issued);
   }
 }
 
@@ -197,11 +204,16 @@ async function ensurePkcs12(
   privateKeyPem: string,
   certificatePem: string,
   caCertificatePem: string,
+  /** The certificate was issued just now: a kept bundle holds the one it replaced (and maybe its old key). */
+  reissued: boolean,
 ): Promise<void> {
   const name = pkcs12File(saeId);
   if (await files.exists(name)) {
-    files.keep(name);
-    return;
+    if (!reissued) {
+      files.keep(name);
+      return;
+    }
+    await files.remove(name);
   }
   const bundle = buildPkcs12({ friendlyName: saeId, privateKeyPem, certificatePem, caCertificatePem });
   await files.create(name, bundle, SECRET_FILE_MODE);

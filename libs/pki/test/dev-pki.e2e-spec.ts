@@ -3,6 +3,8 @@ import { cp, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 
+import forge from 'node-forge';
+
 import {
   ensureDevPki,
   isIssuedBy,
@@ -117,6 +119,29 @@ describe('ensureDevPki', () => {
       oldCert.publicKey.export({ format: 'pem', type: 'spki' }),
     );
     expect(await readFile(path.join(dir, 'kme-west.key'))).toEqual(key);
+  });
+
+  // Deleting an SAE's key and certificate retires them: a .p12 kept from before would still carry both.
+  it("reissues an SAE's .p12 with its reissued certificate", async () => {
+    const p12 = path.join(dir, 'sae-bob.p12');
+    const oldBundle = await readFile(p12);
+    await unlink(path.join(dir, 'sae-bob.key'));
+    await unlink(path.join(dir, 'sae-bob.pem'));
+    const report = await ensureDevPki({ dir });
+    expect([...report.created].sort()).toEqual(['sae-bob.key', 'sae-bob.p12', 'sae-bob.pem']);
+    expect(await readFile(p12)).not.toEqual(oldBundle);
+    const bundle = forge.pkcs12.pkcs12FromAsn1(
+      forge.asn1.fromDer((await readFile(p12)).toString('binary')),
+      '',
+    );
+    const certBag = forge.pki.oids['certBag']!;
+    const bags = bundle.getBags({ bagType: certBag })[certBag] ?? [];
+    const inBundle = bags.map((bag) => new X509Certificate(forge.pki.certificateToPem(bag.cert!)));
+    const current = new X509Certificate(await readFile(path.join(dir, 'sae-bob.pem')));
+    expect(
+      inBundle.filter((cert) => cert.subject.includes('sae-bob')).map((cert) => cert.serialNumber),
+    ).toEqual([current.serialNumber]);
+    expect((await stat(p12)).mode & 0o777).toBe(0o600);
   });
 
   it('reissues a deleted ca.pem from the kept ca.key, so existing leaves stay valid', async () => {
