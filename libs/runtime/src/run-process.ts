@@ -117,12 +117,20 @@ function stopOnSignals(app: INestApplication, logger: Logger, fields: Record<str
       if (stopping) return;
       stopping = true;
       logger.log(`stopping on ${signal}`);
+      // Unless the stop finishes: a shutdown step that waits on something nothing will ever settle lets the
+      // event loop empty before the deadline below, and the process would end as if it had stopped cleanly.
+      process.exitCode = 1;
+      let stopped = false;
+      process.once('beforeExit', () => {
+        if (!stopped) logger.error('the stop never finished: a shutdown step waits on nothing left running');
+      });
       setTimeout(() => {
         logger.error(`still stopping after ${STOP_DEADLINE_MS} ms; exiting`);
         process.exit(1);
       }, STOP_DEADLINE_MS).unref();
       app.close().then(
         () => {
+          stopped = true;
           logger.log('stopped');
           process.exitCode = 0;
         },
