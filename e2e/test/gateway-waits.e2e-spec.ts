@@ -1,5 +1,6 @@
 import https from 'node:https';
 import * as path from 'node:path';
+import tls from 'node:tls';
 
 import { saeTls } from '@dqkd/embedded/dist/observe';
 
@@ -9,6 +10,30 @@ import { GatewayNetwork } from './support/gateway-network';
 const POLL_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends GET requests for `paths` pipelined on one connection as the SAE, and goes away after `ms`. */
+async function pipelineAndLeave(
+  network: GatewayNetwork,
+  sae: string,
+  base: string,
+  paths: string[],
+  ms: number,
+) {
+  const { host, hostname, port } = new URL(base);
+  const socket = tls.connect({
+    ...saeTls(path.join(network.dir, '.dqkd'), sae),
+    host: hostname,
+    port: Number(port),
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => undefined);
+  socket.write(paths.map((each) => `GET ${each} HTTP/1.1\r\nHost: ${host}\r\n\r\n`).join(''));
+  await sleep(ms);
+  socket.destroy();
+}
 
 /** Sends a request as the SAE and goes away after `ms`, as a client whose timeout ran out. */
 async function departAfter(network: GatewayNetwork, sae: string, url: string, ms: number): Promise<void> {
@@ -145,5 +170,27 @@ describe('api-gateway dec_keys waiting for an assignment', () => {
         key!.key_ID,
       ]);
     expect(held).toHaveLength(1);
+  });
+
+  // Node tells only the response at the head of a pipelined connection that the connection closed.
+  it('claims nothing for requests pipelined on a connection that went away', async () => {
+    const release = network.holdAssignments();
+    const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 2 });
+    const ids = keys.map((key) => key.key_ID);
+    try {
+      await pipelineAndLeave(
+        network,
+        'sae-bob',
+        network.site('kme-west').baseUrl,
+        ids.map((id) => `/api/v1/keys/sae-alice/dec_keys?key_ID=${id}`),
+        300,
+      );
+    } finally {
+      release();
+    }
+    await network.settled();
+    await sleep(2_500);
+    const fetched = await network.client('sae-bob', 'kme-west').decKeys('sae-alice', ids);
+    expect(fetched.keys.map((key) => key.key)).toEqual(keys.map((key) => key.key));
   });
 });

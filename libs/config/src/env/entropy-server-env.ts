@@ -122,7 +122,7 @@ export const poolEnv = z
     // What a KME that leases without ever letting its samples be read twice can make the server hold.
     ENTROPY_POOL_MEMORY_BYTES: integer(4096, 64 * 1024 * MIB, 'a byte count').default(256 * MIB),
     // How fast one KME may take what the source gives, so that one leasing samples it lets expire cannot starve
-    // the others' links. Unset: half of the most the server refills (see leaseRateBytes below).
+    // the others' links. Unset: half of the most the server refills (see defaultLeaseRate below).
     ENTROPY_LEASE_RATE_BYTES: integer(1024, 64 * 1024 * MIB, 'a byte count a second').optional(),
   })
   .superRefine((pool, context) => {

@@ -13,6 +13,7 @@ import { Injectable } from '@nestjs/common';
 
 import { resolvePeerKme } from './addressing';
 import { KeyDelivery } from './delivery';
+import type { Departure } from './departure';
 
 export type DecKeysInput = { readonly query: QueryInput } | { readonly body: unknown };
 
@@ -27,12 +28,12 @@ export class DecKeysService {
     private readonly delivery: KeyDelivery,
   ) {}
 
-  /** `departed` aborts once the caller is gone: keys not yet claimed for it stay undelivered. */
+  /** `departed` tells whether the caller has gone: a batch that starts then claims nothing for it. */
   async decKeys(
     slave: Sae,
     pathId: string,
     input: DecKeysInput,
-    departed: AbortSignal,
+    departed: Departure,
   ): Promise<Result<KeyContainer>> {
     const { network, kme } = this.config;
     const source = resolvePeerKme(network, kme.id, pathId, 'master_SAE_ID');

@@ -20,6 +20,7 @@ import {
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { CLAIMS_LOST } from '../observability/gateway-metrics';
+import type { Departure } from './departure';
 
 /**
  * How long dec_keys waits for keys whose assignment is still on its way from the source: as long as enc_keys
@@ -39,8 +40,8 @@ export interface DeliveryRequest {
   /** The path ID: the master SAE, or its KME when the keys were addressed to the KME. */
   readonly pathId: string;
   readonly keyIds: readonly string[];
-  /** Aborted once the slave is gone: nothing is claimed for it from then on. */
-  readonly departed: AbortSignal;
+  /** Whether the slave has gone: a batch that starts then claims nothing for it. */
+  readonly departed: Departure;
 }
 
 export type Delivered =
@@ -207,7 +208,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     return waiting;
   }
 
-  /** A claimed request's answer: its keys, or a 503 when one of them did not open (delivered, yet lost). */
+  /**
+   * A claimed request's answer: its keys, or a 503 when one of them did not open (left undelivered when this
+   * process lacks its KEK version, else delivered, yet lost).
+   */
   private answerClaimed(
     claims: readonly DeliveryClaim[],
     material: ReadonlyMap<string, Buffer>,

@@ -12,6 +12,7 @@ import {
 import { Injectable } from '@nestjs/common';
 
 import { requestLimits, resolveAddressees, resolvePeerKme } from './addressing';
+import type { Departure } from './departure';
 import { KeyIssuer } from './issuance';
 
 /** The enc_keys request as it came: a query (GET) or a parsed JSON body (POST). */
@@ -25,12 +26,12 @@ export class EncKeysService {
     private readonly issuer: KeyIssuer,
   ) {}
 
-  /** `departed` aborts once the caller is gone: no keys are carved for it from then on. */
+  /** `departed` tells whether the caller has gone: a batch that starts then carves nothing for it. */
   async encKeys(
     master: Sae,
     pathId: string,
     input: EncKeysInput,
-    departed: AbortSignal,
+    departed: Departure,
   ): Promise<Result<KeyContainer>> {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');

@@ -16,6 +16,7 @@ import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
+import type { Departure } from './departure';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -57,8 +58,8 @@ export interface IssueRequest {
   readonly number: number;
   readonly size: number;
   readonly ttlSeconds: number;
-  /** Aborted once the master is gone: a request not yet carved is dropped. */
-  readonly departed: AbortSignal;
+  /** Whether the master has gone: a batch that starts then drops the request. */
+  readonly departed: Departure;
 }
 
 export interface IssuedKey {

@@ -15,6 +15,7 @@ import { Injectable, Logger } from '@nestjs/common';
 
 import { sendJson } from '../api-server/json-response';
 import { KeyCounts } from '../observability/key-counts';
+import { departure } from './departure';
 import { callerOf } from './caller';
 import { DecKeysService, type DecKeysInput } from './dec-keys.service';
 import { EncKeysService, type EncKeysInput } from './enc-keys.service';
@@ -102,7 +103,7 @@ export class KeysController {
         return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
           const input = inputOf(request, await body(), 'enc_keys');
           const answer = input.ok
-            ? await this.encKeys.encKeys(sae, id, input.value, departure(response))
+            ? await this.encKeys.encKeys(sae, id, input.value, departure(request, response))
             : input;
           this.keyCounts.encKeys(id, answer);
           return answer;
@@ -111,7 +112,7 @@ export class KeysController {
         return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
           const input = inputOf(request, await body(), 'dec_keys');
           const answer = input.ok
-            ? await this.decKeys.decKeys(sae, id, input.value, departure(response))
+            ? await this.decKeys.decKeys(sae, id, input.value, departure(request, response))
             : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
@@ -161,18 +162,6 @@ function sendResult(response: ServerResponse, answer: Result<unknown>): void {
     const { status, body } = toEtsiResponse(answer.error);
     sendJson(response, status, body);
   }
-}
-
-/**
- * Aborted once the client has gone before its answer was sent. Keys are not carved or delivered for it any more:
- * a slave that gave up waiting would lose a key it asks for again, claimed for an answer nobody reads.
- */
-function departure(response: ServerResponse): AbortSignal {
-  const departed = new AbortController();
-  response.once('close', () => {
-    if (!response.writableFinished) departed.abort();
-  });
-  return departed.signal;
 }
 
 function queryOf(request: IncomingMessage): URLSearchParams {

@@ -230,7 +230,7 @@ describe('PoolStore', () => {
       const leaseAt = limited();
       leaseAt(1000, T0);
       expect(refusalOf(() => leaseAt(100, T0 + 10))).toBe('rate-limited');
-      // 95 bytes back after 10 ms, 100 after about 196 ms (minus the 24 left over).
+      // 24 bytes left, and 0.512 more a millisecond: 100 there after about 149 ms.
       expect(refusalOf(() => leaseAt(100, T0 + 140))).toBe('rate-limited');
       expect(leaseAt(100, T0 + 150).ref.length).toBe(100);
     });
