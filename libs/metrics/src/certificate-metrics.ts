@@ -10,14 +10,20 @@ import { gaugeProvider } from './metrics.module';
  */
 export const CERTIFICATE_NOT_AFTER = 'dqkd_certificate_not_after_timestamp_seconds';
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
 /** The end of validity of the certificates a server loaded, as the certificate gauge reports them. */
 @Injectable()
 export class CertificateExpiry {
   private readonly notAfterSeconds = new Map<string, number>();
 
-  /** `pem`: a certificate, or a bundle whose first certificate is the one that expires. */
+  /**
+   * `pem`: a certificate, or a bundle (several CAs during a rollover, a certificate with its chain): the first
+   * of them to expire is when it stops working.
+   */
   record(certificate: string, pem: string | Buffer): void {
-    const notAfter = Date.parse(new X509Certificate(pem).validTo);
+    const blocks = pem.toString().match(PEM_CERTIFICATE) ?? [pem];
+    const notAfter = Math.min(...blocks.map((block) => Date.parse(new X509Certificate(block).validTo)));
     this.notAfterSeconds.set(certificate, Math.floor(notAfter / 1000));
   }
 
