@@ -7,6 +7,12 @@ import { defaultLimits, type LimitsInput, type NetworkInput } from './network-sc
 
 type LimitField = keyof LimitsInput;
 
+/**
+ * A gateway's 2 × (KMEs − 1) links fit in the 32 values one metric label may take (bounded series); with more
+ * KMEs the gateways would not start.
+ */
+const MAX_KMES = 17;
+
 interface Relation {
   readonly fields: readonly [LimitField, LimitField];
   readonly holds: (limits: LimitsInput) => boolean;
@@ -122,6 +128,12 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
     else issues.push(...entropyUrls(url.url, ['entropy_servers', i, 'url']));
     issues.push(...entropyCns(server.certificate_cn, ['entropy_servers', i, 'certificate_cn']));
   });
+  if (input.kmes.length > MAX_KMES) {
+    issues.push({
+      path: ['kmes'],
+      message: `at most ${MAX_KMES} KMEs: each gateway's metrics label its links to and from every other KME`,
+    });
+  }
   const blastProblem = extractorProblem(input.blast.block_bits, input.blast.h);
   if (blastProblem !== undefined) issues.push({ path: ['blast', 'h'], message: blastProblem });
   if (input.blast.t > input.entropy_servers.length) {

@@ -282,6 +282,22 @@ describe('parseNetwork', () => {
       }
     });
 
+    it('more KMEs than the metrics of a gateway can label the links of', () => {
+      const kmes = (count: number) => (n: Record<string, unknown>) => {
+        const [first] = n['kmes'] as Record<string, unknown>[];
+        n['kmes'] = Array.from({ length: count }, (_, i) => ({
+          ...first,
+          id: `kme-${i}`,
+          api_url: `https://127.0.0.1:${8000 + i}`,
+          nats_domain: `d${i}`,
+        }));
+      };
+      expect(issuesAfter(kmes(18))).toContainEqual(
+        expect.stringMatching(/^config\/network\.yaml: kmes: at most 17 KMEs: each gateway's metrics label/),
+      );
+      expect(issuesAfter(kmes(17)).filter((issue) => issue.includes('at most'))).toEqual([]);
+    });
+
     it('a min-entropy rate too low for any extractor layout of its block size', () => {
       expect(issuesAfter((n) => (n.blast = { h: 0.06 }))).toEqual([
         expect.stringMatching(
