@@ -1,6 +1,7 @@
 import { BlastParameterInvalid, planExtractor } from '@dqkd/blast';
 
 import { fieldPath } from '../field-path';
+import { poolCeilingBits } from './pool-ceiling';
 import { checkBaseUrl } from '../url';
 import type { SchemaIssue } from '../zod-issues';
 import { defaultLimits, type LimitsInput, type NetworkInput } from './network-schema';
@@ -144,6 +145,7 @@ export function checkNetwork(input: NetworkInput): SchemaIssue[] {
   }
 
   issues.push(...checkLimits({ ...defaultLimits, ...input.limits }, input.limits, ['limits'], () => true));
+  issues.push(...unservableKeySizes(input));
   const pairs = new Set<string>();
   input.links.forEach((link, i) => {
     const at = ['links', i];
@@ -177,4 +179,35 @@ function extractorProblem(blockBits: number, h: number): string | undefined {
     if (!(error instanceof BlastParameterInvalid)) throw error;
     return `too low for blocks of ${blockBits} bits: no extractor layout can serve it (${error.message})`;
   }
+}
+
+/**
+ * A link whose default key size is beyond what its pool ever holds would refuse every request of that size
+ * (503): reported once per place the operator set it, the link's override or the network-wide limits.
+ */
+function unservableKeySizes(input: NetworkInput): SchemaIssue[] {
+  const issues = new Map<string, SchemaIssue>();
+  for (const source of input.kmes) {
+    for (const target of input.kmes) {
+      if (source.id === target.id) continue;
+      const limits = mergedLimits(input, source.id, target.id);
+      const ceiling = poolCeilingBits(limits.high_watermark_bits, input.blast.block_bits);
+      if (limits.key_size <= ceiling) continue;
+      const index = input.links.findIndex(
+        (link) =>
+          link.source === source.id &&
+          link.target === target.id &&
+          ('key_size' in link.limits || 'high_watermark_bits' in link.limits),
+      );
+      const at = index >= 0 ? ['links', index, 'limits', 'key_size'] : ['limits', 'key_size'];
+      if (issues.has(fieldPath(at))) continue;
+      issues.set(fieldPath(at), {
+        path: at,
+        message:
+          `key_size (${limits.key_size}) is more than the pool of ${source.id} -> ${target.id} ever holds ` +
+          `(${ceiling} bits: twice high_watermark_bits and a block): every request of that size would be refused`,
+      });
+    }
+  }
+  return [...issues.values()];
 }

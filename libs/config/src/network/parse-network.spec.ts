@@ -298,6 +298,24 @@ describe('parseNetwork', () => {
       expect(issuesAfter(kmes(17)).filter((issue) => issue.includes('at most'))).toEqual([]);
     });
 
+    it('a default key size beyond what a link pool ever holds', () => {
+      expect(
+        issuesAfter((n) => {
+          n.blast = { block_bits: 256 };
+          n.limits = {
+            low_watermark_bits: 512,
+            high_watermark_bits: 1024,
+            key_size: 4096,
+            max_key_size: 4096,
+          };
+        }),
+      ).toEqual([
+        expect.stringMatching(
+          /^config\/network\.yaml: limits\.key_size: key_size \(4096\) is more than the pool of kme-east -> kme-west ever holds \(2560 bits: /,
+        ),
+      ]);
+    });
+
     it('a min-entropy rate too low for any extractor layout of its block size', () => {
       expect(issuesAfter((n) => (n.blast = { h: 0.06 }))).toEqual([
         expect.stringMatching(
