@@ -1,3 +1,10 @@
+/**
+ * Seconds of its rate a KME may lease at once: a key-generator filling its links from empty at start, or after
+ * a shortage, leases more than a second's worth (64 blocks of 256 kbit take 2.2 MB from each server, against a
+ * default rate of 2 MiB a second), and a refused lease wastes the samples it leased from the other servers.
+ */
+const BURST_SECONDS = 5;
+
 interface Bucket {
   bytes: number;
   at: number;
@@ -6,7 +13,7 @@ interface Bucket {
 /**
  * Bytes each KME may lease, as token buckets with the clock passed in (as PoolStore takes it): without them a
  * KME leasing samples that expire at once uses up pool bytes as fast as the server refills them, and the other
- * KMEs' links starve. A bucket holds one second of the rate, and never less than one pool, so that any lease a
+ * KMEs' links starve. A bucket holds BURST_SECONDS of the rate, and never less than one pool, so that any lease a
  * pool can serve is served in time.
  */
 export class LeaseRate {
@@ -18,7 +25,7 @@ export class LeaseRate {
     private readonly bytesPerSecond: number,
     poolBytes: number,
   ) {
-    this.capacity = Math.max(bytesPerSecond, poolBytes);
+    this.capacity = Math.max(BURST_SECONDS * bytesPerSecond, poolBytes);
   }
 
   /** Milliseconds until `caller` may lease `bytes`; 0 when it may now. */

@@ -212,14 +212,14 @@ describe('PoolStore', () => {
   });
 
   describe('rate', () => {
-    // 512 bytes a second; a bucket holds a pool's worth (1024), more than a second of the rate.
-    const limited = () => {
+    // 128 bytes a second by default: a bucket then holds a pool's worth (1024), more than five seconds of it.
+    const limited = (rate = 128) => {
       const each = new PoolStore({
         serverId: 'entropy-1',
         lifetimeMs: HOUR,
         poolBytes: POOL_BYTES,
         memoryBytes: 64 * POOL_BYTES,
-        leaseRateBytes: 512,
+        leaseRateBytes: rate,
       });
       for (let i = 0; i < 4; i++) each.addPool(new Uint8Array(randomBytes(POOL_BYTES)), T0);
       return (bytes: number, at: number, caller = 'kme-east') =>
@@ -230,9 +230,9 @@ describe('PoolStore', () => {
       const leaseAt = limited();
       leaseAt(1000, T0);
       expect(refusalOf(() => leaseAt(100, T0 + 10))).toBe('rate-limited');
-      // 24 bytes left, and 0.512 more a millisecond: 100 there after about 149 ms.
-      expect(refusalOf(() => leaseAt(100, T0 + 140))).toBe('rate-limited');
-      expect(leaseAt(100, T0 + 150).ref.length).toBe(100);
+      // 24 bytes left, and 0.128 more a millisecond: 100 there after about 594 ms.
+      expect(refusalOf(() => leaseAt(100, T0 + 590))).toBe('rate-limited');
+      expect(leaseAt(100, T0 + 600).ref.length).toBe(100);
     });
 
     it('keeps one bucket per KME, and counts no refused lease against it', () => {
@@ -240,7 +240,7 @@ describe('PoolStore', () => {
       leaseAt(1000, T0);
       expect(leaseAt(1000, T0, 'kme-west').ref.length).toBe(1000);
       for (let i = 1; i <= 10; i++) expect(refusalOf(() => leaseAt(600, T0 + i))).toBe('rate-limited');
-      expect(leaseAt(600, T0 + 1200).ref.length).toBe(600);
+      expect(leaseAt(600, T0 + 4800).ref.length).toBe(600);
     });
 
     it('serves a lease of a whole pool however low the rate, and no more bytes than the bucket holds', () => {
@@ -249,6 +249,14 @@ describe('PoolStore', () => {
       // Half an hour idle fills the bucket to one pool's worth, not to half an hour of the rate.
       expect(leaseAt(POOL_BYTES, T0 + HOUR / 2).ref.length).toBe(POOL_BYTES);
       expect(refusalOf(() => leaseAt(64, T0 + HOUR / 2))).toBe('rate-limited');
+    });
+
+    // A key-generator filling its links from empty leases more than a second's worth at once.
+    it('lets a KME lease five seconds of its rate at once when that is more than a pool', () => {
+      const leaseAt = limited(256);
+      expect(leaseAt(POOL_BYTES, T0).ref.length).toBe(POOL_BYTES);
+      expect(leaseAt(256, T0).ref.length).toBe(256);
+      expect(refusalOf(() => leaseAt(64, T0))).toBe('rate-limited');
     });
   });
 
