@@ -47,6 +47,7 @@ export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent
 export {
   BlockStore,
   LEASE_MARGIN_MS,
+  rejectedBurnReason,
   UNCONFIRMED_BURN_REASON,
   type LinkAnswer,
   type NewBlock,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { LEASE_MARGIN_MS } from '../src/store/block-store';
+import { LEASE_MARGIN_MS, rejectedBurnReason, UNCONFIRMED_BURN_REASON } from '../src/store/block-store';
 import { Slave } from '../src/store/types';
 import { DATABASE_MODES, withClient } from './support/test-database';
 import { inAnHour, newLink, readyBlocks, useTestLedger } from './support/test-ledger';
@@ -283,5 +283,41 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(await ledger.blocks.markReady(id)).toBe(true);
     expect(await ledger.blocks.markReady(id)).toBe(false);
     expect(await ledger.blocks.readyBits(link.id)).toBe(256);
+  });
+
+  // The key-generator probes, one block at a time, a link whose target does not answer or rejects what it gets.
+  it('tells a link unanswered once its newest settled block was burned unconfirmed or rejected, until one confirms', async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 256);
+    const pending = async () => {
+      const id = randomUUID();
+      await ledger.blocks.store({
+        id,
+        linkId: link.id,
+        role: 'source',
+        state: 'pending',
+        bits: 256,
+        material: Buffer.alloc(32, 5),
+        metadata: Buffer.from('m'),
+        expiresAt: inAnHour(),
+      });
+      return id;
+    };
+    expect(await ledger.blocks.markReady(await pending())).toBe(true);
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: false, pending: 0 });
+    expect(await ledger.blocks.burn(await pending(), rejectedBurnReason('kme-west', 'samples-refused'))).toBe(
+      true,
+    );
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: true, pending: 0 });
+    const probe = await pending();
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: true, pending: 1 });
+    expect(await ledger.blocks.markReady(probe)).toBe(true);
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: false, pending: 0 });
+    expect(await ledger.blocks.burn(await pending(), UNCONFIRMED_BURN_REASON)).toBe(true);
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: true, pending: 0 });
+    // Burned for another reason (a kcv mismatch here, say): not the target's silence or refusal.
+    expect(await ledger.blocks.markReady(await pending())).toBe(true);
+    expect(await ledger.blocks.burn(await pending(), 'test')).toBe(true);
+    expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: false, pending: 0 });
   });
 });

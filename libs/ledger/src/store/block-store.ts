@@ -18,9 +18,18 @@ export const LEASE_MARGIN_MS = 10_000;
 /** Why a source block its target never confirmed in time was burned (see BlockStore.answerOf). */
 export const UNCONFIRMED_BURN_REASON = 'unconfirmed by the target';
 
+/** Why a source block its target rejected was burned (see BlockStore.answerOf). */
+export function rejectedBurnReason(target: string, reason: string): string {
+  return `${REJECTED_BURN_PREFIX}${target}: ${reason}`;
+}
+const REJECTED_BURN_PREFIX = 'rejected by ';
+
 /** How a link's target answers its source blocks: see BlockStore.answerOf. */
 export interface LinkAnswer {
-  /** The newest source block the target settled was burned unconfirmed: the target is not answering. */
+  /**
+   * The newest source block the target settled was burned, unconfirmed or rejected: the target is not
+   * answering, or cannot regenerate blocks (an entropy server it cannot read, say).
+   */
   readonly unanswered: boolean;
   /** Source blocks still waiting for the target's confirmation. */
   readonly pending: number;
@@ -181,16 +190,18 @@ export class BlockStore {
 
   /**
    * Whether the target answers a link's source blocks: unanswered when the newest of them that left `pending`
-   * was burned unconfirmed (UNCONFIRMED_BURN_REASON) and none made later was confirmed since.
+   * was burned unconfirmed (UNCONFIRMED_BURN_REASON) or rejected by the target (rejectedBurnReason), and none
+   * made later was confirmed since. A target that rejects every block (one entropy server it cannot read) would
+   * otherwise have its source lease a whole pool from every server for nothing, again and again.
    */
   async answerOf(linkId: number): Promise<LinkAnswer> {
     const [row] = await rows<{ unanswered: boolean; pending: number }>(
       this.manager,
       `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
-         coalesce(max(created_at) FILTER (WHERE burn_reason = $2), '-infinity')
+         coalesce(max(created_at) FILTER (WHERE burn_reason = $2 OR starts_with(burn_reason, $3)), '-infinity')
            > coalesce(max(created_at) FILTER (WHERE ready_at IS NOT NULL), '-infinity') AS unanswered
        FROM blocks WHERE link_id = $1 AND role = 'source'`,
-      [linkId, UNCONFIRMED_BURN_REASON],
+      [linkId, UNCONFIRMED_BURN_REASON, REJECTED_BURN_PREFIX],
     );
     return { unanswered: row.unanswered, pending: row.pending };
   }

@@ -16,6 +16,18 @@ describe('generator settings', () => {
     expect(generatorSettings({ DQKD_BLOCK_ACK_TIMEOUT_MS: '3000' }).ackTimeoutMs).toBe(3000);
   });
 
+  it('refuses an acknowledgement timeout that outlasts the time a pending block counts in the pool', () => {
+    expect(() => generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '60000' })).toThrow(
+      /DQKD_BLOCK_ACK_TIMEOUT_MS: must be under 44000 \(nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s\)/,
+    );
+    expect(
+      generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '60000', DQKD_BLOCK_ACK_TIMEOUT_MS: '43999' }),
+    ).toMatchObject({
+      blockLifetimeMs: 60_000,
+      ackTimeoutMs: 43_999,
+    });
+  });
+
   it('refuses values out of range or not integers, naming every variable', () => {
     const refused = () =>
       generatorSettings({ DQKD_GENERATOR_CONCURRENCY: '0', DQKD_BLOCK_LIFETIME_MS: '1.5h' });

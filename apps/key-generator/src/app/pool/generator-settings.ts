@@ -1,5 +1,9 @@
 import { ConfigError, ENVIRONMENT, type Environment } from '@dqkd/config';
+import { LEASE_MARGIN_MS } from '@dqkd/ledger';
 import { MAX_BLOCK_LIFETIME_MS } from '@dqkd/messaging';
+
+/** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
+export const REFILL_LEAD = 0.1;
 
 export interface GeneratorSettings {
   /** How often each link's pool is checked (ms). */
@@ -39,6 +43,18 @@ export function generatorSettings(env: Environment): GeneratorSettings {
       return [field, value];
     }),
   ) as unknown as GeneratorSettings;
+  // A pending block stops counting in the pool once it is due for replacement: burned unconfirmed only later,
+  // it never tells the generator that the target does not answer, and the link is filled again and again.
+  const counted = Math.floor(settings.blockLifetimeMs * (1 - REFILL_LEAD)) - LEASE_MARGIN_MS;
+  if (issues.length === 0 && settings.ackTimeoutMs >= counted) {
+    issues.push({
+      source: ENVIRONMENT,
+      path: 'DQKD_BLOCK_ACK_TIMEOUT_MS',
+      message:
+        `must be under ${counted} (nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s): a block still pending then ` +
+        'stops counting in the pool before it is burned unconfirmed',
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return settings;
 }

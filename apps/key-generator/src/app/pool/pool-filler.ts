@@ -7,11 +7,8 @@ import { describeError } from '@dqkd/runtime';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
-import type { GeneratorSettings } from './generator-settings';
+import { REFILL_LEAD, type GeneratorSettings } from './generator-settings';
 import { blocksToGenerate, whileUnanswered, withShortage } from './watermarks';
-
-/** The share of a block's lifetime before its deadline (and the lease margin) from which it is replaced. */
-const REFILL_LEAD = 0.1;
 
 /**
  * After a round whose blocks failed (no samples from every entropy server, or a block that could not be sealed

@@ -1,5 +1,5 @@
 import { EnvelopeError } from '@dqkd/blast';
-import type { Ledger } from '@dqkd/ledger';
+import { rejectedBurnReason, type Ledger } from '@dqkd/ledger';
 import { blockAckMessageId, openBlockAck, type BusMessage } from '@dqkd/messaging';
 import type { Logger } from '@nestjs/common';
 
@@ -59,7 +59,7 @@ export class Acknowledgements {
             );
           }
         } else {
-          burned = await scope.blocks.burn(ack.blockId, `rejected by ${peer}: ${ack.reason}`);
+          burned = await scope.blocks.burn(ack.blockId, rejectedBurnReason(peer, ack.reason));
         }
       },
     );
