@@ -315,7 +315,7 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: false, pending: 0 });
     expect(await ledger.blocks.burn(await pending(), UNCONFIRMED_BURN_REASON)).toBe(true);
     expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: true, pending: 0 });
-    // Burned for another reason (a kcv mismatch here, say): not the target's silence or refusal.
+    // Burned for another reason (at its deadline, say): not the target's silence or refusal.
     expect(await ledger.blocks.markReady(await pending())).toBe(true);
     expect(await ledger.blocks.burn(await pending(), 'test')).toBe(true);
     expect(await ledger.blocks.answerOf(link.id)).toEqual({ unanswered: false, pending: 0 });

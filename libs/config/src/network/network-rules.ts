@@ -199,13 +199,15 @@ function unservableKeySizes(input: NetworkInput): SchemaIssue[] {
           link.target === target.id &&
           ('key_size' in link.limits || 'high_watermark_bits' in link.limits),
       );
-      const at = index >= 0 ? ['links', index, 'limits', 'key_size'] : ['limits', 'key_size'];
+      const field =
+        index >= 0 && !('key_size' in input.links[index]!.limits) ? 'high_watermark_bits' : 'key_size';
+      const at = index >= 0 ? ['links', index, 'limits', field] : ['limits', 'key_size'];
       if (issues.has(fieldPath(at))) continue;
       issues.set(fieldPath(at), {
         path: at,
         message:
           `key_size (${limits.key_size}) is more than the pool of ${source.id} -> ${target.id} ever holds ` +
-          `(${ceiling} bits: twice high_watermark_bits and a block): every request of that size would be refused`,
+          `(${ceiling} bits: 2 × (high_watermark_bits + block_bits)): every request of that size would be refused`,
       });
     }
   }

@@ -18,13 +18,13 @@ describe('generator settings', () => {
 
   it('refuses an acknowledgement timeout that outlasts the time a pending block counts in the pool', () => {
     expect(() => generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '60000' })).toThrow(
-      /DQKD_BLOCK_ACK_TIMEOUT_MS: must be under 44000 \(nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s\)/,
+      /DQKD_BLOCK_ACK_TIMEOUT_MS: must be under 43800 \(nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s and DQKD_GENERATOR_INTERVAL_MS\)/,
     );
     expect(
-      generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '60000', DQKD_BLOCK_ACK_TIMEOUT_MS: '43999' }),
+      generatorSettings({ DQKD_BLOCK_LIFETIME_MS: '60000', DQKD_BLOCK_ACK_TIMEOUT_MS: '43799' }),
     ).toMatchObject({
       blockLifetimeMs: 60_000,
-      ackTimeoutMs: 43_999,
+      ackTimeoutMs: 43_799,
     });
   });
 

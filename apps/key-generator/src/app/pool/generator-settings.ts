@@ -45,13 +45,16 @@ export function generatorSettings(env: Environment): GeneratorSettings {
   ) as unknown as GeneratorSettings;
   // A pending block stops counting in the pool once it is due for replacement: burned unconfirmed only later,
   // it never tells the generator that the target does not answer, and the link is filled again and again.
-  const counted = Math.floor(settings.blockLifetimeMs * (1 - REFILL_LEAD)) - LEASE_MARGIN_MS;
+  // Less a round: the round that finds it burnable may first refill the link.
+  const counted =
+    Math.floor(settings.blockLifetimeMs * (1 - REFILL_LEAD)) - LEASE_MARGIN_MS - settings.intervalMs;
   if (issues.length === 0 && settings.ackTimeoutMs >= counted) {
     issues.push({
       source: ENVIRONMENT,
       path: 'DQKD_BLOCK_ACK_TIMEOUT_MS',
       message:
-        `must be under ${counted} (nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s): a block still pending then ` +
+        `must be under ${counted} (nine tenths of DQKD_BLOCK_LIFETIME_MS, less 10 s and ` +
+        'DQKD_GENERATOR_INTERVAL_MS): a block still pending then ' +
         'stops counting in the pool before it is burned unconfirmed',
     });
   }

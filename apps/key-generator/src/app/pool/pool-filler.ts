@@ -99,12 +99,20 @@ export class PoolFiller {
     return filled.ran ? filled.value : 0;
   }
 
+  /** Holds the link back for twice its last delay (RETRY_MIN_MS at first, RETRY_MAX_MS at most); answers it. */
+  private backOff(linkId: number): number {
+    const delayMs = Math.min(2 * (this.retries.get(linkId)?.delayMs ?? RETRY_MIN_MS / 2), RETRY_MAX_MS);
+    this.retries.set(linkId, { at: Date.now() + delayMs, delayMs });
+    return delayMs;
+  }
+
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
     const watermarks = withShortage(linkConfig.limits, this.shortageOf(link.id), link.blockBits);
     this.shortages.delete(link.id);
     let wanted = blocksToGenerate(await this.poolBits(link.id), watermarks, link.blockBits);
     // Asked only when blocks are due: rare, and its scan of the link's blocks is not free.
-    if (wanted > 0) wanted = whileUnanswered(wanted, await this.parts.ledger.blocks.answerOf(link.id));
+    const answer = wanted > 0 ? await this.parts.ledger.blocks.answerOf(link.id) : undefined;
+    if (answer !== undefined) wanted = whileUnanswered(wanted, answer);
     let made = 0;
     while (made < wanted && !this.stopping) {
       const batch = Math.min(this.parts.settings.concurrency, wanted - made);
@@ -115,14 +123,16 @@ export class PoolFiller {
         const reason: unknown = failure.reason;
         // Entropy servers come back on their own, and so does a database that refused writes; a later round
         // tries again.
-        const delayMs = Math.min(2 * (this.retries.get(link.id)?.delayMs ?? RETRY_MIN_MS / 2), RETRY_MAX_MS);
-        this.retries.set(link.id, { at: Date.now() + delayMs, delayMs });
+        const delayMs = this.backOff(link.id);
         const line = `link ${link.sourceKmeId} → ${link.targetKmeId}: ${describeError(reason)}; trying again in ${delayMs} ms`;
         if (reason instanceof EntropyUnavailable) this.parts.logger.warn(line);
         else this.parts.logger.error(line);
         break;
       }
-      this.retries.delete(link.id);
+      // A probe is spaced like a retry: a target that rejects blocks settles each within moments, and probing
+      // it every round would still hold samples at every server until their deadline.
+      if (answer?.unanswered) this.backOff(link.id);
+      else this.retries.delete(link.id);
     }
     if (made > 0) {
       this.parts.logger.log(

@@ -36,9 +36,10 @@ export function withShortage(
 
 /**
  * The blocks to make of `wanted` while the target does not answer (its last blocks burned unconfirmed: it, or
- * its replication, is down): one block at a time, as a probe, and none while one waits. Otherwise each
- * acknowledgement timeout would burn a whole pool and make it again, leasing every entropy server's samples
- * for nothing; the probe's confirmation, once the target is back, lets the next round fill the link.
+ * its replication, is down) or rejects what it gets (it cannot read an entropy server, say): one block at a
+ * time, as a probe, and none while one waits. Otherwise each acknowledgement timeout, or each rejection, would
+ * burn a whole pool and make it again, leasing every entropy server's samples for nothing; the probe's
+ * confirmation, once the target is back, lets the next round fill the link. (PoolFiller spaces probes too.)
  */
 export function whileUnanswered(wanted: number, answer: LinkAnswer): number {
   if (!answer.unanswered) return wanted;
