@@ -20,7 +20,7 @@ import {
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
 import { CLAIMS_LOST } from '../observability/gateway-metrics';
-import type { Departure } from './departure';
+import { present, type Departure } from './departure';
 
 /**
  * How long dec_keys waits for keys whose assignment is still on its way from the source: as long as enc_keys
@@ -160,11 +160,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     this.recordedSinceLook = false;
     // A slave that went away (a client timeout while its keys were awaited, say) would lose keys claimed for an
     // answer it never reads, and then hear "not found" when it asks again.
-    const batch = all.filter((pending) => {
-      if (!pending.request.departed.aborted) return true;
-      pending.resolve({ ok: false, error: { kind: 'keys-not-found' } });
-      return false;
-    });
+    const batch = present(all, ({ resolve }) => resolve({ ok: false, error: { kind: 'keys-not-found' } }));
     const now = Date.now();
     const linkIds = new Map<string, number | undefined>();
     for (const { request } of batch) {

@@ -16,7 +16,7 @@ import { describeError } from '@dqkd/runtime';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
-import type { Departure } from './departure';
+import { present, type Departure } from './departure';
 import { SEALING_IDENTITY } from './sealing';
 
 /** How long a request waits for the key-generator when the ready pool cannot cover it (issue 4: 2 s). */
@@ -241,7 +241,8 @@ export class KeyIssuer implements BeforeApplicationShutdown {
     const short: Pending[] = [];
     const carved: Carved[] = [];
     try {
-      for (const group of groupAlike(present(batch))) {
+      const stay = present(batch, ({ resolve }) => resolve({ ok: false, reason: 'departed' }));
+      for (const group of groupAlike(stay)) {
         let members: readonly Pending[] = group;
         while (members.length > 0) {
           const one = await this.carveLeading(members);
@@ -475,13 +476,4 @@ function groupAlike(batch: readonly Pending[]): Pending[][] {
     group.bits += number * size;
   }
   return [...done, ...[...open.values()].map((each) => each.members)];
-}
-
-/** The requests whose master is still there; the others are answered (to nobody) without keys. */
-function present(batch: readonly Pending[]): Pending[] {
-  return batch.filter((pending) => {
-    if (!pending.request.departed.aborted) return true;
-    pending.resolve({ ok: false, reason: 'departed' });
-    return false;
-  });
 }
