@@ -12,8 +12,8 @@ const MAX_BATCHES_PER_ROUND = 100;
  * skip rows another one is deleting, so they share the work and every row is counted once. Each round first
  * zeroes, in the target's copies of blocks, the bits of the key groups recorded since (the groups not zeroed
  * yet, from where the round before stopped): a key's material then lives only in its own row, which goes once
- * every slave has it or it expires, instead of also in its block until the block's deadline plus the grace. The ledger deletes an expired key only
- * once its bits are zeroed.
+ * every slave has it or it expires, instead of also in its block until the block's deadline plus the grace.
+ * The ledger deletes an expired key only once its bits are zeroed.
  */
 export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
