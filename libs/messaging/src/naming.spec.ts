@@ -25,6 +25,8 @@ describe('siteNaming', () => {
   it.each([
     ['a site with a dot', () => siteNaming('kme.east')],
     ['an upper-case prefix', () => siteNaming('kme-east', { prefix: 'DQKD' })],
+    // dqkd-kme with site east would name the streams of dqkd with site kme-east.
+    ['a prefix with "-"', () => siteNaming('east', { prefix: 'dqkd-kme' })],
     ['a wildcard token', () => siteNaming('kme-east').subject('*')],
     ['no token at all', () => siteNaming('kme-east').subject()],
     ['a stream name with a space', () => siteNaming('kme-east').stream('a b')],

@@ -17,11 +17,14 @@ export interface SiteNaming {
 export const DEFAULT_PREFIX = 'dqkd';
 
 const lowerName = /^[a-z0-9][a-z0-9-]*$/;
+// No "-" in the prefix: streams write "-" and the separator alike as "_", so prefix dqkd-kme with site east and
+// prefix dqkd with site kme-east would both name DQKD_KME_EAST_OUT, and two networks would share a stream.
+const prefixName = /^[a-z0-9]+$/;
 const subjectToken = /^[a-z0-9][a-z0-9_-]*$/;
 
 export function siteNaming(site: string, options: { prefix?: string } = {}): SiteNaming {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  check('prefix', prefix, lowerName);
+  check('prefix', prefix, prefixName);
   check('site', site, lowerName);
   const base = `${prefix}.${site}`;
   const tokens = (parts: string[]): string[] => parts.map((t) => check('subject token', t, subjectToken));

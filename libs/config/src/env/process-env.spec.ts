@@ -256,7 +256,11 @@ describe('parseProcessEnv', () => {
 
     it('a subject prefix that is not a lower-case NATS token', () => {
       expect(issuesOf({ ...minimal, DQKD_SUBJECT_PREFIX: 'Run.1' })).toEqual([
-        'environment: DQKD_SUBJECT_PREFIX: must be lower-case letters, digits and "-"',
+        'environment: DQKD_SUBJECT_PREFIX: must be lower-case letters and digits only',
+      ]);
+      // With KME east, it would name the streams of prefix dqkd with KME kme-east.
+      expect(issuesOf({ ...minimal, DQKD_SUBJECT_PREFIX: 'dqkd-kme' })).toEqual([
+        'environment: DQKD_SUBJECT_PREFIX: must be lower-case letters and digits only',
       ]);
     });
 
