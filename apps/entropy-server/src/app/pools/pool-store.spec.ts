@@ -185,6 +185,28 @@ describe('PoolStore', () => {
       expect(refusalOf(() => store.read('kme-west', first.ref, T0 + 5, 'kme-east'))).toBe('expired');
     });
 
+    it('frees a pool whose samples were all read once the rest is too short for a lease, zeroing the rest', () => {
+      // Three samples of 300 bytes leave 124 bytes no lease of 300 fits in.
+      const refs = [lease(300), lease(300), lease(300)].map((sample) => sample.ref);
+      for (const ref of refs.slice(0, 2)) store.read('kme-west', ref, T0 + 1, 'kme-east');
+      store.shred(T0 + 2);
+      expect(store.poolIds()).toHaveLength(1);
+      store.read('kme-west', refs[2]!, T0 + 3, 'kme-east');
+      expect(store.shred(T0 + 4)).toBe(124);
+      expect(store.poolIds()).toEqual([]);
+      expect(pool.every((byte) => byte === 0)).toBe(true);
+      // Its memory serves new pools at once, not at its shred deadline an hour later.
+      for (let i = 0; i < 7; i++) store.addPool(new Uint8Array(POOL_BYTES), T0 + 5);
+      expect(store.canAddPool()).toBe(true);
+    });
+
+    it('keeps a pool whose samples were all read while the rest still fits a lease', () => {
+      store.read('kme-west', lease(300).ref, T0 + 1, 'kme-east');
+      expect(store.shred(T0 + 2)).toBe(0);
+      expect(store.poolIds()).toHaveLength(1);
+      expect(lease(700).ref.offset).toBe(300);
+    });
+
     it('fills no pool beyond the memory the pools may hold', () => {
       for (let i = 1; i < 8; i++) {
         expect(store.canAddPool()).toBe(true);

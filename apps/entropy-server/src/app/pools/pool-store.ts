@@ -201,8 +201,8 @@ export class PoolStore {
 
   /**
    * Zeroes every sample past its deadline and every pool past its shred deadline (which is then
-   * dropped), and drops a pool whose every byte was leased and zeroed; returns how many bytes were
-   * overwritten that still held random data.
+   * dropped), and drops a pool whose leases were all zeroed once no lease fits in the rest; returns how many
+   * bytes were overwritten that still held random data.
    */
   shred(now: number): number {
     let bytes = 0;
@@ -219,8 +219,17 @@ export class PoolStore {
       for (const [offset, lease] of pool.leases) {
         if (lease.notAfter <= now) bytes += this.zeroLease(pool, offset, lease);
       }
-      // Nothing left to lease or read: its memory goes now rather than at its shred deadline.
-      if (pool.next === pool.bytes.length && pool.zeroedBytes === pool.bytes.length) this.drop(pool);
+      // Nothing left to read, and what was never leased is too short for the largest lease: its memory goes
+      // now rather than at its shred deadline. Leases are whole samples, so most pools keep such a tail (a 1 MiB
+      // pool serves 30 samples of a 256 kbit block); waiting for every byte to be leased kept them all an hour,
+      // and the memory filled up.
+      const tail = pool.bytes.length - pool.next;
+      if (pool.zeroedBytes === pool.next && tail < this.largestLease) {
+        pool.bytes.fill(0, pool.next);
+        if (tail > 0) this.options.onShred?.(tail);
+        bytes += tail;
+        this.drop(pool);
+      }
     }
     // A dropped pool's ID stays known for one more lifetime: long after any reference to it expired.
     for (const [id, shredAt] of this.shredded) {
