@@ -15,6 +15,13 @@ import { PoolStore } from './pool-store';
 
 /** How often deadlines are enforced and pools topped up; samples outlive a deadline by at most this. */
 export const KEEPER_TICK_MS = 250;
+/**
+ * After a failed fill the source is asked again in 1 s, doubling up to a minute: a QRNG service that is down
+ * or refuses (HTTP 429 of a rate-limited API key) would otherwise get four requests a second, and the log as
+ * many error lines, for as long as it fails.
+ */
+export const SOURCE_RETRY_MIN_MS = 1000;
+export const SOURCE_RETRY_MAX_MS = 60_000;
 
 /**
  * Owns the pools: fills them from the random source in the background, keeps `pool.ready` fresh pools,
@@ -30,6 +37,8 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
   filledOnce = false;
   /** Whether the pools hold all the memory they may, as last told in the log. */
   private full = false;
+  /** When the source may be asked again after failing, and the delay that set it. */
+  private retry: { readonly at: number; readonly delayMs: number } | undefined;
 
   constructor(
     @Inject(ENTROPY_SERVER_SETUP) private readonly setup: EntropyServerSetup,
@@ -73,6 +82,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
     this.updateGauge();
     const { ready } = this.setup.env.pool;
     if (this.filling || this.store.freshPools(Date.now()) >= ready) return;
+    if (this.retry !== undefined && Date.now() < this.retry.at) return;
     const full = !this.store.canAddPool();
     if (full !== this.full) {
       this.full = full;
@@ -92,10 +102,14 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
         const bytes = await this.source.read(this.setup.env.pool.bytes);
         this.store.addPool(bytes, Date.now());
         this.filledOnce = true;
+        this.retry = undefined;
         this.updateGauge();
       } catch (error) {
         this.sourceFailures.inc();
-        this.logger.error(error instanceof Error ? error.message : String(error));
+        const delayMs = Math.min(2 * (this.retry?.delayMs ?? SOURCE_RETRY_MIN_MS / 2), SOURCE_RETRY_MAX_MS);
+        this.retry = { at: Date.now() + delayMs, delayMs };
+        const reason = error instanceof Error ? error.message : String(error);
+        this.logger.error(`${reason}; trying again in ${delayMs} ms`);
       } finally {
         this.filling = undefined;
       }
