@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import {
 } from '@dqkd/embedded/dist/observe';
 import { Client } from 'pg';
 
+import { WORKSPACE } from './support/app-process';
 import { embeddedDatabaseUrl } from './support/embedded-network';
 import { eventually } from './support/flow-network';
 
@@ -69,39 +71,63 @@ describe('the embedded default (npm start)', () => {
     }
   }
 
+  /** `npx dqkd demo` as the launcher's banner gives it, in JSON and as its table: both halves the same. */
+  async function demoAgrees(): Promise<void> {
+    const cli = path.join(WORKSPACE, 'libs/client/bin/dqkd.js');
+    const dqkd = (args: string[]) =>
+      spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env['PATH'] }, encoding: 'utf8' });
+    const json = dqkd(['demo', '--home', home, '--json']);
+    expect({ status: json.status, stderr: json.stderr }).toEqual({ status: 0, stderr: '' });
+    const halves = JSON.parse(json.stdout) as Record<string, { keys: { key_ID: string; key: string }[] }>;
+    expect(halves['sae-alice']!.keys).toHaveLength(1);
+    expect(halves['sae-bob']!.keys).toEqual(halves['sae-alice']!.keys);
+    const shown = dqkd(['demo', '--home', home]);
+    expect(shown.status).toBe(0);
+    const row = shown.stdout.trimEnd().split('\n').at(-1)!.split(/\s+/);
+    expect(row).toHaveLength(4);
+    expect(row[1]).toBe(row[2]);
+    expect(row[3]).toBe('yes');
+  }
+
   it('starts the two-site network, serves keys that both sites agree on, and stops cleanly on Ctrl-C', async () => {
     const network = new EmbeddedNetwork(home, ports.health, {}, { ownGroup: true });
-    await network.running();
-    // A first start: no earlier run could have left a message undelivered.
-    expect(network.output).not.toMatch(/sending again/);
-    expect(network.output).toContain(`kme-east  ETSI GS QKD 014 API https://127.0.0.1:${ports.east}`);
-    expect(network.output).toMatch(/curl --cacert .*sae-alice\.pem/);
-    // Every app of both sites, and each entropy server, prints a metrics URL that answers.
-    const endpoints = network.metricsEndpoints();
-    expect(endpoints.map(({ app, owner }) => `${app} ${owner}`).sort()).toEqual(
-      [
-        ...['entropy-1', 'entropy-2', 'entropy-3'].map((server) => `entropy-server ${server}`),
-        ...['api-gateway', 'key-generator', 'replication', 'ttl-reaper'].flatMap((app) => [
-          `${app} kme-east`,
-          `${app} kme-west`,
-        ]),
-      ].sort(),
-    );
-    for (const { url } of endpoints) {
-      const answer = await fetch(url);
-      expect({ url, status: answer.status }).toEqual({ url, status: 200 });
-      expect(await answer.text()).toContain('# TYPE');
+    // Killed if the test fails before its Ctrl-C, so that the launcher does not keep Jest waiting.
+    try {
+      await network.running();
+      // A first start: no earlier run could have left a message undelivered.
+      expect(network.output).not.toMatch(/sending again/);
+      expect(network.output).toContain(`kme-east  ETSI GS QKD 014 API https://127.0.0.1:${ports.east}`);
+      expect(network.output).toMatch(/curl --cacert .*sae-alice\.pem/);
+      // Every app of both sites, and each entropy server, prints a metrics URL that answers.
+      const endpoints = network.metricsEndpoints();
+      expect(endpoints.map(({ app, owner }) => `${app} ${owner}`).sort()).toEqual(
+        [
+          ...['entropy-1', 'entropy-2', 'entropy-3'].map((server) => `entropy-server ${server}`),
+          ...['api-gateway', 'key-generator', 'replication', 'ttl-reaper'].flatMap((app) => [
+            `${app} kme-east`,
+            `${app} kme-west`,
+          ]),
+        ].sort(),
+      );
+      for (const { url } of endpoints) {
+        const answer = await fetch(url);
+        expect({ url, status: answer.status }).toEqual({ url, status: 200 });
+        expect(await answer.text()).toContain('# TYPE');
+      }
+      await roundTrip();
+      await demoAgrees();
+      // Ctrl-C in a terminal signals the launcher's whole process group. Nothing may go wrong while it stops:
+      // no app may find its database gone under it.
+      const before = network.output.length;
+      expect(await network.stop('SIGINT', { group: true })).toBe(0);
+      const complaints = network.output
+        .slice(before)
+        .split('\n')
+        .filter((line) => /"level":"(warn|error|fatal)"/.test(line));
+      expect(complaints).toEqual([]);
+    } finally {
+      await network.stop('SIGKILL');
     }
-    await roundTrip();
-    // Ctrl-C in a terminal signals the launcher's whole process group. Nothing may go wrong while it stops:
-    // no app may find its database gone under it.
-    const before = network.output.length;
-    expect(await network.stop('SIGINT', { group: true })).toBe(0);
-    const complaints = network.output
-      .slice(before)
-      .split('\n')
-      .filter((line) => /"level":"(warn|error|fatal)"/.test(line));
-    expect(complaints).toEqual([]);
   });
 
   it.each([

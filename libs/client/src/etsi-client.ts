@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import https from 'node:https';
 
 import type { KeyContainer, KeyRequest, Status } from '@dqkd/etsi014';
@@ -136,50 +137,13 @@ export class EtsiClient {
   private send(plan: PlannedRequest): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let settled = false;
+      let request: http.ClientRequest | undefined;
       const settle = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         outcome();
       };
-      const body = plan.body === undefined ? undefined : Buffer.from(plan.body, 'utf8');
-      const request = https.request(
-        {
-          protocol: 'https:',
-          hostname: this.origin.hostname.replace(/^\[|\]$/g, ''),
-          port: this.origin.port || 443,
-          path: `${this.prefix}${plan.path}`,
-          method: plan.method,
-          agent: this.agent,
-          headers: {
-            accept: 'application/json',
-            ...(body && { 'content-type': 'application/json', 'content-length': body.length }),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let received = 0;
-          response.on('data', (chunk: Buffer) => {
-            received += chunk.length;
-            if (received > this.maxResponseBytes) {
-              fail(
-                new EtsiClientError('invalid-response', `the answer exceeds ${this.maxResponseBytes} bytes`),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          response.on('end', () =>
-            settle(() =>
-              resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-            ),
-          );
-          response.on('error', (error) => fail(error));
-          response.on('close', () => {
-            if (!response.complete) fail(new Error('the connection closed before the answer was complete'));
-          });
-        },
-      );
       // Fails the exchange once, whatever fires first, and drops the socket so a late answer is not read.
       const fail = (error: Error): void => {
         settle(() =>
@@ -191,7 +155,7 @@ export class EtsiClient {
                 }),
           ),
         );
-        request.destroy();
+        request?.destroy();
       };
       const timer = setTimeout(
         () =>
@@ -203,8 +167,59 @@ export class EtsiClient {
           ),
         this.timeoutMs,
       );
+      const body = plan.body === undefined ? undefined : Buffer.from(plan.body, 'utf8');
+      try {
+        request = https.request(
+          {
+            protocol: 'https:',
+            hostname: this.origin.hostname.replace(/^\[|\]$/g, ''),
+            port: this.origin.port || 443,
+            path: `${this.prefix}${plan.path}`,
+            method: plan.method,
+            agent: this.agent,
+            headers: {
+              accept: 'application/json',
+              ...(body && { 'content-type': 'application/json', 'content-length': body.length }),
+            },
+          },
+          (response) => this.receive(response, resolve, fail, settle),
+        );
+      } catch (error) {
+        // Thrown, not emitted, when the agent cannot build its TLS context (a wrong PKCS#12 passphrase, a key
+        // that does not match its certificate): a failure of the connection all the same.
+        fail(error as Error);
+        return;
+      }
       request.on('error', fail);
       request.end(body);
+    });
+  }
+
+  /** Reads an answer up to the size bound. */
+  private receive(
+    response: http.IncomingMessage,
+    resolve: (answer: Answer) => void,
+    fail: (error: Error) => void,
+    settle: (outcome: () => void) => void,
+  ): void {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > this.maxResponseBytes) {
+        fail(new EtsiClientError('invalid-response', `the answer exceeds ${this.maxResponseBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () =>
+      settle(() =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      ),
+    );
+    response.on('error', (error) => fail(error));
+    response.on('close', () => {
+      if (!response.complete) fail(new Error('the connection closed before the answer was complete'));
     });
   }
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -140,6 +140,37 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(callers).toEqual(['sae-alice']);
   });
+
+  it('reads the password from a named pipe, as from <(pass show …)', async () => {
+    const fifo = path.join(root, 'password.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // The writer comes after dqkd has opened the pipe: a second open of it would wait for one forever.
+    const command = [
+      process.execPath,
+      path.join(LIBRARY, 'bin', 'dqkd.js'),
+      ...['status', 'sae-bob', '--json', '--kme', kme, '--ca', path.join(pki, 'ca.pem')],
+      ...['--p12', p12, '--p12-password-file', fifo],
+    ];
+    const child = spawn(command[0]!, command.slice(1), {
+      cwd: root,
+      env: { PATH: process.env['PATH'] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 10_000,
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const writer = spawn('/bin/sh', ['-c', 'sleep 0.3; printf "%s\\n" "$PASSWORD" > "$FIFO"'], {
+      env: { PATH: process.env['PATH'], PASSWORD, FIFO: fifo },
+      stdio: 'ignore',
+      timeout: 10_000,
+    });
+    const [[code], [writerCode]] = (await Promise.all([once(child, 'close'), once(writer, 'close')])) as [
+      [number | null],
+      [number | null],
+    ];
+    expect({ code, stderr, writerCode }).toEqual({ code: 0, stderr: '', writerCode: 0 });
+    expect(callers).toEqual(['sae-alice']);
+  }, 20_000);
 
   it('refuses to read the password from a terminal, which would show it as it is typed', async () => {
     // script(1) runs the command with a pseudo-terminal as its standard input, as at a prompt.

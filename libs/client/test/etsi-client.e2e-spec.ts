@@ -91,6 +91,22 @@ describe('EtsiClient against a mutual-TLS KME', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  /** A client presenting sae-alice's PKCS#12 file, opened with `passphrase`. */
+  const p12Client = async (passphrase: string) =>
+    new EtsiClient({ baseUrl, pfx: await readFile(path.join(pki, 'sae-alice.p12')), passphrase, ca });
+
+  /** The client's request fails as a connection error before the KME sees it; the client is closed. */
+  async function refusedToConnect(client: EtsiClient): Promise<void> {
+    try {
+      const error = await rejection(client.status('sae-bob'));
+      expect(error).toBeInstanceOf(EtsiClientError);
+      expect(error).toMatchObject({ code: 'connection' });
+      expect(seen).toEqual([]);
+    } finally {
+      client.close();
+    }
+  }
+
   beforeEach(() => {
     seen.length = 0;
     canned = { status: 200, body: JSON.stringify(CONTAINER) };
@@ -227,15 +243,11 @@ describe('EtsiClient against a mutual-TLS KME', () => {
     it('refuses a KME whose certificate its CA did not issue', async () => {
       const tls = await readTlsOptions(pki, 'sae-alice');
       // The SAE's own certificate as the only trusted root: the KME's certificate cannot verify.
-      const client = new EtsiClient({ baseUrl, cert: tls.cert, key: tls.key, ca: tls.cert });
-      try {
-        const error = await rejection(client.status('sae-bob'));
-        expect(error).toBeInstanceOf(EtsiClientError);
-        expect(error).toMatchObject({ code: 'connection' });
-        expect(seen).toEqual([]);
-      } finally {
-        client.close();
-      }
+      await refusedToConnect(new EtsiClient({ baseUrl, cert: tls.cert, key: tls.key, ca: tls.cert }));
+    });
+
+    it('rejects with a connection error when its PKCS#12 file does not open with the passphrase', async () => {
+      await refusedToConnect(await p12Client('not the passphrase'));
     });
 
     it('refuses a baseUrl that is not https', () => {
@@ -256,12 +268,7 @@ describe('EtsiClient against a mutual-TLS KME', () => {
     });
 
     it('presents the SAE certificate from a PKCS#12 file', async () => {
-      const client = new EtsiClient({
-        baseUrl,
-        pfx: await readFile(path.join(pki, 'sae-alice.p12')),
-        passphrase: '',
-        ca,
-      });
+      const client = await p12Client('');
       try {
         await expect(client.decKeys('sae-alice', [KEY_ID])).resolves.toEqual(CONTAINER);
         expect(seen[0]?.caller).toBe('sae-alice');

@@ -19,10 +19,9 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     try {
       return readFileSync(file);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      if (given !== undefined) throw new CliUsageError(`${flag}: cannot read ${file}: ${code}`);
+      if (given !== undefined) throw cannotRead(flag, file, error);
       throw new CliUsageError(
-        `${flag} (default under --home ${connection.home}): cannot read ${file}: ${code}; run dqkd where ` +
+        `${flag} (default under --home ${connection.home}): cannot read ${file}: ${codeOf(error)}; run dqkd where ` +
           'npm start runs, or name its home with --home',
       );
     }
@@ -42,11 +41,10 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     const passwordFile = connection.p12PasswordFile;
     // The newline that echo or an editor ends the file with is not part of the password (OpenSSL's -passin
     // file: reads one line too). Only one is dropped: a password that ends in a newline is written with two.
-    if (passwordFile !== undefined) refuseTerminal(passwordFile);
     const passphrase =
       passwordFile === undefined
         ? ''
-        : read('--p12-password-file', passwordFile, '')
+        : readPassword(passwordFile)
             .toString('utf8')
             .replace(/\r?\n$/, '');
     try {
@@ -72,15 +70,17 @@ function loads(what: string, options: SecureContextOptions): void {
 }
 
 /**
- * A password file that is a terminal (/dev/stdin or /dev/tty at a prompt) would show the password as it is
- * typed: this CLI does not turn echo off. A file that does not open is left to the read that follows.
+ * The password file, opened once: a named pipe opened a second time would wait for a writer that has gone,
+ * its password lost with the first open. A terminal (/dev/stdin or /dev/tty at a prompt) is refused: it would
+ * show the password as it is typed, since this CLI does not turn echo off.
  */
-function refuseTerminal(file: string): void {
+function readPassword(file: string): Buffer {
+  const absolute = path.resolve(file);
   let fd: number;
   try {
-    fd = openSync(file, 'r');
-  } catch {
-    return;
+    fd = openSync(absolute, 'r');
+  } catch (error) {
+    throw cannotRead('--p12-password-file', absolute, error);
   }
   try {
     if (isatty(fd)) {
@@ -89,9 +89,20 @@ function refuseTerminal(file: string): void {
           'name a file, or pipe the password in (... | dqkd ... --p12-password-file /dev/stdin)',
       );
     }
+    return readFileSync(fd);
+  } catch (error) {
+    throw error instanceof CliUsageError ? error : cannotRead('--p12-password-file', absolute, error);
   } finally {
     closeSync(fd);
   }
+}
+
+function cannotRead(flag: string, file: string, error: unknown): CliUsageError {
+  return new CliUsageError(`${flag}: cannot read ${file}: ${codeOf(error)}`);
+}
+
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
 /**

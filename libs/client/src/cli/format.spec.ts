@@ -1,5 +1,5 @@
 import { STATUS } from '../../test/status-fixture';
-import { demoTable, keysTable, statusTable, table } from './format';
+import { demoTable, halvesAgree, keysTable, statusTable, table } from './format';
 
 const key = (id: string, bytes: number[]) => ({ key_ID: id, key: Buffer.from(bytes).toString('base64') });
 
@@ -38,5 +38,15 @@ describe('demoTable', () => {
       { keys: [key('k1', [1]), key('k2', [9])] },
     ).split('\n');
     expect(rows.slice(1).map((row) => row.split(/\s+/).at(-1))).toEqual(['yes', 'NO', 'NO']);
+  });
+});
+
+describe('halvesAgree', () => {
+  it('holds only when the slave got every key of the master, each the same', () => {
+    const master = { keys: [key('k1', [1]), key('k2', [2])] };
+    expect(halvesAgree(master, { keys: [key('k2', [2]), key('k1', [1])] })).toBe(true);
+    expect(halvesAgree(master, { keys: [key('k1', [1]), key('k2', [9])] })).toBe(false);
+    expect(halvesAgree(master, { keys: [key('k1', [1])] })).toBe(false);
+    expect(halvesAgree({ keys: [] }, { keys: [] })).toBe(false);
   });
 });

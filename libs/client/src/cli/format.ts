@@ -36,6 +36,12 @@ export function keysTable(container: KeyContainer): string {
   ]);
 }
 
+/** Whether the slave got every key the master got, each with the same material. */
+export function halvesAgree(master: KeyContainer, slave: KeyContainer): boolean {
+  const fetched = new Map(slave.keys.map((key) => [key.key_ID, key.key]));
+  return master.keys.length > 0 && master.keys.every((key) => fetched.get(key.key_ID) === key.key);
+}
+
 /** The two halves of the demo: what the master got and what the slave fetched, key by key. */
 export function demoTable(master: KeyContainer, slave: KeyContainer): string {
   const fetched = new Map(slave.keys.map((key) => [key.key_ID, key.key]));

@@ -3,21 +3,29 @@ import { EtsiClientError, EtsiHttpError } from '../errors';
 import { CliUsageError, parseCommand, USAGE, type CliCommand, type Connection } from './args';
 import { clientOptions } from './connection';
 import { explain } from './explain';
-import { demoTable, keysTable, statusTable } from './format';
+import { demoTable, halvesAgree, keysTable, statusTable } from './format';
 
 const EX_USAGE = 64;
+
+/** What a command prints on stdout, and its exit code. */
+interface Outcome {
+  readonly text: string;
+  readonly code: number;
+}
+
+const done = (text: string): Outcome => ({ text, code: 0 });
 
 function clientFor(connection: Connection): EtsiClient {
   return new EtsiClient(clientOptions(connection));
 }
 
-async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<string> {
+async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<Outcome> {
   switch (command.kind) {
     case 'status': {
       const client = clientFor(command.connection);
       try {
         const status = await client.status(command.slave);
-        return command.json ? JSON.stringify(status, null, 2) : statusTable(status);
+        return done(command.json ? JSON.stringify(status, null, 2) : statusTable(status));
       } finally {
         client.close();
       }
@@ -33,7 +41,7 @@ async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<stri
             : undefined,
           extension_optional: command.ttlSeconds ? [{ dqkd_ttl: command.ttlSeconds }] : undefined,
         });
-        return command.json ? JSON.stringify(container, null, 2) : keysTable(container);
+        return done(command.json ? JSON.stringify(container, null, 2) : keysTable(container));
       } finally {
         client.close();
       }
@@ -42,7 +50,7 @@ async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<stri
       const client = clientFor(command.connection);
       try {
         const container = await client.decKeys(command.master, [...command.keyIds]);
-        return command.json ? JSON.stringify(container, null, 2) : keysTable(container);
+        return done(command.json ? JSON.stringify(container, null, 2) : keysTable(container));
       } finally {
         client.close();
       }
@@ -52,8 +60,11 @@ async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<stri
   }
 }
 
-/** The seed story: Alice gets a key for Bob and hands him only its key_ID; Bob fetches the same key. */
-async function demo(command: Extract<CliCommand, { kind: 'demo' }>): Promise<string> {
+/**
+ * The seed story: Alice gets a key for Bob and hands him only its key_ID; Bob fetches the same key. Halves
+ * that differ exit 1, so that a script running the demo as a smoke test sees it fail.
+ */
+async function demo(command: Extract<CliCommand, { kind: 'demo' }>): Promise<Outcome> {
   const { home, networkFile } = command;
   const alice = clientFor({ sae: command.master, home, networkFile });
   const bob = clientFor({ sae: command.slave, home, networkFile });
@@ -63,13 +74,17 @@ async function demo(command: Extract<CliCommand, { kind: 'demo' }>): Promise<str
       command.master,
       sent.keys.map((key) => key.key_ID),
     );
-    if (command.json) return JSON.stringify({ [command.master]: sent, [command.slave]: fetched }, null, 2);
-    return [
+    const code = halvesAgree(sent, fetched) ? 0 : 1;
+    if (command.json) {
+      return { text: JSON.stringify({ [command.master]: sent, [command.slave]: fetched }, null, 2), code };
+    }
+    const text = [
       `${command.master} asked its KME for a key for ${command.slave}, and passed on only its key_ID;`,
       `${command.slave} fetched the key by that ID from its own KME:`,
       '',
       demoTable(sent, fetched),
     ].join('\n');
+    return { text, code };
   } finally {
     alice.close();
     bob.close();
@@ -90,8 +105,10 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
-    process.stdout.write(`${await run(command)}\n`);
-    return 0;
+    const { text, code } = await run(command);
+    process.stdout.write(`${text}\n`);
+    if (code !== 0) process.stderr.write('dqkd: the two halves differ\n');
+    return code;
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(`dqkd: ${error.message}\n`);
