@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -187,6 +195,45 @@ describe('the embedded default (npm start)', () => {
       rmSync(broken, { recursive: true, force: true });
     }
   });
+
+  it('names its keyring file when that file is damaged, exits 78 and leaves no Postgres running', async () => {
+    const broken = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    try {
+      const brokenPorts = await prepareHome(broken);
+      // As a kill between the file's creation and its write would leave it.
+      writeFileSync(path.join(broken, 'kek'), '');
+      const network = new EmbeddedNetwork(broken, brokenPorts.health);
+      expect(await network.exit()).toBe(78);
+      expect(network.output).toContain(`DQKD_KEK_FILE (${path.join(broken, 'kek')}): is empty`);
+      expect(network.output).not.toMatch(/^\s+at /m);
+      expect(postgresServersOf(broken)).toEqual([]);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  it('stops cleanly on Ctrl-C while it creates the apps of a site on its Postgres', async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    let network: EmbeddedNetwork | undefined;
+    try {
+      const freshPorts = await prepareHome(fresh);
+      network = new EmbeddedNetwork(fresh, freshPorts.health, {}, { ownGroup: true });
+      // Once kme-east's Postgres runs, its replication is created (the ledger's first migrations): the stop
+      // stops that Postgres under it.
+      const pidFile = path.join(fresh, 'postgres', 'kme-east', 'postmaster.pid');
+      await eventually(async () => existsSync(pidFile), 120_000, "kme-east's Postgres");
+      // Exit 1 before: Nest ended the process when the app it was creating lost its database. (Nest still logs
+      // that failure as an error line.)
+      expect(await network.stop('SIGINT', { group: true })).toBe(0);
+      expect(network.output).toMatch(/stopping DQKD…\n(.*\n)*stopped\n$/);
+      expect(network.output).not.toContain('ETSI GS QKD 014 API');
+      expect(network.output).not.toMatch(/^\s+at /m);
+      expect(postgresServersOf(fresh)).toEqual([]);
+    } finally {
+      await network?.stop('SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('recovers by itself after a killed run, and stops with its Postgres servers when its terminal closes', async () => {
     const killed = new EmbeddedNetwork(home, ports.health);

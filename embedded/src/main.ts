@@ -1,9 +1,14 @@
 import 'reflect-metadata';
 
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { exitOnConfigError, loadNetworkFile, type NetworkConfig, type ProcessConfig } from '@dqkd/config';
+import {
+  exitOnConfigError,
+  loadNetworkFile,
+  setVariables,
+  type NetworkConfig,
+  type ProcessConfig,
+} from '@dqkd/config';
 import {
   EmbeddedPostgresError,
   ensureKekFile,
@@ -53,7 +58,9 @@ interface Running {
 async function main(): Promise<void> {
   // What the apps publish from here on is on this run's bus: only what earlier runs sent can have been lost.
   const startedAt = Date.now();
-  const home = path.resolve(process.env['DQKD_HOME'] ?? '.dqkd');
+  // An empty variable is unset, as for the apps: DQKD_HOME= must not make the working directory the home.
+  const variables = setVariables(process.env);
+  const home = path.resolve(variables['DQKD_HOME'] ?? '.dqkd');
   const pki = await ensureDevPki({ dir: path.join(home, 'pki') });
   const networkFile = ensureNetworkFile(home);
   const network = loadNetworkFile(networkFile);
@@ -61,16 +68,17 @@ async function main(): Promise<void> {
     LISTEN_HOST,
     network.kmes.map((kme) => Number(new URL(kme.apiUrl).port || 443)),
   );
-  const kek = readFileSync(ensureKekFile(home), 'utf8').trim();
+  // By name, so that a keyring the file does not hold is told with the file.
+  const kekFile = ensureKekFile(home);
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];
-  const portBase = Number(process.env['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
+  const portBase = Number(variables['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
   // 0 asks for any free port, for every app; otherwise the apps take the ports from the base upwards.
   let nextPort = portBase;
   const base = {
     DQKD_HOME: home,
     DQKD_NETWORK_FILE: networkFile,
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    LOG_LEVEL: variables['LOG_LEVEL'] ?? 'warn',
     DQKD_LISTEN_HOST: LISTEN_HOST,
   };
   const start = async <Config extends RunnableConfig>(
@@ -162,7 +170,12 @@ async function main(): Promise<void> {
         throw new Stopped();
       }
       databases.push(database);
-      const env = { KME_ID: kme.id, DATABASE_URL: database.url, DQKD_KEK: kek, DQKD_MIGRATE: 'true' };
+      const env = {
+        KME_ID: kme.id,
+        DATABASE_URL: database.url,
+        DQKD_KEK_FILE: kekFile,
+        DQKD_MIGRATE: 'true',
+      };
       sites.set(kme.id, env);
       await start(`replication ${kme.id}`, kmeSpec('replication', ReplicationModule), env);
       const generator = await start(

@@ -9,6 +9,7 @@ export {
   type NatsEnv,
   type ParsedEnv,
   type ProcessEnv,
+  setVariables,
 } from './env/process-env';
 export { EX_CONFIG, exitOnConfigError } from './exit-on-config-error';
 export { UnreachableServiceError, withoutPassword } from './unreachable-service-error';

@@ -56,8 +56,8 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
  * startApp, with the fields every log line of the app carries. With `exitOnFailure` (a process of its own), an
  * app that fails to start has its error logged and the process exits: 78 (EX_CONFIG) for a ConfigError met
  * while starting (a keyring or certificate that does not parse, a ledger short of migrations), as for one
- * found before, 1 for anything else. Without it, Nest exits 1 when creating the app fails, and a failure to
- * listen is the caller's (the embedded launcher stops every app).
+ * found before, 1 for anything else. Without it, a failure to create the app or to listen is the caller's (the
+ * embedded launcher stops every app).
  */
 async function started<Config extends RunnableConfig>(
   spec: ProcessSpec<Config>,
@@ -81,8 +81,10 @@ async function started<Config extends RunnableConfig>(
       // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
       // themselves (any Content-Type is JSON there). Express's parsers would only cost time on every request.
       bodyParser: false,
-      // Left to abort, Nest would exit 1 whatever the error; it logs most errors here (exit tells which).
-      abortOnError: !exitOnFailure,
+      // Never left to abort: Nest would exit 1 whatever the error, where a process of its own exits 78 for a
+      // ConfigError (see exit), and the embedded launcher stops every app it started, quietly when a Ctrl-C
+      // stopped the database of the app it was creating.
+      abortOnError: false,
     }).catch(exit);
     const { listenHost, healthPort } = config.env.http;
     // Lifecycle hooks run here (the gateway reads its certificate as it starts to listen).

@@ -54,6 +54,10 @@ describe('parseCommand', () => {
     });
   });
 
+  it('takes an empty DQKD_HOME as unset, not as the working directory', () => {
+    expect(parseCommand(['demo'], { DQKD_HOME: '' })).toMatchObject({ home: '.dqkd' });
+  });
+
   it('shows help without a command', () => {
     expect(parseCommand([], env)).toEqual({ kind: 'help' });
   });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { setVariables } from '@dqkd/config';
 import { MAX_TTL_SECONDS } from '@dqkd/etsi014';
 
 /** What the user asked the `dqkd` command to do, with every option checked. */
@@ -137,7 +138,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (empty !== undefined) throw new CliUsageError(`--${empty[0]} needs a value, not an empty one`);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { kind: 'help' };
-  const home = values.home ?? env['DQKD_HOME'] ?? '.dqkd';
+  // An empty DQKD_HOME is unset, as for the apps and npm start, not the working directory.
+  const home = values.home ?? setVariables(env)['DQKD_HOME'] ?? '.dqkd';
   // A home given on the command line brings its own network.yaml, whatever the environment says.
   const networkFile = values.home === undefined ? env['DQKD_NETWORK_FILE'] || undefined : undefined;
   const json = values.json;

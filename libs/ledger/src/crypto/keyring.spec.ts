@@ -72,6 +72,6 @@ describe('keyringFromEnv', () => {
     );
     const bad = join(dir, 'bad');
     writeFileSync(bad, 'not a keyring');
-    expect(() => keyringFromEnv({ DQKD_KEK_FILE: bad })).toThrow(/^environment: DQKD_KEK_FILE: /);
+    expect(() => keyringFromEnv({ DQKD_KEK_FILE: bad })).toThrow(`environment: DQKD_KEK_FILE (${bad}): `);
   });
 });

@@ -96,7 +96,8 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv): Keyring | undefined {
         `cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
       );
     }
-    return Keyring.parse(text, 'DQKD_KEK_FILE');
+    // The file too: an operator may not know which one the variable names (npm start's is DQKD_HOME/kek).
+    return Keyring.parse(text, `DQKD_KEK_FILE (${file})`);
   }
   return undefined;
 }
