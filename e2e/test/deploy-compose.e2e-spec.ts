@@ -37,6 +37,7 @@ const PUBLIC_KEYS = ['kme-east', 'kme-west', ...ENTROPY_SERVERS].map((id) => `${
 
 /** The secrets compose requires, as an operator's .env gives them. */
 const SECRETS = {
+  DQKD_POSTGRES_PASSWORD: 'pPostgres0123',
   DQKD_LEAF_PASSWORD: 'pLeaf0123',
   DQKD_NATS_EAST_PASSWORD: 'pEast0123',
   DQKD_NATS_WEST_PASSWORD: 'pWest0123',
@@ -114,6 +115,11 @@ describeWithCompose('docker-compose.yml', () => {
       SECRETS.GRAFANA_ADMIN_PASSWORD,
     );
     expect(JSON.stringify(services)).not.toContain('change-me');
+    for (const site of SITES) {
+      expect(services[`postgres-${site}`]!.environment!['POSTGRES_PASSWORD']).toBe(
+        SECRETS.DQKD_POSTGRES_PASSWORD,
+      );
+    }
   });
 
   it('runs the four KME apps at both sites, three shared entropy servers, Prometheus and Grafana', () => {
@@ -134,7 +140,7 @@ describeWithCompose('docker-compose.yml', () => {
         KME_ID: `kme-${site}`,
         DQKD_NETWORK_FILE: '/etc/dqkd/network.yaml',
         DQKD_HOME: '/etc/dqkd',
-        DATABASE_URL: `postgres://dqkd:dqkd@postgres-${site}:5432/dqkd`,
+        DATABASE_URL: `postgres://dqkd:${SECRETS.DQKD_POSTGRES_PASSWORD}@postgres-${site}:5432/dqkd`,
         DQKD_KEK_FILE: `/run/secrets/kek-${site}`,
         // The site's NATS takes its processes' credentials only (deploy-nats e2e).
         NATS_URL: expect.stringMatching(new RegExp(`^nats://dqkd-${site}:[^@]+@nats-${site}:4222$`)),
@@ -248,6 +254,38 @@ describeWithCompose('docker-compose.yml', () => {
     const scraped = targets.map((target) => target.split(':')[0]).sort();
     const apps = [...SITES.flatMap((site) => KME_APPS.map((app) => `${app}-${site}`)), ...ENTROPY_SERVERS];
     expect(scraped).toEqual(apps.sort());
+  });
+});
+
+describe('the passwords of docker-compose.yml', () => {
+  /** Every scalar of the file as written (anchors included), with the key it sits under. */
+  function entries(node: unknown, key = ''): [string, string][] {
+    if (Array.isArray(node)) return node.flatMap((each) => entries(each, key));
+    if (node !== null && typeof node === 'object') {
+      return Object.entries(node).flatMap(([name, value]) => entries(value, name));
+    }
+    return typeof node === 'string' ? [[key, node]] : [];
+  }
+  const written = () => entries(parse(readFileSync(path.join(WORKSPACE, 'docker-compose.yml'), 'utf8')));
+  /** A variable compose must be given: `${VAR:?message}`, and nothing around it. */
+  const REQUIRED = /^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$/;
+
+  it('takes every *PASSWORD from a variable it requires, never a default', () => {
+    const passwords = written().filter(([key]) => /PASSWORD$/.test(key));
+    expect(passwords.length).toBeGreaterThanOrEqual(5);
+    expect(passwords.filter(([, value]) => !REQUIRED.test(value))).toEqual([]);
+  });
+
+  it('puts only required variables as the password of a URL (DATABASE_URL, NATS_URL, LEAF_URL)', () => {
+    // scheme://user:password@host, where the user may itself be a ${VAR:-default}.
+    const inUrls = written().flatMap(([key, value]): [string, string][] => {
+      const match = /^[a-z]+:\/\/(?:\$\{[^}]*\}|[^:@/]*):(\$\{[^}]*\}|[^@/]*)@/.exec(value);
+      return match ? [[key, match[1]!]] : [];
+    });
+    expect(inUrls.map(([key]) => key)).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'NATS_URL', 'LEAF_URL']),
+    );
+    expect(inUrls.filter(([, password]) => !REQUIRED.test(password))).toEqual([]);
   });
 });
 

@@ -79,6 +79,18 @@ describe('deploy/prometheus/alerts.yml', () => {
     });
   });
 
+  withPromtool('passes its promtool unit tests (deploy/prometheus/alerts.test.yml)', () => {
+    // Check-value alarms and refused messages alert; each entropy server's certificate alerts on its own.
+    const test = spawnSync('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yml'], {
+      cwd: WORKSPACE,
+      encoding: 'utf8',
+    });
+    expect({ status: test.status, output: test.stdout + test.stderr }).toEqual({
+      status: 0,
+      output: expect.stringContaining('SUCCESS') as string,
+    });
+  });
+
   it('alerts on an empty pool, replication lag, refusing entropy servers, 5xx, expiring certificates and clock skew', () => {
     const metrics = rules().flatMap((rule) => metricNames(rule.expr));
     for (const metric of [
@@ -88,6 +100,9 @@ describe('deploy/prometheus/alerts.yml', () => {
       'dqkd_etsi_responses_total',
       'dqkd_certificate_not_after_timestamp_seconds',
       'dqkd_peer_clock_skew_seconds',
+      // The design's alarms: a regenerated block that does not match, an envelope or message refused.
+      'dqkd_kcv_mismatches_total',
+      'dqkd_replication_refused_total',
     ]) {
       expect(metrics).toContain(metric);
     }
@@ -101,6 +116,20 @@ describe('deploy/prometheus/alerts.yml', () => {
       });
       expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
       expect(rule.annotations?.description?.length).toBeGreaterThan(80);
+    }
+  });
+
+  it('keeps the entropy servers apart in the certificate alerts, by their `server` label', () => {
+    const certificates = rules().filter((rule) =>
+      metricNames(rule.expr).includes('dqkd_certificate_not_after_timestamp_seconds'),
+    );
+    expect(certificates.length).toBeGreaterThan(0);
+    for (const rule of certificates) {
+      expect({ alert: rule.alert, expr: rule.expr }).toEqual({
+        alert: rule.alert,
+        expr: expect.stringMatching(/\bby \([^)]*\bserver\b[^)]*\)/) as string,
+      });
+      expect(rule.annotations?.summary).toContain('$labels.server');
     }
   });
 

@@ -25,6 +25,9 @@ export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
     'dqkd_messages_redelivered_total',
     'dqkd_peer_clock_skew_seconds',
     'dqkd_held_reservation_bytes',
+    // The design's alarms: a regenerated block whose check value differs, a message refused.
+    'dqkd_kcv_mismatches_total',
+    'dqkd_replication_refused_total',
   ],
   'ttl-reaper': ['dqkd_reaper_deleted_total', 'dqkd_reaper_scrubbed_blocks_total'],
   'entropy-server': [
