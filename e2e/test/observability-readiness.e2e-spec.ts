@@ -36,6 +36,17 @@ describe('readiness of an app whose Postgres or NATS stops', () => {
     return { status: response.status, body: (await response.json()) as Probe['body'] };
   };
 
+  /** dqkd_dependency_up of each dependency, as a scrape finds it. */
+  const dependencies = async (): Promise<Record<string, number>> => {
+    const metrics = await (await fetch(`${health}/metrics`, { signal: AbortSignal.timeout(15_000) })).text();
+    return Object.fromEntries(
+      [...metrics.matchAll(/^dqkd_dependency_up\{dependency="(\w+)"\} (\d+)$/gm)].map((line) => [
+        line[1]!,
+        Number(line[2]),
+      ]),
+    );
+  };
+
   /** Polls readiness until it answers `status`; returns that answer. */
   async function readinessBecomes(status: number, timeoutMs = 40_000): Promise<Probe> {
     const deadline = Date.now() + timeoutMs;
@@ -89,6 +100,8 @@ describe('readiness of an app whose Postgres or NATS stops', () => {
       status: 200,
       body: { status: 'ok', info: { ledger: { status: 'up' }, bus: { status: 'up' } } },
     });
+    // Its own dependencies only: an entropy server's pools are not the gateway's.
+    expect(await dependencies()).toEqual({ ledger: 1, bus: 1 });
   });
 
   it('serves its metrics beside the probes, with the default process metrics of its own process', async () => {
@@ -103,9 +116,12 @@ describe('readiness of an app whose Postgres or NATS stops', () => {
     expect(down.body).toMatchObject({ status: 'error', error: { ledger: { status: 'down' } } });
     expect(down.body.info).toMatchObject({ bus: { status: 'up' } });
     expect((await probe('live')).status).toBe(200);
+    // What an alert sees while the process runs on, scraped as ever.
+    expect(await dependencies()).toEqual({ ledger: 0, bus: 1 });
 
     postgres = await startPostgres();
     expect((await readinessBecomes(200)).body).toMatchObject({ info: { ledger: { status: 'up' } } });
+    expect(await dependencies()).toEqual({ ledger: 1, bus: 1 });
   }, 120_000);
 
   it('turns unready while NATS is stopped, naming the bus, and ready once it is back', async () => {
@@ -113,6 +129,7 @@ describe('readiness of an app whose Postgres or NATS stops', () => {
     const down = await readinessBecomes(503);
     expect(down.body).toMatchObject({ status: 'error', error: { bus: { status: 'down' } } });
     expect((await probe('live')).status).toBe(200);
+    expect(await dependencies()).toEqual({ ledger: 1, bus: 0 });
 
     await nats.restart();
     expect((await readinessBecomes(200)).body).toMatchObject({ info: { bus: { status: 'up' } } });

@@ -2,7 +2,7 @@
  * The DQKD metrics each app exports, as the alert rules and the Grafana dashboard use them: the monitoring
  * test checks those name nothing else, the metrics test that a running network exports every one.
  */
-export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
+const BY_APP: Readonly<Record<string, readonly string[]>> = {
   'api-gateway': [
     'dqkd_keys_issued_total',
     'dqkd_keys_delivered_total',
@@ -39,6 +39,11 @@ export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = {
     'dqkd_certificate_not_after_timestamp_seconds',
   ],
 };
+
+/** Every app also says whether its ledger, bus or pools answer (HealthModule). */
+export const METRICS_BY_APP: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(BY_APP).map(([app, names]) => [app, [...names, 'dqkd_dependency_up']]),
+);
 
 export const DQKD_METRICS = [...new Set(Object.values(METRICS_BY_APP).flat())];
 

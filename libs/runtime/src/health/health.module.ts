@@ -1,12 +1,16 @@
 import { Module, type DynamicModule, type InjectionToken } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
+import { dependencyGaugeProvider } from './dependency-gauge';
 import { HealthController, READINESS_CHECKS } from './health.controller';
 import type { ReadinessCheck } from './readiness-check';
 
 @Module({})
 export class HealthModule {
-  /** `readiness`: the tokens of the ReadinessChecks this app depends on. */
+  /**
+   * `readiness`: the tokens of the ReadinessChecks this app depends on; each is also a series of
+   * dqkd_dependency_up (MetricsModule.forRoot must be imported too).
+   */
   static forRoot(readiness: readonly InjectionToken[] = []): DynamicModule {
     return {
       module: HealthModule,
@@ -18,6 +22,7 @@ export class HealthModule {
           inject: [...readiness],
           useFactory: (...checks: ReadinessCheck[]) => checks,
         },
+        dependencyGaugeProvider,
       ],
     };
   }
