@@ -26,8 +26,16 @@ import {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Below the entropy server's keep-alive timeout (10 s). */
 const IDLE_SOCKET_MS = 4_000;
-/** Answers are a reference and one sealed sample; anything far larger is not an entropy server talking. */
-const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/**
+ * Answers are a reference and one sealed sample in base64: the sample's bytes times 4/3, and this much for the
+ * rest (envelope header, KEM ciphertext, signature, JSON). Anything larger is not an entropy server talking.
+ */
+const ANSWER_OVERHEAD_BYTES = 64 * 1024;
+
+/** The longest answer for a sample of `sampleBytes`: bounded by what was asked, whatever the network file allows. */
+export function maxAnswerBytes(sampleBytes: number): number {
+  return Math.ceil(sampleBytes / 3) * 4 + ANSWER_OVERHEAD_BYTES;
+}
 
 export interface EntropyServerClientOptions {
   /** The server as the network file describes it; its `sealing.sigPublicKey` verifies the samples. */
@@ -80,7 +88,7 @@ export class RemoteEntropySource implements EntropySource {
 
   async lease(bytes: number, readers: readonly string[], deadline: number): Promise<LeasedSample> {
     const body: LeaseRequestBody = { bytes, readers, not_after: deadline };
-    const answer = await this.post(LEASE_PATH, body);
+    const answer = await this.post(LEASE_PATH, body, maxAnswerBytes(bytes));
     const ref = refOf(answer.ref);
     if (ref.serverId !== this.serverId || ref.length !== bytes || ref.notAfter > deadline) {
       throw new EntropyAnswerInvalid(this.serverId, 'the lease reference is not the one asked for');
@@ -95,7 +103,7 @@ export class RemoteEntropySource implements EntropySource {
       length: ref.length,
       leased_by: leasedBy,
     };
-    const answer = await this.post(READ_PATH, body);
+    const answer = await this.post(READ_PATH, body, maxAnswerBytes(ref.length));
     const answered = refOf(answer.ref);
     if (
       answered.serverId !== this.serverId ||
@@ -148,7 +156,7 @@ export class RemoteEntropySource implements EntropySource {
     return bytes;
   }
 
-  private post(path: string, body: object): Promise<SampleAnswerBody> {
+  private post(path: string, body: object, maxBytes: number): Promise<SampleAnswerBody> {
     if (!this.signingKey) {
       return Promise.reject(
         new EntropyServerUnverifiable(this.serverId, 'the network file gives it no public_keys'),
@@ -172,7 +180,7 @@ export class RemoteEntropySource implements EntropySource {
           let size = 0;
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size > MAX_ANSWER_BYTES) {
+            if (size > maxBytes) {
               response.destroy();
               reject(new EntropyAnswerInvalid(this.serverId, 'the answer is too large'));
             } else chunks.push(chunk);

@@ -1,5 +1,6 @@
 export {
   DEFAULT_TIMEOUT_MS,
+  maxAnswerBytes,
   RemoteEntropySource,
   type EntropyServerClientOptions,
 } from './entropy-server-client';

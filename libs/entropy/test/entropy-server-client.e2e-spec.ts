@@ -18,6 +18,7 @@ import {
   EntropyServerUnreachable,
   EntropyServerUnverifiable,
   encodeSamplePlaintext,
+  maxAnswerBytes,
   refBody,
   RemoteEntropySource,
   SampleRefused,
@@ -142,6 +143,27 @@ describe('RemoteEntropySource', () => {
     reply = () => ({ status: 500, body: '<html>' });
     expect(await lease()).toBeInstanceOf(EntropyAnswerInvalid);
   });
+
+  it('bounds an answer by the sample asked for: no more than its base64 and an envelope, however large', async () => {
+    // Valid JSON all the same: a server padding its answer is told by the size alone.
+    reply = ({ not_after }) => {
+      const answer = sealed(signer, new Uint8Array(16), randomUUID(), not_after);
+      return { status: 200, body: JSON.stringify(answer.body) + ' '.repeat(maxAnswerBytes(16)) };
+    };
+    const failure = await lease();
+    expect(failure).toBeInstanceOf(EntropyAnswerInvalid);
+    expect((failure as Error).message).toMatch(/the answer is too large/);
+    // A sample of a large block (13 MiB: over 16 MiB in base64) is not refused for its size.
+    const large = new Uint8Array(13 * 1024 * 1024).fill(7);
+    reply = ({ not_after }) => sealed(signer, large, randomUUID(), not_after);
+    const source = new RemoteEntropySource({ server: entropy1, ...east, timeoutMs: 30_000 });
+    try {
+      const leased = await source.lease(large.length, ['kme-east', 'kme-west'], Date.now() + 60_000);
+      expect(leased.bytes).toHaveLength(large.length);
+    } finally {
+      source.close();
+    }
+  }, 60_000);
 
   it('reports a server that does not answer as unreachable', async () => {
     const source = new RemoteEntropySource({ server: { ...entropy1, url: 'https://127.0.0.1:1' }, ...east });
