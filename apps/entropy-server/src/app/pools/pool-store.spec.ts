@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { MIN_LEASE_BYTES, PoolStore } from './pool-store';
+import { MIN_LEASE_BYTES, MIN_LEASE_LIFE_MS, PoolStore } from './pool-store';
 import { SampleRefusal } from './sample-refusal';
 
 const HOUR = 3_600_000;
@@ -59,6 +59,24 @@ describe('PoolStore', () => {
 
     it("shortens the deadline to the pool's shred deadline", () => {
       expect(lease(100, T0 + 2 * HOUR).ref.notAfter).toBe(T0 + HOUR);
+    });
+
+    it('leases from no pool with less than a minute left, unless the lease asks for less', () => {
+      const late = T0 + HOUR - 10;
+      expect(
+        refusalOf(() =>
+          store.lease({ caller: 'kme-east', bytes: 100, readers: link, deadline: late + 300_000 }, late),
+        ),
+      ).toBe('exhausted');
+      const asked = T0 + HOUR - MIN_LEASE_LIFE_MS;
+      expect(
+        store.lease({ caller: 'kme-east', bytes: 100, readers: link, deadline: asked + 300_000 }, asked).ref
+          .notAfter,
+      ).toBe(T0 + HOUR);
+      // A short lease is served from it while its deadline falls before the pool's.
+      expect(
+        store.lease({ caller: 'kme-east', bytes: 100, readers: link, deadline: late + 5 }, late).ref.notAfter,
+      ).toBe(late + 5);
     });
 
     it('refuses when no pool has enough unused bytes', () => {

@@ -138,8 +138,11 @@ export class PoolStore {
       );
     }
     this.largestLease = Math.max(this.largestLease, request.bytes);
+    // Not from a pool about to be shredded: its shred deadline cuts the lease's, and the other reader's read
+    // then comes too late, burning the block after every other server's sample was taken for it.
+    const minLife = Math.min(MIN_LEASE_LIFE_MS, request.deadline - now, this.options.lifetimeMs / 2);
     const open = this.pools.filter(
-      (pool) => pool.shredAt > now && pool.bytes.length - pool.next >= request.bytes,
+      (pool) => pool.shredAt - now >= minLife && pool.bytes.length - pool.next >= request.bytes,
     );
     const pool =
       open.find((candidate) => candidate.shredAt >= request.deadline) ??
@@ -147,7 +150,12 @@ export class PoolStore {
         (best, each) => (!best || each.shredAt > best.shredAt ? each : best),
         undefined,
       );
-    if (!pool) throw new SampleRefusal('exhausted', `no pool has ${request.bytes} unused bytes; refilling`);
+    if (!pool) {
+      throw new SampleRefusal(
+        'exhausted',
+        `no pool has ${request.bytes} unused bytes for ${minLife} ms more; refilling`,
+      );
+    }
     const offset = pool.next;
     pool.next += request.bytes;
     const lease: Lease = {
@@ -311,6 +319,13 @@ export class PoolStore {
  * for the smallest block a network file allows, 256 bits).
  */
 export const MIN_LEASE_BYTES = 32;
+
+/**
+ * The least life a lease's pool must have left (or all the lease asked for, or half a pool's life when that is
+ * shorter): the other reader reads within moments of the metadata's arrival, and a minute covers a lagging
+ * replication, while a pool shredded sooner leaves samples that burn their block unread.
+ */
+export const MIN_LEASE_LIFE_MS = 60_000;
 
 /**
  * What a lease record costs in memory, about (its object, readers, read-by set and map entry): a KME may keep as
