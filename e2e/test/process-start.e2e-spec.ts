@@ -103,7 +103,7 @@ describe.each(apps)('the %s process', (app) => {
   });
 
   it.each(['DQKD_KEK', 'DQKD_KEK_FILE'])(
-    'refuses a keyring left a placeholder, in one line naming %s, with exit code 78',
+    'refuses a keyring left a placeholder, in one line naming %s (and the file), with exit code 78',
     async (variable) => {
       const file = path.join(site.dir, 'kek-placeholder');
       writeFileSync(file, 'REPLACE-ME: the keyring');
@@ -111,9 +111,10 @@ describe.each(apps)('the %s process', (app) => {
       const placeholder: Record<string, string> =
         variable === 'DQKD_KEK' ? { DQKD_KEK: 'REPLACE-ME: the keyring' } : { DQKD_KEK_FILE: file };
       const refused = AppProcess.start(app, { ...env, ...placeholder }, site.dir);
+      const named = variable === 'DQKD_KEK' ? variable : `${variable} (${file})`;
       await failsWithOneLine(
         refused,
-        `environment: ${variable}: entry 1 must start with a positive integer version`,
+        `environment: ${named}: entry 1 must start with a positive integer version`,
       );
       expect(await refused.exit()).toBe(EX_CONFIG);
     },
