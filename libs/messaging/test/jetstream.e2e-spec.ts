@@ -139,6 +139,53 @@ describe('JetStream across a restart of its server', () => {
     expect(nc.isClosed()).toBe(true);
   });
 
+  it('goes on consuming when its onError throws at a failed pull', async () => {
+    const { naming, consumer, topology } = workQueueTopology();
+    const subject = naming.subject('keys', 'assignments');
+    bus = await JetStreamBus.connect(
+      { servers: server.url, reconnectTimeWaitMs: 100, requestTimeoutMs: 2000 },
+      topology,
+    );
+    const consumed: string[] = [];
+    let told = 0;
+    await bus.consume(
+      consumer,
+      async (m) => {
+        consumed.push(text(m.data));
+        await m.ack();
+      },
+      {
+        onError: () => {
+          told += 1;
+          throw new Error('a reporter that fails');
+        },
+      },
+    );
+    // Its consumer deleted under it: the pull fails, and the bus provisions the consumer again.
+    const admin = await connect({ servers: server.url });
+    try {
+      await (await jetstreamManager(admin)).consumers.delete(consumer.stream, consumer.durable);
+    } finally {
+      await admin.close();
+    }
+    await waitFor(() => told > 0, 10_000, 'a failed pull told to onError');
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await bus.publish(subject, bytes('after'), { msgId: 'after' });
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(200);
+      }
+    }
+    await waitFor(
+      () => consumed.includes('after'),
+      15_000,
+      'the message published after the consumer came back',
+    );
+  });
+
   it('loses no acknowledged publish and resumes consuming once the server is back', async () => {
     const { naming, consumer, topology } = workQueueTopology();
     const subject = naming.subject('keys', 'assignments');

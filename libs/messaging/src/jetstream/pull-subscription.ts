@@ -74,7 +74,7 @@ export class PullSubscription implements Subscription {
       } catch (error) {
         // Disconnects and missed heartbeats end a pull; the next one resumes after a backoff. A deleted
         // consumer or stream ends every pull until afterFailedPull() has provisioned it again.
-        this.onError?.(error);
+        this.report(error);
         // Not while closing: a pull ended by close() is no sign of a lost consumer, and must not delay it.
         if (!this.stopping) await this.recovery.afterFailedPull();
         // close() may have come while afterFailedPull() ran: it cuts short only a pause already begun.
@@ -84,6 +84,18 @@ export class PullSubscription implements Subscription {
       } finally {
         this.batch = undefined;
       }
+    }
+  }
+
+  /**
+   * An onError that throws must not end this loop, whose promise nobody awaits until close(): its rejection
+   * would go unhandled and end the process, and the consumer would stop pulling meanwhile.
+   */
+  private report(error: unknown): void {
+    try {
+      this.onError?.(error);
+    } catch {
+      // Nothing else to tell it to.
     }
   }
 
