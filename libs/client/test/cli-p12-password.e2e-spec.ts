@@ -72,6 +72,8 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
   let kme: string;
   let p12: string;
   const callers: (string | undefined)[] = [];
+  /** Request bodies the KME received, in order. */
+  const bodies: string[] = [];
 
   /** A file holding `text`, for --p12-password-file. */
   async function passwordFile(name: string, text: string): Promise<string> {
@@ -97,6 +99,9 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
     await writeFile(p12, await protectedPkcs12(pki, 'sae-alice', PASSWORD));
     server = https.createServer(await readMutualTlsServerOptions(pki, 'kme-east'), (req, res) => {
       callers.push(certificateIdentity((req.socket as TLSSocket).getPeerCertificate()));
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => bodies.push(body));
       const refused = req.url?.endsWith('/enc_keys');
       res.writeHead(refused ? 400 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(refused ? REFUSAL : STATUS));
@@ -114,6 +119,7 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
 
   beforeEach(() => {
     callers.length = 0;
+    bodies.length = 0;
   });
 
   it('presents the certificate of a PKCS#12 opened with the password from --p12-password-file', async () => {
@@ -133,6 +139,14 @@ describe('the CLI with a password-protected PKCS#12 certificate', () => {
         'dqkd: the KME answered 400: not all extension_mandatory parameters are supported ' +
         '[{"extension_mandatory_unsupported":["abc_route_type"]}]\n',
     });
+  });
+
+  it('asks for the TTL of --ttl as a mandatory extension, so that a link allowing less refuses rather than cuts it', async () => {
+    const file = await passwordFile('right.pass', `${PASSWORD}\n`);
+    await run('enc', ['--p12', p12, '--p12-password-file', file, '--ttl', '600', '--number', '2']);
+    expect(bodies.map((body) => JSON.parse(body) as unknown)).toEqual([
+      { number: 2, extension_mandatory: [{ dqkd_ttl: 600 }] },
+    ]);
   });
 
   it('reads the password from standard input with --p12-password-file /dev/stdin', async () => {

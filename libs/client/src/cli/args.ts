@@ -76,7 +76,8 @@ options:
                       line (one trailing newline dropped; default: the empty password)
   --ca <file>         CA of the KME's certificate (default $DQKD_HOME/pki/ca.pem)
   --number <n> --size <bits> --ttl <seconds> --additional-slave <id>   enc options
-                      (--ttl: how long the slave may fetch the keys, 1 to ${MAX_TTL_SECONDS} s)
+                      (--ttl: how long the slave may fetch the keys, 1 to ${MAX_TTL_SECONDS} s; a KME
+                      whose link allows less refuses the request rather than shorten it)
   --master <id> --slave <id>   demo SAEs (default sae-alice and sae-bob)
   --json              print the ETSI JSON instead of a table
   --home <dir>        DQKD_HOME (default $DQKD_HOME or .dqkd, in the directory where npm start runs)`;

@@ -39,7 +39,9 @@ async function run(command: Exclude<CliCommand, { kind: 'help' }>): Promise<Outc
           additional_slave_SAE_IDs: command.additionalSlaves.length
             ? [...command.additionalSlaves]
             : undefined,
-          extension_optional: command.ttlSeconds ? [{ dqkd_ttl: command.ttlSeconds }] : undefined,
+          // Mandatory: a TTL the user gave is met or refused (400 naming it), never cut short to the link's
+          // longest without a word.
+          extension_mandatory: command.ttlSeconds ? [{ dqkd_ttl: command.ttlSeconds }] : undefined,
         });
         return done(command.json ? JSON.stringify(container, null, 2) : keysTable(container));
       } finally {
