@@ -2,13 +2,7 @@ import 'reflect-metadata';
 
 import * as path from 'node:path';
 
-import {
-  exitOnConfigError,
-  loadNetworkFile,
-  setVariables,
-  type NetworkConfig,
-  type ProcessConfig,
-} from '@dqkd/config';
+import { exitOnConfigError, loadNetworkFile, setVariables, type ProcessConfig } from '@dqkd/config';
 import {
   EmbeddedPostgresError,
   ensureKekFile,
@@ -27,6 +21,7 @@ import { AppModule as KeyGeneratorModule } from '@dqkd/key-generator/dist/app/ap
 import { AppModule as ReplicationModule } from '@dqkd/replication/dist/app/app.module';
 import { AppModule as TtlReaperModule } from '@dqkd/ttl-reaper/dist/app/app.module';
 
+import { banner } from './banner';
 import { assertPortsFree } from './free-ports';
 import { ensureNetworkFile } from './network-file';
 import { RESEND_WINDOW_MS, resendLost } from './resend-lost';
@@ -198,7 +193,9 @@ async function main(): Promise<void> {
     for (const kme of network.kmes) {
       await start(`api-gateway ${kme.id}`, kmeSpec('api-gateway', GatewayModule), sites.get(kme.id)!);
     }
-    printBanner(network, pki.dir, running, home === path.resolve('.dqkd') ? '' : ` --home ${home}`);
+    process.stdout.write(
+      banner(network, pki.dir, running, home === path.resolve('.dqkd') ? undefined : home),
+    );
   } catch (error) {
     // After a signal, whatever failed failed because the stop closed it: the stop is what was asked for.
     const signalledStop = stopping !== undefined;
@@ -219,37 +216,6 @@ function progress(line: string): void {
 
 function kmeSpec(app: string, module: { register(config: ProcessConfig): DynamicModule }): ProcessSpec {
   return { app, rootModule: (config) => module.register(config) };
-}
-
-function printBanner(
-  { kmes, saes }: NetworkConfig,
-  pkiDir: string,
-  running: readonly Running[],
-  homeFlag: string,
-): void {
-  const lines = [
-    '',
-    'DQKD is running: two sites on this machine, key material never crossing between them.',
-    '',
-    ...kmes.map(
-      (kme) =>
-        `  ${kme.id.padEnd(9)} ETSI GS QKD 014 API ${kme.apiUrl}  SAEs: ${saes
-          .filter((sae) => sae.kmeId === kme.id)
-          .map((sae) => sae.id)
-          .join(', ')}`,
-    ),
-    `  PKI        ${pkiDir} (ca.pem; <sae>.pem, <sae>.key, <sae>.p12 with an empty password)`,
-    '',
-    ...running.map(({ name, url }) => `  metrics ${name}: ${url}/metrics`),
-    '',
-    'Try it (Alice asks kme-east for a key for Bob; Bob fetches it from kme-west by its key_ID):',
-    `  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/sae-alice.pem --key ${pkiDir}/sae-alice.key \\`,
-    `       ${kmes[0]!.apiUrl}/api/v1/keys/sae-bob/enc_keys`,
-    `  npx dqkd demo${homeFlag}`,
-    '',
-    'Ctrl-C stops everything.',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** A failure the user can act on from its message alone (the files of DQKD_HOME, a stale server, a slow fill). */

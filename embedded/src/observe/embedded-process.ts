@@ -132,7 +132,12 @@ export class EmbeddedProcess {
   async running(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.includes('DQKD is running')) {
-      if (this.child.exitCode !== null) throw new Error(`the network stopped:\n${this.output}`);
+      // A launcher ended by a signal (killed, out of memory) has no exit code, only the signal.
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(
+          `the network stopped (${this.child.exitCode ?? this.child.signalCode}):\n${this.output}`,
+        );
+      }
       if (Date.now() > deadline) throw new Error(`not running after ${timeoutMs} ms:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
