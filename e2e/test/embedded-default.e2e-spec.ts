@@ -222,8 +222,8 @@ describe('the embedded default (npm start)', () => {
       // stops that Postgres under it.
       const pidFile = path.join(fresh, 'postgres', 'kme-east', 'postmaster.pid');
       await eventually(async () => existsSync(pidFile), 120_000, "kme-east's Postgres");
-      // Exit 1 before: Nest ended the process when the app it was creating lost its database. (Nest still logs
-      // that failure as an error line.)
+      // Exit 1 before: Nest ended the process when the app it was creating lost its database. (Nest still
+      // logs that failure as an error line.)
       expect(await network.stop('SIGINT', { group: true })).toBe(0);
       expect(network.output).toMatch(/stopping DQKD…\n(.*\n)*stopped\n$/);
       expect(network.output).not.toContain('ETSI GS QKD 014 API');

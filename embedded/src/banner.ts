@@ -32,8 +32,8 @@ export function banner(
 }
 
 /**
- * The curl line and the demo, for the first SAE of the first KME and the first SAE of another KME: the network
- * file of the home may have been edited since the example's Alice and Bob.
+ * The curl line and the demo, for the first SAE of the first KME and the first SAE of another KME: the
+ * network file of the home may have been edited since the example's Alice and Bob.
  */
 function tryIt(
   { kmes, saes }: Pick<NetworkConfig, 'kmes' | 'saes'>,

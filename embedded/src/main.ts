@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     LISTEN_HOST,
     network.kmes.map((kme) => Number(new URL(kme.apiUrl).port || 443)),
   );
-  // By name, so that a keyring the file does not hold is told with the file.
+  // By name, so that a damaged keyring is told with its file.
   const kekFile = ensureKekFile(home);
   const running: Running[] = [];
   const databases: EmbeddedPostgres[] = [];

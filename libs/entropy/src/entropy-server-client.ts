@@ -27,8 +27,9 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Below the entropy server's keep-alive timeout (10 s). */
 const IDLE_SOCKET_MS = 4_000;
 /**
- * Answers are a reference and one sealed sample in base64: the sample's bytes times 4/3, and this much for the
- * rest (envelope header, KEM ciphertext, signature, JSON). Anything larger is not an entropy server talking.
+ * Answers are a reference and one sealed sample in base64: the sample's bytes times 4/3, and this much for
+ * the rest (envelope header, KEM ciphertext, signature, JSON). Anything larger is not an entropy server
+ * talking.
  */
 const ANSWER_OVERHEAD_BYTES = 64 * 1024;
 

@@ -41,8 +41,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Ledger> {
   }
 
   const home = resolve(env.DQKD_HOME ?? '.dqkd');
-  const keyring =
-    keyringFromEnv(env) ?? Keyring.parse(readFileSync(ensureKekFile(home), 'utf8'), 'DQKD_KEK_FILE');
+  const keyring = keyringFromEnv(env) ?? homeKeyring(home);
   const postgres = await startEmbeddedPostgres({ dir: join(home, 'postgres'), name: options.name });
   try {
     return await open(postgres.url, keyring, {
@@ -135,4 +134,10 @@ function parseMigrate(value: string | undefined): boolean {
     return true;
   }
   throw new LedgerConfigError('DQKD_MIGRATE', `must be true or false, not ${JSON.stringify(value)}`);
+}
+
+/** The keyring of DQKD_HOME/kek, made on first use; a damaged one is told with its file. */
+function homeKeyring(home: string): Keyring {
+  const file = ensureKekFile(home);
+  return Keyring.parse(readFileSync(file, 'utf8'), `DQKD_KEK_FILE (${file})`);
 }

@@ -17,8 +17,9 @@ export interface SiteNaming {
 export const DEFAULT_PREFIX = 'dqkd';
 
 const lowerName = /^[a-z0-9][a-z0-9-]*$/;
-// No "-" in the prefix: streams write "-" and the separator alike as "_", so prefix dqkd-kme with site east and
-// prefix dqkd with site kme-east would both name DQKD_KME_EAST_OUT, and two networks would share a stream.
+// No "-" in the prefix: streams write "-" and the separator alike as "_", so prefix dqkd-kme with site east
+// and prefix dqkd with site kme-east would both name DQKD_KME_EAST_OUT, and two networks would share a
+// stream.
 const prefixName = /^[a-z0-9]+$/;
 const subjectToken = /^[a-z0-9][a-z0-9_-]*$/;
 

@@ -53,11 +53,11 @@ export async function startApp<Config extends RunnableConfig = ProcessConfig>(
 }
 
 /**
- * startApp, with the fields every log line of the app carries. With `exitOnFailure` (a process of its own), an
- * app that fails to start has its error logged and the process exits: 78 (EX_CONFIG) for a ConfigError met
+ * startApp, with the fields every log line of the app carries. With `exitOnFailure` (a process of its own),
+ * an app that fails to start has its error logged and the process exits: 78 (EX_CONFIG) for a ConfigError met
  * while starting (a keyring or certificate that does not parse, a ledger short of migrations), as for one
- * found before, 1 for anything else. Without it, a failure to create the app or to listen is the caller's (the
- * embedded launcher stops every app).
+ * found before, 1 for anything else. Without it, a failure to create the app or to listen is the caller's
+ * (the embedded launcher stops every app).
  */
 async function started<Config extends RunnableConfig>(
   spec: ProcessSpec<Config>,
@@ -81,9 +81,9 @@ async function started<Config extends RunnableConfig>(
       // No route reads a parsed body: health and metrics are GETs, and the ETSI routes read the raw bytes
       // themselves (any Content-Type is JSON there). Express's parsers would only cost time on every request.
       bodyParser: false,
-      // Never left to abort: Nest would exit 1 whatever the error, where a process of its own exits 78 for a
-      // ConfigError (see exit), and the embedded launcher stops every app it started, quietly when a Ctrl-C
-      // stopped the database of the app it was creating.
+      // Never left to abort: Nest would end the process whatever the error (process.abort() in Nest 12),
+      // where a process of its own exits 78 for a ConfigError (see exit), and the embedded launcher stops
+      // every app it started, quietly when a Ctrl-C stopped the database of the app it was creating.
       abortOnError: false,
     }).catch(exit);
     const { listenHost, healthPort } = config.env.http;
@@ -98,7 +98,8 @@ async function started<Config extends RunnableConfig>(
 /**
  * Runs one DQKD process: startApp, where a bad configuration exits 78 with one line per problem (on stderr
  * when found before the app starts, as a log line when found while it starts); then SIGTERM or SIGINT closes
- * the application, so in-flight work, NATS and the ledger shut down cleanly, and the process ends with code 0.
+ * the application, so in-flight work, NATS and the ledger shut down cleanly, and the process ends with code
+ * 0.
  */
 export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   spec: ProcessSpec<Config>,

@@ -103,9 +103,9 @@ const natsFiles = ['NATS_CREDS_FILE', 'NATS_TLS_CA_FILE', 'NATS_TLS_CERT_FILE', 
 export const natsEnv = z
   .object({
     NATS_URL: serviceUrls(['nats:', 'tls:'], true, ',').optional(),
-    // Subjects and streams are named `<prefix>.<kme>…`; test runs sharing one NATS each take their own. No "-":
-    // stream names write it as "_" like the separator, so prefix dqkd-kme with KME east would share the streams
-    // of prefix dqkd with KME kme-east.
+    // Subjects and streams are named `<prefix>.<kme>…`; test runs sharing one NATS each take their own. No
+    // "-": stream names write it as "_" like the separator, so prefix dqkd-kme with KME east would share the
+    // streams of prefix dqkd with KME kme-east.
     DQKD_SUBJECT_PREFIX: z
       .string()
       .regex(/^[a-z0-9]+$/, 'must be lower-case letters and digits only')

@@ -12,9 +12,9 @@ const DEPENDENCIES = ['ledger', 'bus', 'pools'];
 const CHECK_TIMEOUT_MS = 2000;
 
 /**
- * `dqkd_dependency_up{dependency}`: each readiness check's answer at every scrape. A process whose database or
- * NATS is out of reach keeps running and serving its metrics (only its readiness fails), and its other gauges
- * keep their last values, so without this no alert could see the outage.
+ * `dqkd_dependency_up{dependency}`: each readiness check's answer at every scrape. A process whose database
+ * or NATS is out of reach keeps running and serving its metrics (only its readiness fails), and its other
+ * gauges keep their last values, so without this no alert could see the outage.
  */
 export const dependencyGaugeProvider = gaugeProvider<[readonly ReadinessCheck[]]>({
   name: DEPENDENCY_UP,
@@ -31,11 +31,22 @@ export const dependencyGaugeProvider = gaugeProvider<[readonly ReadinessCheck[]]
   },
 });
 
+/**
+ * Checks still running, by check: a scrape that finds one (a database that does not answer, whose connect
+ * takes minutes to fail) waits on it rather than start another, so scrapes never pile checks up.
+ */
+const running = new WeakMap<ReadinessCheck, Promise<void>>();
+
 async function answers(check: ReadinessCheck): Promise<boolean> {
+  let pending = running.get(check);
+  if (pending === undefined) {
+    pending = check.check().finally(() => running.delete(check));
+    running.set(check, pending);
+  }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS)));
   try {
-    return await Promise.race([check.check().then(() => true as const), late]);
+    return await Promise.race([pending.then(() => true as const), late]);
   } catch {
     return false;
   } finally {

@@ -33,9 +33,9 @@ export interface PoolStoreOptions {
   /** The size of each pool: a larger lease could never be served, so it is refused as invalid. */
   readonly poolBytes: number;
   /**
-   * Pool bytes held at most (see canAddPool). One KME's samples not yet zeroed may take a quarter of them: a KME
-   * that leases without ever letting its samples be read twice holds its share until their deadlines, not the
-   * others'.
+   * Pool bytes held at most (see canAddPool). One KME's samples not yet zeroed may take a quarter of them: a
+   * KME that leases without ever letting its samples be read twice holds its share until their deadlines, not
+   * the others'.
    */
   readonly memoryBytes: number;
   /** Bytes one KME may lease a second (see LeaseRate). */
@@ -107,8 +107,9 @@ export class PoolStore {
   }
 
   /**
-   * First read. Takes the next unused bytes of the oldest pool that lives until the deadline, or else
-   * of the youngest pool with room, whose shred deadline then shortens the lease's `notAfter`.
+   * First read. Takes the next unused bytes of the oldest pool that lives until the deadline, or else of the
+   * youngest pool with room, whose shred deadline then shortens the lease's `notAfter`; never of a pool with
+   * less than MIN_LEASE_LIFE_MS left (or what the lease asks, or half a pool's life, when shorter).
    */
   lease(request: LeaseRequest, now: number): ServedSample {
     const problem = leaseProblem(request, now, this.options.poolBytes);
@@ -174,9 +175,10 @@ export class PoolStore {
   }
 
   /**
-   * Second read: only by a listed reader that has not read yet, only before the deadline, and only of a sample
-   * `leasedBy` leased: a target reads for the source its metadata names, so a KME cannot have it read (and use
-   * up) samples another KME leased for a link to the same target. Undefined from KMEs of earlier versions.
+   * Second read: only by a listed reader that has not read yet, only before the deadline, and only of a
+   * sample `leasedBy` leased: a target reads for the source its metadata names, so a KME cannot have it read
+   * (and use up) samples another KME leased for a link to the same target. Undefined from KMEs of earlier
+   * versions.
    */
   read(caller: string, location: SampleLocation, now: number, leasedBy: string | undefined): ServedSample {
     const pool = this.pools.find((each) => each.id === location.poolId);
@@ -228,9 +230,9 @@ export class PoolStore {
         if (lease.notAfter <= now) bytes += this.zeroLease(pool, offset, lease);
       }
       // Nothing left to read, and what was never leased is too short for the largest lease: its memory goes
-      // now rather than at its shred deadline. Leases are whole samples, so most pools keep such a tail (a 1 MiB
-      // pool serves 30 samples of a 256 kbit block); waiting for every byte to be leased kept them all an hour,
-      // and the memory filled up.
+      // now rather than at its shred deadline. Leases are whole samples, so most pools keep such a tail (one
+      // of 1 MiB serves 30 samples of a 256 kbit block); waiting for every byte to be leased kept them all an
+      // hour, and the memory filled up.
       const tail = pool.bytes.length - pool.next;
       if (pool.zeroedBytes === pool.next && tail < this.largestLease) {
         pool.bytes.fill(0, pool.next);
@@ -260,7 +262,8 @@ export class PoolStore {
 
   /**
    * Pools with room for the largest lease asked for so far and at least half their life ahead: what refilling
-   * keeps up. (Counting a pool with a few bytes left as fresh would stop refilling while every lease is refused.)
+   * keeps up. (Counting a pool with a few bytes left as fresh would stop refilling while every lease is
+   * refused.)
    */
   freshPools(now: number): number {
     const half = this.options.lifetimeMs / 2;
@@ -321,17 +324,17 @@ export class PoolStore {
 export const MIN_LEASE_BYTES = 32;
 
 /**
- * The least life a lease's pool must have left (or all the lease asked for, or half a pool's life when that is
- * shorter): the other reader reads within moments of the metadata's arrival, and a minute covers a lagging
+ * The least life a lease's pool must have left (or all the lease asked for, or half a pool's life when that
+ * is shorter): the other reader reads within moments of the metadata's arrival, and a minute covers a lagging
  * replication, while a pool shredded sooner leaves samples that burn their block unread.
  */
 export const MIN_LEASE_LIFE_MS = 60_000;
 
 /**
- * What a lease record costs in memory, about (its object, readers, read-by set and map entry): a KME may keep as
- * many records as its share of unread bytes would hold at this size. Records outlive their bytes until the pool
- * goes (a pool with one long lease in it stays to its shred deadline), so without this bound a KME leasing the
- * smallest samples and letting them expire could hold millions and exhaust the server's heap.
+ * What a lease record costs in memory, about (its object, readers, read-by set and map entry): a KME may keep
+ * as many records as its share of unread bytes would hold at this size. Records outlive their bytes until the
+ * pool goes (a pool with one long lease in it stays to its shred deadline), so without this bound a KME
+ * leasing the smallest samples and letting them expire could hold millions and exhaust the server's heap.
  */
 const RECORD_BYTES = 256;
 /** Records any KME may keep however small the pool memory: a test server's few kilobytes still serve a link. */

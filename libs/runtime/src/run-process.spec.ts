@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+
+import { startApp, type RunnableConfig } from './run-process';
+
+/** A module whose provider fails as the ledger's does when its database stops while the app is created. */
+@Module({
+  providers: [
+    {
+      provide: 'ledger',
+      useFactory: () => Promise.reject(new Error('Query runner already released')),
+    },
+  ],
+})
+class FailingModule {}
+
+describe('startApp', () => {
+  it("rejects with a provider's failure, leaving the process to its caller (the embedded launcher stops)", async () => {
+    const config: RunnableConfig = {
+      env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort: 0 } },
+    };
+    // Thrown, so that an exit or abort asked for ends the start-up with its own error rather than the process.
+    const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
+      throw new Error(`process.exit(${String(code)})`);
+    });
+    const abort = jest.spyOn(process, 'abort').mockImplementation(() => {
+      throw new Error('process.abort()');
+    });
+    try {
+      await expect(
+        startApp(
+          {
+            app: 'test',
+            rootModule: () => ({ module: FailingModule }),
+            loadConfig: () => config,
+            owner: () => 'x',
+          },
+          {},
+        ),
+      ).rejects.toThrow('Query runner already released');
+      // Nest left to abort ends the process (process.abort(), SIGABRT) instead.
+      expect(exit).not.toHaveBeenCalled();
+      expect(abort).not.toHaveBeenCalled();
+    } finally {
+      exit.mockRestore();
+      abort.mockRestore();
+    }
+  });
+});
