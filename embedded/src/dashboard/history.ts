@@ -7,6 +7,8 @@ export interface Snapshot {
 }
 
 export type Labels = Readonly<Record<string, string>>;
+/** One app, or several whose series add up (as a PromQL sum without a job selector adds them). */
+export type Apps = string | readonly string[];
 export type Point = readonly [at: number, value: number];
 export interface Series {
   readonly name: string;
@@ -21,12 +23,12 @@ export class History {
   constructor(readonly snapshots: readonly Snapshot[]) {}
 
   /** Sum of `name` over the apps of `app`, grouped by `by` (label names, `site` included), at each scrape. */
-  gauge(app: string, name: string, by: readonly string[], match: Labels = {}): Series[] {
+  gauge(app: Apps, name: string, by: readonly string[], match: Labels = {}): Series[] {
     return this.grouped(app, name, by, match, (value) => value);
   }
 
   /** Per-second increase of a counter between consecutive scrapes, grouped like `gauge`. */
-  rate(app: string, name: string, by: readonly string[], match: Labels = {}): Series[] {
+  rate(app: Apps, name: string, by: readonly string[], match: Labels = {}): Series[] {
     const totals = this.gauge(app, name, by, match);
     return totals.map(({ name: label, points }) => ({
       name: label,
@@ -63,16 +65,17 @@ export class History {
   }
 
   private grouped(
-    app: string,
+    app: Apps,
     name: string,
     by: readonly string[],
     match: Labels,
     value: (v: number) => number,
   ): Series[] {
     const groups = new Map<string, Point[]>();
+    const apps: readonly string[] = typeof app === 'string' ? [app] : app;
     for (const snapshot of this.snapshots) {
       const sums = new Map<string, number>();
-      for (const { endpoint, scrape } of snapshot.apps.filter((each) => each.endpoint.app === app)) {
+      for (const { endpoint, scrape } of snapshot.apps.filter((each) => apps.includes(each.endpoint.app))) {
         for (const sample of scrape.select(name, match)) {
           const labels: Labels = { site: endpoint.owner, server: endpoint.owner, ...sample.labels };
           const key = by

@@ -2,6 +2,7 @@ import type { History, Series } from './history';
 
 const SITE = ['site'];
 const SITE_LINK = ['site', 'link'];
+const SITE_ROUTE = ['site', 'route'];
 
 /**
  * What each panel of deploy/grafana/dqkd.json shows, computed from the scrapes as its PromQL would compute it
@@ -21,7 +22,11 @@ export const PANELS: Readonly<Record<string, (h: History) => Series[]>> = {
   'Blocks generated, regenerated, burned': (h) => [
     ...named(h.rate('key-generator', 'dqkd_blocks_generated_total', SITE), 'generated'),
     ...named(h.rate('replication', 'dqkd_blocks_regenerated_total', SITE), 'regenerated'),
-    ...named(h.rate('key-generator', 'dqkd_blocks_burned_total', ['site', 'reason']), 'burned'),
+    // Both count burns: the source's key-generator, and replication at either end (kcv mismatches, refusals).
+    ...named(
+      h.rate(['key-generator', 'replication'], 'dqkd_blocks_burned_total', ['site', 'reason']),
+      'burned',
+    ),
   ],
   // histogram_quantile(0.5 | 0.99, sum by (site, le) (rate(dqkd_replication_lag_seconds_bucket[…])))
   'Replication lag': (h) => [
@@ -37,9 +42,9 @@ export const PANELS: Readonly<Record<string, (h: History) => Series[]>> = {
   'ETSI responses by status': (h) => h.rate('api-gateway', 'dqkd_etsi_responses_total', ['site', 'status']),
   // 5xx rate / all rate, by (site, route)
   'ETSI 5xx ratio': (h) => {
-    const all = h.rate('api-gateway', 'dqkd_etsi_responses_total', SITE);
+    const all = h.rate('api-gateway', 'dqkd_etsi_responses_total', SITE_ROUTE);
     const errors = ['500', '503'].flatMap((status) =>
-      h.rate('api-gateway', 'dqkd_etsi_responses_total', SITE, { status }),
+      h.rate('api-gateway', 'dqkd_etsi_responses_total', SITE_ROUTE, { status }),
     );
     return all.map((series) => ({
       name: series.name,
@@ -74,10 +79,14 @@ export const PANELS: Readonly<Record<string, (h: History) => Series[]>> = {
       'blocks scrubbed',
     ),
   ],
-  // min by (site, certificate) (dqkd_certificate_not_after_timestamp_seconds) - time()
+  // min by (site, server, certificate) (dqkd_certificate_not_after_timestamp_seconds) - time(); an entropy
+  // server's site is its own ID here
   'Certificate time left': (h) =>
     h
-      .gauge('api-gateway', 'dqkd_certificate_not_after_timestamp_seconds', ['site', 'certificate'])
+      .gauge(['api-gateway', 'entropy-server'], 'dqkd_certificate_not_after_timestamp_seconds', [
+        'site',
+        'certificate',
+      ])
       .map((series) => ({
         name: series.name,
         points: series.points.map(([at, notAfter]) => [at, notAfter - at / 1000] as const),
