@@ -83,7 +83,11 @@ describe('the embedded default (npm start)', () => {
   async function demoAgrees(): Promise<void> {
     const cli = path.join(WORKSPACE, 'libs/client/bin/dqkd.js');
     const dqkd = (args: string[]) =>
-      spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env['PATH'] }, encoding: 'utf8' });
+      spawnSync(process.execPath, [cli, ...args], {
+        env: { PATH: process.env['PATH'] },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     const json = dqkd(['demo', '--home', home, '--json']);
     expect({ status: json.status, stderr: json.stderr }).toEqual({ status: 0, stderr: '' });
     const halves = JSON.parse(json.stdout) as Record<string, { keys: { key_ID: string; key: string }[] }>;

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { ConfigError, ENVIRONMENT, UnreachableServiceError, withoutPassword } from '@dqkd/config';
 import type { DataSource } from 'typeorm';
 
 import { ensureKekFile } from './crypto/kek-file';
-import { Keyring, keyringFromEnv } from './crypto/keyring';
+import { keyringFromEnv, keyringFromFile, type Keyring } from './crypto/keyring';
 import { createLedgerDataSource, pendingMigrations, runMigrations } from './data-source';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { LedgerConfigError } from './errors';
@@ -41,7 +40,7 @@ export async function openLedger(options: OpenLedgerOptions): Promise<Ledger> {
   }
 
   const home = resolve(env.DQKD_HOME ?? '.dqkd');
-  const keyring = keyringFromEnv(env) ?? homeKeyring(home);
+  const keyring = keyringFromEnv(env) ?? keyringFromFile(ensureKekFile(home));
   const postgres = await startEmbeddedPostgres({ dir: join(home, 'postgres'), name: options.name });
   try {
     return await open(postgres.url, keyring, {
@@ -134,10 +133,4 @@ function parseMigrate(value: string | undefined): boolean {
     return true;
   }
   throw new LedgerConfigError('DQKD_MIGRATE', `must be true or false, not ${JSON.stringify(value)}`);
-}
-
-/** The keyring of DQKD_HOME/kek, made on first use; a damaged one is told with its file. */
-function homeKeyring(home: string): Keyring {
-  const file = ensureKekFile(home);
-  return Keyring.parse(readFileSync(file, 'utf8'), `DQKD_KEK_FILE (${file})`);
 }

@@ -98,8 +98,8 @@ async function started<Config extends RunnableConfig>(
 /**
  * Runs one DQKD process: startApp, where a bad configuration exits 78 with one line per problem (on stderr
  * when found before the app starts, as a log line when found while it starts); then SIGTERM or SIGINT closes
- * the application, so in-flight work, NATS and the ledger shut down cleanly, and the process ends with code
- * 0.
+ * the application, so in-flight work, NATS and the ledger shut down cleanly, and the process ends with
+ * code 0.
  */
 export function runProcess<Config extends RunnableConfig = ProcessConfig>(
   spec: ProcessSpec<Config>,

@@ -36,20 +36,31 @@ export function keysTable(container: KeyContainer): string {
   ]);
 }
 
+/** Each key the master got, beside what the slave fetched under its key_ID ('' for nothing). */
+function pairs(master: KeyContainer, slave: KeyContainer): { id: string; sent: string; fetched: string }[] {
+  const fetched = new Map(slave.keys.map((key) => [key.key_ID, key.key]));
+  return master.keys.map((key) => ({
+    id: key.key_ID,
+    sent: key.key,
+    fetched: fetched.get(key.key_ID) ?? '',
+  }));
+}
+
 /** Whether the slave got every key the master got, each with the same material. */
 export function halvesAgree(master: KeyContainer, slave: KeyContainer): boolean {
-  const fetched = new Map(slave.keys.map((key) => [key.key_ID, key.key]));
-  return master.keys.length > 0 && master.keys.every((key) => fetched.get(key.key_ID) === key.key);
+  const both = pairs(master, slave);
+  return both.length > 0 && both.every(({ sent, fetched }) => fetched === sent);
 }
 
 /** The two halves of the demo: what the master got and what the slave fetched, key by key. */
 export function demoTable(master: KeyContainer, slave: KeyContainer): string {
-  const fetched = new Map(slave.keys.map((key) => [key.key_ID, key.key]));
   return table([
     ['key_ID', 'master got (base64)', 'slave got (base64)', 'same'],
-    ...master.keys.map((key) => {
-      const other = fetched.get(key.key_ID) ?? '';
-      return [key.key_ID, key.key, other, other === key.key ? 'yes' : 'NO'];
-    }),
+    ...pairs(master, slave).map(({ id, sent, fetched }) => [
+      id,
+      sent,
+      fetched,
+      fetched === sent ? 'yes' : 'NO',
+    ]),
   ]);
 }

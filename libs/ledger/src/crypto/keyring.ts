@@ -86,18 +86,19 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv): Keyring | undefined {
   if (inline !== undefined) {
     return Keyring.parse(inline, 'DQKD_KEK');
   }
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new LedgerConfigError(
-        'DQKD_KEK_FILE',
-        `cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
-      );
-    }
-    // The file too: an operator may not know which one the variable names (npm start's is DQKD_HOME/kek).
-    return Keyring.parse(text, `DQKD_KEK_FILE (${file})`);
+  return file === undefined ? undefined : keyringFromFile(file);
+}
+
+/** The keyring of a DQKD_KEK_FILE; a damaged one is told with the file too (npm start's is DQKD_HOME/kek). */
+export function keyringFromFile(file: string): Keyring {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new LedgerConfigError(
+      'DQKD_KEK_FILE',
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
+    );
   }
-  return undefined;
+  return Keyring.parse(text, `DQKD_KEK_FILE (${file})`);
 }

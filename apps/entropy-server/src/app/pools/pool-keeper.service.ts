@@ -1,4 +1,5 @@
 import { InjectMetric, type Counter, type Gauge } from '@dqkd/metrics';
+import { nextBackOffMs } from '@dqkd/runtime';
 import {
   Inject,
   Injectable,
@@ -106,7 +107,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
         this.updateGauge();
       } catch (error) {
         this.sourceFailures.inc();
-        const delayMs = Math.min(2 * (this.retry?.delayMs ?? SOURCE_RETRY_MIN_MS / 2), SOURCE_RETRY_MAX_MS);
+        const delayMs = nextBackOffMs(this.retry?.delayMs, SOURCE_RETRY_MIN_MS, SOURCE_RETRY_MAX_MS);
         this.retry = { at: Date.now() + delayMs, delayMs };
         const reason = error instanceof Error ? error.message : String(error);
         this.logger.error(`${reason}; trying again in ${delayMs} ms`);

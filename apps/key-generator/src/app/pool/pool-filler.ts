@@ -3,7 +3,7 @@ import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
 import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
 import { LEASE_MARGIN_MS, UNCONFIRMED_BURN_REASON, type Ledger, type Link } from '@dqkd/ledger';
 import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
-import { describeError } from '@dqkd/runtime';
+import { describeError, nextBackOffMs } from '@dqkd/runtime';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
@@ -101,7 +101,7 @@ export class PoolFiller {
 
   /** Holds the link back for twice its last delay (RETRY_MIN_MS at first, RETRY_MAX_MS at most); answers it. */
   private backOff(linkId: number): number {
-    const delayMs = Math.min(2 * (this.retries.get(linkId)?.delayMs ?? RETRY_MIN_MS / 2), RETRY_MAX_MS);
+    const delayMs = nextBackOffMs(this.retries.get(linkId)?.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
     this.retries.set(linkId, { at: Date.now() + delayMs, delayMs });
     return delayMs;
   }
