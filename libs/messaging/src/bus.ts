@@ -28,9 +28,6 @@ export interface Bus {
    * Several subscriptions with one durable name, in any process, share its messages.
    */
   consume(consumer: ConsumerSpec, handler: MessageHandler, options?: ConsumeOptions): Promise<Subscription>;
-  /** Answers requests on a subject; several responders share them, each request answered once. */
-  reply(subject: string, handler: ReplyHandler): Promise<Subscription>;
-  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /**
    * Resolves when the broker answers now (readiness probes); rejects while it is out of reach, or while a
    * stream or consumer deleted under the bus could not be provisioned again.
@@ -74,7 +71,6 @@ export interface BusMessage {
 }
 
 export type MessageHandler = (message: BusMessage) => Promise<void>;
-export type ReplyHandler = (payload: Uint8Array, subject: string) => Promise<Uint8Array>;
 
 export interface ConsumeOptions {
   /** Handlers running at once in this subscription (default 1). */

@@ -3,17 +3,7 @@
  * (or `instanceof`) instead of parsing messages from NATS.
  */
 export type BusErrorKind =
-  | 'closed'
-  | 'config'
-  | 'provision'
-  | 'register'
-  | 'no-stream'
-  | 'publish'
-  | 'unavailable'
-  | 'settle'
-  | 'request-timeout'
-  | 'no-responders'
-  | 'reply-failed';
+  'closed' | 'config' | 'provision' | 'register' | 'no-stream' | 'publish' | 'unavailable' | 'settle';
 
 export abstract class BusError extends Error {
   abstract readonly kind: BusErrorKind;
@@ -100,30 +90,5 @@ export class BusUnavailableError extends BusError {
     options?: ErrorOptions,
   ) {
     super(`could not connect to NATS at ${servers}`, options);
-  }
-}
-
-export class RequestTimeoutError extends BusError {
-  readonly kind = 'request-timeout';
-  constructor(
-    readonly subject: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`no reply on ${subject} within ${timeoutMs} ms`);
-  }
-}
-
-export class NoRespondersError extends BusError {
-  readonly kind = 'no-responders';
-  constructor(readonly subject: string) {
-    super(`nobody answers requests on ${subject}`);
-  }
-}
-
-/** The responder's handler threw; its reason stays on the responder's side. */
-export class ReplyFailedError extends BusError {
-  readonly kind = 'reply-failed';
-  constructor(readonly subject: string) {
-    super(`the responder on ${subject} failed`);
   }
 }

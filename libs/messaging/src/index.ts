@@ -6,7 +6,6 @@ export type {
   MessageHandler,
   PublishOptions,
   PublishReceipt,
-  ReplyHandler,
   Subscription,
 } from './bus';
 export { connectBus, type BusTarget } from './connect';

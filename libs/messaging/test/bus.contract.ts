@@ -1,8 +1,5 @@
 import {
-  NoRespondersError,
   NoStreamError,
-  ReplyFailedError,
-  RequestTimeoutError,
   type Bus,
   type BusMessage,
   type ConsumerSpec,
@@ -267,35 +264,6 @@ export function busContract(makeHarness: () => BusHarness): void {
       expect(all().sort()).toEqual([...bodies].sort());
       expect(seenBy.a.length).toBeGreaterThan(0);
       expect(seenBy.b.length).toBeGreaterThan(0);
-    });
-  });
-
-  describe('request and reply', () => {
-    const service = () => harness.naming.subject('entropy', 'status');
-
-    it('answers a request through one responder', async () => {
-      const bus = await connect();
-      await bus.reply(service(), async (payload) => bytes(text(payload).toUpperCase()));
-      expect(text(await bus.request(service(), bytes('ping'), 2000))).toBe('PING');
-    });
-
-    it('refuses a request nobody answers with NoRespondersError', async () => {
-      const bus = await connect();
-      await expect(bus.request(service(), bytes('ping'), 1000)).rejects.toBeInstanceOf(NoRespondersError);
-    });
-
-    it('refuses a request whose answer comes too late with RequestTimeoutError', async () => {
-      const bus = await connect();
-      await bus.reply(service(), async (payload) => (await sleep(600), payload));
-      await expect(bus.request(service(), bytes('ping'), 150)).rejects.toBeInstanceOf(RequestTimeoutError);
-    });
-
-    it('reports a responder that failed with ReplyFailedError', async () => {
-      const bus = await connect();
-      await bus.reply(service(), async () => {
-        throw new Error('entropy server down');
-      });
-      await expect(bus.request(service(), bytes('ping'), 2000)).rejects.toBeInstanceOf(ReplyFailedError);
     });
   });
 

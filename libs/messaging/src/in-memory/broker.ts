@@ -1,14 +1,9 @@
-import type { PublishReceipt, ReplyHandler } from '../bus';
+import type { PublishReceipt } from '../bus';
 import { BusProvisionError, NoStreamError } from '../errors';
 import { subjectMatches, subjectsOverlap } from '../subjects';
 import { assertWorkQueueConsumer, type ResolvedConsumer, type ResolvedStream } from '../topology';
 import { MemoryConsumer } from './memory-consumer';
 import { MemoryStream, type StoredMessage } from './memory-stream';
-
-interface Responder {
-  subject: string;
-  handler: ReplyHandler;
-}
 
 /**
  * Bytes a stream holds before it drops messages that every consumer and sourcing stream is done with, by
@@ -43,8 +38,6 @@ export class InMemoryBroker {
   private readonly consumers = new Map<string, MemoryConsumer>();
   /** Per sourcing stream and origin, the last origin sequence copied: `<stream>/<origin>` → sequence. */
   private readonly sourced = new Map<string, number>();
-  private responders: Responder[] = [];
-  private turn = 0;
   private readonly clock: () => number;
   private readonly keepFinishedBytes: number;
 
@@ -178,28 +171,10 @@ export class InMemoryBroker {
     }
   }
 
-  /** Registers a responder; the returned function removes it. */
-  addResponder(subject: string, handler: ReplyHandler): () => void {
-    const responder = { subject, handler };
-    this.responders.push(responder);
-    return () => {
-      this.responders = this.responders.filter((r) => r !== responder);
-    };
-  }
-
-  /** Like a NATS queue group: each request goes to one matching responder, in turn. */
-  responderFor(subject: string): ReplyHandler | undefined {
-    const matching = this.responders.filter((r) => subjectMatches(r.subject, subject));
-    if (matching.length === 0) return undefined;
-    this.turn = (this.turn + 1) % matching.length;
-    return matching[this.turn].handler;
-  }
-
   close(): void {
     this.consumers.forEach((c) => c.stop());
     this.consumers.clear();
     this.streams.clear();
     this.sourced.clear();
-    this.responders = [];
   }
 }

@@ -6,18 +6,11 @@ import {
   type MessageHandler,
   type PublishOptions,
   type PublishReceipt,
-  type ReplyHandler,
   type Subscription,
 } from '../bus';
 import { Dispatcher, dispatchOptions, type DispatchOptions, type Settlement } from '../delivery';
-import {
-  BusClosedError,
-  BusConfigError,
-  NoRespondersError,
-  ReplyFailedError,
-  RequestTimeoutError,
-} from '../errors';
-import { assertLiteralSubject, isValidSubject } from '../subjects';
+import { BusClosedError, BusConfigError } from '../errors';
+import { assertLiteralSubject } from '../subjects';
 import { resolveConsumer, resolveTopology, type ConsumerSpec, type Topology } from '../topology';
 import type { InMemoryBroker } from './broker';
 import type { Holder, MemoryConsumer } from './memory-consumer';
@@ -59,35 +52,6 @@ export class InMemoryBus implements Bus {
     const dispatch = dispatchOptions(options);
     const consumer = this.broker.provisionConsumer(resolveConsumer(spec));
     return this.track(new MemorySubscription(consumer, handler, dispatch, () => this.closed));
-  }
-
-  async reply(subject: string, handler: ReplyHandler): Promise<Subscription> {
-    this.assertOpen();
-    if (!isValidSubject(subject, { wildcards: true }))
-      throw new BusConfigError('subject', `"${subject}" is not a subject`);
-    const remove = this.broker.addResponder(subject, handler);
-    return this.track({ close: async () => remove() });
-  }
-
-  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    this.assertOpen();
-    assertLiteralSubject(subject);
-    const responder = this.broker.responderFor(subject);
-    if (!responder) throw new NoRespondersError(subject);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RequestTimeoutError(subject, timeoutMs)), timeoutMs);
-    });
-    const answer = responder(payload.slice(), subject).then(
-      (reply) => reply.slice(),
-      () => Promise.reject(new ReplyFailedError(subject)),
-    );
-    try {
-      return await Promise.race([answer, timeout]);
-    } finally {
-      clearTimeout(timer);
-      answer.catch(() => undefined);
-    }
   }
 
   close(options?: CloseOptions): Promise<void> {

@@ -4,14 +4,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import {
-  connect,
-  headers as natsHeaders,
-  RequestError,
-  TimeoutError,
-  type Msg,
-  type NatsConnection,
-} from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, RequestError, type NatsConnection } from '@nats-io/transport-node';
 
 import {
   DEFAULT_GRACE_MS,
@@ -21,7 +14,6 @@ import {
   type MessageHandler,
   type PublishOptions,
   type PublishReceipt,
-  type ReplyHandler,
   type Subscription,
 } from '../bus';
 import { dispatchOptions, settleWithin, type Settlement } from '../delivery';
@@ -30,14 +22,11 @@ import {
   BusConfigError,
   BusError,
   BusUnavailableError,
-  NoRespondersError,
   NoStreamError,
   PublishFailedError,
-  ReplyFailedError,
-  RequestTimeoutError,
   SettleFailedError,
 } from '../errors';
-import { assertLiteralSubject, isValidSubject } from '../subjects';
+import { assertLiteralSubject } from '../subjects';
 import {
   resolveConsumer,
   resolveTopology,
@@ -51,12 +40,7 @@ import { ensureConsumer, ensureCopiedStream, ensureStream } from './provision';
 import { PullSubscription } from './pull-subscription';
 import { Recovery } from './recovery';
 
-/** Every responder joins this queue group, so replicas share requests instead of all answering. */
-const REPLY_QUEUE = 'dqkd-responders';
-/** Set on an empty reply when the responder's handler threw. */
-const REPLY_FAILED_HEADER = 'Dqkd-Reply-Failed';
-
-/** The bus over NATS: JetStream for durable messages, core NATS for request/reply. */
+/** The bus over NATS JetStream: durable messages, shared by durable pull consumers. */
 export class JetStreamBus implements Bus {
   readonly durable = true;
   private closing: Promise<void> | undefined;
@@ -158,44 +142,6 @@ export class JetStreamBus implements Bus {
     return this.track(subscription);
   }
 
-  async reply(subject: string, handler: ReplyHandler): Promise<Subscription> {
-    this.assertOpen();
-    if (!isValidSubject(subject, { wildcards: true }))
-      throw new BusConfigError('subject', `"${subject}" is not a subject`);
-    const running = new Set<Promise<void>>();
-    const sub = this.nc.subscribe(subject, {
-      queue: REPLY_QUEUE,
-      callback: (error, msg) => {
-        if (error) return;
-        const task = answer(msg, handler).finally(() => running.delete(task));
-        running.add(task);
-      },
-    });
-    // The server must know the subscription before anyone is told it exists.
-    await this.nc.flush();
-    return this.track({
-      close: async (options?: CloseOptions) => {
-        await sub.drain();
-        await settleWithin([...running], options?.graceMs ?? DEFAULT_GRACE_MS);
-      },
-    });
-  }
-
-  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    this.assertOpen();
-    assertLiteralSubject(subject);
-    let reply: Msg;
-    try {
-      reply = await this.nc.request(subject, payload, { timeout: timeoutMs });
-    } catch (cause) {
-      if (noResponders(cause)) throw new NoRespondersError(subject);
-      if (timedOut(cause)) throw new RequestTimeoutError(subject, timeoutMs);
-      throw new BusUnavailableError(this.options.where, { cause });
-    }
-    if (reply.headers?.get(REPLY_FAILED_HEADER)) throw new ReplyFailedError(subject);
-    return reply.data;
-  }
-
   close(options?: CloseOptions): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -262,20 +208,6 @@ export class JetStreamBus implements Bus {
   }
 }
 
-async function answer(msg: Msg, handler: ReplyHandler): Promise<void> {
-  try {
-    msg.respond(await handler(msg.data, msg.subject));
-  } catch {
-    const headers = natsHeaders();
-    headers.set(REPLY_FAILED_HEADER, 'true');
-    try {
-      msg.respond(new Uint8Array(0), { headers });
-    } catch {
-      // The connection is closing: the requester's timeout tells it.
-    }
-  }
-}
-
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
@@ -284,8 +216,4 @@ function causes(error: unknown): unknown[] {
 
 function noResponders(error: unknown): boolean {
   return causes(error).some((e) => e instanceof RequestError && e.isNoResponders());
-}
-
-function timedOut(error: unknown): boolean {
-  return causes(error).some((e) => e instanceof TimeoutError);
 }
