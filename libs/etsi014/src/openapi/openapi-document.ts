@@ -18,7 +18,7 @@ const saeIdParameter = <Name extends 'slave_SAE_ID' | 'master_SAE_ID'>(name: Nam
     name,
     in: 'path',
     required: true,
-    description: `${description} URL-encoded. The ID of a peer KME is accepted too: the key is then for any SAE attached to it.`,
+    description,
     schema: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
   }) as const;
 
@@ -127,12 +127,21 @@ export const openApiDocument = {
       mutualTLS: {
         type: 'mutualTLS',
         description:
-          'A client certificate issued to the SAE by the network CA; its subject CN is the SAE ID.',
+          "A client certificate issued to the SAE by the network CA; its subject CN is the SAE's `certificate_cn` " +
+          'in the network file.',
       },
     },
     parameters: {
-      slave_SAE_ID: saeIdParameter('slave_SAE_ID', 'The slave SAE the keys are for,'),
-      master_SAE_ID: saeIdParameter('master_SAE_ID', 'The master SAE that asked for the keys,'),
+      slave_SAE_ID: saeIdParameter(
+        'slave_SAE_ID',
+        'The slave SAE the keys are for, URL-encoded. The ID of a peer KME is accepted too: the keys are then for ' +
+          'any one SAE attached to it.',
+      ),
+      master_SAE_ID: saeIdParameter(
+        'master_SAE_ID',
+        "The master SAE that asked for the keys, URL-encoded. The ID of the master's KME is accepted too: the " +
+          'keys may then come from any SAE attached to it.',
+      ),
       number: {
         name: 'number',
         in: 'query',

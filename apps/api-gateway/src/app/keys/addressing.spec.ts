@@ -97,14 +97,13 @@ describe('resolvePeerKme', () => {
 });
 
 describe('requestLimits', () => {
-  const maxSaeIdCount = (target: string, pathId: string) =>
-    requestLimits(network, 'kme-east', target, pathId)?.maxSaeIdCount;
+  const maxSaeIdCount = (target: string) => requestLimits(network, 'kme-east', target)?.maxSaeIdCount;
 
-  it('caps max_SAE_ID_count at the SAEs of the target KME a request can add to the slave', () => {
+  it('caps max_SAE_ID_count at the SAEs of the target KME but one, whether the path names an SAE or the KME', () => {
     expect(network.linkLimits('kme-east', 'kme-west')?.maxSaeIdCount).toBe(8);
-    expect(maxSaeIdCount('kme-west', 'sae-bob')).toBe(1);
-    expect(maxSaeIdCount('kme-west', 'kme-west')).toBe(2);
-    expect(maxSaeIdCount('kme-north', 'sae-dave')).toBe(0);
+    // Beside sae-bob only sae-carol; beside kme-west one of them, so that the other can take the KME's entry.
+    expect(maxSaeIdCount('kme-west')).toBe(1);
+    expect(maxSaeIdCount('kme-north')).toBe(0);
   });
 
   it('keeps the link limit when it is the lower, and every other limit as it is', () => {
@@ -113,9 +112,8 @@ describe('requestLimits', () => {
       { ...network, linkLimits: () => limits } as typeof network,
       'kme-east',
       'kme-west',
-      'kme-west',
     );
     expect(capped).toEqual(limits);
-    expect(requestLimits(network, 'kme-east', 'kme-mars', 'sae-bob')).toBeUndefined();
+    expect(requestLimits(network, 'kme-east', 'kme-mars')).toBeUndefined();
   });
 });

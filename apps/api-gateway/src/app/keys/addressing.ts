@@ -47,19 +47,20 @@ export function resolvePeerKme(
 }
 
 /**
- * The limits of a request from this KME to the slave `pathId` names on `targetKmeId`: the link's, with
- * max_SAE_ID_count capped at the SAEs a request can add (those of the target KME other than the slave), so
- * that status advertises what enc_keys then accepts. Undefined when the link is unknown.
+ * The limits of a request from this KME to `targetKmeId`: the link's, with max_SAE_ID_count capped at the SAEs
+ * a request can add, so that status advertises what enc_keys then accepts. That is every SAE of the target KME
+ * but one: the slave the path names, or, when the path names the KME, the SAE left to take the KME's entry (a
+ * request naming them all would make a key whose KME entry nobody can claim, its material kept to its deadline).
+ * Undefined when the link is unknown.
  */
 export function requestLimits(
   network: NetworkConfig,
   selfKmeId: string,
   targetKmeId: string,
-  pathId: string,
 ): LinkLimits | undefined {
   const limits = network.linkLimits(selfKmeId, targetKmeId);
   if (limits === undefined) return undefined;
-  const nameable = network.saesOf(targetKmeId).filter((sae) => sae.id !== pathId).length;
+  const nameable = Math.max(network.saesOf(targetKmeId).length - 1, 0);
   return { ...limits, maxSaeIdCount: Math.min(limits.maxSaeIdCount, nameable) };
 }
 

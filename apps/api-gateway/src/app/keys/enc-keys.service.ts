@@ -36,7 +36,7 @@ export class EncKeysService {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
     if (!target.ok) return target;
-    const limits = requestLimits(network, kme.id, target.value, pathId);
+    const limits = requestLimits(network, kme.id, target.value);
     if (limits === undefined || network.kme(target.value) === undefined)
       return fail({ kind: 'server-error' });
     const request =

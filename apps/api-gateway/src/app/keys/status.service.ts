@@ -17,7 +17,7 @@ export class StatusService {
     const { network, kme } = this.config;
     const target = resolvePeerKme(network, kme.id, pathId, 'slave_SAE_ID');
     if (!target.ok) return target;
-    const limits = requestLimits(network, kme.id, target.value, pathId);
+    const limits = requestLimits(network, kme.id, target.value);
     if (limits === undefined) return fail({ kind: 'server-error' });
     const link = await this.ledger.links.find(kme.id, target.value);
     const readyBits = link === undefined ? 0 : await this.ledger.blocks.readyBits(link.id);
