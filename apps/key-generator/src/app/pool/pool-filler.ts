@@ -14,7 +14,8 @@ import { blocksToGenerate, whileUnanswered, withShortage } from './watermarks';
  * After a round whose blocks failed (no samples from every entropy server, or a block that could not be sealed
  * or stored), a link waits this long before it tries again, doubling up to RETRY_MAX_MS: each try leases a
  * sample from every server, so retrying every round would drain the servers' pools (and this KME's share of
- * them) for nothing.
+ * them) for nothing. A link whose ledger work failed waits as well: a database that is down would otherwise
+ * have every round log the same error.
  */
 const RETRY_MIN_MS = 1_000;
 /** How long a gateway's shortage counts: a waiting request is answered within 2 s, and said again meanwhile. */
@@ -41,8 +42,8 @@ export interface PoolFillerParts {
  */
 export class PoolFiller {
   private stopping = false;
-  /** Links whose last try failed: when to try again, and how long the last wait was. */
-  private readonly retries = new Map<number, { readonly at: number; readonly delayMs: number }>();
+  /** Links (by target KME) whose last try failed: when to try again, and how long the last wait was. */
+  private readonly retries = new Map<string, { readonly at: number; readonly delayMs: number }>();
   /**
    * The largest request each link's pool could not cover, announced by a gateway since this replica last
    * filled it, and when: a gateway says it again while its request waits, so an older one is over (served,
@@ -76,10 +77,17 @@ export class PoolFiller {
     let made = 0;
     for (const link of config.network.linksFrom(config.kme.id)) {
       if (this.stopping) break;
+      if (Date.now() < (this.retries.get(link.target)?.at ?? 0)) continue;
+      const held = this.retries.get(link.target);
       try {
         made += await this.fillLink(link);
+        // A try that went through ends the link's waits, unless it set another (blocks that failed, a probe).
+        if (this.retries.get(link.target) === held) this.retries.delete(link.target);
       } catch (error) {
-        logger.error(`link ${link.source} → ${link.target}: ${describeError(error)}`);
+        const delayMs = this.backOff(link.target);
+        logger.error(
+          `link ${link.source} → ${link.target}: ${describeError(error)}; trying again in ${delayMs} ms`,
+        );
       }
     }
     await this.burnUnconfirmed();
@@ -93,16 +101,15 @@ export class PoolFiller {
       linkConfig.target,
       config.network.blast.blockBits,
     );
-    if (Date.now() < (this.retries.get(link.id)?.at ?? 0)) return 0;
     // One generator of the site at a time fills a link; the others find it taken and leave it.
     const filled = await ledger.exclusively(`fill link ${link.id}`, () => this.fill(link, linkConfig));
     return filled.ran ? filled.value : 0;
   }
 
   /** Holds the link back for twice its last delay (RETRY_MIN_MS at first, RETRY_MAX_MS at most); answers it. */
-  private backOff(linkId: number): number {
-    const delayMs = nextBackOffMs(this.retries.get(linkId)?.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
-    this.retries.set(linkId, { at: Date.now() + delayMs, delayMs });
+  private backOff(target: string): number {
+    const delayMs = nextBackOffMs(this.retries.get(target)?.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
+    this.retries.set(target, { at: Date.now() + delayMs, delayMs });
     return delayMs;
   }
 
@@ -123,7 +130,7 @@ export class PoolFiller {
         const reason: unknown = failure.reason;
         // Entropy servers come back on their own, and so does a database that refused writes; a later round
         // tries again.
-        const delayMs = this.backOff(link.id);
+        const delayMs = this.backOff(link.targetKmeId);
         const line = `link ${link.sourceKmeId} → ${link.targetKmeId}: ${describeError(reason)}; trying again in ${delayMs} ms`;
         if (reason instanceof EntropyUnavailable) this.parts.logger.warn(line);
         else this.parts.logger.error(line);
@@ -131,8 +138,7 @@ export class PoolFiller {
       }
       // A probe is spaced like a retry: a target that rejects blocks settles each within moments, and probing
       // it every round would still hold samples at every server until their deadline.
-      if (answer?.unanswered) this.backOff(link.id);
-      else this.retries.delete(link.id);
+      if (answer?.unanswered) this.backOff(link.targetKmeId);
     }
     if (made > 0) {
       this.parts.logger.log(

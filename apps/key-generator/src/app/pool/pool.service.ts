@@ -1,7 +1,11 @@
 import type { Ledger } from '@dqkd/ledger';
+import { describeError, nextBackOffMs } from '@dqkd/runtime';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
 import type { PoolFiller } from './pool-filler';
+
+const PAUSE_MIN_MS = 1_000;
+const PAUSE_MAX_MS = 30_000;
 
 /**
  * Runs the filler on a timer, one round at a time, and at once when a gateway of the site announces a
@@ -11,6 +15,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopListening: (() => Promise<void>) | undefined;
+  /** After a round that failed: no round before `until`; the wait doubles while rounds keep failing. */
+  private pause: { until: number; delayMs: number | undefined } = { until: 0, delayMs: undefined };
 
   constructor(
     private readonly filler: PoolFiller,
@@ -37,13 +43,19 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private tick(): void {
-    if (this.running) return;
+    if (this.running || Date.now() < this.pause.until) return;
     this.running = this.filler
       .round()
       .then(
-        () => undefined,
-        (error: unknown) =>
-          this.logger.error(`pool fill failed: ${error instanceof Error ? error.message : String(error)}`),
+        () => {
+          this.pause = { until: 0, delayMs: undefined };
+        },
+        (error: unknown) => {
+          // The ledger is down (a round's own failures are the links'): every tick would log it again.
+          const delayMs = nextBackOffMs(this.pause.delayMs, PAUSE_MIN_MS, PAUSE_MAX_MS);
+          this.pause = { until: Date.now() + delayMs, delayMs };
+          this.logger.error(`pool fill failed: ${describeError(error)}; trying again in ${delayMs} ms`);
+        },
       )
       .finally(() => (this.running = undefined));
   }
