@@ -180,6 +180,25 @@ describe('ttl-reaper', () => {
     );
   });
 
+  it('deletes audit events past the retention (90 days by default), and keeps younger ones', async () => {
+    const tag = `audit-${randomUUID()}`;
+    for (const age of ['100 days', '89 days'])
+      await east.manager.query(
+        `INSERT INTO audit_events (event, reason, occurred_at) VALUES ('block-burned', $1, now() - $2::interval)`,
+        [tag, age],
+      );
+    const ages = async () =>
+      (
+        (await east.manager.query(
+          `SELECT extract(day FROM now() - occurred_at)::int AS days FROM audit_events WHERE reason = $1`,
+          [tag],
+        )) as { days: number }[]
+      ).map((row) => row.days);
+    const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '600000' });
+    await reaper.waitFor('audit event(s) older than 90 days (DQKD_AUDIT_RETENTION_DAYS)');
+    expect(await ages()).toEqual([89]);
+  });
+
   it("zeroes a recorded key's bits in the target's copy of its block, and no other bit", async () => {
     const { blockId, material, keyId } = await targetKey(new Date(Date.now() + 3_600_000));
     const reaper = await startReaper({ DQKD_REAPER_INTERVAL_MS: '100' });

@@ -43,7 +43,13 @@ export { openLedger, type OpenLedgerOptions } from './open-ledger';
 export { segmentsAt } from './segments';
 export { applyAssignment, type ApplyAssignmentResult, type KeyAssignment } from './store/assignment';
 export { HeldReservations } from './store/held-reservations';
-export { type AuditEvent, type AuditEventKind, AuditTrail, type StoredAuditEvent } from './store/audit-trail';
+export {
+  AUDIT_FLOOR_DAYS,
+  type AuditEvent,
+  type AuditEventKind,
+  AuditTrail,
+  type StoredAuditEvent,
+} from './store/audit-trail';
 export {
   BlockStore,
   LEASE_MARGIN_MS,

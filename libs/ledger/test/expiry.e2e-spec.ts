@@ -20,6 +20,32 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
     slaves: [{ kind: 'sae' as const, id: 'sae-bob' }],
   });
 
+  it('prunes audit events past the retention, oldest first and at most a batch, by the database clock', async () => {
+    const { ledger } = context();
+    const tag = randomUUID();
+    // Ten and nine days old, and one just inside eight days: with eight days' retention the first two go.
+    for (const age of ['10 days', '9 days', '7 days 23 hours'])
+      await ledger.manager.query(
+        `INSERT INTO audit_events (event, reason, occurred_at) VALUES ('block-burned', $1, now() - $2::interval)`,
+        [tag, age],
+      );
+    /** The ages in whole days of this test's events left, oldest first. */
+    const left = async () =>
+      (
+        (await ledger.manager.query(
+          `SELECT extract(day FROM now() - occurred_at)::int AS days FROM audit_events WHERE reason = $1
+           ORDER BY occurred_at`,
+          [tag],
+        )) as { days: number }[]
+      ).map((row) => row.days);
+    // Other tests' events are all younger: only these can go.
+    expect(await ledger.audit.prune(8, 1)).toBe(1);
+    expect(await left()).toEqual([9, 7]);
+    expect(await ledger.audit.prune(8, 1000)).toBe(1);
+    expect(await left()).toEqual([7]);
+    expect(await ledger.audit.prune(8, 1000)).toBe(0);
+  });
+
   it('deletes expired keys and blocks with their material and answers the counts', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 512);

@@ -37,6 +37,7 @@ const MIGRATIONS = [
   'InboxPerSender1767398400000',
   'KeyGroupBitsZeroed1767484800000',
   'BusStreams1767571200000',
+  'AuditRetention1767657600000',
 ];
 
 /** Reverts the newest migrations until `name` is the last one applied. */
@@ -116,7 +117,7 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       await runMigrations(dataSource);
       expect(await pendingMigrations(dataSource)).toEqual([]);
       await revertTo(dataSource, 'InboxPerSender1767398400000');
-      expect(await pendingMigrations(dataSource)).toEqual(MIGRATIONS.slice(-2));
+      expect(await pendingMigrations(dataSource)).toEqual(MIGRATIONS.slice(-3));
     }));
 
   it('lets exactly one of several replicas migrating at once apply the migrations', async () => {
@@ -244,13 +245,32 @@ describe.each(DATABASE_MODES)('ledger migrations on %s', (mode) => {
       expect(await dataSource.query(`SELECT id FROM key_groups`)).toEqual([{ id: groupId }]);
     }));
 
-  it('keeps the audit trail append-only even for raw SQL', () =>
+  it('keeps the audit trail append-only even for raw SQL, but for events older than a week', () =>
     withLedgerDatabase(async (dataSource) => {
       await runMigrations(dataSource);
       await dataSource.query(`INSERT INTO audit_events (event, bits) VALUES ('block-burned', 8)`);
+      await dataSource.query(
+        `INSERT INTO audit_events (event, bits, occurred_at) VALUES ('block-burned', 64, now() - interval '8 days')`,
+      );
       await expect(dataSource.query(`UPDATE audit_events SET bits = 16`)).rejects.toThrow(/append-only/);
-      await expect(dataSource.query(`DELETE FROM audit_events`)).rejects.toThrow(/append-only/);
+      await expect(dataSource.query(`DELETE FROM audit_events`)).rejects.toThrow(
+        /append-only: only events older than 7 days may be deleted/,
+      );
       await expect(dataSource.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
-      expect(await dataSource.query(`SELECT bits FROM audit_events`)).toEqual([{ bits: '8' }]);
+      const bits = async () =>
+        ((await dataSource.query(`SELECT bits FROM audit_events ORDER BY bits`)) as { bits: string }[]).map(
+          (row) => row.bits,
+        );
+      expect(await bits()).toEqual(['8', '64']);
+
+      // Before AuditRetention no event could be deleted.
+      await revertLastMigration(dataSource);
+      await expect(dataSource.query(`DELETE FROM audit_events WHERE bits = 64`)).rejects.toThrow(
+        /append-only/,
+      );
+      await runMigrations(dataSource);
+      await dataSource.query(`DELETE FROM audit_events WHERE bits = 64`);
+      await expect(dataSource.query(`UPDATE audit_events SET bits = 16`)).rejects.toThrow(/append-only/);
+      expect(await bits()).toEqual(['8']);
     }));
 });

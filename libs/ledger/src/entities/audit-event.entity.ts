@@ -1,12 +1,13 @@
-import { Check, Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 import type { AuditEventKind } from '../store/audit-trail';
 
 /**
- * One entry of the audit trail. The table is append-only: triggers refuse UPDATE, DELETE and TRUNCATE, so
- * saving a loaded entity again fails by design.
+ * One entry of the audit trail. The table is append-only: triggers refuse UPDATE and TRUNCATE, and DELETE of
+ * an event younger than a week (the reaper's retention), so saving a loaded entity again fails by design.
  */
 @Entity({ name: 'audit_events' })
+@Index('audit_events_occurred_at', ['occurredAt'])
 @Check(
   'audit_events_event_known',
   `event IN ('block-stored', 'block-ready', 'block-burned', 'block-expired', 'key-issued', 'key-delivered', 'key-expired')`,

@@ -3,6 +3,7 @@ import { KeyGroups1767312000000 } from './1767312000000-key-groups';
 import { InboxPerSender1767398400000 } from './1767398400000-inbox-per-sender';
 import { KeyGroupBitsZeroed1767484800000 } from './1767484800000-key-group-bits-zeroed';
 import { BusStreams1767571200000 } from './1767571200000-bus-streams';
+import { AuditRetention1767657600000 } from './1767657600000-audit-retention';
 
 /** Every ledger migration, oldest first. */
 export const LEDGER_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const LEDGER_MIGRATIONS = [
   InboxPerSender1767398400000,
   KeyGroupBitsZeroed1767484800000,
   BusStreams1767571200000,
+  AuditRetention1767657600000,
 ];

@@ -2,6 +2,9 @@ import { EntityManager } from 'typeorm';
 
 import { rows } from './sql';
 
+/** Events younger than this the table's trigger refuses to delete (migration AuditRetention1767657600000). */
+export const AUDIT_FLOOR_DAYS = 7;
+
 export type AuditEventKind =
   | 'block-stored'
   | 'block-ready'
@@ -42,7 +45,10 @@ interface AuditRow {
   reason: string | null;
 }
 
-/** The append-only audit trail; the table refuses updates and deletes, so history cannot be rewritten. */
+/**
+ * The append-only audit trail: the table refuses updates, and deletes of events younger than a week, so recent
+ * history cannot be rewritten; older events go once they are past the site's retention (prune).
+ */
 export class AuditTrail {
   constructor(private readonly manager: EntityManager) {}
 
@@ -83,5 +89,19 @@ export class AuditTrail {
       bits: row.bits === null ? null : Number(row.bits),
       reason: row.reason,
     }));
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest events that occurred more than `retentionDays` ago by the database's
+   * clock, the clock its trigger judges by; answers how many. `retentionDays` must be at least AUDIT_FLOOR_DAYS.
+   */
+  async prune(retentionDays: number, limit: number): Promise<number> {
+    const deleted = await this.manager.query(
+      `DELETE FROM audit_events WHERE id IN (
+         SELECT id FROM audit_events WHERE occurred_at < now() - $1 * interval '1 day'
+         ORDER BY occurred_at LIMIT $2)`,
+      [retentionDays, limit],
+    );
+    return (deleted as [unknown, number])[1];
   }
 }

@@ -9,7 +9,15 @@ describe('reaper settings', () => {
       targetGraceMs: 3_600_000,
       batchSize: 1000,
       inboxRetentionMs: 10_800_000,
+      auditRetentionDays: 90,
     });
+  });
+
+  it('keeps audit events at least the week the ledger refuses to delete within', () => {
+    expect(reaperSettings({ DQKD_AUDIT_RETENTION_DAYS: '7' }).auditRetentionDays).toBe(7);
+    expect(() => reaperSettings({ DQKD_AUDIT_RETENTION_DAYS: '6' })).toThrow(
+      /DQKD_AUDIT_RETENTION_DAYS.*from 7 to 36500/,
+    );
   });
 
   it('refuses to forget processed messages while a stream may still redeliver them', () => {

@@ -1,5 +1,6 @@
 import { ConfigError, ENVIRONMENT, type Environment } from '@dqkd/config';
 import { MAX_TTL_SECONDS } from '@dqkd/etsi014';
+import { AUDIT_FLOOR_DAYS } from '@dqkd/ledger';
 
 export interface ReaperSettings {
   /** Time between rounds (ms). */
@@ -15,6 +16,11 @@ export interface ReaperSettings {
   readonly batchSize: number;
   /** Inbox entries older than this are forgotten; longer than any redelivery (the streams keep 2 h). */
   readonly inboxRetentionMs: number;
+  /**
+   * Audit events older than this many days are deleted; the ledger refuses to delete younger than a week. Keep
+   * an archive (a copy of the older rows) where the events must outlive it.
+   */
+  readonly auditRetentionDays: number;
 }
 
 /** A key's TTL at most (dqkd_ttl): the grace that keeps every key decodable through any delay that it outlives. */
@@ -25,6 +31,7 @@ const VARIABLES: Record<keyof ReaperSettings, [name: string, fallback: number, m
   targetGraceMs: ['DQKD_TARGET_GRACE_MS', LONGEST_TTL_MS, 0, LONGEST_TTL_MS],
   batchSize: ['DQKD_REAPER_BATCH_SIZE', 1000, 1, 100_000],
   inboxRetentionMs: ['DQKD_INBOX_RETENTION_MS', 3 * 3_600_000, 2 * 3_600_000, 30 * 24 * 3_600_000],
+  auditRetentionDays: ['DQKD_AUDIT_RETENTION_DAYS', 90, AUDIT_FLOOR_DAYS, 36_500],
 };
 
 /** The reaper's tuning from the environment, every value a bounded integer; a bad one stops the process. */

@@ -81,12 +81,29 @@ export class ReaperService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.ledger.inbox.prune(retainedSince);
     // On the in-process bus every enc_keys batch adds a row.
     await this.inBatches(async () => (await this.ledger.outbox.prune(retainedSince, batchSize)) >= batchSize);
+    await this.pruneAudit();
     if (total.keys + total.blocks + total.reservations > 0) {
       this.logger.log(
         `reaped ${total.keys} expired key(s), ${total.blocks} block(s) and ${total.reservations} reservation(s)`,
       );
     }
     return total;
+  }
+
+  /** Deletes audit events past the retention, so that the trail stops growing once it covers that time. */
+  private async pruneAudit(): Promise<void> {
+    const { auditRetentionDays, batchSize } = this.settings;
+    let deleted = 0;
+    await this.inBatches(async () => {
+      const pruned = await this.ledger.audit.prune(auditRetentionDays, batchSize);
+      deleted += pruned;
+      return pruned >= batchSize;
+    });
+    if (deleted > 0) {
+      this.logger.log(
+        `deleted ${deleted} audit event(s) older than ${auditRetentionDays} days (DQKD_AUDIT_RETENTION_DAYS)`,
+      );
+    }
   }
 
   /** Runs `batch` until it answers that it found less than a full batch, at most MAX_BATCHES_PER_ROUND times. */
