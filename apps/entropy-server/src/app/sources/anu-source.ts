@@ -1,5 +1,5 @@
 import { getJson } from './http-fetch';
-import { RandomSourceFailed, type RandomSource } from './random-source';
+import { filledBuffer, RandomSourceFailed, type RandomSource } from './random-source';
 
 /** The ANU QRNG API caps one request at 1024 numbers. */
 const MAX_LENGTH = 1024;
@@ -16,14 +16,16 @@ export class AnuSource implements RandomSource {
     private readonly apiKey: string,
   ) {}
 
-  async read(bytes: number): Promise<Uint8Array> {
-    const out = new Uint8Array(bytes);
-    for (let filled = 0; filled < bytes;) {
-      const length = Math.min(MAX_LENGTH, bytes - filled);
-      out.set(await this.fetchBytes(length), filled);
-      filled += length;
-    }
-    return out;
+  read(bytes: number): Promise<Uint8Array> {
+    return filledBuffer(bytes, async (out) => {
+      for (let filled = 0; filled < bytes;) {
+        const length = Math.min(MAX_LENGTH, bytes - filled);
+        const chunk = await this.fetchBytes(length);
+        out.set(chunk, filled);
+        chunk.fill(0);
+        filled += length;
+      }
+    });
   }
 
   async close(): Promise<void> {}

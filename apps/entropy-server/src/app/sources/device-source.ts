@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 
-import { RandomSourceFailed, type RandomSource } from './random-source';
+import { filledBuffer, RandomSourceFailed, type RandomSource } from './random-source';
 
 /**
  * A hardware RNG device such as `/dev/hwrng`, or a file of random bytes. Reads go on from where the last
@@ -16,22 +16,20 @@ export class DeviceSource implements RandomSource {
 
   async read(bytes: number): Promise<Uint8Array> {
     const handle = await this.opened();
-    const out = new Uint8Array(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await handle.read(out, filled, bytes - filled, null));
-      } catch (error) {
-        throw new RandomSourceFailed(this.name, 'read failed', { cause: error });
+    return filledBuffer(bytes, async (out) => {
+      for (let filled = 0; filled < bytes;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(out, filled, bytes - filled, null));
+        } catch (error) {
+          throw new RandomSourceFailed(this.name, 'read failed', { cause: error });
+        }
+        if (bytesRead === 0) {
+          throw new RandomSourceFailed(this.name, `exhausted after ${filled} of ${bytes} bytes`);
+        }
+        filled += bytesRead;
       }
-      if (bytesRead === 0) {
-        out.fill(0);
-        throw new RandomSourceFailed(this.name, `exhausted after ${filled} of ${bytes} bytes`);
-      }
-      filled += bytesRead;
-    }
-    return out;
+    });
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { decodeBase64Strict, getJson } from './http-fetch';
-import { RandomSourceFailed, type RandomSource } from './random-source';
+import { filledBuffer, RandomSourceFailed, type RandomSource } from './random-source';
 
 /** Qrypt-style services hand out entropy in KiB blocks and cap one request. */
 const BLOCK_BYTES = 1024;
@@ -17,18 +17,17 @@ export class QryptSource implements RandomSource {
     private readonly token: string,
   ) {}
 
-  async read(bytes: number): Promise<Uint8Array> {
-    const out = new Uint8Array(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      const blocks = Math.min(MAX_BLOCKS_PER_REQUEST, Math.ceil((bytes - filled) / BLOCK_BYTES));
-      const chunk = await this.fetchBlocks(blocks);
-      const take = Math.min(chunk.length, bytes - filled);
-      out.set(chunk.subarray(0, take), filled);
-      chunk.fill(0);
-      filled += take;
-    }
-    return out;
+  read(bytes: number): Promise<Uint8Array> {
+    return filledBuffer(bytes, async (out) => {
+      for (let filled = 0; filled < bytes;) {
+        const blocks = Math.min(MAX_BLOCKS_PER_REQUEST, Math.ceil((bytes - filled) / BLOCK_BYTES));
+        const chunk = await this.fetchBlocks(blocks);
+        const take = Math.min(chunk.length, bytes - filled);
+        out.set(chunk.subarray(0, take), filled);
+        chunk.fill(0);
+        filled += take;
+      }
+    });
   }
 
   async close(): Promise<void> {}

@@ -18,3 +18,21 @@ export class RandomSourceFailed extends Error {
     super(`random source ${source}: ${message}`, options);
   }
 }
+
+/**
+ * A buffer of `bytes` that `fill` writes. When `fill` fails, what it wrote is zeroed before the error goes on:
+ * those bytes never become a sample, and nothing should hold them.
+ */
+export async function filledBuffer(
+  bytes: number,
+  fill: (out: Uint8Array) => Promise<void>,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(bytes);
+  try {
+    await fill(out);
+    return out;
+  } catch (error) {
+    out.fill(0);
+    throw error;
+  }
+}
