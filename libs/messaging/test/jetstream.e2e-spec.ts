@@ -87,6 +87,35 @@ describe('JetStream provisioning', () => {
     expect(info.config.sources?.map((source) => source.name)).toEqual([outStream('kme-east', options).name]);
   });
 
+  it('drops a source and a consumer filter that the topology no longer names', async () => {
+    const { naming, stream, consumer } = workQueueTopology();
+    const filterSubject = naming.subject('keys', 'assignments');
+    const origin: StreamSpec = {
+      ...stream,
+      name: naming.stream('origin'),
+      subjects: [naming.wildcard('origin')],
+    };
+    const copy: StreamSpec = {
+      ...origin,
+      name: naming.stream('copy'),
+      subjects: [],
+      sources: [{ name: origin.name }],
+    };
+    for (const spec of [origin, copy]) spec.retention = 'limits';
+    await provision({ streams: [stream, origin, copy], consumers: [{ ...consumer, filterSubject }] });
+    expect((await jsm.consumers.info(stream.name, consumer.durable)).config.filter_subject).toBe(
+      filterSubject,
+    );
+    expect((await jsm.streams.info(copy.name)).config.sources?.map((s) => s.name)).toEqual([origin.name]);
+
+    await provision({
+      streams: [stream, origin, { ...copy, subjects: [naming.wildcard('copy')], sources: [] }],
+      consumers: [consumer],
+    });
+    expect((await jsm.consumers.info(stream.name, consumer.durable)).config.filter_subject ?? '').toBe('');
+    expect((await jsm.streams.info(copy.name)).config.sources ?? []).toEqual([]);
+  });
+
   it('refuses to turn a work-queue stream into a limits stream', async () => {
     const { stream, topology } = workQueueTopology();
     await provision(topology);

@@ -1,5 +1,13 @@
+import type { StreamSource } from '@nats-io/jetstream';
+
 import { resolveConsumer, resolveStream } from '../topology';
-import { changedFields, consumerConfig, streamConfig } from './config';
+import {
+  changedFields,
+  consumerConfig,
+  OPTIONAL_CONSUMER_FIELDS,
+  OPTIONAL_STREAM_FIELDS,
+  streamConfig,
+} from './config';
 
 const stream = resolveStream({
   name: 'DQKD_KME_EAST_BLOCKS',
@@ -72,6 +80,21 @@ describe('JetStream configuration', () => {
   it('sees no change in what the server holds when only the subjects are reordered', () => {
     const held = { ...streamConfig(stream), subjects: ['b', 'a'], sealed: false };
     expect(changedFields(held, { ...streamConfig(stream), subjects: ['a', 'b'] })).toEqual([]);
+  });
+
+  it('sees a filter or source the desired config no longer names, and nothing in an empty one', () => {
+    const held = { ...consumerConfig(consumer), filter_subject: 'dqkd.kme-east.blocks.metadata' };
+    expect(changedFields(held, consumerConfig(consumer), OPTIONAL_CONSUMER_FIELDS)).toEqual([
+      'filter_subject',
+    ]);
+    expect(changedFields(held, consumerConfig(consumer))).toEqual([]);
+    const sourced = { ...streamConfig(stream), sources: [{ name: 'DQKD_KME_WEST_OUT' }] };
+    expect(changedFields(sourced, streamConfig(stream), OPTIONAL_STREAM_FIELDS)).toEqual(['sources']);
+    // What the server sends for a field never set: left out, or empty.
+    const bare = { ...streamConfig(stream), sources: [] as StreamSource[] };
+    expect(changedFields(bare, streamConfig(stream), OPTIONAL_STREAM_FIELDS)).toEqual([]);
+    const unfiltered = { ...consumerConfig(consumer), filter_subject: '' };
+    expect(changedFields(unfiltered, consumerConfig(consumer), OPTIONAL_CONSUMER_FIELDS)).toEqual([]);
   });
 
   it('lists the fields that differ', () => {

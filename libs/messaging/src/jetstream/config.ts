@@ -54,12 +54,35 @@ export function consumerConfig(spec: ResolvedConsumer): Partial<ConsumerConfig> 
   };
 }
 
-/** Fields of the desired config that differ from what the server holds. */
-export function changedFields<T extends object>(existing: T, desired: Partial<T>): (keyof T)[] {
-  return (Object.keys(desired) as (keyof T)[]).filter((k) => !same(existing[k], desired[k]));
+/**
+ * Fields streamConfig and consumerConfig leave out when a spec has none, with the value that clears each: absent
+ * is then a value to compare, and an update must say it: the client merges an update into the config the
+ * server holds, and only a field set (to undefined: then sent as absent) replaces what is there.
+ */
+export const CLEARED_STREAM_FIELDS: Partial<StreamConfig> = { subjects: [], sources: [] };
+export const CLEARED_CONSUMER_FIELDS: Partial<ConsumerConfig> = { filter_subject: undefined };
+export const OPTIONAL_STREAM_FIELDS = Object.keys(CLEARED_STREAM_FIELDS) as (keyof StreamConfig)[];
+export const OPTIONAL_CONSUMER_FIELDS = Object.keys(CLEARED_CONSUMER_FIELDS) as (keyof ConsumerConfig)[];
+
+/**
+ * Fields of the desired config that differ from what the server holds, with `optional` fields compared even
+ * when the desired config leaves them out: a filter or source the spec no longer names is a change.
+ */
+export function changedFields<T extends object>(
+  existing: T,
+  desired: Partial<T>,
+  optional: readonly (keyof T)[] = [],
+): (keyof T)[] {
+  const fields = new Set([...(Object.keys(desired) as (keyof T)[]), ...optional]);
+  return [...fields].filter((k) => !same(existing[k], desired[k]));
 }
 
+/** The server leaves out, or sends empty, what was never set. */
+const unset = (value: unknown): boolean =>
+  value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
+
 function same(a: unknown, b: unknown): boolean {
+  if (unset(a) && unset(b)) return true;
   if (isSourceList(a) || isSourceList(b)) return sameSources(a, b);
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);

@@ -2,7 +2,15 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@na
 
 import { BusError, BusProvisionError, StreamRegisterError } from '../errors';
 import type { ResolvedConsumer, ResolvedStream, StreamRegister } from '../topology';
-import { changedFields, consumerConfig, streamConfig } from './config';
+import {
+  changedFields,
+  CLEARED_CONSUMER_FIELDS,
+  CLEARED_STREAM_FIELDS,
+  consumerConfig,
+  OPTIONAL_CONSUMER_FIELDS,
+  OPTIONAL_STREAM_FIELDS,
+  streamConfig,
+} from './config';
 
 export type ProvisionOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -24,14 +32,14 @@ export async function ensureStream(
       await jsm.streams.add(desired);
       return 'created';
     }
-    const changed = changedFields(existing.config, desired);
+    const changed = changedFields(existing.config, desired, OPTIONAL_STREAM_FIELDS);
     if (changed.length === 0) return 'unchanged';
     const fixed = changed.filter((f) => f === 'retention' || f === 'storage');
     if (fixed.length > 0) {
       throw new BusProvisionError(resource, { cause: new Error(`${fixed.join(', ')} cannot change`) });
     }
     const { name: _name, retention: _retention, storage: _storage, ...update } = desired;
-    await jsm.streams.update(spec.name, update);
+    await jsm.streams.update(spec.name, { ...CLEARED_STREAM_FIELDS, ...update });
     return 'updated';
   });
 }
@@ -75,9 +83,9 @@ export async function ensureConsumer(
       await jsm.consumers.add(spec.stream, desired);
       return 'created';
     }
-    if (changedFields(existing.config, desired).length === 0) return 'unchanged';
+    if (changedFields(existing.config, desired, OPTIONAL_CONSUMER_FIELDS).length === 0) return 'unchanged';
     const { durable_name: _d, ack_policy: _a, deliver_policy: _p, replay_policy: _r, ...update } = desired;
-    await jsm.consumers.update(spec.stream, spec.durable, update);
+    await jsm.consumers.update(spec.stream, spec.durable, { ...CLEARED_CONSUMER_FIELDS, ...update });
     return 'updated';
   });
 }
