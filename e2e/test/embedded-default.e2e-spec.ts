@@ -200,6 +200,29 @@ describe('the embedded default (npm start)', () => {
     }
   });
 
+  it("stops everything and exits when the last app's health port is taken, though that app had started", async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
+    const squatter = createServer();
+    let network: EmbeddedNetwork | undefined;
+    try {
+      const freshPorts = await prepareHome(fresh);
+      // The eleventh app, kme-west's gateway, opens its ETSI port as it starts, then its health port fails.
+      await new Promise<void>((resolve) => squatter.listen(freshPorts.health + 10, '127.0.0.1', resolve));
+      network = new EmbeddedNetwork(fresh, freshPorts.health);
+      const stillRunning = new Promise((resolve) =>
+        setTimeout(() => resolve('still running'), 120_000).unref(),
+      );
+      // Before: the gateway was never closed, its ETSI listener kept the launcher running after its stop.
+      expect(await Promise.race([network.exit(), stillRunning])).toBe(1);
+      expect(network.output).toContain(`127.0.0.1:${freshPorts.health + 10} is in use`);
+      expect(postgresServersOf(fresh)).toEqual([]);
+    } finally {
+      squatter.close();
+      await network?.stop('SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('names its keyring file when that file is damaged, exits 78 and leaves no Postgres running', async () => {
     const broken = mkdtempSync(path.join(tmpdir(), 'dqkd-embedded-'));
     try {

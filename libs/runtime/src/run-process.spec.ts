@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { createServer } from 'node:net';
+
+import { Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 
 import { startApp, type RunnableConfig } from './run-process';
 
@@ -13,7 +15,48 @@ import { startApp, type RunnableConfig } from './run-process';
 })
 class FailingModule {}
 
+/** Like the gateway's ETSI listener: something an app starts in its hooks, before its health port listens. */
+class Listener implements OnApplicationBootstrap, OnApplicationShutdown {
+  static readonly open = new Set<Listener>();
+
+  onApplicationBootstrap(): void {
+    Listener.open.add(this);
+  }
+
+  onApplicationShutdown(): void {
+    Listener.open.delete(this);
+  }
+}
+
+@Module({ providers: [Listener] })
+class ListeningModule {}
+
 describe('startApp', () => {
+  it('closes an app whose health port is taken before it rejects, so that nothing it started runs on', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as { port: number };
+    try {
+      const config: RunnableConfig = {
+        env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort: port } },
+      };
+      await expect(
+        startApp(
+          {
+            app: 'test',
+            rootModule: () => ({ module: ListeningModule }),
+            loadConfig: () => config,
+            owner: () => 'x',
+          },
+          {},
+        ),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(Listener.open.size).toBe(0);
+    } finally {
+      squatter.close();
+    }
+  });
+
   it("rejects with a provider's failure, leaving the process to its caller (the embedded launcher stops)", async () => {
     const config: RunnableConfig = {
       env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort: 0 } },

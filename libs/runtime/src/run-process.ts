@@ -88,7 +88,12 @@ async function started<Config extends RunnableConfig>(
     }).catch(exit);
     const { listenHost, healthPort } = config.env.http;
     // Lifecycle hooks run here (the gateway reads its certificate as it starts to listen).
-    await app.listen(healthPort, listenHost).catch(exit);
+    await app.listen(healthPort, listenHost).catch(async (error: unknown) => {
+      // Its hooks ran (the gateway's ETSI listener, connections, timers): a caller left with the failure
+      // closes what it started, and what this app started would keep its process running.
+      if (!exitOnFailure) await app.close().catch(() => undefined);
+      return exit(error);
+    });
     logger.log(`${spec.app} of ${owner} is running; health on ${await app.getUrl()}/health/ready`);
     return app;
   });
