@@ -31,26 +31,24 @@ class Listener implements OnApplicationBootstrap, OnApplicationShutdown {
 @Module({ providers: [Listener] })
 class ListeningModule {}
 
+/** startApp of `module`, quiet, with its health port on `healthPort` (0: any free one). */
+const start = (module: new () => object, healthPort = 0) => {
+  const config: RunnableConfig = {
+    env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort } },
+  };
+  return startApp(
+    { app: 'test', rootModule: () => ({ module }), loadConfig: () => config, owner: () => 'x' },
+    {},
+  );
+};
+
 describe('startApp', () => {
   it('closes an app whose health port is taken before it rejects, so that nothing it started runs on', async () => {
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const { port } = squatter.address() as { port: number };
     try {
-      const config: RunnableConfig = {
-        env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort: port } },
-      };
-      await expect(
-        startApp(
-          {
-            app: 'test',
-            rootModule: () => ({ module: ListeningModule }),
-            loadConfig: () => config,
-            owner: () => 'x',
-          },
-          {},
-        ),
-      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(start(ListeningModule, port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
       expect(Listener.open.size).toBe(0);
     } finally {
       squatter.close();
@@ -58,9 +56,6 @@ describe('startApp', () => {
   });
 
   it("rejects with a provider's failure, leaving the process to its caller (the embedded launcher stops)", async () => {
-    const config: RunnableConfig = {
-      env: { logLevel: 'silent', http: { listenHost: '127.0.0.1', healthPort: 0 } },
-    };
     // Thrown, so that an exit or abort asked for ends the start-up with its own error rather than the process.
     const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
       throw new Error(`process.exit(${String(code)})`);
@@ -69,17 +64,7 @@ describe('startApp', () => {
       throw new Error('process.abort()');
     });
     try {
-      await expect(
-        startApp(
-          {
-            app: 'test',
-            rootModule: () => ({ module: FailingModule }),
-            loadConfig: () => config,
-            owner: () => 'x',
-          },
-          {},
-        ),
-      ).rejects.toThrow('Query runner already released');
+      await expect(start(FailingModule)).rejects.toThrow('Query runner already released');
       // Nest left to abort ends the process (process.abort(), SIGABRT) instead.
       expect(exit).not.toHaveBeenCalled();
       expect(abort).not.toHaveBeenCalled();
