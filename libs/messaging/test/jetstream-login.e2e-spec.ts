@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -43,6 +44,36 @@ async function refusedBeforeConnecting(
   await expect(refusal).rejects.toBeInstanceOf(BusConfigError);
   await expect(refusal).rejects.toMatchObject({ field, message: expect.stringContaining(text) });
 }
+
+describe('a tls:// NATS URL', () => {
+  it('is refused by a server that offers no TLS, before the login is sent', async () => {
+    // What someone between the app and NATS could answer: a server greeting that leaves TLS out.
+    let received = '';
+    const sockets = new Set<Socket>();
+    const impostor = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.write(
+        `INFO ${JSON.stringify({ server_id: 'x', version: '2.9.10', proto: 1, headers: true, max_payload: 1 << 20 })}\r\n`,
+      );
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const { port } = impostor.address() as { port: number };
+    try {
+      const connecting = JetStreamBus.connect(
+        { servers: `tls://dqkd-east:s3cret@127.0.0.1:${port}`, maxReconnectAttempts: 0 },
+        workQueueTopology().topology,
+      );
+      await expect(connecting).rejects.toBeInstanceOf(BusUnavailableError);
+      // Before: the client went on in plain text, and its CONNECT carried the password.
+      expect(received).not.toContain('s3cret');
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      impostor.close();
+    }
+  });
+});
 
 describe('JetStream over TLS, the server verifying client certificates', () => {
   let dir: string;

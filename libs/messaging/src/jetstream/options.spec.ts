@@ -16,6 +16,12 @@ describe('resolveNatsOptions', () => {
     expect(connection.servers).toEqual(['nats://a:4222', 'tls://b:4222']);
   });
 
+  it('requires TLS for a tls:// URL, also without TLS files, and not for nats://', () => {
+    expect(resolveNatsOptions({ servers: 'tls://nats.example:4222' }).connection.tls).toEqual({});
+    expect(resolveNatsOptions({ servers: 'nats://a:4222,tls://b:4222' }).connection.tls).toEqual({});
+    expect(resolveNatsOptions({ servers: 'nats://nats.example:4222' }).connection.tls).toBeUndefined();
+  });
+
   it('passes TLS files and credentials through for the inter-site link', () => {
     const tls = { caFile: '/pki/ca.pem', certFile: '/pki/kme.pem', keyFile: '/pki/kme.key' };
     expect(resolveNatsOptions({ servers: 'tls://a:4222', tls }).connection.tls).toEqual(tls);

@@ -62,7 +62,13 @@ export function resolveNatsOptions(options: NatsBusOptions): ResolvedNatsOptions
     reconnectTimeWait: reconnectTimeWaitMs,
     timeout: requestTimeoutMs,
     ...(options.name === undefined ? {} : { name: options.name }),
-    ...(options.tls === undefined ? {} : { tls: { ...options.tls } }),
+    // A tls:// URL asks for TLS, which the NATS client otherwise uses only when the server offers it: whoever
+    // sits in between could offer none and read the login. Without files, the system's CAs check the server.
+    ...(options.tls !== undefined
+      ? { tls: { ...options.tls } }
+      : urls.some((url) => url.protocol === 'tls:')
+        ? { tls: {} }
+        : {}),
   };
   // The NATS client ignores credentials in a server URL and would connect without any.
   const inUrls = urlCredentials(urls);
