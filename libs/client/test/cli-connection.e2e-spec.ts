@@ -32,7 +32,7 @@ describe('the CLI reading its connection', () => {
     expect(() => clientOptions({ ...connection, sae: 'sae-nobody' })).toThrow(
       new CliUsageError(
         `--cert (default under --home ${home}): cannot read ${path.join(pki, 'sae-nobody.pem')}: ENOENT; ` +
-          'run dqkd where npm start runs, or name its home with --home',
+          'run dqkd where npm start runs, or name its home with --home or DQKD_HOME',
       ),
     );
   });
@@ -43,7 +43,7 @@ describe('the CLI reading its connection', () => {
     );
     const swapped = { cert: path.join(pki, 'sae-alice.key'), key: path.join(pki, 'sae-alice.pem') };
     expect(() => clientOptions({ ...connection, ...swapped })).toThrow(
-      /^the certificate and key \(PEM\) does not load: /,
+      `the certificate ${swapped.cert} and key ${swapped.key} (PEM) do not load: `,
     );
   });
 

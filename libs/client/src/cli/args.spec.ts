@@ -73,6 +73,8 @@ describe('parseCommand', () => {
       '--ttl must be at most 3600 seconds (one hour, the longest TTL)',
     ],
     [['enc', 'sae-bob', '--sae', 'a', '--nubmer', '2'], 'unknown option --nubmer'],
+    [['enc', 'sae-bob', '--sae', 'a', '--number', '--size', '8'], '--number needs a value'],
+    [['enc', 'sae-bob', '--sae', 'a', '--number'], '--number needs a value'],
     [['enc', 'sae-bob', '--sae', 'a', '--number', '0'], '--number must be a positive integer'],
     [['enc', 'sae-bob', '--sae', 'a', '--size', '2.5'], '--size must be a positive integer'],
     [['dec', 'sae-alice', '--sae', 'sae-bob'], 'dec needs a master_SAE_ID and at least one key_ID'],

@@ -127,9 +127,14 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       },
     });
   } catch (error) {
-    // Node's own wording suggests '--' for positionals, which no dqkd argument needs.
-    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
-    throw new CliUsageError(unknown ? `unknown option ${unknown[1]}` : (error as Error).message);
+    // Node's own wording suggests '--' for positionals, which no dqkd argument needs, and calls an option
+    // followed by another "ambiguous".
+    const { message } = error as Error;
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    const valueless = /^Option '(--[\w-]+)[^']*' argument (?:is ambiguous|missing)/.exec(message);
+    throw new CliUsageError(
+      unknown ? `unknown option ${unknown[1]}` : valueless ? `${valueless[1]} needs a value` : message,
+    );
   }
   const { values, positionals } = parsed;
   // `--home ""` (an unset shell variable, say) would quietly mean the current directory, `--sae ""` no SAE.

@@ -22,7 +22,7 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
       if (given !== undefined) throw cannotRead(flag, file, error);
       throw new CliUsageError(
         `${flag} (default under --home ${connection.home}): cannot read ${file}: ${codeOf(error)}; run dqkd where ` +
-          'npm start runs, or name its home with --home',
+          'npm start runs, or name its home with --home or DQKD_HOME',
       );
     }
   };
@@ -54,9 +54,11 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     }
     return { baseUrl, pfx, passphrase, ca };
   }
-  const cert = read('--cert', connection.cert, path.join(pki, `${sae}.pem`));
-  const key = read('--key', connection.key, path.join(pki, `${sae}.key`));
-  loads('the certificate and key (PEM)', { cert, key });
+  const certFile = path.resolve(connection.cert ?? path.join(pki, `${sae}.pem`));
+  const keyFile = path.resolve(connection.key ?? path.join(pki, `${sae}.key`));
+  const cert = read('--cert', connection.cert, certFile);
+  const key = read('--key', connection.key, keyFile);
+  loads(`the certificate ${certFile} and key ${keyFile} (PEM)`, { cert, key });
   return { baseUrl, cert, key, ca };
 }
 
@@ -65,7 +67,7 @@ function loads(what: string, options: SecureContextOptions): void {
   try {
     createSecureContext(options);
   } catch (error) {
-    throw new CliUsageError(`${what} does not load: ${(error as Error).message}`);
+    throw new CliUsageError(`${what} do not load: ${(error as Error).message}`);
   }
 }
 
