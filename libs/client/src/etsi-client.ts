@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import https from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 
 import type { KeyContainer, KeyRequest, Status } from '@dqkd/etsi014';
 
@@ -25,6 +26,11 @@ interface CommonOptions {
   readonly timeoutMs?: number;
   /** Bound on an answer's body (default 32 MiB, above the largest key container a link allows). */
   readonly maxResponseBytes?: number;
+  /**
+   * The KME's ID, which its certificate must name as its CN besides matching the URL's host: any server the
+   * network CA certified for that host (another KME, an entropy server) would pass the host check alone.
+   */
+  readonly kmeId?: string;
 }
 
 /** The SAE's identity as PEM certificate and key, or as PKCS#12. */
@@ -81,6 +87,7 @@ export class EtsiClient {
       keepAlive: true,
       minVersion: 'TLSv1.2',
       ca: options.ca as Pem | Pem[],
+      ...(options.kmeId === undefined ? {} : { checkServerIdentity: kmeIdentityCheck(options.kmeId) }),
       ...(options.pfx
         ? { pfx: options.pfx, passphrase: options.passphrase }
         : { cert: options.cert, key: options.key }),
@@ -222,4 +229,14 @@ export class EtsiClient {
       if (!response.complete) fail(new Error('the connection closed before the answer was complete'));
     });
   }
+}
+
+/** The host check TLS makes anyway, and then the certificate's CN against the KME's ID. */
+function kmeIdentityCheck(kmeId: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const hostMismatch = checkServerIdentity(host, cert);
+    if (hostMismatch) return hostMismatch;
+    const cn = cert.subject?.CN;
+    return cn === kmeId ? undefined : new Error(`the KME's certificate names ${String(cn)}, not ${kmeId}`);
+  };
 }

@@ -20,7 +20,8 @@ describe('the CLI reading its connection', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   it('takes the SAE certificate from the PKI under --home, or the files given', () => {
-    expect(clientOptions(connection)).toMatchObject({ baseUrl: 'https://127.0.0.1:8443' });
+    // --kme names a URL only: no KME ID to hold the certificate to.
+    expect(clientOptions(connection)).toMatchObject({ baseUrl: 'https://127.0.0.1:8443', kmeId: undefined });
     expect(clientOptions({ ...connection, p12: path.join(pki, 'sae-alice.p12') })).toHaveProperty('pfx');
   });
 
@@ -64,8 +65,10 @@ describe('the CLI reading its connection', () => {
     writeFileSync(file, example.replaceAll('../.dqkd/pki/', 'pki/').replace(':8443', ':18443'));
     const { kmeUrl: _none, ...unaddressed } = connection;
 
+    // With the KME's ID, which its certificate must name.
     expect(clientOptions({ ...unaddressed, networkFile: file })).toMatchObject({
       baseUrl: 'https://127.0.0.1:18443',
+      kmeId: 'kme-east',
     });
     expect(() => clientOptions(unaddressed)).toThrow(path.join(home, 'network.yaml'));
     // A usage error (exit code 64), which says what to do.

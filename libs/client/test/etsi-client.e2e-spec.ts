@@ -246,6 +246,21 @@ describe('EtsiClient against a mutual-TLS KME', () => {
       await refusedToConnect(new EtsiClient({ baseUrl, cert: tls.cert, key: tls.key, ca: tls.cert }));
     });
 
+    it('refuses a KME whose certificate, issued by its CA for the host, names another KME than the one it expects', async () => {
+      const tls = await readTlsOptions(pki, 'sae-alice');
+      const expecting = (kmeId: string) =>
+        new EtsiClient({ baseUrl, cert: tls.cert, key: tls.key, ca, kmeId });
+      // The server's certificate is kme-east's: another KME's (or an entropy server's) passes the host check too.
+      await refusedToConnect(expecting('kme-west'));
+      const right = expecting('kme-east');
+      try {
+        canned = { status: 200, body: JSON.stringify(STATUS) };
+        await expect(right.status('sae-bob')).resolves.toMatchObject({ source_KME_ID: 'kme-east' });
+      } finally {
+        right.close();
+      }
+    });
+
     it('rejects with a connection error when its PKCS#12 file does not open with the passphrase', async () => {
       await refusedToConnect(await p12Client('not the passphrase'));
     });

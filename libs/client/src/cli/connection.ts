@@ -29,8 +29,11 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
   const ca = read('--ca', connection.ca, path.join(pki, 'ca.pem'));
   // parseCommand asks for --sae unless both the certificate and --kme are given.
   const sae = connection.sae ?? '';
-  const baseUrl =
-    connection.kmeUrl ?? kmeUrlOf(sae, connection.networkFile ?? path.join(connection.home, 'network.yaml'));
+  // The network file names the KME, whose certificate must then name it too; --kme names a URL only.
+  const { baseUrl, kmeId } =
+    connection.kmeUrl !== undefined
+      ? { baseUrl: connection.kmeUrl, kmeId: undefined }
+      : kmeOf(sae, connection.networkFile ?? path.join(connection.home, 'network.yaml'));
   if (!isHttpsUrl(baseUrl)) {
     throw new CliUsageError(
       `the KME URL (--kme, or the api_url in network.yaml) must be https://<host>, not ${baseUrl}`,
@@ -52,14 +55,14 @@ export function clientOptions(connection: Connection): EtsiClientOptions {
     } catch (error) {
       throw new CliUsageError(p12Refusal(connection.p12, passwordFile, (error as Error).message));
     }
-    return { baseUrl, pfx, passphrase, ca };
+    return { baseUrl, kmeId, pfx, passphrase, ca };
   }
   const certFile = path.resolve(connection.cert ?? path.join(pki, `${sae}.pem`));
   const keyFile = path.resolve(connection.key ?? path.join(pki, `${sae}.key`));
   const cert = read('--cert', connection.cert, certFile);
   const key = read('--key', connection.key, keyFile);
   loads(`the certificate ${certFile} and key ${keyFile} (PEM)`, { cert, key });
-  return { baseUrl, cert, key, ca };
+  return { baseUrl, kmeId, cert, key, ca };
 }
 
 /** Loads the client identity as TLS will, so a wrong file is told before any request, with what it is. */
@@ -135,7 +138,7 @@ function isHttpsUrl(text: string): boolean {
   }
 }
 
-function kmeUrlOf(sae: string, file: string): string {
+function kmeOf(sae: string, file: string): { baseUrl: string; kmeId: string } {
   let network;
   try {
     network = loadNetworkFile(file);
@@ -146,5 +149,5 @@ function kmeUrlOf(sae: string, file: string): string {
   }
   const kme = network.kmeOf(sae);
   if (!kme) throw new CliUsageError(`${sae} is not an SAE of ${file}; name the KME with --kme`);
-  return kme.apiUrl;
+  return { baseUrl: kme.apiUrl, kmeId: kme.id };
 }
