@@ -7,9 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
 
 import { EtsiClientError, EtsiHttpError, type EtsiClient } from '@dqkd/client';
-import { ensureDevPki, readTlsOptions } from '@dqkd/pki';
+import { ensureDevPki, HANDSHAKE_TIMEOUT_MS, readTlsOptions } from '@dqkd/pki';
 
-import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from '../../libs/pki/test/tls-policy';
+import {
+  ACCEPTED_TLS12_SUITE,
+  closedWhenSilent,
+  handshake,
+  REFUSED_TLS12_SUITES,
+} from '../../libs/pki/test/tls-policy';
 
 import { EmbeddedNetwork } from './support/embedded-network';
 import { GatewayNetwork } from './support/gateway-network';
@@ -287,6 +292,14 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
         rmSync(foreign, { recursive: true, force: true });
       }
     });
+
+    it('closes a connection that has not finished its handshake within HANDSHAKE_TIMEOUT_MS', async () => {
+      const port = Number(new URL(network.baseUrl('kme-east')).port);
+      // Before: kept for ever (its 400 in JSON waited for a handshake that never came).
+      const closed = await closedWhenSilent(port, HANDSHAKE_TIMEOUT_MS + 5_000);
+      expect(closed).toBeGreaterThanOrEqual(HANDSHAKE_TIMEOUT_MS - 500);
+      expect(closed).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 5_000);
+    }, 30_000);
 
     it.each(REFUSED_TLS12_SUITES)('fails a TLS 1.2 handshake offering only %s', async (_why, suite) => {
       const port = Number(new URL(network.baseUrl('kme-east')).port);

@@ -12,12 +12,17 @@ import {
   SampleRefused,
   type KmeEntropyCredentials,
 } from '@dqkd/entropy';
-import { readTlsOptions } from '@dqkd/pki';
+import { HANDSHAKE_TIMEOUT_MS, readTlsOptions } from '@dqkd/pki';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { EntropyNetwork } from '../../../libs/entropy/test/entropy-network';
-import { ACCEPTED_TLS12_SUITE, handshake, REFUSED_TLS12_SUITES } from '../../../libs/pki/test/tls-policy';
+import {
+  ACCEPTED_TLS12_SUITE,
+  closedWhenSilent,
+  handshake,
+  REFUSED_TLS12_SUITES,
+} from '../../../libs/pki/test/tls-policy';
 import { EntropyApiServer } from '../src/app/api/entropy-api.server';
 import { AppModule } from '../src/app/app.module';
 import { loadEntropyServerSetup } from '../src/app/entropy-server-setup';
@@ -147,6 +152,13 @@ describe('the entropy API', () => {
     expect(Buffer.from(answer.sample, 'base64').includes(Buffer.from(leased.bytes))).toBe(false);
     expect(answer.sample.includes(Buffer.from(leased.bytes).toString('base64'))).toBe(false);
   });
+
+  it('closes a connection that has not finished its handshake within HANDSHAKE_TIMEOUT_MS', async () => {
+    // Before: Node's default kept it two minutes.
+    const closed = await closedWhenSilent(Number(new URL(apiUrl).port), HANDSHAKE_TIMEOUT_MS + 5_000);
+    expect(closed).toBeGreaterThanOrEqual(HANDSHAKE_TIMEOUT_MS - 500);
+    expect(closed).toBeLessThan(HANDSHAKE_TIMEOUT_MS + 5_000);
+  }, 30_000);
 
   it.each(REFUSED_TLS12_SUITES)('fails a TLS 1.2 handshake offering only %s', async (_why, suite) => {
     const port = Number(new URL(apiUrl).port);

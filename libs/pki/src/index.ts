@@ -54,6 +54,8 @@ export {
   readMutualTlsServerOptions,
   readTlsMaterial,
   readTlsOptions,
+  HANDSHAKE_TIMEOUT_MS,
+  MUTUAL_TLS_SERVER,
   TLS_POLICY,
   tlsMaterialProblem,
   type MutualTlsServerOptions,

@@ -31,6 +31,20 @@ const TLS_CIPHERS = [
 /** The protocol versions and cipher suites of every DQKD TLS endpoint, server or client. */
 export const TLS_POLICY = { minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS } as const;
 
+/**
+ * How long a connection may take to finish its handshake. Node's default, 120 s, let a client that sends
+ * nothing (no certificate needed for that) hold a socket two minutes; a handshake takes a few round trips.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Every DQKD mutual-TLS server: a client certificate from the CA, the TLS policy, a bounded handshake. */
+export const MUTUAL_TLS_SERVER = {
+  requestCert: true,
+  rejectUnauthorized: true,
+  ...TLS_POLICY,
+  handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+} as const;
+
 /** Where one PEM text of a TlsOptions came from: the file read and the variable that chose it. */
 export interface PemSource {
   readonly file: string;
@@ -86,12 +100,7 @@ export function tlsMaterialProblem(
   };
 }
 
-export interface MutualTlsServerOptions extends TlsOptions {
-  readonly requestCert: true;
-  readonly rejectUnauthorized: true;
-  readonly minVersion: 'TLSv1.2';
-  readonly ciphers: string;
-}
+export type MutualTlsServerOptions = TlsOptions & typeof MUTUAL_TLS_SERVER;
 
 /** The key, certificate and trusted CA of `id` (a KME, entropy server or SAE) from a PKI folder. */
 export async function readTlsOptions(pkiDir: string, id: string): Promise<TlsOptions> {
@@ -134,12 +143,7 @@ export async function readMutualTlsServerOptions(
   pkiDir: string,
   id: string,
 ): Promise<MutualTlsServerOptions> {
-  return {
-    ...(await readTlsOptions(pkiDir, id)),
-    requestCert: true,
-    rejectUnauthorized: true,
-    ...TLS_POLICY,
-  };
+  return { ...(await readTlsOptions(pkiDir, id)), ...MUTUAL_TLS_SERVER };
 }
 
 /** The subset of Node's `PeerCertificate` this library reads; `{}` is what Node gives for "no certificate". */

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import tls from 'node:tls';
 
 import type { TlsOptions } from '../src';
@@ -50,4 +52,22 @@ export function handshake(
       resolve({ ok: false, error: error.code ?? error.message }),
     );
   });
+}
+
+/**
+ * Opens a TCP connection to `port` on 127.0.0.1 and says nothing, as anyone can without a certificate:
+ * answers after how many milliseconds the server closed it, or 'still open' once `waitMs` passed.
+ */
+export async function closedWhenSilent(port: number, waitMs: number): Promise<number | 'still open'> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  const opened = Date.now();
+  try {
+    return await Promise.race([
+      once(socket, 'close').then(() => Date.now() - opened),
+      new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), waitMs)),
+    ]);
+  } finally {
+    socket.destroy();
+  }
 }

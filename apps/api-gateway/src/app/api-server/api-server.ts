@@ -8,7 +8,7 @@ import { CertificateExpiry } from '@dqkd/metrics';
 import {
   readTlsMaterial,
   tlsMaterialProblem,
-  TLS_POLICY,
+  MUTUAL_TLS_SERVER,
   tlsSources,
   type MutualTlsServerOptions,
 } from '@dqkd/pki';
@@ -183,7 +183,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     const material = await readTlsMaterial(from);
     const problem = tlsMaterialProblem(material, from);
     if (problem) throw environmentError(problem.variable, problem.message);
-    return { ...material, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY };
+    return { ...material, ...MUTUAL_TLS_SERVER };
   }
 }
 

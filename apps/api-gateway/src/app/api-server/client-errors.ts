@@ -22,7 +22,11 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   // A response already under way on this connection cannot be followed by another: only close it (as Node
   // does).
   const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
+  // Errors of the TLS layer come here too (https passes tlsClientError on), a handshake that timed out or
+  // failed among them: an answer written to that socket would wait for a handshake that never comes, and
+  // keep the connection open for ever.
+  const ofHttp = error.code?.startsWith('HPE_') === true || error.code?.startsWith('ERR_HTTP_') === true;
+  if (!ofHttp || !socket.writable || answering?.headersSent === true) {
     socket.destroy();
     return;
   }

@@ -13,7 +13,7 @@ import {
   type SampleAnswerBody,
 } from '@dqkd/entropy';
 import { CertificateExpiry, InjectMetric, type Counter } from '@dqkd/metrics';
-import { certificateIdentity, TLS_POLICY } from '@dqkd/pki';
+import { certificateIdentity, MUTUAL_TLS_SERVER } from '@dqkd/pki';
 import {
   Inject,
   Injectable,
@@ -61,7 +61,7 @@ export class EntropyApiServer implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     const server = createServer(
-      { ...this.setup.tls, requestCert: true, rejectUnauthorized: true, ...TLS_POLICY },
+      { ...this.setup.tls, ...MUTUAL_TLS_SERVER },
       (request, response) => void this.handle(request, response),
     );
     server.requestTimeout = REQUEST_TIMEOUT_MS;
