@@ -8,6 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
 
 import { AppProcess, WORKSPACE } from './support/app-process';
+import { deleting } from '../../libs/messaging/test/support/wait';
 import { NATS_URL, TestSite } from './support/test-site';
 
 const run = promisify(execFile);
@@ -105,7 +106,7 @@ describe.each(['api-gateway', 'key-generator', 'replication'])(
 
     it('leaves the lost stream to the operator at the next start: says so once, stays ready', async () => {
       const [made] = await recorded();
-      await jsm.streams.delete(out);
+      await deleting(() => jsm.streams.delete(out));
 
       const started = await startApp();
       expect(await streamThere()).toBe(false);

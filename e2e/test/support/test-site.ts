@@ -8,6 +8,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 
+import { deleting } from '../../../libs/messaging/test/support/wait';
 import { WORKSPACE } from './app-process';
 
 export const DATABASE_URL =
@@ -64,7 +65,7 @@ export async function deleteStreams(subjectPrefix: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL, maxReconnectAttempts: 0 });
   const jsm = await jetstreamManager(nc);
   for await (const name of jsm.streams.names()) {
-    if (name.startsWith(`${subjectPrefix.toUpperCase()}_`)) await jsm.streams.delete(name);
+    if (name.startsWith(`${subjectPrefix.toUpperCase()}_`)) await deleting(() => jsm.streams.delete(name));
   }
   await nc.close();
 }

@@ -18,7 +18,7 @@ import {
 } from '../src';
 import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { PrivateNatsServer } from './support/nats-server';
-import { bytes, gate, sleep, text, waitFor } from './support/wait';
+import { bytes, deleting, gate, sleep, text, waitFor } from './support/wait';
 
 /** The register as the ledger keeps it (BusStreams), in memory: stream → when it was first recorded. */
 class MemoryRegister implements StreamRegister {
@@ -116,7 +116,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await waitFor(() => got.includes('before'), 5000, 'the message published before');
     const created = (await jsm.consumers.info(stream.name, consumer.durable)).created;
 
-    await jsm.consumers.delete(stream.name, consumer.durable);
+    await deleting(() => jsm.consumers.delete(stream.name, consumer.durable));
     await bus.publish(subject, bytes('after'), { msgId: 'after' });
 
     await waitFor(() => got.includes('after'), 15_000, 'the message published after the deletion');
@@ -141,7 +141,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await waitFor(() => got.includes('before'), 5000, 'the message sent before');
 
     const deletedAt = Date.now();
-    await jsm.streams.delete(inbound.stream);
+    await deleting(() => jsm.streams.delete(inbound.stream));
     await east.publish(subject, bytes('after'), { msgId: 'after' });
 
     await waitFor(() => got.includes('after'), 15_000, 'the message sent after the deletion');
@@ -194,7 +194,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const bus = await provision({ streams: [stream] });
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
 
-    await jsm.streams.delete(stream.name);
+    await deleting(() => jsm.streams.delete(stream.name));
 
     await expect(bus.publish(subject, bytes('after'), { msgId: 'after' })).resolves.toEqual({
       stream: stream.name,
@@ -212,7 +212,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await bus.publish(subject, bytes('before'), { msgId: 'before' });
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
 
-    await jsm.streams.delete(out);
+    await deleting(() => jsm.streams.delete(out));
 
     for (const msgId of ['after-1', 'after-2']) {
       await expect(bus.publish(subject, bytes(msgId), { msgId })).rejects.toMatchObject({
@@ -246,7 +246,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const asked: number[] = [];
     const watch = nc.subscribe(`$JS.API.STREAM.INFO.${out}`, { callback: () => void asked.push(Date.now()) });
     await nc.flush();
-    await jsm.streams.delete(out);
+    await deleting(() => jsm.streams.delete(out));
 
     const started = Date.now();
     try {
@@ -280,7 +280,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const made = register.recorded.get(out);
     expect(made).toBeInstanceOf(Date);
 
-    await jsm.streams.delete(out);
+    await deleting(() => jsm.streams.delete(out));
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const restarted = await provision(topology, register);
     await expect(jsm.streams.info(out)).rejects.toThrow(/stream not found/);
@@ -306,7 +306,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     await expect(restarted.publish(subject, bytes('later'), { msgId: 'later' })).resolves.toMatchObject({
       sequence: 2,
     });
-    await jsm.streams.delete(out);
+    await deleting(() => jsm.streams.delete(out));
     const again = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     await expect(restarted.publish(subject, bytes('gone'), { msgId: 'gone' })).rejects.toMatchObject({
       kind: 'no-stream',
@@ -324,7 +324,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const got = await record(west, inbound);
     await (await provision(topology, register)).publish(subject, bytes('before'), { msgId: 'before' });
     await waitFor(() => got.includes('before'), 5000, 'the message sent before');
-    await jsm.streams.delete(out);
+    await deleting(() => jsm.streams.delete(out));
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     await provision(topology, register);
     errors.mockRestore();
@@ -347,7 +347,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     // 4. With the peer's replication stopped, its IN stream is deleted; started, it makes the stream, which
     // copies the OUT stream from its start.
     await west.close({ graceMs: 100 });
-    await jsm.streams.delete(inbound.stream);
+    await deleting(() => jsm.streams.delete(inbound.stream));
     const again = await record(await provision(peer), inbound);
     await waitFor(() => again.includes('after'), 15_000, 'the first message of the stream made again');
   });
@@ -401,7 +401,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     // The held message keeps the subscription from pulling until the stream is gone and blocked.
     const { got, release } = await holdOne(bus, consumer, subject);
 
-    await jsm.streams.delete(stream.name);
+    await deleting(() => jsm.streams.delete(stream.name));
     // An operator's stream on the same subjects: NATS refuses to create ours again while it exists.
     const squatter = naming.stream('squatter');
     streams.add(squatter);
@@ -410,7 +410,7 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
 
     await waitFor(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
     await expect(bus.ping()).rejects.toMatchObject({ kind: 'provision' });
-    await jsm.streams.delete(squatter);
+    await deleting(() => jsm.streams.delete(squatter));
     await waitFor(() => ready(bus), 15_000, 'the bus to report ready again');
 
     await bus.publish(subject, bytes('after'), { msgId: 'after' });
@@ -423,13 +423,13 @@ describe('JetStream after a stream or consumer was deleted under the bus', () =>
     const bus = await provision({ streams: [stream], consumers: [consumer] });
     const { got, release } = await holdOne(bus, consumer, subject);
 
-    await jsm.consumers.delete(stream.name, consumer.durable);
+    await deleting(() => jsm.consumers.delete(stream.name, consumer.durable));
     // A work-queue stream takes one unfiltered consumer only: this one keeps ours from coming back.
     await jsm.consumers.add(stream.name, { durable_name: 'squatter', ack_policy: AckPolicy.Explicit });
     release.open();
 
     await waitFor(async () => !(await ready(bus)), 15_000, 'the bus to report not ready');
-    await jsm.consumers.delete(stream.name, 'squatter');
+    await deleting(() => jsm.consumers.delete(stream.name, 'squatter'));
     await waitFor(() => ready(bus), 15_000, 'the bus to report ready again');
 
     await bus.publish(subject, bytes('after'), { msgId: 'after' });

@@ -13,7 +13,7 @@ import {
 } from '../src';
 import { NATS_URL, uniqueNaming, workQueueTopology } from './support/harness';
 import { PrivateNatsServer } from './support/nats-server';
-import { bytes, gate, sleep, text, waitFor } from './support/wait';
+import { bytes, deleting, gate, sleep, text, waitFor } from './support/wait';
 
 describe('JetStream provisioning', () => {
   let nc: NatsConnection;
@@ -193,7 +193,9 @@ describe('JetStream across a restart of its server', () => {
     // Its consumer deleted under it: the pull fails, and the bus provisions the consumer again.
     const admin = await connect({ servers: server.url });
     try {
-      await (await jetstreamManager(admin)).consumers.delete(consumer.stream, consumer.durable);
+      await deleting(async () =>
+        (await jetstreamManager(admin)).consumers.delete(consumer.stream, consumer.durable),
+      );
     } finally {
       await admin.close();
     }
