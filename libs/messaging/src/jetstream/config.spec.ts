@@ -4,8 +4,8 @@ import { resolveConsumer, resolveStream } from '../topology';
 import {
   changedFields,
   consumerConfig,
-  OPTIONAL_CONSUMER_FIELDS,
-  OPTIONAL_STREAM_FIELDS,
+  CLEARED_CONSUMER_FIELDS,
+  CLEARED_STREAM_FIELDS,
   streamConfig,
 } from './config';
 
@@ -84,17 +84,21 @@ describe('JetStream configuration', () => {
 
   it('sees a filter or source the desired config no longer names, and nothing in an empty one', () => {
     const held = { ...consumerConfig(consumer), filter_subject: 'dqkd.kme-east.blocks.metadata' };
-    expect(changedFields(held, consumerConfig(consumer), OPTIONAL_CONSUMER_FIELDS)).toEqual([
+    expect(changedFields(held, { ...CLEARED_CONSUMER_FIELDS, ...consumerConfig(consumer) })).toEqual([
       'filter_subject',
     ]);
     expect(changedFields(held, consumerConfig(consumer))).toEqual([]);
     const sourced = { ...streamConfig(stream), sources: [{ name: 'DQKD_KME_WEST_OUT' }] };
-    expect(changedFields(sourced, streamConfig(stream), OPTIONAL_STREAM_FIELDS)).toEqual(['sources']);
+    expect(changedFields(sourced, { ...CLEARED_STREAM_FIELDS, ...streamConfig(stream) })).toEqual([
+      'sources',
+    ]);
     // What the server sends for a field never set: left out, or empty.
     const bare = { ...streamConfig(stream), sources: [] as StreamSource[] };
-    expect(changedFields(bare, streamConfig(stream), OPTIONAL_STREAM_FIELDS)).toEqual([]);
+    expect(changedFields(bare, { ...CLEARED_STREAM_FIELDS, ...streamConfig(stream) })).toEqual([]);
     const unfiltered = { ...consumerConfig(consumer), filter_subject: '' };
-    expect(changedFields(unfiltered, consumerConfig(consumer), OPTIONAL_CONSUMER_FIELDS)).toEqual([]);
+    expect(changedFields(unfiltered, { ...CLEARED_CONSUMER_FIELDS, ...consumerConfig(consumer) })).toEqual(
+      [],
+    );
   });
 
   it('lists the fields that differ', () => {

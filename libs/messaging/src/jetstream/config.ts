@@ -61,20 +61,13 @@ export function consumerConfig(spec: ResolvedConsumer): Partial<ConsumerConfig> 
  */
 export const CLEARED_STREAM_FIELDS: Partial<StreamConfig> = { subjects: [], sources: [] };
 export const CLEARED_CONSUMER_FIELDS: Partial<ConsumerConfig> = { filter_subject: undefined };
-export const OPTIONAL_STREAM_FIELDS = Object.keys(CLEARED_STREAM_FIELDS) as (keyof StreamConfig)[];
-export const OPTIONAL_CONSUMER_FIELDS = Object.keys(CLEARED_CONSUMER_FIELDS) as (keyof ConsumerConfig)[];
 
 /**
- * Fields of the desired config that differ from what the server holds, with `optional` fields compared even
- * when the desired config leaves them out: a filter or source the spec no longer names is a change.
+ * Fields of the desired config that differ from what the server holds; give it the CLEARED fields under the
+ * desired ones, and a filter or source the spec no longer names is a change.
  */
-export function changedFields<T extends object>(
-  existing: T,
-  desired: Partial<T>,
-  optional: readonly (keyof T)[] = [],
-): (keyof T)[] {
-  const fields = new Set([...(Object.keys(desired) as (keyof T)[]), ...optional]);
-  return [...fields].filter((k) => !same(existing[k], desired[k]));
+export function changedFields<T extends object>(existing: T, desired: Partial<T>): (keyof T)[] {
+  return (Object.keys(desired) as (keyof T)[]).filter((k) => !same(existing[k], desired[k]));
 }
 
 /** The server leaves out, or sends empty, what was never set. */

@@ -7,8 +7,6 @@ import {
   CLEARED_CONSUMER_FIELDS,
   CLEARED_STREAM_FIELDS,
   consumerConfig,
-  OPTIONAL_CONSUMER_FIELDS,
-  OPTIONAL_STREAM_FIELDS,
   streamConfig,
 } from './config';
 
@@ -32,14 +30,15 @@ export async function ensureStream(
       await jsm.streams.add(desired);
       return 'created';
     }
-    const changed = changedFields(existing.config, desired, OPTIONAL_STREAM_FIELDS);
+    const wanted = { ...CLEARED_STREAM_FIELDS, ...desired };
+    const changed = changedFields(existing.config, wanted);
     if (changed.length === 0) return 'unchanged';
     const fixed = changed.filter((f) => f === 'retention' || f === 'storage');
     if (fixed.length > 0) {
       throw new BusProvisionError(resource, { cause: new Error(`${fixed.join(', ')} cannot change`) });
     }
-    const { name: _name, retention: _retention, storage: _storage, ...update } = desired;
-    await jsm.streams.update(spec.name, { ...CLEARED_STREAM_FIELDS, ...update });
+    const { name: _name, retention: _retention, storage: _storage, ...update } = wanted;
+    await jsm.streams.update(spec.name, update);
     return 'updated';
   });
 }
@@ -83,9 +82,10 @@ export async function ensureConsumer(
       await jsm.consumers.add(spec.stream, desired);
       return 'created';
     }
-    if (changedFields(existing.config, desired, OPTIONAL_CONSUMER_FIELDS).length === 0) return 'unchanged';
-    const { durable_name: _d, ack_policy: _a, deliver_policy: _p, replay_policy: _r, ...update } = desired;
-    await jsm.consumers.update(spec.stream, spec.durable, { ...CLEARED_CONSUMER_FIELDS, ...update });
+    const wanted = { ...CLEARED_CONSUMER_FIELDS, ...desired };
+    if (changedFields(existing.config, wanted).length === 0) return 'unchanged';
+    const { durable_name: _d, ack_policy: _a, deliver_policy: _p, replay_policy: _r, ...update } = wanted;
+    await jsm.consumers.update(spec.stream, spec.durable, update);
     return 'updated';
   });
 }

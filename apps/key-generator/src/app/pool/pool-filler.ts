@@ -17,10 +17,10 @@ import { blocksToGenerate, whileUnanswered, withShortage } from './watermarks';
  * them) for nothing. A link whose ledger work failed waits as well: a database that is down would otherwise
  * have every round log the same error.
  */
-const RETRY_MIN_MS = 1_000;
+export const RETRY_MIN_MS = 1_000;
 /** How long a gateway's shortage counts: a waiting request is answered within 2 s, and said again meanwhile. */
 const SHORTAGE_HOLD_MS = 2_500;
-const RETRY_MAX_MS = 30_000;
+export const RETRY_MAX_MS = 30_000;
 
 export interface PoolFillerParts {
   readonly config: DqkdConfig;

@@ -2,10 +2,7 @@ import type { Ledger } from '@dqkd/ledger';
 import { describeError, nextBackOffMs } from '@dqkd/runtime';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
-import type { PoolFiller } from './pool-filler';
-
-const PAUSE_MIN_MS = 1_000;
-const PAUSE_MAX_MS = 30_000;
+import { RETRY_MAX_MS, RETRY_MIN_MS, type PoolFiller } from './pool-filler';
 
 /**
  * Runs the filler on a timer, one round at a time, and at once when a gateway of the site announces a
@@ -15,7 +12,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopListening: (() => Promise<void>) | undefined;
-  /** After a round that failed: no round before `until`; the wait doubles while rounds keep failing. */
+  /** After a round that failed: no round before `until`; the wait doubles as a failing link's does. */
   private pause: { until: number; delayMs: number | undefined } = { until: 0, delayMs: undefined };
 
   constructor(
@@ -52,7 +49,7 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
         },
         (error: unknown) => {
           // The ledger is down (a round's own failures are the links'): every tick would log it again.
-          const delayMs = nextBackOffMs(this.pause.delayMs, PAUSE_MIN_MS, PAUSE_MAX_MS);
+          const delayMs = nextBackOffMs(this.pause.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
           this.pause = { until: Date.now() + delayMs, delayMs };
           this.logger.error(`pool fill failed: ${describeError(error)}; trying again in ${delayMs} ms`);
         },
