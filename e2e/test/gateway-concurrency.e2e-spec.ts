@@ -155,6 +155,34 @@ describe('api-gateway under concurrency, on NATS JetStream', () => {
     expect(network.log.text).toContain(`the material of key ${altered} did not open`);
   });
 
+  it('serves a key to no SAE a slave entry added at rest names, and still to the slave it was issued to', async () => {
+    const { keys } = await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1 });
+    received.push(...keys);
+    const [key] = keys;
+    await network.settled();
+    // Someone who can write to kme-west's ledger, without its KEK, adds Carol as a slave of Bob's key.
+    await network
+      .site('kme-west')
+      .ledger.dataSource.query(
+        `INSERT INTO key_slaves (key_id, slave_id, kind) VALUES ($1, 'sae-carol', 'sae')`,
+        [key!.key_ID],
+      );
+    const stolen = await network
+      .client('sae-carol', 'kme-west')
+      .decKeys('sae-alice', [key!.key_ID])
+      .catch((error: unknown) => error);
+    expect(stolen).toBeInstanceOf(EtsiHttpError);
+    expect((stolen as EtsiHttpError).status).toBe(503);
+    errorBodies.push(JSON.stringify((stolen as EtsiHttpError).body));
+    expect(network.log.text).toContain(`the material of key ${key!.key_ID} did not open`);
+    await network
+      .site('kme-west')
+      .ledger.dataSource.query(`DELETE FROM key_slaves WHERE key_id = $1 AND slave_id = 'sae-carol'`, [
+        key!.key_ID,
+      ]);
+    expect(await network.client('sae-bob', 'kme-west').decKeys('sae-alice', [key!.key_ID])).toEqual({ keys });
+  });
+
   it('answers 400, not 401, for a key of another link here: it does not tell whose key that is', async () => {
     // A key kme-west issued itself, to Alice (its source-side record, no material).
     const west = network.site('kme-west').ledger;

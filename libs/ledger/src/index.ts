@@ -1,7 +1,13 @@
 export { concatBits, sliceBits } from './bits';
 export { ensureKekFile } from './crypto/kek-file';
 export { type Kek, KEK_BYTES, Keyring, keyringFromEnv } from './crypto/keyring';
-export { MaterialCipher, type MaterialTable, type SealedMaterial } from './crypto/material-cipher';
+export {
+  MaterialCipher,
+  type MaterialRow,
+  type MaterialTable,
+  type SealedMaterial,
+  type StoredMaterial,
+} from './crypto/material-cipher';
 export {
   createLedgerDataSource,
   type LedgerDataSourceOptions,

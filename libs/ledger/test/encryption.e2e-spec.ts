@@ -80,6 +80,104 @@ describe.each(DATABASE_MODES)('material at rest on %s', (mode) => {
     await expect(ledger.blocks.readMaterial(victim.id)).rejects.toThrow(/ciphertext does not authenticate/);
   });
 
+  type Statement = [sql: string, values: unknown[]];
+
+  /** Runs each change, sees `read` refuse, undoes it, and sees `read` answer the material again. */
+  async function refusedWhileAltered(
+    read: () => Promise<Buffer | undefined>,
+    material: Buffer,
+    changes: readonly { readonly change: Statement; readonly undo: Statement }[],
+  ) {
+    const { ledger } = context();
+    for (const { change, undo } of changes) {
+      await ledger.dataSource.query(...change);
+      await expect(read()).rejects.toThrow(/a column it is sealed to altered/);
+      await ledger.dataSource.query(...undo);
+      expect(await read()).toEqual(material);
+    }
+  }
+
+  it("opens a key's material only while its link, master, deadline and slave entries stand as recorded", async () => {
+    const { ledger } = context();
+    const material = randomBytes(32);
+    const keyId = await keyWithMaterial(material);
+    const other = await newLink(ledger, 512);
+    const [{ link_id: linkId }] = (await ledger.dataSource.query(
+      'SELECT link_id FROM keys WHERE key_id = $1',
+      [keyId],
+    )) as { link_id: number }[];
+    await refusedWhileAltered(() => ledger.keys.readMaterial(keyId), material, [
+      {
+        change: [`UPDATE keys SET link_id = $2 WHERE key_id = $1`, [keyId, other.id]],
+        undo: [`UPDATE keys SET link_id = $2 WHERE key_id = $1`, [keyId, linkId]],
+      },
+      {
+        change: [`UPDATE keys SET master_sae_id = 'sae-mallory' WHERE key_id = $1`, [keyId]],
+        undo: [`UPDATE keys SET master_sae_id = 'sae-alice' WHERE key_id = $1`, [keyId]],
+      },
+      {
+        change: [`UPDATE keys SET expires_at = expires_at + interval '1 day' WHERE key_id = $1`, [keyId]],
+        undo: [`UPDATE keys SET expires_at = expires_at - interval '1 day' WHERE key_id = $1`, [keyId]],
+      },
+      {
+        change: [`UPDATE key_slaves SET slave_id = 'sae-eve' WHERE key_id = $1`, [keyId]],
+        undo: [`UPDATE key_slaves SET slave_id = 'sae-bob' WHERE key_id = $1`, [keyId]],
+      },
+      {
+        change: [`UPDATE key_slaves SET kind = 'kme', slave_id = 'kme-west' WHERE key_id = $1`, [keyId]],
+        undo: [`UPDATE key_slaves SET kind = 'sae', slave_id = 'sae-bob' WHERE key_id = $1`, [keyId]],
+      },
+    ]);
+
+    // An entry added for another SAE: its delivery fails, and the slave the key was issued to still gets it.
+    await ledger.dataSource.query(
+      `INSERT INTO key_slaves (key_id, slave_id, kind) VALUES ($1, 'sae-eve', 'sae')`,
+      [keyId],
+    );
+    await expect(ledger.keys.deliver([keyId], { kind: 'sae', id: 'sae-eve' })).rejects.toThrow(
+      MaterialIntegrityError,
+    );
+    await ledger.dataSource.query(`DELETE FROM key_slaves WHERE key_id = $1 AND slave_id = 'sae-eve'`, [
+      keyId,
+    ]);
+    expect(await ledger.keys.deliver([keyId], { kind: 'sae', id: 'sae-bob' })).toEqual({
+      ok: true,
+      keys: [{ keyId, material }],
+    });
+  });
+
+  it("opens a block's material only while its link, role and deadline stand as stored", async () => {
+    const { ledger } = context();
+    const link = await newLink(ledger, 1024);
+    const other = await newLink(ledger, 1024);
+    const [block] = await readyBlocks(ledger, link, 1);
+    await refusedWhileAltered(() => ledger.blocks.readMaterial(block.id), block.material, [
+      {
+        change: [`UPDATE blocks SET link_id = $2 WHERE id = $1`, [block.id, other.id]],
+        undo: [`UPDATE blocks SET link_id = $2 WHERE id = $1`, [block.id, link.id]],
+      },
+      {
+        change: [`UPDATE blocks SET role = 'target' WHERE id = $1`, [block.id]],
+        undo: [`UPDATE blocks SET role = 'source' WHERE id = $1`, [block.id]],
+      },
+      {
+        change: [`UPDATE blocks SET expires_at = expires_at + interval '1 day' WHERE id = $1`, [block.id]],
+        undo: [`UPDATE blocks SET expires_at = expires_at - interval '1 day' WHERE id = $1`, [block.id]],
+      },
+    ]);
+    // Taking bits re-seals the block: still to its own row, so it opens as before and as nothing else.
+    const taken = await ledger.blocks.takeBits([{ blockId: block.id, start: 0, end: 64 }]);
+    expect(taken).toEqual(block.material.subarray(0, 8));
+    await ledger.dataSource.query(`UPDATE blocks SET link_id = $2 WHERE id = $1`, [block.id, other.id]);
+    await expect(ledger.blocks.takeBits([{ blockId: block.id, start: 64, end: 128 }])).rejects.toThrow(
+      MaterialIntegrityError,
+    );
+    await ledger.dataSource.query(`UPDATE blocks SET link_id = $2 WHERE id = $1`, [block.id, link.id]);
+    expect(await ledger.blocks.readMaterial(block.id)).toEqual(
+      Buffer.concat([Buffer.alloc(8), block.material.subarray(8)]),
+    );
+  });
+
   it('zeroes the blocks it opened for a change when a later one does not open', async () => {
     const { ledger } = context();
     const link = await newLink(ledger, 1024);

@@ -15,9 +15,33 @@ export interface SealedMaterial {
   readonly kekId: number;
 }
 
+/**
+ * A row as its material is sealed to it: its ID, and the values of the columns that decide who may have the
+ * material and until when (see the stores' material-binding). Material opens only with the values it was
+ * sealed with, so that whoever can write to the ledger without the KEK cannot change them and still have
+ * the material served.
+ */
+export interface MaterialRow {
+  readonly id: string;
+  readonly bound: readonly (string | number)[];
+}
+
+/** Sealed material as read back, with the row it must open as. */
+export interface StoredMaterial extends SealedMaterial {
+  readonly row: MaterialRow;
+}
+
 const DATA_KEY_BYTES = 32;
 
-function materialAad(table: MaterialTable, rowId: string): Buffer {
+function materialAad(table: MaterialTable, row: MaterialRow): Buffer {
+  return Buffer.from(`dqkd-ledger/material/v2/${table}/${row.id}/${JSON.stringify(row.bound)}`, 'utf8');
+}
+
+/**
+ * What earlier versions sealed material to: the row ID alone. Such rows still open (see open); they hold
+ * material for an hour at most after an upgrade, unless someone who can write to the ledger extends them.
+ */
+function unboundMaterialAad(table: MaterialTable, rowId: string): Buffer {
   return Buffer.from(`dqkd-ledger/material/v1/${table}/${rowId}`, 'utf8');
 }
 
@@ -44,26 +68,26 @@ export class MaterialCipher {
     return this.keyring.versions;
   }
 
-  seal(table: MaterialTable, rowId: string, material: Buffer): SealedMaterial {
-    return this.sealAll(table, [{ rowId, material }])[0]!;
+  seal(table: MaterialTable, row: MaterialRow, material: Buffer): SealedMaterial {
+    return this.sealAll(table, [{ row, material }])[0]!;
   }
 
   /**
    * Seals many rows as seal() does each, a fresh data key and IV per row, with the random bytes of all drawn
    * at once: drawing them row by row cost as much as the encryption (a key batch at the target has hundreds).
    */
-  sealAll(table: MaterialTable, rows: readonly { rowId: string; material: Buffer }[]): SealedMaterial[] {
+  sealAll(table: MaterialTable, rows: readonly { row: MaterialRow; material: Buffer }[]): SealedMaterial[] {
     const perRow = DATA_KEY_BYTES + IV_BYTES;
     const random = randomBytes(rows.length * perRow);
     try {
       const kek = this.keyring.current;
-      return rows.map(({ rowId, material }, index) => {
+      return rows.map(({ row, material }, index) => {
         const at = index * perRow;
         const dataKey = random.subarray(at, at + DATA_KEY_BYTES);
         const iv = random.subarray(at + DATA_KEY_BYTES, at + perRow);
         return {
-          ciphertext: aeadSeal(dataKey, material, materialAad(table, rowId), iv),
-          wrappedKey: wrapKey(kek.key, dataKey, wrapAad(table, rowId, kek.version)),
+          ciphertext: aeadSeal(dataKey, material, materialAad(table, row), iv),
+          wrappedKey: wrapKey(kek.key, dataKey, wrapAad(table, row.id, kek.version)),
           kekId: kek.version,
         };
       });
@@ -72,13 +96,23 @@ export class MaterialCipher {
     }
   }
 
-  /** Returns the plaintext; the caller owns it and should zero it when done. */
-  open(table: MaterialTable, rowId: string, sealed: SealedMaterial): Buffer {
-    const dataKey = this.unwrap(table, rowId, sealed.wrappedKey, sealed.kekId);
+  /**
+   * Returns the plaintext; the caller owns it and should zero it when done. Material sealed to the row ID alone
+   * (by versions before rows were bound) opens too: a row sealed bound never opens that way.
+   */
+  open(table: MaterialTable, stored: StoredMaterial): Buffer {
+    const { row } = stored;
+    const dataKey = this.unwrap(table, row.id, stored.wrappedKey, stored.kekId);
     try {
-      const material = aeadOpen(dataKey, sealed.ciphertext, materialAad(table, rowId));
+      const material =
+        aeadOpen(dataKey, stored.ciphertext, materialAad(table, row)) ??
+        aeadOpen(dataKey, stored.ciphertext, unboundMaterialAad(table, row.id));
       if (material === undefined) {
-        throw new MaterialIntegrityError(table, rowId, 'ciphertext does not authenticate for this row');
+        throw new MaterialIntegrityError(
+          table,
+          row.id,
+          'ciphertext does not authenticate for this row: moved from another, or a column it is sealed to altered',
+        );
       }
       return material;
     } finally {

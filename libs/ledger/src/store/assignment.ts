@@ -3,7 +3,8 @@ import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt, segmentsText } from '../segments';
 import type { HeldReservations } from './held-reservations';
-import { rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
+import { storedColumns, storedOf, type BoundColumns } from './material-binding';
+import { rows, type SealedColumns } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
 /**
@@ -92,10 +93,11 @@ export async function applyAssignment(
       existing: number;
       id: string | null;
       expires_at: Date | null;
-    } & SealedColumns
+    } & SealedColumns &
+      BoundColumns
   >(
     scope.manager,
-    `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, ${sealedColumns('b')}
+    `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, ${storedColumns('blocks', 'b')}
      FROM (SELECT EXISTS (SELECT 1 FROM processed_messages
                           WHERE message_id = $3::text AND subject = $5::text) AS processed,
                   CASE WHEN EXISTS (SELECT 1 FROM reservations WHERE id = $1) THEN coalesce(
@@ -134,7 +136,9 @@ export async function applyAssignment(
       segments: reservation.segments,
     });
   }
-  const sealed = new Map(probe.flatMap((row) => (row.id === null ? [] : [[row.id, sealedOf(row)] as const])));
+  const sealed = new Map(
+    probe.flatMap((row) => (row.id === null ? [] : [[row.id, storedOf('blocks', row.id, row)] as const])),
+  );
   // One decryption of the bits the keys span, sliced per key, rather than one decryption of each block per key.
   const run = scope.blocks.bitsOf(spanned, sealed);
   if (run === undefined) {

@@ -1,10 +1,11 @@
 import { EntityManager } from 'typeorm';
 
 import { concatBits, sliceBits, zeroBits } from '../bits';
-import { MaterialCipher, type SealedMaterial } from '../crypto/material-cipher';
+import { MaterialCipher, type StoredMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
-import { inTransaction, rows, sealedColumns, sealedOf, type SealedColumns } from './sql';
+import { blockRow, storedColumns, storedOf, type BoundColumns } from './material-binding';
+import { inTransaction, rows, type SealedColumns } from './sql';
 import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
 
 /**
@@ -83,7 +84,7 @@ export class BlockStore {
         `block ${block.id}: ${block.material.length} bytes cannot hold exactly ${block.bits} bits`,
       );
     }
-    const sealed = this.cipher.seal('blocks', block.id, block.material);
+    const sealed = this.cipher.seal('blocks', blockRow(block), block.material);
     return inTransaction(this.manager, async (manager) => {
       const inserted = await rows(
         manager,
@@ -211,7 +212,7 @@ export class BlockStore {
    */
   async readMaterial(id: string): Promise<Buffer | undefined> {
     const sealed = (await this.readSealed([id])).get(id);
-    return sealed === undefined ? undefined : this.cipher.open('blocks', id, sealed);
+    return sealed === undefined ? undefined : this.cipher.open('blocks', sealed);
   }
 
   /**
@@ -223,21 +224,21 @@ export class BlockStore {
   }
 
   /** The sealed material of those of `ids` that still have it, in one round trip. */
-  async readSealed(ids: readonly string[]): Promise<Map<string, SealedMaterial>> {
-    const found = await rows<{ id: string } & SealedColumns>(
+  async readSealed(ids: readonly string[]): Promise<Map<string, StoredMaterial>> {
+    const found = await rows<{ id: string } & SealedColumns & BoundColumns>(
       this.manager,
-      `SELECT id, ${sealedColumns()}
-       FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL`,
+      `SELECT b.id, ${storedColumns('blocks', 'b')}
+       FROM blocks b WHERE b.id = ANY ($1::uuid[]) AND b.material_ciphertext IS NOT NULL`,
       [ids],
     );
-    return new Map(found.map((row) => [row.id, sealedOf(row)]));
+    return new Map(found.map((row) => [row.id, storedOf('blocks', row.id, row)]));
   }
 
   /**
    * readBits from sealed material already read (see readSealed), e.g. together with other questions in one
    * statement. Undefined when a block of the segments is missing from `sealed`.
    */
-  bitsOf(segments: readonly BitSegment[], sealed: ReadonlyMap<string, SealedMaterial>): Buffer | undefined {
+  bitsOf(segments: readonly BitSegment[], sealed: ReadonlyMap<string, StoredMaterial>): Buffer | undefined {
     if (segments.some((segment) => !sealed.has(segment.blockId))) {
       return undefined;
     }
@@ -247,7 +248,7 @@ export class BlockStore {
       for (const segment of segments) {
         let material = materials.get(segment.blockId);
         if (material === undefined) {
-          material = this.cipher.open('blocks', segment.blockId, sealed.get(segment.blockId)!);
+          material = this.cipher.open('blocks', sealed.get(segment.blockId)!);
           materials.set(segment.blockId, material);
         }
         const length = segment.end - segment.start;
@@ -315,19 +316,22 @@ export class BlockStore {
   ): Promise<number> {
     const blockIds = [...new Set(segments.map((segment) => segment.blockId))].sort();
     return inTransaction(this.manager, async (manager) => {
-      const found = await rows<{ id: string } & SealedColumns>(
+      const found = await rows<{ id: string } & SealedColumns & BoundColumns>(
         manager,
-        `SELECT id, ${sealedColumns()}
-         FROM blocks WHERE id = ANY ($1::uuid[]) AND material_ciphertext IS NOT NULL ORDER BY id FOR UPDATE`,
+        `SELECT b.id, ${storedColumns('blocks', 'b')}
+         FROM blocks b WHERE b.id = ANY ($1::uuid[]) AND b.material_ciphertext IS NOT NULL ORDER BY b.id FOR UPDATE`,
         [blockIds],
       );
+      const stored = new Map(found.map((row) => [row.id, storedOf('blocks', row.id, row)]));
       const materials = new Map<string, Buffer>();
       try {
         // Inside the try: a block that does not open leaves those opened before it zeroed too.
-        for (const row of found) materials.set(row.id, this.cipher.open('blocks', row.id, sealedOf(row)));
+        for (const [id, sealed] of stored) materials.set(id, this.cipher.open('blocks', sealed));
         const changed = change(materials);
         if (changed.length === 0) return 0;
-        const resealed = changed.map((id) => this.cipher.seal('blocks', id, materials.get(id) as Buffer));
+        const resealed = changed.map((id) =>
+          this.cipher.seal('blocks', stored.get(id)!.row, materials.get(id) as Buffer),
+        );
         await rows(
           manager,
           `UPDATE blocks AS b SET material_ciphertext = t.ciphertext, material_wrapped_key = t.wrapped_key,

@@ -11,14 +11,13 @@ import {
   NOT_NULL_VIOLATION,
   isImpossibleBits,
   rows,
-  sealedColumns,
-  sealedOf,
   sqlColumn,
   sqlConstraint,
   sqlState,
   UNIQUE_VIOLATION,
   type SealedColumns,
 } from './sql';
+import { keyRow, storedColumns, storedOf, type BoundColumns } from './material-binding';
 import { KeyRecord, MessageClaim, NewKey, SentMessage, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
@@ -98,7 +97,7 @@ export class KeyStore {
       return false;
     }
     const withMaterial = keys.flatMap((key) =>
-      key.material === undefined ? [] : [{ rowId: key.keyId, material: key.material }],
+      key.material === undefined ? [] : [{ row: keyRow(key), material: key.material }],
     );
     const sealedInOrder = this.cipher.sealAll('keys', withMaterial).values();
     const sealed = keys.map((key) => (key.material === undefined ? undefined : sealedInOrder.next().value));
@@ -238,13 +237,13 @@ export class KeyStore {
 
   /** A key's plaintext material, or undefined when it holds none. Zero it when done. */
   async readMaterial(keyId: string): Promise<Buffer | undefined> {
-    const [row] = await rows<SealedColumns>(
+    const [row] = await rows<SealedColumns & BoundColumns>(
       this.manager,
-      `SELECT ${sealedColumns()}
-       FROM keys WHERE key_id = $1 AND material_ciphertext IS NOT NULL`,
+      `SELECT ${storedColumns('keys', 'k')}
+       FROM keys k WHERE k.key_id = $1 AND k.material_ciphertext IS NOT NULL`,
       [keyId],
     );
-    return row === undefined ? undefined : this.cipher.open('keys', keyId, sealedOf(row));
+    return row === undefined ? undefined : this.cipher.open('keys', storedOf('keys', keyId, row));
   }
 
   /**
@@ -328,7 +327,9 @@ export class KeyStore {
     }
     // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
     // committed before the locks were granted, also those the statement's snapshot predates.
-    const answered = await rows<{ key_id: string | null; request: number | null } & SealedColumns>(
+    const answered = await rows<
+      { key_id: string | null; request: number | null } & SealedColumns & BoundColumns
+    >(
       this.manager,
       `WITH t AS (
          SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)
@@ -367,12 +368,12 @@ export class KeyStore {
          FROM ok JOIN keys k ON k.key_id = ok.key_id
          GROUP BY k.link_id
        )
-       SELECT k.key_id, NULL::int AS request, ${sealedColumns('k')}
+       SELECT k.key_id, NULL::int AS request, ${storedColumns('keys', 'k')}
        FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
        UNION ALL
-       SELECT NULL, request, NULL, NULL, NULL FROM refused
+       SELECT NULL, request, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM refused
        UNION ALL
-       SELECT key_id, request, NULL, NULL, material_kek_id FROM unheld`,
+       SELECT key_id, request, NULL, NULL, material_kek_id, NULL, NULL, NULL, NULL FROM unheld`,
       [
         claims.map((claim) => claim.request),
         claims.map((claim) => claim.keyId),
@@ -395,7 +396,7 @@ export class KeyStore {
         continue;
       }
       try {
-        delivered.set(row.key_id, this.cipher.open('keys', row.key_id, sealedOf(row)));
+        delivered.set(row.key_id, this.cipher.open('keys', storedOf('keys', row.key_id, row)));
       } catch (error) {
         unreadable.set(row.key_id, error);
       }
