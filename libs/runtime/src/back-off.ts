@@ -1,4 +1,40 @@
-/** The next delay of a retry that doubles: `minMs` the first time, then twice the last, `maxMs` at most. */
-export function nextBackOffMs(lastMs: number | undefined, minMs: number, maxMs: number): number {
-  return lastMs === undefined ? minMs : Math.min(2 * lastMs, maxMs);
+/**
+ * When an operation that failed may be tried again: each failure holds the next try back for twice the last
+ * delay (`minMs` the first time, `maxMs` at most), and a try that went through ends the wait. Times are passed
+ * in, so a caller's clock (and a test's) is the only one.
+ */
+export class BackOff {
+  private delayMs: number | undefined;
+  private until = 0;
+  private failuresInRow = 0;
+
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+  ) {}
+
+  /** Failed tries since the last that went through. */
+  get failures(): number {
+    return this.failuresInRow;
+  }
+
+  /** Whether a try may start at `now`. */
+  ready(now: number): boolean {
+    return now >= this.until;
+  }
+
+  /** A try failed at `now`: holds the next back and answers for how long. */
+  failed(now: number): number {
+    this.delayMs = this.delayMs === undefined ? this.minMs : Math.min(2 * this.delayMs, this.maxMs);
+    this.until = now + this.delayMs;
+    this.failuresInRow += 1;
+    return this.delayMs;
+  }
+
+  /** A try went through: the next may start at once, and a failure waits `minMs` again. */
+  succeeded(): void {
+    this.delayMs = undefined;
+    this.until = 0;
+    this.failuresInRow = 0;
+  }
 }

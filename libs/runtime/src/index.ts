@@ -1,4 +1,4 @@
-export { nextBackOffMs } from './back-off';
+export { BackOff } from './back-off';
 export { describeError } from './logging/describe-error';
 export { HealthModule } from './health/health.module';
 export type { ReadinessCheck } from './health/readiness-check';

@@ -1,5 +1,5 @@
 import { InjectMetric, type Counter, type Gauge } from '@dqkd/metrics';
-import { nextBackOffMs } from '@dqkd/runtime';
+import { BackOff } from '@dqkd/runtime';
 import {
   Inject,
   Injectable,
@@ -38,8 +38,8 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
   filledOnce = false;
   /** Whether the pools hold all the memory they may, as last told in the log. */
   private full = false;
-  /** When the source may be asked again after failing, and the delay that set it. */
-  private retry: { readonly at: number; readonly delayMs: number } | undefined;
+  /** When the source may be asked again after failing. */
+  private readonly retry = new BackOff(SOURCE_RETRY_MIN_MS, SOURCE_RETRY_MAX_MS);
 
   constructor(
     @Inject(ENTROPY_SERVER_SETUP) private readonly setup: EntropyServerSetup,
@@ -83,7 +83,7 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
     this.updateGauge();
     const { ready } = this.setup.env.pool;
     if (this.filling || this.store.freshPools(Date.now()) >= ready) return;
-    if (this.retry !== undefined && Date.now() < this.retry.at) return;
+    if (!this.retry.ready(Date.now())) return;
     const full = !this.store.canAddPool();
     if (full !== this.full) {
       this.full = full;
@@ -103,12 +103,11 @@ export class PoolKeeper implements OnApplicationBootstrap, OnApplicationShutdown
         const bytes = await this.source.read(this.setup.env.pool.bytes);
         this.store.addPool(bytes, Date.now());
         this.filledOnce = true;
-        this.retry = undefined;
+        this.retry.succeeded();
         this.updateGauge();
       } catch (error) {
         this.sourceFailures.inc();
-        const delayMs = nextBackOffMs(this.retry?.delayMs, SOURCE_RETRY_MIN_MS, SOURCE_RETRY_MAX_MS);
-        this.retry = { at: Date.now() + delayMs, delayMs };
+        const delayMs = this.retry.failed(Date.now());
         const reason = error instanceof Error ? error.message : String(error);
         this.logger.error(`${reason}; trying again in ${delayMs} ms`);
       } finally {

@@ -3,7 +3,7 @@ import type { DqkdConfig, Link as LinkConfig } from '@dqkd/config';
 import type { KmeEntropyCredentials, KmeEntropySources } from '@dqkd/entropy';
 import { LEASE_MARGIN_MS, UNCONFIRMED_BURN_REASON, type Ledger, type Link } from '@dqkd/ledger';
 import { metadataMessage, type OutboxRelay } from '@dqkd/messaging';
-import { describeError, nextBackOffMs } from '@dqkd/runtime';
+import { BackOff, describeError } from '@dqkd/runtime';
 import type { Logger } from '@nestjs/common';
 
 import type { GeneratorMetrics } from './generator-metrics';
@@ -42,8 +42,8 @@ export interface PoolFillerParts {
  */
 export class PoolFiller {
   private stopping = false;
-  /** Links (by target KME) whose last try failed: when to try again, and how long the last wait was. */
-  private readonly retries = new Map<string, { readonly at: number; readonly delayMs: number }>();
+  /** Each link's back-off, by target KME: when its next try may start. */
+  private readonly backOffs = new Map<string, BackOff>();
   /**
    * The largest request each link's pool could not cover, announced by a gateway since this replica last
    * filled it, and when: a gateway says it again while its request waits, so an older one is over (served,
@@ -77,14 +77,15 @@ export class PoolFiller {
     let made = 0;
     for (const link of config.network.linksFrom(config.kme.id)) {
       if (this.stopping) break;
-      if (Date.now() < (this.retries.get(link.target)?.at ?? 0)) continue;
-      const held = this.retries.get(link.target);
+      const backOff = this.backOffOf(link.target);
+      if (!backOff.ready(Date.now())) continue;
+      const failures = backOff.failures;
       try {
         made += await this.fillLink(link);
         // A try that went through ends the link's waits, unless it set another (blocks that failed, a probe).
-        if (this.retries.get(link.target) === held) this.retries.delete(link.target);
+        if (backOff.failures === failures) backOff.succeeded();
       } catch (error) {
-        const delayMs = this.backOff(link.target);
+        const delayMs = backOff.failed(Date.now());
         logger.error(
           `link ${link.source} → ${link.target}: ${describeError(error)}; trying again in ${delayMs} ms`,
         );
@@ -106,11 +107,11 @@ export class PoolFiller {
     return filled.ran ? filled.value : 0;
   }
 
-  /** Holds the link back for twice its last delay (RETRY_MIN_MS at first, RETRY_MAX_MS at most); answers it. */
-  private backOff(target: string): number {
-    const delayMs = nextBackOffMs(this.retries.get(target)?.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
-    this.retries.set(target, { at: Date.now() + delayMs, delayMs });
-    return delayMs;
+  /** The back-off of the link to `target`: RETRY_MIN_MS after its first failed try, doubling to RETRY_MAX_MS. */
+  private backOffOf(target: string): BackOff {
+    let backOff = this.backOffs.get(target);
+    if (backOff === undefined) this.backOffs.set(target, (backOff = new BackOff(RETRY_MIN_MS, RETRY_MAX_MS)));
+    return backOff;
   }
 
   private async fill(link: Link, linkConfig: LinkConfig): Promise<number> {
@@ -130,7 +131,7 @@ export class PoolFiller {
         const reason: unknown = failure.reason;
         // Entropy servers come back on their own, and so does a database that refused writes; a later round
         // tries again.
-        const delayMs = this.backOff(link.targetKmeId);
+        const delayMs = this.backOffOf(link.targetKmeId).failed(Date.now());
         const line = `link ${link.sourceKmeId} → ${link.targetKmeId}: ${describeError(reason)}; trying again in ${delayMs} ms`;
         if (reason instanceof EntropyUnavailable) this.parts.logger.warn(line);
         else this.parts.logger.error(line);
@@ -138,7 +139,7 @@ export class PoolFiller {
       }
       // A probe is spaced like a retry: a target that rejects blocks settles each within moments, and probing
       // it every round would still hold samples at every server until their deadline.
-      if (answer?.unanswered) this.backOff(link.targetKmeId);
+      if (answer?.unanswered) this.backOffOf(link.targetKmeId).failed(Date.now());
     }
     if (made > 0) {
       this.parts.logger.log(

@@ -1,5 +1,5 @@
 import type { Ledger } from '@dqkd/ledger';
-import { describeError, nextBackOffMs } from '@dqkd/runtime';
+import { BackOff, describeError } from '@dqkd/runtime';
 import type { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 
 import { RETRY_MAX_MS, RETRY_MIN_MS, type PoolFiller } from './pool-filler';
@@ -12,8 +12,8 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopListening: (() => Promise<void>) | undefined;
-  /** After a round that failed: no round before `until`; the wait doubles as a failing link's does. */
-  private pause: { until: number; delayMs: number | undefined } = { until: 0, delayMs: undefined };
+  /** Holds rounds back after one that failed; the wait doubles as a failing link's does. */
+  private readonly pause = new BackOff(RETRY_MIN_MS, RETRY_MAX_MS);
 
   constructor(
     private readonly filler: PoolFiller,
@@ -40,17 +40,14 @@ export class PoolService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private tick(): void {
-    if (this.running || Date.now() < this.pause.until) return;
+    if (this.running || !this.pause.ready(Date.now())) return;
     this.running = this.filler
       .round()
       .then(
-        () => {
-          this.pause = { until: 0, delayMs: undefined };
-        },
+        () => this.pause.succeeded(),
         (error: unknown) => {
           // The ledger is down (a round's own failures are the links'): every tick would log it again.
-          const delayMs = nextBackOffMs(this.pause.delayMs, RETRY_MIN_MS, RETRY_MAX_MS);
-          this.pause = { until: Date.now() + delayMs, delayMs };
+          const delayMs = this.pause.failed(Date.now());
           this.logger.error(`pool fill failed: ${describeError(error)}; trying again in ${delayMs} ms`);
         },
       )
