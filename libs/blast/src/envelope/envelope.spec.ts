@@ -194,7 +194,7 @@ describe('seal and open', () => {
   });
 
   it('decapsulates a shared encapsulation once per cache, forgetting the least recently used', () => {
-    const cache = new DecapsulationCache(2);
+    const cache = new DecapsulationCache(2, 60_000);
     const [a, b, c] = [0, 1, 2].map(() => encapsulate(west.kem.publicKey));
     let decapsulations = 0;
     const counting = (shared: typeof a) => () => {
@@ -208,15 +208,46 @@ describe('seal and open', () => {
     expect(decapsulations).toBe(4);
     expect(cache.size).toBe(2);
     const envelopes = [a, a, b].map((shared) => seal(header(), randomBytes(8), east.signingKey, shared!));
-    const fresh = new DecapsulationCache(8);
+    const fresh = new DecapsulationCache(8, 60_000);
     envelopes.forEach((envelope) => open(envelope, atWest({ decapsulations: fresh })));
     expect(fresh.size).toBe(2);
     fresh.clear();
     expect(fresh.size).toBe(0);
   });
 
+  it('zeroes and drops a secret left unused for its idle time, keeping those in use', () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const cache = new DecapsulationCache(8, 60_000);
+      const [a, b] = [0, 1].map(() => encapsulate(west.kem.publicKey));
+      const held: Uint8Array[] = [];
+      const keep = (shared: typeof a) => () => {
+        const secret = new Uint8Array(shared!.sharedSecret);
+        held.push(secret);
+        return secret;
+      };
+      cache.secretOf(a!.cipherText, keep(a));
+      jest.advanceTimersByTime(30_000);
+      cache.secretOf(b!.cipherText, keep(b));
+      jest.advanceTimersByTime(29_999);
+      cache.secretOf(a!.cipherText, keep(a));
+      expect(cache.size).toBe(2);
+      // b was last used at 30 s, a at 59.999 s.
+      jest.advanceTimersByTime(30_001);
+      expect(cache.size).toBe(1);
+      expect(held[1]!.every((byte) => byte === 0)).toBe(true);
+      expect(held[0]!.some((byte) => byte !== 0)).toBe(true);
+      jest.advanceTimersByTime(30_000);
+      expect(cache.size).toBe(0);
+      expect(held[0]!.every((byte) => byte === 0)).toBe(true);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('keeps no secret from an envelope whose signature fails', () => {
-    const cache = new DecapsulationCache(8);
+    const cache = new DecapsulationCache(8, 60_000);
     const envelope = seal(header(), randomBytes(8), west.signingKey, encapsulate(west.kem.publicKey));
     expect(() => open(envelope, atWest({ decapsulations: cache }))).toThrow(EnvelopeBadSignature);
     expect(cache.size).toBe(0);

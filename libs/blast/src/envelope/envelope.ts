@@ -56,12 +56,19 @@ export function encapsulate(recipientKemPublicKey: Uint8Array): Encapsulation {
 /**
  * The shared secrets of KEM ciphertexts one recipient opened lately, so envelopes sharing an encapsulation
  * cost it one decapsulation. Only ciphertexts of authentic envelopes get here (the signature is checked
- * first); beyond `capacity` the least recently used secret is zeroed and dropped.
+ * first); beyond `capacity` the least recently used secret is zeroed and dropped, and so is every secret
+ * unused for `idleMs`: a sender shares an encapsulation for a short while only, and a quiet link would
+ * otherwise keep its last secrets in memory for as long as the process runs.
  */
 export class DecapsulationCache {
-  private readonly secrets = new Map<string, Uint8Array>();
+  /** By last use, the least recent first. */
+  private readonly secrets = new Map<string, { readonly secret: Uint8Array; usedAt: number }>();
+  private sweep: NodeJS.Timeout | undefined;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly idleMs: number,
+  ) {}
 
   get size(): number {
     return this.secrets.size;
@@ -70,24 +77,47 @@ export class DecapsulationCache {
   /** A copy of the ciphertext's shared secret (the caller zeroes it), decapsulating only on a miss. */
   secretOf(kemCiphertext: Uint8Array, decapsulate: () => Uint8Array): Uint8Array {
     const id = createHash('sha256').update(kemCiphertext).digest('hex');
-    let secret = this.secrets.get(id);
-    if (secret === undefined) {
-      secret = decapsulate();
-      if (this.secrets.size >= this.capacity) {
-        const [oldest, forgotten] = this.secrets.entries().next().value as [string, Uint8Array];
-        forgotten.fill(0);
-        this.secrets.delete(oldest);
-      }
+    let entry = this.secrets.get(id);
+    if (entry === undefined) {
+      entry = { secret: decapsulate(), usedAt: Date.now() };
+      if (this.secrets.size >= this.capacity) this.forget(this.secrets.keys().next().value as string);
     } else {
       this.secrets.delete(id);
+      entry.usedAt = Date.now();
     }
-    this.secrets.set(id, secret);
-    return new Uint8Array(secret);
+    this.secrets.set(id, entry);
+    this.sweep ??= this.sweepLater();
+    return new Uint8Array(entry.secret);
   }
 
   clear(): void {
-    this.secrets.forEach((secret) => secret.fill(0));
-    this.secrets.clear();
+    clearTimeout(this.sweep);
+    this.sweep = undefined;
+    [...this.secrets.keys()].forEach((id) => this.forget(id));
+  }
+
+  /** Drops the idle secrets when the least recently used one turns idle, and again until none is left. */
+  private sweepLater(): NodeJS.Timeout {
+    const [oldest] = this.secrets.values();
+    const timer = setTimeout(
+      () => {
+        const idleSince = Date.now() - this.idleMs;
+        for (const [id, { usedAt }] of this.secrets) {
+          if (usedAt > idleSince) break;
+          this.forget(id);
+        }
+        this.sweep = this.secrets.size > 0 ? this.sweepLater() : undefined;
+      },
+      Math.max(0, (oldest?.usedAt ?? 0) + this.idleMs - Date.now()),
+    );
+    // Never what keeps a process alive.
+    timer.unref();
+    return timer;
+  }
+
+  private forget(id: string): void {
+    this.secrets.get(id)?.secret.fill(0);
+    this.secrets.delete(id);
   }
 }
 

@@ -10,7 +10,10 @@
  * on a 32-bit word: hashing costs one word XOR per input byte per 32 output bits.
  *
  * A seed is expanded once and then reused for every sub-block of a block. The seed is public in the
- * leftover hash lemma, so the tables need no zeroing.
+ * leftover hash lemma, so the tables need no zeroing. The input is not public, and which table rows are
+ * read depends on it: code sharing the machine's caches could learn part of it, so the README's security
+ * claim asks for machines of their own. A form whose addresses do not depend on the input (one masked
+ * window XOR per input bit) would do at least eight times the work, below the extractor's throughput goal.
  */
 export class ToeplitzHash {
   private readonly seedWords: number;

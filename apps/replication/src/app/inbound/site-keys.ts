@@ -9,10 +9,19 @@ import type { OnModuleDestroy } from '@nestjs/common';
  */
 const SHARED_ENCAPSULATIONS = 64;
 
+/**
+ * A remembered shared secret unused this long is dropped: a gateway seals with one for a lease, which it uses
+ * for 30 s at most; an assignment redelivered later costs one more decapsulation.
+ */
+const SHARED_ENCAPSULATION_IDLE_MS = 60_000;
+
 /** This KME's sealing identity and its peers' public keys from the network file. */
 export class SiteKeys implements OnModuleDestroy {
   /** For assignments only: every other envelope encapsulates afresh, so remembering those would be waste. */
-  readonly assignmentDecapsulations = new DecapsulationCache(SHARED_ENCAPSULATIONS);
+  readonly assignmentDecapsulations = new DecapsulationCache(
+    SHARED_ENCAPSULATIONS,
+    SHARED_ENCAPSULATION_IDLE_MS,
+  );
 
   constructor(
     private readonly config: DqkdConfig,
