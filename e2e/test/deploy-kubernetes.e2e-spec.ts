@@ -25,6 +25,8 @@ interface Container {
   image: string;
   ports?: { name: string; containerPort: number }[];
   env?: EnvVar[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  startupProbe?: { httpGet: { path: string; port: string }; periodSeconds: number; failureThreshold: number };
   livenessProbe?: { httpGet: { path: string; port: string } };
   readinessProbe?: { httpGet: { path: string; port: string } };
   resources?: { requests?: object; limits?: object };
@@ -41,6 +43,7 @@ interface Resource {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Labels };
   spec?: {
+    replicas?: number;
     selector?: { matchLabels?: Labels } & Labels;
     template?: {
       metadata: { labels: Labels };
@@ -263,7 +266,7 @@ describeWithKubectl.each([
     }
   });
 
-  it('scales the api-gateway on CPU and keeps one through disruptions', () => {
+  it('scales the api-gateway on CPU and keeps one pod of every KME app through disruptions', () => {
     for (const hpa of ofKind('HorizontalPodAutoscaler')) {
       expect(named('Deployment', hpa.spec!.scaleTargetRef!.name)).toBeDefined();
     }
@@ -275,6 +278,47 @@ describeWithKubectl.each([
         matches(budget.spec!.selector!.matchLabels, workload.spec!.template!.metadata.labels),
       );
       expect(covered).toHaveLength(1);
+    }
+    const budgeted = KME_APPS.filter((name) =>
+      ofKind('PodDisruptionBudget').some((budget) =>
+        matches(
+          budget.spec!.selector!.matchLabels,
+          named('Deployment', name).spec!.template!.metadata.labels,
+        ),
+      ),
+    );
+    expect(budgeted).toEqual(KME_APPS);
+  });
+
+  it('leaves the replicas of a Deployment an HPA scales to the HPA, and runs two ttl-reapers', () => {
+    // A count in the manifest would reset the HPA's on every apply, and undo a runbook's scale to zero.
+    const scaled = ofKind('HorizontalPodAutoscaler').map((hpa) => hpa.spec!.scaleTargetRef!.name);
+    expect(scaled.sort()).toEqual(['api-gateway', 'key-generator', 'replication']);
+    for (const name of scaled) {
+      expect({ name, replicas: named('Deployment', name).spec!.replicas }).toEqual({
+        name,
+        replicas: undefined,
+      });
+    }
+    expect(named('Deployment', 'ttl-reaper').spec!.replicas).toBe(2);
+  });
+
+  it('gives every KME app the tuning ConfigMap, empty by default, and a start-up of 5 minutes', () => {
+    const tuning = ofKind('ConfigMap').find((each) => each.metadata.name.startsWith('dqkd-tuning-'));
+    expect(tuning?.data ?? {}).toEqual({});
+    for (const name of KME_APPS) {
+      const app = container(named('Deployment', name));
+      expect({ name, envFrom: app.envFrom }).toEqual({
+        name,
+        envFrom: [{ configMapRef: { name: tuning!.metadata.name } }],
+      });
+      const probe = app.startupProbe!;
+      expect(probe.httpGet).toEqual({ path: '/health/live', port: 'health' });
+      // Start-up runs the ledger migrations before the health port opens.
+      expect(probe.periodSeconds * probe.failureThreshold).toBeGreaterThanOrEqual(300);
+    }
+    for (const name of deployments.filter((each) => !KME_APPS.includes(each))) {
+      expect(container(named('Deployment', name)).envFrom).toBeUndefined();
     }
   });
 
