@@ -37,6 +37,12 @@ const LISTEN_HOST = '127.0.0.1';
 const DEFAULT_HEALTH_PORT_BASE = 19100;
 /** A stop signal this soon after the first is the same Ctrl-C delivered twice, not a second one. */
 const REPEAT_SIGNAL_MS = 1000;
+/**
+ * How long a stop may take before the launcher gives up on what has not closed and exits. Its bounded steps
+ * (a gateway drains for up to 10 s, a Postgres server gets 15 s before SIGKILL) take at most 50 s for the
+ * default network's two sites, so only a close that hangs reaches it.
+ */
+const STOP_LIMIT_MS = 60_000;
 
 interface Running {
   readonly name: string;
@@ -66,7 +72,8 @@ async function main(): Promise<void> {
   // By name, so that a damaged keyring is told with its file.
   const kekFile = ensureKekFile(home);
   const running: Running[] = [];
-  const databases: EmbeddedPostgres[] = [];
+  /** Each site's Postgres server, by KME ID. */
+  const databases = new Map<string, EmbeddedPostgres>();
   const portBase = Number(variables['DQKD_HEALTH_PORT'] ?? DEFAULT_HEALTH_PORT_BASE);
   // 0 asks for any free port, for every app; otherwise the apps take the ports from the base upwards.
   let nextPort = portBase;
@@ -97,8 +104,24 @@ async function main(): Promise<void> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const { app } of [...running].reverse()) await app.close().catch(() => undefined);
-      for (const database of databases) await database.stop().catch(() => undefined);
+      let closing = '';
+      // A close that hangs would keep the launcher running until a second Ctrl-C, with nothing said. It ends
+      // as an exit, like a second Ctrl-C, which stops the Postgres servers not stopped yet.
+      const limit = setTimeout(() => {
+        process.stderr.write(
+          `not stopped within ${STOP_LIMIT_MS / 1000} s, still waiting for ${closing}: exiting\n`,
+        );
+        process.exit(1);
+      }, STOP_LIMIT_MS);
+      for (const { name, app } of [...running].reverse()) {
+        closing = name;
+        await app.close().catch(() => undefined);
+      }
+      for (const [kmeId, database] of databases) {
+        closing = `the Postgres server of ${kmeId}`;
+        await database.stop().catch(() => undefined);
+      }
+      clearTimeout(limit);
     })());
   /** Between the steps of the start-up: a signal ends it there. */
   const goOn = () => {
@@ -164,7 +187,7 @@ async function main(): Promise<void> {
         await database.stop().catch(() => undefined);
         throw new Stopped();
       }
-      databases.push(database);
+      databases.set(kme.id, database);
       const env = {
         KME_ID: kme.id,
         DATABASE_URL: database.url,

@@ -1,12 +1,15 @@
-import { gaugeProvider, type Gauge } from '@dqkd/metrics';
+import { gaugeProvider, MetricDefinitionError, type Gauge } from '@dqkd/metrics';
 
 import { READINESS_CHECKS } from './health.controller';
 import type { ReadinessCheck } from './readiness-check';
 
 export const DEPENDENCY_UP = 'dqkd_dependency_up';
 
-/** The names the apps' readiness checks go by: LedgerModule's, BusModule's and the entropy server's pools. */
-const DEPENDENCIES = ['ledger', 'bus', 'pools'];
+/**
+ * The names the apps' readiness checks go by: LedgerModule's, BusModule's and the entropy server's pools. The
+ * gauge's label takes its values before the checks exist, so each check is held to them as it is registered.
+ */
+const DEPENDENCIES: readonly string[] = ['ledger', 'bus', 'pools'];
 
 /** A scrape waits this long at most for a dependency that does not answer, which then counts as down. */
 const CHECK_TIMEOUT_MS = 2000;
@@ -18,7 +21,7 @@ const CHECK_TIMEOUT_MS = 2000;
  */
 export const dependencyGaugeProvider = gaugeProvider<[readonly ReadinessCheck[]]>({
   name: DEPENDENCY_UP,
-  help: 'Whether a dependency this process needs (ledger, bus, pools) answers its readiness check: 1 or 0',
+  help: `Whether a dependency this process needs (${DEPENDENCIES.join(', ')}) answers its readiness check: 1 or 0`,
   labels: { dependency: DEPENDENCIES },
   inject: [READINESS_CHECKS],
   collect: async (gauge: Gauge, checks) => {
@@ -30,6 +33,21 @@ export const dependencyGaugeProvider = gaugeProvider<[readonly ReadinessCheck[]]
     for (const [dependency, up] of results) gauge.set({ dependency }, up ? 1 : 0);
   },
 });
+
+/**
+ * `checks`, once each is known to go by one of the gauge's label values: a check renamed or added without them
+ * would stop the process at start rather than fall outside the series its dashboards and alerts expect.
+ */
+export function labelledChecks(checks: readonly ReadinessCheck[]): readonly ReadinessCheck[] {
+  for (const { name } of checks) {
+    if (!DEPENDENCIES.includes(name)) {
+      throw new MetricDefinitionError(
+        `${DEPENDENCY_UP}: readiness check "${name}" is not one of its dependency values (${DEPENDENCIES.join(', ')})`,
+      );
+    }
+  }
+  return checks;
+}
 
 /**
  * Checks still running, by check: a scrape that finds one (a database that does not answer, whose connect

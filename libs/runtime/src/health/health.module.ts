@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type InjectionToken } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
-import { dependencyGaugeProvider } from './dependency-gauge';
+import { dependencyGaugeProvider, labelledChecks } from './dependency-gauge';
 import { HealthController, READINESS_CHECKS } from './health.controller';
 import type { ReadinessCheck } from './readiness-check';
 
@@ -20,7 +20,7 @@ export class HealthModule {
         {
           provide: READINESS_CHECKS,
           inject: [...readiness],
-          useFactory: (...checks: ReadinessCheck[]) => checks,
+          useFactory: (...checks: ReadinessCheck[]) => labelledChecks(checks),
         },
         dependencyGaugeProvider,
       ],
