@@ -39,10 +39,11 @@ const DEFAULT_HEALTH_PORT_BASE = 19100;
 const REPEAT_SIGNAL_MS = 1000;
 /**
  * How long a stop may take before the launcher gives up on what has not closed and exits. Its bounded steps
- * (a gateway drains for up to 10 s, a Postgres server gets 15 s before SIGKILL) take at most 50 s for the
- * default network's two sites, so only a close that hangs reaches it.
+ * (a gateway drains for up to 10 s, a key-generator waits for its round, whose entropy requests time out after
+ * 10 s, a Postgres server gets 15 s before SIGKILL) take at most about 70 s for the default network's two
+ * sites, so only a close that hangs reaches it.
  */
-const STOP_LIMIT_MS = 60_000;
+const STOP_LIMIT_MS = 90_000;
 
 interface Running {
   readonly name: string;

@@ -1,31 +1,22 @@
 import { z } from 'zod';
 
-/**
- * An ID the development PKI (libs/pki names.ts) can issue a certificate for: it names the certificate's files
- * and DNS name, so it is a DNS label, and never "ca" in any case, the name of the certificate authority's files.
- */
-function pkiId(pattern: RegExp, message: string) {
-  return z
-    .string()
-    .regex(pattern, message)
-    .refine(
-      (value) => value.toLowerCase() !== 'ca',
-      'must not be "ca", the name of the certificate authority',
-    );
-}
-
-// SAE and entropy-server IDs also travel in URL paths and NATS subject tokens; their letter case is free.
-const id = pkiId(
-  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
-  'must be 1-63 letters, digits or inner "-" (it names certificates and files)',
-);
+// IDs travel in URL paths and NATS subject tokens, so dots, slashes and spaces are kept out.
+const id = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+    'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit',
+  );
 
 // A KME's ID also names its site's NATS streams (upper-cased, "-" as "_") and subjects, and its files (dev PKI,
 // sealing identity): a DNS label in lower case, so no two IDs that differ only in case or "-"/"_" collide.
-const kmeId = pkiId(
-  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-  'must be 1-63 lower-case letters, digits or inner "-" (it names NATS streams and files)',
-);
+const kmeId = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be 1-63 lower-case letters, digits or inner "-" (it names NATS streams and files)',
+  )
+  .refine((value) => value !== 'ca', 'must not be "ca", the name of the certificate authority');
 
 // X.520 caps a certificate's common name at 64 characters.
 const certificateCn = z.string().min(1).max(64);
