@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { aeadSeal } from '../src/crypto/aead';
+import { wrapKey } from '../src/crypto/key-wrap';
 import { Keyring } from '../src/crypto/keyring';
 import { MaterialCipher } from '../src/crypto/material-cipher';
 import { MaterialIntegrityError } from '../src/errors';
@@ -140,6 +142,26 @@ describe.each(DATABASE_MODES)('material at rest on %s', (mode) => {
     await ledger.dataSource.query(`DELETE FROM key_slaves WHERE key_id = $1 AND slave_id = 'sae-eve'`, [
       keyId,
     ]);
+    expect(await ledger.keys.deliver([keyId], { kind: 'sae', id: 'sae-bob' })).toEqual({
+      ok: true,
+      keys: [{ keyId, material }],
+    });
+  });
+
+  it('delivers a key an earlier version sealed to its row ID alone, so an upgrade loses none in flight', async () => {
+    const { ledger, keyring } = context();
+    const material = randomBytes(32);
+    const keyId = await keyWithMaterial(randomBytes(32));
+    // The row as the version before sealed it: material under a data key, additional data naming the row.
+    const dataKey = randomBytes(32);
+    await ledger.dataSource.query(
+      `UPDATE keys SET material_ciphertext = $2, material_wrapped_key = $3, material_kek_id = 1 WHERE key_id = $1`,
+      [
+        keyId,
+        aeadSeal(dataKey, material, Buffer.from(`dqkd-ledger/material/v1/keys/${keyId}`)),
+        wrapKey(keyring.get(1) as Buffer, dataKey, Buffer.from(`dqkd-ledger/data-key/v1/keys/${keyId}/1`)),
+      ],
+    );
     expect(await ledger.keys.deliver([keyId], { kind: 'sae', id: 'sae-bob' })).toEqual({
       ok: true,
       keys: [{ keyId, material }],
