@@ -4,9 +4,8 @@
  * in, so a caller's clock (and a test's) is the only one.
  */
 export class BackOff {
-  private delayMs: number | undefined;
-  private until = 0;
   private failuresInRow = 0;
+  private until = 0;
 
   constructor(
     private readonly minMs: number,
@@ -25,16 +24,15 @@ export class BackOff {
 
   /** A try failed at `now`: holds the next back and answers for how long. */
   failed(now: number): number {
-    this.delayMs = this.delayMs === undefined ? this.minMs : Math.min(2 * this.delayMs, this.maxMs);
-    this.until = now + this.delayMs;
     this.failuresInRow += 1;
-    return this.delayMs;
+    const delayMs = Math.min(this.minMs * 2 ** (this.failuresInRow - 1), this.maxMs);
+    this.until = now + delayMs;
+    return delayMs;
   }
 
   /** A try went through: the next may start at once, and a failure waits `minMs` again. */
   succeeded(): void {
-    this.delayMs = undefined;
-    this.until = 0;
     this.failuresInRow = 0;
+    this.until = 0;
   }
 }

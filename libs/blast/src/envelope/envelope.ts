@@ -96,7 +96,10 @@ export class DecapsulationCache {
     [...this.secrets.keys()].forEach((id) => this.forget(id));
   }
 
-  /** Drops the idle secrets when the least recently used one turns idle, and again until none is left. */
+  /**
+   * Drops the idle secrets when the least recently used one turns idle, and again until none is left. Only
+   * called with a secret held.
+   */
   private sweepLater(): NodeJS.Timeout {
     const [oldest] = this.secrets.values();
     const timer = setTimeout(
@@ -108,7 +111,7 @@ export class DecapsulationCache {
         }
         this.sweep = this.secrets.size > 0 ? this.sweepLater() : undefined;
       },
-      Math.max(0, (oldest?.usedAt ?? 0) + this.idleMs - Date.now()),
+      Math.max(0, oldest!.usedAt + this.idleMs - Date.now()),
     );
     // Never what keeps a process alive.
     timer.unref();

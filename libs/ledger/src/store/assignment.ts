@@ -3,8 +3,8 @@ import { LedgerConflictError } from '../errors';
 import type { LedgerScope } from '../ledger';
 import { segmentsAt, segmentsText } from '../segments';
 import type { HeldReservations } from './held-reservations';
-import { storedColumns, storedOf, type BoundColumns } from './material-binding';
-import { rows, type SealedColumns } from './sql';
+import { storedColumns, storedOf, type StoredColumns } from './material-binding';
+import { rows } from './sql';
 import { BitSegment, MessageClaim, NewKey, Slave } from './types';
 
 /**
@@ -93,8 +93,7 @@ export async function applyAssignment(
       existing: number;
       id: string | null;
       expires_at: Date | null;
-    } & SealedColumns &
-      BoundColumns
+    } & StoredColumns
   >(
     scope.manager,
     `SELECT p.processed, p.recorded, p.existing, b.id, b.expires_at, ${storedColumns('blocks', 'b')}

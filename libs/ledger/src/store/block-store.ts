@@ -4,8 +4,8 @@ import { concatBits, sliceBits, zeroBits } from '../bits';
 import { MaterialCipher, type StoredMaterial } from '../crypto/material-cipher';
 import { BlockEntity } from '../entities/block.entity';
 import { AuditTrail } from './audit-trail';
-import { blockRow, storedColumns, storedOf, type BoundColumns } from './material-binding';
-import { inTransaction, rows, type SealedColumns } from './sql';
+import { blockRow, storedColumns, storedOf, type StoredColumns } from './material-binding';
+import { inTransaction, rows } from './sql';
 import { BitSegment, BlockRecord, BlockRole, BlockState } from './types';
 
 /**
@@ -225,7 +225,7 @@ export class BlockStore {
 
   /** The sealed material of those of `ids` that still have it, in one round trip. */
   async readSealed(ids: readonly string[]): Promise<Map<string, StoredMaterial>> {
-    const found = await rows<{ id: string } & SealedColumns & BoundColumns>(
+    const found = await rows<{ id: string } & StoredColumns>(
       this.manager,
       `SELECT b.id, ${storedColumns('blocks', 'b')}
        FROM blocks b WHERE b.id = ANY ($1::uuid[]) AND b.material_ciphertext IS NOT NULL`,
@@ -316,7 +316,7 @@ export class BlockStore {
   ): Promise<number> {
     const blockIds = [...new Set(segments.map((segment) => segment.blockId))].sort();
     return inTransaction(this.manager, async (manager) => {
-      const found = await rows<{ id: string } & SealedColumns & BoundColumns>(
+      const found = await rows<{ id: string } & StoredColumns>(
         manager,
         `SELECT b.id, ${storedColumns('blocks', 'b')}
          FROM blocks b WHERE b.id = ANY ($1::uuid[]) AND b.material_ciphertext IS NOT NULL ORDER BY b.id FOR UPDATE`,

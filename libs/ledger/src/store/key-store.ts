@@ -15,9 +15,8 @@ import {
   sqlConstraint,
   sqlState,
   UNIQUE_VIOLATION,
-  type SealedColumns,
 } from './sql';
-import { keyRow, storedColumns, storedOf, type BoundColumns } from './material-binding';
+import { keyRow, storedColumns, storedOf, type StoredColumns } from './material-binding';
 import { KeyRecord, MessageClaim, NewKey, SentMessage, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
@@ -237,7 +236,7 @@ export class KeyStore {
 
   /** A key's plaintext material, or undefined when it holds none. Zero it when done. */
   async readMaterial(keyId: string): Promise<Buffer | undefined> {
-    const [row] = await rows<SealedColumns & BoundColumns>(
+    const [row] = await rows<StoredColumns>(
       this.manager,
       `SELECT ${storedColumns('keys', 'k')}
        FROM keys k WHERE k.key_id = $1 AND k.material_ciphertext IS NOT NULL`,
@@ -327,9 +326,7 @@ export class KeyStore {
     }
     // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
     // committed before the locks were granted, also those the statement's snapshot predates.
-    const answered = await rows<
-      { key_id: string | null; request: number | null } & SealedColumns & BoundColumns
-    >(
+    const answered = await rows<{ key_id: string | null; request: number | null } & StoredColumns>(
       this.manager,
       `WITH t AS (
          SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)

@@ -1,5 +1,4 @@
 import type { MaterialRow, MaterialTable, StoredMaterial } from '../crypto/material-cipher';
-import { sealedColumns, sealedOf, type SealedColumns } from './sql';
 import type { BlockRole, Slave } from './types';
 
 /*
@@ -43,8 +42,11 @@ export function blockRow(block: {
   return { id: block.id, bound: [block.linkId, block.role, block.expiresAt.toISOString()] };
 }
 
-/** The columns storedColumns adds to the material columns, as the driver returns them. */
-export interface BoundColumns {
+/** A row's material columns and the columns it is sealed to, as storedColumns selects them. */
+export interface StoredColumns {
+  ciphertext: Buffer;
+  wrapped_key: Buffer;
+  kek_id: number;
   bound_link_id: number;
   bound_expires_at: Date;
   /** Keys only. */
@@ -60,7 +62,8 @@ export interface BoundColumns {
  * the table in the statement.
  */
 export function storedColumns(table: MaterialTable, alias: string): string {
-  const common = `${sealedColumns(alias)}, ${alias}.link_id AS bound_link_id, ${alias}.expires_at AS bound_expires_at`;
+  const common = `${alias}.material_ciphertext AS ciphertext, ${alias}.material_wrapped_key AS wrapped_key,
+    ${alias}.material_kek_id AS kek_id, ${alias}.link_id AS bound_link_id, ${alias}.expires_at AS bound_expires_at`;
   return table === 'blocks'
     ? `${common}, ${alias}.role AS bound_role`
     : `${common}, ${alias}.master_sae_id AS bound_master_sae_id,
@@ -68,13 +71,11 @@ export function storedColumns(table: MaterialTable, alias: string): string {
 }
 
 /** The sealed material of row `id` as selected by storedColumns, to open with MaterialCipher.open. */
-export function storedOf(
-  table: MaterialTable,
-  id: string,
-  row: SealedColumns & BoundColumns,
-): StoredMaterial {
+export function storedOf(table: MaterialTable, id: string, row: StoredColumns): StoredMaterial {
   return {
-    ...sealedOf(row),
+    ciphertext: row.ciphertext,
+    wrappedKey: row.wrapped_key,
+    kekId: row.kek_id,
     row:
       table === 'blocks'
         ? blockRow({ id, linkId: row.bound_link_id, role: row.bound_role!, expiresAt: row.bound_expires_at })

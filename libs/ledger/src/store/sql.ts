@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 
-import type { SealedMaterial } from '../crypto/material-cipher';
-
 /** Runs `work` in the caller's transaction when there is one, else in a new one. */
 export async function inTransaction<T>(
   manager: EntityManager,
@@ -76,31 +74,6 @@ export const NOT_NULL_VIOLATION = '23502';
 const CHECK_VIOLATION = '23514';
 export const UNIQUE_VIOLATION = '23505';
 export const EXCLUSION_VIOLATION = '23P01';
-
-/**
- * The select list of a row's material columns under SealedColumns' names; `of` names the table when joined.
- */
-export function sealedColumns(of?: string): string {
-  const table = of === undefined ? '' : `${of}.`;
-  return [
-    'material_ciphertext AS ciphertext',
-    'material_wrapped_key AS wrapped_key',
-    'material_kek_id AS kek_id',
-  ]
-    .map((column) => table + column)
-    .join(', ');
-}
-
-/** A row's material columns as the stores select them (see sealedColumns). */
-export interface SealedColumns {
-  ciphertext: Buffer;
-  wrapped_key: Buffer;
-  kek_id: number;
-}
-
-export function sealedOf(row: SealedColumns): SealedMaterial {
-  return { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, kekId: row.kek_id };
-}
 
 /** The checks that bits lie where they can: inside their block or reservation, on a slot of their group. */
 const BITS_CHECKS: ReadonlySet<string> = new Set([
