@@ -280,6 +280,34 @@ describe('the embedded default (npm start)', () => {
     expect(postgresServersOf(home)).toEqual([]);
   });
 
+  it('gives up on a close that hangs after 90 s: says which, exits 1 and stops its Postgres servers', async () => {
+    const preload = path.join(__dirname, 'support/hanging-close.js');
+    const network = new EmbeddedNetwork(home, ports.health, { NODE_OPTIONS: `--require ${preload}` });
+    try {
+      await network.running();
+      const signalled = Date.now();
+      // Before: the launcher waited for that close until a second Ctrl-C, with nothing said.
+      const stillRunning = new Promise((resolve) =>
+        setTimeout(() => resolve('still running'), 150_000).unref(),
+      );
+      network.stop('SIGINT').catch(() => undefined);
+      expect(await Promise.race([network.exit(), stillRunning])).toBe(1);
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(90_000);
+      // The gateway of the site started last is the first to close.
+      expect(network.output).toContain(
+        'not stopped within 90 s, still waiting for api-gateway kme-west: exiting',
+      );
+      // Sent a fast shutdown as the launcher exits, they end a moment later.
+      await eventually(
+        async () => postgresServersOf(home).length === 0,
+        15_000,
+        'the Postgres servers stopped',
+      );
+    } finally {
+      await network.stop('SIGKILL');
+    }
+  }, 300_000);
+
   it('lets the slave fetch, after a restart, keys whose assignment a killed run had not applied yet', async () => {
     const killed = new EmbeddedNetwork(home, ports.health);
     await killed.running();
