@@ -55,7 +55,9 @@ interface Leaf {
 
 /**
  * Creates whatever is missing of the development PKI in `dir` and keeps every file already there, so that
- * running it again (say with one more SAE) only adds. A missing leaf is signed by the existing CA.
+ * running it again (say with one more SAE) only adds. A missing leaf is signed by the existing CA. One
+ * exception: when `<sae>.pem` is missing, the reissued certificate also replaces `<sae>.p12`, which held
+ * the old certificate (and maybe an old key).
  */
 export async function ensureDevPki(options: DevPkiOptions): Promise<DevPkiReport> {
   const identities: PkiIdentities = {

@@ -8,8 +8,9 @@ import { defaultPkiDir } from '../paths';
 
 const USAGE = `Usage: dev-pki [--dir <folder>] [--kme <ids>] [--sae <ids>] [--entropy <count|ids>]
 
-Creates the development PKI: CA, KME, entropy-server and SAE certificates and KME sealing identities.
-Existing files are kept; only missing ones are added.
+Creates the development PKI: CA, KME, entropy-server and SAE certificates, and the sealing identities of
+KMEs and entropy servers. Existing files are kept and missing ones added, except that an SAE whose <sae>.pem
+is missing gets a new certificate and a new <sae>.p12.
 
   --dir      target folder (default: $DQKD_HOME/pki, DQKD_HOME defaulting to .dqkd)
   --kme      KME IDs, comma-separated or repeated (default: kme-east,kme-west)

@@ -28,6 +28,7 @@ import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
 import { answerClientError, answerConnect, answerExpectation, NOT_FOUND_MESSAGE } from './client-errors';
 import { sendJson } from './json-response';
 import { readBody } from './raw-body';
+import { discardRest } from './rest-of-body';
 
 /** How often a stopping server looks for connections that have become idle since it stopped listening. */
 const IDLE_CHECK_MS = 50;
@@ -146,10 +147,15 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
       sendJson(response, 404, { message: NOT_FOUND_MESSAGE });
       return;
     }
-    // Until the route reads the body: a POST answered without it (unknown caller, rate limit, bad path ID)
-    // closes its connection, rather than Node reading whatever rest the client sends to keep it alive.
-    if (request.method === 'POST') response.setHeader('Connection', 'close');
-    await this.keys.handle(request, response, route, () => this.body(request, response, maxBodyBytes));
+    // A client that waits to be told to send its body (Expect: 100-continue) sends none if answered first
+    // (unknown caller, rate limit, bad path ID): its connection closes, rather than take its next bytes for
+    // that body. body() tells it to go on.
+    if (request.method === 'POST' && expectsContinue(request)) response.setHeader('Connection', 'close');
+    await this.keys.handle(request, response, route, {
+      read: () => this.body(request, response, maxBodyBytes),
+      // Nothing comes from a client still waiting for its 100 Continue.
+      discard: () => (response.hasHeader('Connection') ? Promise.resolve() : discardRest(request, response)),
+    });
   }
 
   /**
@@ -162,9 +168,11 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     maxBodyBytes: number,
   ): Promise<Result<Buffer>> {
     if (request.method !== 'POST') return ok(NO_BODY);
-    if (request.headers.expect?.toLowerCase() === '100-continue') response.writeContinue();
+    if (expectsContinue(request)) {
+      response.writeContinue();
+      response.removeHeader('Connection');
+    }
     const read = await readBody(request, maxBodyBytes);
-    // Over the limit the rest is never read, so the connection stays marked to close.
     if (!read.ok) {
       return fail(
         read.why === 'too-large'
@@ -172,7 +180,6 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
           : { kind: 'body-incomplete' },
       );
     }
-    response.removeHeader('Connection');
     return ok(read.body);
   }
 
@@ -185,6 +192,10 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (problem) throw environmentError(problem.variable, problem.message);
     return { ...material, ...MUTUAL_TLS_SERVER };
   }
+}
+
+function expectsContinue(request: IncomingMessage): boolean {
+  return request.headers.expect?.toLowerCase() === '100-continue';
 }
 
 /**

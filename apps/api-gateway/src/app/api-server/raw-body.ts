@@ -5,7 +5,7 @@ export type BodyRead =
   | { readonly ok: false; readonly why: 'too-large' | 'incomplete' };
 
 /**
- * Reads a request's whole body, or stops at `maxBytes` (then the rest is left unread and the caller closes).
+ * Reads a request's whole body, or stops at `maxBytes`, the rest left unread (see discardRest).
  * A body that breaks off (the client went away, or its chunked encoding is broken, which Node answers itself)
  * is the client's doing, not a failure of the route.
  */

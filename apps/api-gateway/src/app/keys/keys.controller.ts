@@ -32,6 +32,17 @@ export type KeysRoute =
 
 type KeysMethod = 'status' | 'enc_keys' | 'dec_keys';
 
+/** A request's body, as the ApiServer gives the routes access to it. */
+export interface RequestBody {
+  /** The POST body's bytes (none for a GET), within the size limit. */
+  read(): Promise<Result<Buffer>>;
+  /**
+   * Reads and drops what the client still sends of a body not read to its end, within limits, so that it can
+   * read the answer (see discardRest): called before every answer of the keys routes.
+   */
+  discard(): Promise<void>;
+}
+
 /** `/api/v1/keys/{ID}/{method}`; the ID is matched raw (still URL-encoded) and parsed by parsePathId. */
 const KEYS_PATH = /^\/api\/v1\/keys\/([^/]+)\/(status|enc_keys|dec_keys)$/;
 const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -70,14 +81,14 @@ export class KeysController {
   }
 
   /**
-   * Answers one request to `route` (see route()); `body` reads the POST body's bytes (none for a GET), which
-   * only enc_keys and dec_keys do, once the caller is identified and within its rate.
+   * Answers one request to `route` (see route()); only enc_keys and dec_keys read the `body`, once the caller is
+   * identified and within its rate.
    */
   handle(
     request: IncomingMessage,
     response: ServerResponse,
     route: KeysRoute,
-    body: () => Promise<Result<Buffer>>,
+    body: RequestBody,
   ): Promise<void> {
     // HEAD asks what GET would answer, without the body (Node leaves it out): only of the routes that just read.
     const reads = route.kind === 'openapi' || route.method === 'status';
@@ -96,12 +107,12 @@ export class KeysController {
     const { segment } = route;
     switch (route.method) {
       case 'status':
-        return this.serve(request, response, segment, 'slave_SAE_ID', (sae, id) =>
+        return this.serve(request, response, body, segment, 'slave_SAE_ID', (sae, id) =>
           this.status.status(sae, id),
         );
       case 'enc_keys':
-        return this.serve(request, response, segment, 'slave_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, await body(), 'enc_keys');
+        return this.serve(request, response, body, segment, 'slave_SAE_ID', async (sae, id) => {
+          const input = inputOf(request, await body.read(), 'enc_keys');
           const answer = input.ok
             ? await this.encKeys.encKeys(sae, id, input.value, departure(request, response))
             : input;
@@ -109,8 +120,8 @@ export class KeysController {
           return answer;
         });
       default:
-        return this.serve(request, response, segment, 'master_SAE_ID', async (sae, id) => {
-          const input = inputOf(request, await body(), 'dec_keys');
+        return this.serve(request, response, body, segment, 'master_SAE_ID', async (sae, id) => {
+          const input = inputOf(request, await body.read(), 'dec_keys');
           const answer = input.ok
             ? await this.decKeys.decKeys(sae, id, input.value, departure(request, response))
             : input;
@@ -124,6 +135,7 @@ export class KeysController {
   private async serve(
     request: IncomingMessage,
     response: ServerResponse,
+    body: RequestBody,
     segment: string,
     parameter: PathParameter,
     route: (caller: Sae, pathId: string) => Promise<Result<unknown>>,
@@ -135,6 +147,7 @@ export class KeysController {
       this.logger.error(`${request.method} ${parameter} route failed: ${describeError(error)}`);
       answer = fail({ kind: 'server-error' });
     }
+    await body.discard();
     sendResult(response, answer);
   }
 
