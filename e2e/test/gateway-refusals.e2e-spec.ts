@@ -4,7 +4,6 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import tls from 'node:tls';
 
 import { EtsiClientError, EtsiHttpError, type EtsiClient } from '@dqkd/client';
 import { ensureDevPki, HANDSHAKE_TIMEOUT_MS, readTlsOptions } from '@dqkd/pki';
@@ -19,6 +18,7 @@ import {
 import { EmbeddedNetwork } from './support/embedded-network';
 import { GatewayNetwork } from './support/gateway-network';
 import { NATS_URL } from './support/test-site';
+import { connectAs } from './support/two-sites';
 
 interface Answer {
   readonly status: number;
@@ -102,19 +102,10 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
 
   /** Bytes as sent, over mutual TLS as sae-alice, for requests no HTTP client would make: the whole answer. */
   function sendRaw(bytes: string): Promise<string> {
-    const pki = network.pkiDir;
-    const url = new URL(network.baseUrl('kme-east'));
     return new Promise((resolve, reject) => {
       let text = '';
-      const socket = tls.connect(
-        {
-          host: url.hostname,
-          port: Number(url.port),
-          cert: readFileSync(path.join(pki, 'sae-alice.pem')),
-          key: readFileSync(path.join(pki, 'sae-alice.key')),
-          ca: readFileSync(path.join(pki, 'ca.pem')),
-        },
-        () => socket.write(bytes),
+      const socket = connectAs(network.baseUrl('kme-east'), 'sae-alice', network.pkiDir, () =>
+        socket.write(bytes),
       );
       socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
       socket.on('error', reject);
@@ -146,8 +137,18 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
       /attached to this KME/,
     ],
     [
+      'an additional slave is the path’s slave',
+      '{"additional_slave_SAE_IDs": ["sae-bob"]}',
+      'additional_slave_SAE_IDs shall not name the path\'s slave_SAE_ID again: "sae-bob"',
+    ],
+    [
       'a mandatory extension is unknown',
       '{"extension_mandatory": [{"abc_route_type": 1}]}',
+      'not all extension_mandatory parameters are supported',
+    ],
+    [
+      'an unknown mandatory extension is named twice',
+      '{"extension_mandatory": [{"abc_qos": 1}, {"abc_qos": 2}]}',
       'not all extension_mandatory parameters are supported',
     ],
     [
@@ -224,6 +225,8 @@ describe.each(NETWORKS)('api-gateway refusals, %s', (_kind, start) => {
     ['a slave on the caller’s own KME', '/api/v1/keys/sae-alice/enc_keys', /attached to this KME/],
     ['the caller’s own KME', '/api/v1/keys/kme-east/enc_keys', /attached to this KME/],
     ['an unexpected query parameter', '/api/v1/keys/sae-bob/enc_keys?ttl=5', /send anything else with POST/],
+    // Before, a 404 as for a route this KME does not serve.
+    ['an empty slave_SAE_ID', '/api/v1/keys//enc_keys', /^slave_SAE_ID in the path shall be/],
   ])('answers GET enc_keys 400 for %s', async (_case, target, message) => {
     const before = await network.counts();
     const answer = await send('GET', target);

@@ -165,6 +165,13 @@ describe('toEtsiResponse', () => {
     expect(message).toBe(`additional_slave_SAE_IDs shall not repeat an SAE ID: "${'x'.repeat(64)}…"`);
   });
 
+  it("says so when additional_slave_SAE_IDs names the path's slave again, which the array alone does not repeat", () => {
+    expect(toEtsiResponse({ kind: 'duplicate-additional-slave', saeId: 'sae-bob', ofPath: true })).toEqual({
+      status: 400,
+      body: { message: `additional_slave_SAE_IDs shall not name the path's slave_SAE_ID again: "sae-bob"` },
+    });
+  });
+
   it('escapes control characters of an echoed value', () => {
     const message = toEtsiResponse({ kind: 'unknown-sae', member: 'slave_SAE_ID', saeId: 'a\nb' }).body
       .message;

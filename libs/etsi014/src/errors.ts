@@ -14,7 +14,8 @@ export type EtsiError =
   | { readonly kind: 'size-not-multiple-of-8' }
   | { readonly kind: 'size-out-of-range'; readonly min: number; readonly max: number }
   | { readonly kind: 'too-many-additional-slaves'; readonly max: number }
-  | { readonly kind: 'duplicate-additional-slave'; readonly saeId: string }
+  /** `ofPath`: the SAE the path names as the slave, named again in the body. */
+  | { readonly kind: 'duplicate-additional-slave'; readonly saeId: string; readonly ofPath?: boolean }
   | { readonly kind: 'duplicate-extension'; readonly member: string; readonly name: string }
   | { readonly kind: 'unsupported-mandatory-extension'; readonly names: readonly string[] }
   | { readonly kind: 'unmet-mandatory-extension'; readonly name: string; readonly requirement: string }
@@ -119,7 +120,11 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
               ' (max_SAE_ID_count)',
       );
     case 'duplicate-additional-slave':
-      return badRequest(`additional_slave_SAE_IDs shall not repeat an SAE ID: ${quote(error.saeId)}`);
+      return badRequest(
+        error.ofPath === true
+          ? `additional_slave_SAE_IDs shall not name the path's slave_SAE_ID again: ${quote(error.saeId)}`
+          : `additional_slave_SAE_IDs shall not repeat an SAE ID: ${quote(error.saeId)}`,
+      );
     case 'duplicate-extension':
       return badRequest(`${error.member} shall not repeat an extension name: ${quote(error.name)}`);
     case 'unsupported-mandatory-extension':

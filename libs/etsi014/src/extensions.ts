@@ -17,8 +17,9 @@ const REPEATED = Symbol('repeated optional extension');
 
 /**
  * The name/value pairs of `extension_mandatory` or `extension_optional`: an array of objects, each with one
- * or more names. A mandatory name may appear once, so that no requirement silently overrides another; an
- * optional name given twice is ignored.
+ * or more names. A mandatory name may appear once, so that no requirement silently overrides another (unless
+ * an unknown mandatory extension is named too: the spec's answer to that comes first, see resolveExtensions);
+ * an optional name given twice is ignored.
  */
 export function readExtensions(value: unknown, field: ExtensionField): Result<ReadonlyMap<string, unknown>> {
   const pairs = new Map<string, unknown>();
@@ -26,6 +27,7 @@ export function readExtensions(value: unknown, field: ExtensionField): Result<Re
   if (!Array.isArray(value)) {
     return fail({ kind: 'invalid-member', member: field, expected: 'an array of objects' });
   }
+  let repeated: string | undefined;
   for (const [index, extension] of value.entries()) {
     if (!isJsonObject(extension)) {
       return fail({ kind: 'invalid-member', member: `${field}[${index}]`, expected: 'an object' });
@@ -33,8 +35,12 @@ export function readExtensions(value: unknown, field: ExtensionField): Result<Re
     for (const [name, extensionValue] of Object.entries(extension)) {
       if (!pairs.has(name)) pairs.set(name, extensionValue);
       else if (field === 'extension_optional') pairs.set(name, REPEATED);
-      else return fail({ kind: 'duplicate-extension', member: field, name });
+      else repeated ??= name;
     }
+  }
+  const unknown = [...pairs.keys()].some((name) => !SUPPORTED_EXTENSIONS.has(name));
+  if (repeated !== undefined && !unknown) {
+    return fail({ kind: 'duplicate-extension', member: field, name: repeated });
   }
   return ok(pairs);
 }
@@ -71,8 +77,9 @@ export function resolveExtensions(
     return ok({ ttlSeconds: ttl });
   }
   const wish = optional.get(DQKD_TTL);
-  // Any whole number is clamped, also one beyond the safe integers (-1e16 asks for the shortest TTL).
-  if (typeof wish === 'number' && Number.isInteger(wish)) {
+  // Any whole number is clamped, also one beyond the safe integers (-1e16 asks for the shortest TTL), and one
+  // too large for a double (1e400 parses as Infinity).
+  if (typeof wish === 'number' && (Number.isInteger(wish) || !Number.isFinite(wish))) {
     return ok({ ttlSeconds: Math.min(Math.max(wish, 1), maxTtl) });
   }
   return ok({ ttlSeconds: Math.min(limits.defaultTtlSeconds, maxTtl) });

@@ -184,6 +184,18 @@ describe('enc_keys POST body', () => {
       ).toBe('extension_mandatory shall not repeat an extension name: "dqkd_ttl"');
     });
 
+    // The spec's answer to an unknown mandatory extension comes first, whatever else is wrong with the list.
+    it('answers an unknown mandatory extension named twice as unknown', () => {
+      for (const extension_mandatory of [
+        [{ abc_qos: 1 }, { abc_qos: 2 }],
+        [{ dqkd_ttl: 60 }, { dqkd_ttl: 70 }, { abc_qos: 1 }],
+      ]) {
+        expect(answer(parseEncKeysBody({ extension_mandatory }, LIMITS)).message).toBe(
+          'not all extension_mandatory parameters are supported',
+        );
+      }
+    });
+
     it('ignores an optional extension named twice, known or not, and answers normally', () => {
       const body = { extension_optional: [{ abc_qos: 1, dqkd_ttl: 60 }, { abc_qos: 2 }, { dqkd_ttl: 70 }] };
       expect(parseEncKeysBody(body, LIMITS)).toEqual({
@@ -269,6 +281,10 @@ describe('enc_keys POST body', () => {
       // Whole numbers beyond the safe integers are out of range too, not ignored.
       expect(ttlOf({ extension_optional: [{ dqkd_ttl: -1e16 }] })).toBe(1);
       expect(ttlOf({ extension_optional: [{ dqkd_ttl: 1e300 }] })).toBe(3600);
+      // And those JSON.parse makes infinite: clamped, not ignored for the link's shorter default.
+      const shortDefault = { ...LIMITS, defaultTtlSeconds: 60 };
+      expect(ttlOf(JSON.parse('{"extension_optional": [{"dqkd_ttl": 1e400}]}'), shortDefault)).toBe(3600);
+      expect(ttlOf(JSON.parse('{"extension_optional": [{"dqkd_ttl": -1e400}]}'), shortDefault)).toBe(1);
     });
 
     it('ignores an optional TTL that is not an integer', () => {

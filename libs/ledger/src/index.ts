@@ -68,6 +68,7 @@ export { BusStreams } from './store/bus-streams';
 export { Inbox } from './store/inbox';
 export { type ScrubCounts, type ScrubCursor } from './store/key-bits';
 export {
+  CLAIM_LEASE_MS,
   type ClaimResult,
   type DeliverableKey,
   type DeliveryClaim,

@@ -191,7 +191,7 @@ describe.each(DATABASE_MODES)('reaping expired keys and blocks on %s', (mode) =>
       ]),
     };
     await withClient(database.url, async (delivery) => {
-      // What KeyStore.claim does in one statement, split so that the reaper runs in between: lock the key's
+      // What KeyStore.settle does in one statement, split so that the reaper runs in between: lock the key's
       // slave entries, then drop the key's material. Had the reaper waited for the entries while holding the
       // key row, the second step would deadlock with it.
       await delivery.query('BEGIN');

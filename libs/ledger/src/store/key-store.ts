@@ -20,7 +20,15 @@ import { keyRow, storedColumns, storedOf, type StoredColumns } from './material-
 import { KeyRecord, MessageClaim, NewKey, SentMessage, Slave } from './types';
 
 /** Why a delivery was refused; the gateway maps each to one ETSI status. */
-export type DeliveryRefusal = 'unknown-key' | 'not-a-slave' | 'already-delivered' | 'expired' | 'no-material';
+export type DeliveryRefusal =
+  'unknown-key' | 'not-a-slave' | 'already-delivered' | 'in-delivery' | 'expired' | 'no-material';
+
+/**
+ * How long a claim holds a slave entry for a delivery in flight (see KeyStore.claim): far longer than an answer
+ * takes to go out (the gateway gives up on one after half of it), short enough that a slave whose answer was
+ * lost with its gateway can fetch the key again soon.
+ */
+export const CLAIM_LEASE_MS = 60_000;
 
 export type DeliveryResult =
   | { readonly ok: true; readonly keys: readonly { readonly keyId: string; readonly material: Buffer }[] }
@@ -34,18 +42,18 @@ export interface DeliverableKey {
   readonly expiresAt: Date;
   readonly expired: boolean;
   readonly hasMaterial: boolean;
-  readonly slaves: readonly (Slave & { readonly deliveredAt: Date | null })[];
+  readonly slaves: readonly (Slave & { readonly deliveredAt: Date | null; readonly claimed: boolean })[];
 }
 
-/** What KeyStore.claim did with each request: delivered its keys, or refused it (by index in the claim). */
+/** What KeyStore.claim did with each request: claimed its keys, or refused it (by index in the claim). */
 export interface ClaimResult {
-  /** The material of each key delivered, by key ID; the caller zeroes it. */
+  /** The material of each key claimed, by key ID; the caller zeroes it. */
   readonly delivered: Map<string, Buffer>;
   readonly refused: Set<number>;
   /**
    * Keys whose sealed material did not open, with the error; their requests cannot be answered. Under a KEK
-   * version this process lacks (MaterialIntegrityError with kekMissing), the key was left undelivered for a
-   * process that holds it; any other error came after the claim committed, and the key is lost.
+   * version this process lacks (MaterialIntegrityError with kekMissing), the key was left unclaimed for a
+   * process that holds it; any other error came after the claim committed, which the caller releases.
    */
   readonly unreadable: Map<string, unknown>;
 }
@@ -66,6 +74,7 @@ interface DeliveryRow {
   kind: 'sae' | 'kme';
   slave_id: string;
   delivered_at: Date | null;
+  claimed: boolean;
 }
 
 export class KeyStore {
@@ -246,9 +255,10 @@ export class KeyStore {
   }
 
   /**
-   * Delivers keys to one slave: all of them or none, each slave entry at most once (see deliverable and
-   * claim, which the gateway uses to deliver many requests at once). A claim lost to a concurrent delivery
-   * is answered with the refusal the keys show once it is over.
+   * Delivers keys to one slave: all of them or none, each slave entry at most once (see deliverable, claim and
+   * settle, which the gateway uses to deliver many requests at once and to record only the answers that went
+   * out). The keys count as delivered once this returns them. A claim lost to a concurrent delivery is
+   * answered with the refusal the keys show once it is over.
    */
   async deliver(keyIds: readonly string[], slave: Slave): Promise<DeliveryResult> {
     const found = await this.deliverable(keyIds);
@@ -258,11 +268,14 @@ export class KeyStore {
         return { ok: false, reason: refusal, keyId };
       }
     }
-    const { delivered, refused, unreadable } = await this.claim([keyIds.map((keyId) => ({ keyId, slave }))]);
+    const claims = keyIds.map((keyId) => ({ keyId, slave }));
+    const { delivered, refused, unreadable } = await this.claim([claims]);
     if (unreadable.size > 0) {
       delivered.forEach((material) => material.fill(0));
+      await this.settle([], claims);
       throw [...unreadable.values()][0];
     }
+    if (refused.size === 0) await this.settle(claims, []);
     if (refused.size > 0) {
       const now = await this.deliverable(keyIds);
       const lost = keyIds.find((keyId) => deliveryRefusal(now.get(keyId), slave) !== undefined) ?? keyIds[0]!;
@@ -279,13 +292,14 @@ export class KeyStore {
     const found = await rows<DeliveryRow>(
       this.manager,
       `SELECT k.key_id, k.link_id, k.master_sae_id, k.expires_at, k.expires_at <= now() AS expired,
-         k.material_kek_id IS NOT NULL AS has_material, s.kind, s.slave_id, s.delivered_at
+         k.material_kek_id IS NOT NULL AS has_material, s.kind, s.slave_id, s.delivered_at,
+         coalesce(s.claimed_until > now(), false) AS claimed
        FROM keys k JOIN key_slaves s ON s.key_id = k.key_id
        WHERE k.key_id = ANY ($1::uuid[])
        ORDER BY k.key_id, s.kind, s.slave_id`,
       [[...new Set(keyIds)]],
     );
-    const keys = new Map<string, DeliverableKey & { slaves: (Slave & { deliveredAt: Date | null })[] }>();
+    const keys = new Map<string, DeliverableKey & { slaves: DeliverableKey['slaves'][number][] }>();
     for (const row of found) {
       let key = keys.get(row.key_id);
       if (key === undefined) {
@@ -300,26 +314,37 @@ export class KeyStore {
         };
         keys.set(row.key_id, key);
       }
-      key.slaves.push({ kind: row.kind, id: row.slave_id, deliveredAt: row.delivered_at });
+      key.slaves.push({
+        kind: row.kind,
+        id: row.slave_id,
+        deliveredAt: row.delivered_at,
+        claimed: row.claimed,
+      });
     }
     return keys;
   }
 
   /**
-   * Delivers each request's claims, all of a request or none of it, in one statement (one round trip, no
-   * transaction around it): it locks the slave entries of every key claimed, in key order so that
-   * concurrent claims cannot deadlock, and refuses a request when one of its entries is gone or delivered
-   * (a concurrent claim won it) or its key expired or holds no material. For the others it marks the entries
-   * delivered, answers each key's material (the caller zeroes it), drops the material of keys every slave
-   * now has and appends the audit event. The claims of different requests must name different entries.
+   * Claims each request's entries for a delivery, all of a request or none of it, in one statement (one round
+   * trip, no transaction around it): it locks the slave entries of every key claimed, in key order so that
+   * concurrent claims cannot deadlock, and refuses a request when one of its entries is gone, delivered or
+   * claimed (a concurrent delivery won it) or its key expired or holds no material. For the others it holds
+   * the entries for `leaseMs` and answers each key's material (the caller zeroes it). The claims of different
+   * requests must name different entries.
+   *
+   * A claim is not a delivery: the caller settles it (see settle) once its answer went out, or did not. An
+   * entry whose claim is never settled (its gateway died) is free again once the claim lapses.
    *
    * Material is opened once the statement committed: a key whose sealed material does not open (the row
    * altered) is answered in `unreadable` with the error instead, so that only the requests naming it fail, not
    * every request of the claim. A request naming a key sealed under a KEK version this process's keyring lacks
-   * (one not yet restarted with a rotated keyring, say) is left out of the statement's deliveries, its keys
+   * (one not yet restarted with a rotated keyring, say) is left out of the statement's claims, its keys
    * answered in `unreadable` as missing their KEK: a process with the keyring can still deliver them.
    */
-  async claim(requests: readonly (readonly DeliveryClaim[])[]): Promise<ClaimResult> {
+  async claim(
+    requests: readonly (readonly DeliveryClaim[])[],
+    leaseMs = CLAIM_LEASE_MS,
+  ): Promise<ClaimResult> {
     const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
     if (claims.length === 0) {
       return { delivered: new Map(), refused: new Set(), unreadable: new Map() };
@@ -331,15 +356,15 @@ export class KeyStore {
       `WITH t AS (
          SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)
        ), l AS MATERIALIZED (
-         SELECT s.key_id, s.kind, s.slave_id, s.delivered_at FROM key_slaves s
+         SELECT s.key_id, s.kind, s.slave_id, s.delivered_at, s.claimed_until FROM key_slaves s
          WHERE s.key_id = ANY ($2::uuid[])
          ORDER BY s.key_id, s.kind, s.slave_id FOR UPDATE
        ), refused AS (
          SELECT DISTINCT t.request FROM t
          LEFT JOIN l ON l.key_id = t.key_id AND l.kind = t.kind AND l.slave_id = t.slave_id
          LEFT JOIN keys k ON k.key_id = t.key_id
-         WHERE l.key_id IS NULL OR l.delivered_at IS NOT NULL OR k.key_id IS NULL OR k.expires_at <= now()
-           OR k.material_kek_id IS NULL
+         WHERE l.key_id IS NULL OR l.delivered_at IS NOT NULL OR l.claimed_until > now() OR k.key_id IS NULL
+           OR k.expires_at <= now() OR k.material_kek_id IS NULL
        ), unheld AS (
          SELECT DISTINCT t.request, k.key_id, k.material_kek_id FROM t JOIN keys k ON k.key_id = t.key_id
          WHERE NOT (k.material_kek_id = ANY ($5::int[]))
@@ -347,23 +372,9 @@ export class KeyStore {
        ), ok AS (
          SELECT t.* FROM t WHERE NOT EXISTS (SELECT 1 FROM refused r WHERE r.request = t.request)
            AND NOT EXISTS (SELECT 1 FROM unheld u WHERE u.request = t.request)
-       ), d AS (
-         UPDATE key_slaves s SET delivered_at = now() FROM ok
+       ), c AS (
+         UPDATE key_slaves s SET claimed_until = now() + $6 * interval '1 millisecond' FROM ok
          WHERE s.key_id = ok.key_id AND s.kind = ok.kind AND s.slave_id = ok.slave_id
-       ), m AS (
-         UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE k.key_id IN (SELECT key_id FROM ok)
-           AND NOT EXISTS (
-             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
-               AND NOT EXISTS (
-                 SELECT 1 FROM ok WHERE ok.key_id = l.key_id AND ok.kind = l.kind AND ok.slave_id = l.slave_id
-               )
-           )
-       ), a AS (
-         INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
-         SELECT 'key-delivered', k.link_id, array_agg(DISTINCT ok.key_id), array_agg(DISTINCT ok.slave_id)
-         FROM ok JOIN keys k ON k.key_id = ok.key_id
-         GROUP BY k.link_id
        )
        SELECT k.key_id, NULL::int AS request, ${storedColumns('keys', 'k')}
        FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
@@ -377,6 +388,7 @@ export class KeyStore {
         claims.map((claim) => claim.slave.kind),
         claims.map((claim) => claim.slave.id),
         this.cipher.kekIds,
+        leaseMs,
       ],
     );
     const refused = new Set<number>();
@@ -400,6 +412,53 @@ export class KeyStore {
     }
     return { delivered, refused, unreadable };
   }
+
+  /**
+   * Settles claims (see claim) in one statement: the `sent` entries are delivered, and a key whose every slave
+   * now has it loses its material, with one `key-delivered` audit event per link; the `unsent` entries are
+   * free again. It locks the slave entries of every key named, in key order like claim, so that two
+   * deliveries of one key settled at once both see each other's entry and the later drops the material.
+   */
+  async settle(sent: readonly DeliveryClaim[], unsent: readonly DeliveryClaim[]): Promise<void> {
+    const all = [...sent, ...unsent];
+    if (all.length === 0) return;
+    await this.manager.query(
+      `WITH t AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS t (key_id, kind, slave_id, sent)
+       ), l AS MATERIALIZED (
+         SELECT s.key_id, s.kind, s.slave_id, s.delivered_at FROM key_slaves s
+         WHERE s.key_id = ANY ($1::uuid[])
+         ORDER BY s.key_id, s.kind, s.slave_id FOR UPDATE
+       ), d AS (
+         -- Joined with l, so that it runs once l holds its locks: a statement's sub-statements are not run in
+         -- any set order, and an update that locked one entry first could deadlock with another settle.
+         UPDATE key_slaves s SET delivered_at = CASE WHEN t.sent THEN now() END, claimed_until = NULL
+         FROM t JOIN l ON l.key_id = t.key_id AND l.kind = t.kind AND l.slave_id = t.slave_id
+         WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id AND l.delivered_at IS NULL
+         RETURNING s.key_id, s.slave_id, t.sent
+       ), m AS (
+         UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+         WHERE k.key_id IN (SELECT key_id FROM d WHERE sent)
+           AND NOT EXISTS (
+             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
+               AND NOT EXISTS (
+                 SELECT 1 FROM t WHERE t.sent AND t.key_id = l.key_id AND t.kind = l.kind AND t.slave_id = l.slave_id
+               )
+           )
+       )
+       INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
+       SELECT 'key-delivered', k.link_id, array_agg(DISTINCT d.key_id), array_agg(DISTINCT d.slave_id)
+       FROM d JOIN keys k ON k.key_id = d.key_id
+       WHERE d.sent
+       GROUP BY k.link_id`,
+      [
+        all.map((claim) => claim.keyId),
+        all.map((claim) => claim.slave.kind),
+        all.map((claim) => claim.slave.id),
+        all.map((_, i) => i < sent.length),
+      ],
+    );
+  }
 }
 
 /**
@@ -415,6 +474,9 @@ export function deliveryRefusal(key: DeliverableKey | undefined, slave: Slave): 
   }
   if (entry.deliveredAt !== null) {
     return 'already-delivered';
+  }
+  if (entry.claimed) {
+    return 'in-delivery';
   }
   if (key.expired) {
     return 'expired';

@@ -33,7 +33,7 @@ export async function reapExpired(manager: EntityManager, options: ReapOptions):
   return inTransaction(manager, async (tx) => {
     const now = options.now ?? (await rows<{ now: Date }>(tx, `SELECT now() AS now`))[0].now;
     // The material goes in its own statement before the DELETE, so no later statement of this transaction can
-    // read it even while the rows are still visible to it. A delivery (KeyStore.claim) locks a key's slave
+    // read it even while the rows are still visible to it. A delivery (KeyStore.settle) locks a key's slave
     // entries first and its key row after; the DELETE's cascade would take them the other way round, so a key
     // with an entry locked by a delivery is left for the next round instead of waited for (that wait could
     // deadlock), as a key row locked by another replica is.

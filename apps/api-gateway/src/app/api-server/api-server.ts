@@ -22,6 +22,7 @@ import {
 } from '@nestjs/common';
 
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway-options';
+import { KeyDelivery } from '../keys/delivery';
 import { KeysController } from '../keys/keys.controller';
 import { siteLimits } from '../keys/site-limits';
 import { EtsiRequests, requestIdOf } from '../observability/etsi-requests';
@@ -54,6 +55,7 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(
     private readonly config: DqkdConfig,
     private readonly keys: KeysController,
+    private readonly delivery: KeyDelivery,
     private readonly requests: EtsiRequests,
     private readonly certificates: CertificateExpiry,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
@@ -129,6 +131,8 @@ export class ApiServer implements OnApplicationBootstrap, BeforeApplicationShutd
     });
     clearInterval(idle);
     clearTimeout(cut);
+    // Before the ledger closes: whether the last answers went out decides if their keys were delivered.
+    await this.delivery.settled();
   }
 
   private async accept(

@@ -76,9 +76,9 @@ describe('resolveAddressees', () => {
       ok: false,
       error: { kind: 'slaves-on-several-kmes' },
     });
-    expect(resolveAddressees(network, 'kme-east', 'sae-bob', ['sae-bob'])).toMatchObject({
+    expect(resolveAddressees(network, 'kme-east', 'sae-bob', ['sae-bob'])).toEqual({
       ok: false,
-      error: { kind: 'duplicate-additional-slave' },
+      error: { kind: 'duplicate-additional-slave', saeId: 'sae-bob', ofPath: true },
     });
   });
 });

@@ -26,7 +26,7 @@ export function resolveAddressees(
     const next = resolvePeer(network, selfKmeId, saeId, 'additional_slave_SAE_IDs', false);
     if (!next.ok) return next;
     if (next.value.kmeId !== first.value.kmeId) return fail({ kind: 'slaves-on-several-kmes' });
-    if (saeId === pathId) return fail({ kind: 'duplicate-additional-slave', saeId });
+    if (saeId === pathId) return fail({ kind: 'duplicate-additional-slave', saeId, ofPath: true });
     slaves.push(next.value.slave);
   }
   return ok({ targetKmeId: first.value.kmeId, slaves });

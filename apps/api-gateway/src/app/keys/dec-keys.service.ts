@@ -28,12 +28,16 @@ export class DecKeysService {
     private readonly delivery: KeyDelivery,
   ) {}
 
-  /** `departed` tells whether the caller has gone: a batch that starts then claims nothing for it. */
+  /**
+   * `departed` tells whether the caller has gone: a batch that starts then claims nothing for it. `answered`
+   * tells, once the answer has been sent, whether it went out: only then are its keys delivered.
+   */
   async decKeys(
     slave: Sae,
     pathId: string,
     input: DecKeysInput,
     departed: Departure,
+    answered: () => Promise<boolean>,
   ): Promise<Result<KeyContainer>> {
     const { network, kme } = this.config;
     const source = resolvePeerKme(network, kme.id, pathId, 'master_SAE_ID');
@@ -51,6 +55,7 @@ export class DecKeysService {
       departed,
     });
     if (!delivered.ok) return fail(delivered.error);
+    this.delivery.settleWhenAnswered(delivered.claims, answered());
     try {
       return ok(buildKeyContainer(delivered.keys));
     } finally {

@@ -1,6 +1,7 @@
 import { DqkdConfig } from '@dqkd/config';
 import type { EtsiError } from '@dqkd/etsi014';
 import {
+  CLAIM_LEASE_MS,
   deliveryRefusal,
   Ledger,
   MaterialIntegrityError,
@@ -32,6 +33,9 @@ const ASSIGNMENT_WAIT_MS = 2_000;
  * notification that keys were recorded, or a new request, ends it sooner.
  */
 const ASSIGNMENT_POLL_MS = 50;
+/** Tries at recording whether answers went out, a second apart, before the claims are left to lapse. */
+const SETTLE_ATTEMPTS = 3;
+const SETTLE_RETRY_MS = 1_000;
 
 /** One dec_keys request, checked: the slave SAE asks for keys of the link from `sourceKmeId`. */
 export interface DeliveryRequest {
@@ -52,8 +56,17 @@ export type Delivered =
         readonly material: Buffer;
         readonly expiresAt: Date;
       }[];
+      /** The slave entries claimed for the answer: settle them once it went out, or did not (see settle). */
+      readonly claims: readonly DeliveryClaim[];
     }
   | { readonly ok: false; readonly error: EtsiError };
+
+/** Answers whose outcome waits to be recorded, with the promise each settle call returned. */
+interface ToSettle {
+  readonly claims: readonly DeliveryClaim[];
+  readonly sent: boolean;
+  readonly done: () => void;
+}
 
 interface Pending {
   readonly request: DeliveryRequest;
@@ -88,6 +101,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * notification that arrives while a batch is in the ledger finds no pause to end, and was lost before.
    */
   private recordedSinceLook = false;
+  private toSettle: ToSettle[] = [];
+  private settling: Promise<void> | undefined;
+  /** Answers handed out whose outcome is not recorded yet (see settleWhenAnswered). */
+  private readonly answering = new Set<Promise<void>>();
 
   private readonly pollMs: number;
 
@@ -118,6 +135,69 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     await this.running;
     await this.stopListening?.();
+  }
+
+  /** Settles `claims` once `outcome` tells whether the answer that holds them went out. */
+  settleWhenAnswered(claims: readonly DeliveryClaim[], outcome: Promise<boolean>): void {
+    const settling: Promise<void> = outcome
+      .then((sent) => {
+        if (!sent) {
+          this.logger.warn(
+            `a dec_keys answer of ${claims.length} key(s) did not go out (its connection closed first): ` +
+              'the slave can fetch them again',
+          );
+        }
+        return this.settle(claims, sent);
+      })
+      .finally(() => this.answering.delete(settling));
+    this.answering.add(settling);
+  }
+
+  /** Ends once every answer handed out so far has gone out or not, and that is recorded (or given up). */
+  async settled(): Promise<void> {
+    while (this.answering.size > 0 || this.settling !== undefined) {
+      await Promise.all([...this.answering, this.settling]);
+    }
+  }
+
+  /**
+   * Records whether the answer that held `claims` went out (see KeyStore.settle): its keys delivered, or free
+   * for the slave to fetch again. The answers settled while a statement runs share the next one.
+   */
+  private settle(claims: readonly DeliveryClaim[], sent: boolean): Promise<void> {
+    return new Promise((done) => {
+      this.toSettle.push({ claims, sent, done });
+      this.settling ??= this.settleQueued();
+    });
+  }
+
+  private async settleQueued(): Promise<void> {
+    while (this.toSettle.length > 0) {
+      const batch = this.toSettle;
+      this.toSettle = [];
+      const sent = batch.filter((each) => each.sent).flatMap((each) => each.claims);
+      const unsent = batch.filter((each) => !each.sent).flatMap((each) => each.claims);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.ledger.keys.settle(sent, unsent);
+          break;
+        } catch (error) {
+          if (attempt < SETTLE_ATTEMPTS) {
+            await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+            continue;
+          }
+          // The claims lapse after CLAIM_LEASE_MS: keys that did go out can then be fetched a second time.
+          this.logger.error(
+            `could not record ${sent.length} key deliveries and ${unsent.length} answers that did not go ` +
+              `out: ${describeError(error)}; their claims lapse in ${CLAIM_LEASE_MS / 1000} s, and the keys ` +
+              'can then be fetched again',
+          );
+          break;
+        }
+      }
+      batch.forEach((each) => each.done());
+    }
+    this.settling = undefined;
   }
 
   private async drain(): Promise<void> {
@@ -205,8 +285,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * A claimed request's answer: its keys, or a 503 when one of them did not open (left undelivered when this
-   * process lacks its KEK version, else delivered, yet lost).
+   * A claimed request's answer: its keys, or a 503 when one of them did not open (left unclaimed when this
+   * process lacks its KEK version, else claimed, and released here).
    */
   private answerClaimed(
     claims: readonly DeliveryClaim[],
@@ -224,9 +304,10 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
         );
       } else {
         this.logger.error(
-          `the material of key ${broken.keyId} did not open; its dec_keys request fails and the key is lost: ` +
+          `the material of key ${broken.keyId} did not open; its dec_keys request fails: ` +
             describeError(error),
         );
+        void this.settle(claims, false);
       }
       return { ok: false, error: { kind: 'server-error' } };
     }
@@ -237,6 +318,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
         material: Buffer.from(material.get(keyId) as Buffer),
         expiresAt: (found.get(keyId) as DeliverableKey).expiresAt,
       })),
+      claims,
     };
   }
 

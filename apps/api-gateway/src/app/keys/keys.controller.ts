@@ -15,6 +15,7 @@ import { Injectable, Logger } from '@nestjs/common';
 
 import { sendJson } from '../api-server/json-response';
 import { KeyCounts } from '../observability/key-counts';
+import { answerOutcome } from './answer-outcome';
 import { departure } from './departure';
 import { callerOf } from './caller';
 import { DecKeysService, type DecKeysInput } from './dec-keys.service';
@@ -43,8 +44,11 @@ export interface RequestBody {
   discard(): Promise<void>;
 }
 
-/** `/api/v1/keys/{ID}/{method}`; the ID is matched raw (still URL-encoded) and parsed by parsePathId. */
-const KEYS_PATH = /^\/api\/v1\/keys\/([^/]+)\/(status|enc_keys|dec_keys)$/;
+/**
+ * `/api/v1/keys/{ID}/{method}`; the ID is matched raw (still URL-encoded), also when empty, and parsed by
+ * parsePathId, which refuses what is not an ID with a 400 naming the parameter.
+ */
+const KEYS_PATH = /^\/api\/v1\/keys\/([^/]*)\/(status|enc_keys|dec_keys)$/;
 const OPENAPI_PATH = '/api/v1/openapi.json';
 const OPENAPI_ROUTE: KeysRoute = { kind: 'openapi' };
 
@@ -123,7 +127,9 @@ export class KeysController {
         return this.serve(request, response, body, segment, 'master_SAE_ID', async (sae, id) => {
           const input = inputOf(request, await body.read(), 'dec_keys');
           const answer = input.ok
-            ? await this.decKeys.decKeys(sae, id, input.value, departure(request, response))
+            ? await this.decKeys.decKeys(sae, id, input.value, departure(request, response), () =>
+                answerOutcome(response),
+              )
             : input;
           this.keyCounts.decKeys(id, answer);
           return answer;
