@@ -76,6 +76,7 @@ export {
   deliveryRefusal,
   type DeliveryResult,
   KeyStore,
+  type Settled,
 } from './store/key-store';
 export { LinkStore } from './store/link-store';
 export { Outbox, type OutboxMessage, type SentRecord } from './store/outbox';

@@ -155,7 +155,8 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
   it('holds a claimed entry from other deliveries until it is settled, and frees it when the answer did not go out or the claim lapsed', async () => {
     const { ledger } = context();
     const [released, lapsed] = await targetKeys([bob], 2);
-    const claim = (keyId: string, leaseMs?: number) => ledger.keys.claim([[{ keyId, slave: bob }]], leaseMs);
+    const claim = (keyId: string, leaseMs?: number) =>
+      ledger.keys.claim([[{ keyId, slave: bob }]], undefined, leaseMs);
     expect((await claim(released.keyId)).delivered.get(released.keyId)).toEqual(released.material);
     expect(await ledger.keys.deliver([released.keyId], bob)).toEqual({
       ok: false,
@@ -179,6 +180,26 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(await ledger.keys.readMaterial(lapsed.keyId)).toBeUndefined();
     const events = await ledger.audit.about(lapsed.keyId);
     expect(events.filter(({ event }) => event === 'key-delivered')).toHaveLength(1);
+  });
+
+  it("records earlier answers' outcomes in the statement of the next claim, and claims no entry it settles", async () => {
+    const { ledger } = context();
+    const [sent, unsent, next] = await targetKeys([bob], 3);
+    const entry = (key: NewKey) => ({ keyId: key.keyId, slave: bob });
+    await ledger.keys.claim([[entry(sent)], [entry(unsent)]]);
+    const { delivered, refused } = await ledger.keys.claim([[entry(next)], [entry(unsent)]], {
+      sent: [entry(sent)],
+      unsent: [entry(unsent)],
+    });
+    expect({ delivered: [...delivered.keys()], refused: [...refused] }).toEqual({
+      delivered: [next.keyId],
+      refused: [1],
+    });
+    expect(await ledger.keys.readMaterial(sent.keyId)).toBeUndefined();
+    expect((await ledger.keys.find([sent.keyId]))[0]!.slaves[0]!.deliveredAt).toBeInstanceOf(Date);
+    // Freed by that statement, not claimed by it: free now.
+    expect((await ledger.keys.deliver([unsent.keyId], bob)).ok).toBe(true);
+    expect(await ledger.keys.deliver([next.keyId], bob)).toMatchObject({ ok: false, reason: 'in-delivery' });
   });
 
   it('answers a key whose material does not open apart, so the other requests of the claim get theirs', async () => {

@@ -64,6 +64,14 @@ export interface DeliveryClaim {
   readonly slave: Slave;
 }
 
+/** Claims whose answers went out (`sent`) or did not (`unsent`), to be recorded (see KeyStore.claim). */
+export interface Settled {
+  readonly sent: readonly DeliveryClaim[];
+  readonly unsent: readonly DeliveryClaim[];
+}
+
+const NOTHING_SETTLED: Settled = { sent: [], unsent: [] };
+
 interface DeliveryRow {
   key_id: string;
   link_id: number;
@@ -332,8 +340,12 @@ export class KeyStore {
    * the entries for `leaseMs` and answers each key's material (the caller zeroes it). The claims of different
    * requests must name different entries.
    *
-   * A claim is not a delivery: the caller settles it (see settle) once its answer went out, or did not. An
-   * entry whose claim is never settled (its gateway died) is free again once the claim lapses.
+   * A claim is not a delivery: the caller settles it once its answer went out, or did not, in the next claim
+   * statement it runs (`settled`: no round trip or commit of their own for the answers of a busy gateway) or
+   * alone (see settle). A settled `sent` entry is delivered, and a key whose every slave now has it loses its
+   * material, with one `key-delivered` audit event per link; an `unsent` one is free again. An entry whose
+   * claim is never settled (its gateway died) is free again once the claim lapses. An entry settled by the
+   * statement is not claimed by it too.
    *
    * Material is opened once the statement committed: a key whose sealed material does not open (the row
    * altered) is answered in `unreadable` with the error instead, so that only the requests naming it fail, not
@@ -343,21 +355,27 @@ export class KeyStore {
    */
   async claim(
     requests: readonly (readonly DeliveryClaim[])[],
+    settled: Settled = NOTHING_SETTLED,
     leaseMs = CLAIM_LEASE_MS,
   ): Promise<ClaimResult> {
     const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
-    if (claims.length === 0) {
+    const outcomes = [...settled.sent, ...settled.unsent];
+    if (claims.length === 0 && outcomes.length === 0) {
       return { delivered: new Map(), refused: new Set(), unreadable: new Map() };
     }
     // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
-    // committed before the locks were granted, also those the statement's snapshot predates.
+    // committed before the locks were granted, also those the statement's snapshot predates. The updates join
+    // `l`, so that they run once it holds its locks (a statement's parts run in no set order, and an update
+    // that locked one entry first could deadlock with another statement).
     const answered = await rows<{ key_id: string | null; request: number | null } & StoredColumns>(
       this.manager,
       `WITH t AS (
          SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)
+       ), x AS (
+         SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::boolean[]) AS x (key_id, kind, slave_id, sent)
        ), l AS MATERIALIZED (
          SELECT s.key_id, s.kind, s.slave_id, s.delivered_at, s.claimed_until FROM key_slaves s
-         WHERE s.key_id = ANY ($2::uuid[])
+         WHERE s.key_id = ANY ($2::uuid[] || $7::uuid[])
          ORDER BY s.key_id, s.kind, s.slave_id FOR UPDATE
        ), refused AS (
          SELECT DISTINCT t.request FROM t
@@ -365,6 +383,7 @@ export class KeyStore {
          LEFT JOIN keys k ON k.key_id = t.key_id
          WHERE l.key_id IS NULL OR l.delivered_at IS NOT NULL OR l.claimed_until > now() OR k.key_id IS NULL
            OR k.expires_at <= now() OR k.material_kek_id IS NULL
+           OR EXISTS (SELECT 1 FROM x WHERE x.key_id = t.key_id AND x.kind = t.kind AND x.slave_id = t.slave_id)
        ), unheld AS (
          SELECT DISTINCT t.request, k.key_id, k.material_kek_id FROM t JOIN keys k ON k.key_id = t.key_id
          WHERE NOT (k.material_kek_id = ANY ($5::int[]))
@@ -375,6 +394,26 @@ export class KeyStore {
        ), c AS (
          UPDATE key_slaves s SET claimed_until = now() + $6 * interval '1 millisecond' FROM ok
          WHERE s.key_id = ok.key_id AND s.kind = ok.kind AND s.slave_id = ok.slave_id
+       ), d AS (
+         UPDATE key_slaves s SET delivered_at = CASE WHEN x.sent THEN now() END, claimed_until = NULL
+         FROM x JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
+         WHERE s.key_id = x.key_id AND s.kind = x.kind AND s.slave_id = x.slave_id AND l.delivered_at IS NULL
+         RETURNING s.key_id, s.slave_id, x.sent
+       ), m AS (
+         UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
+         WHERE k.key_id IN (SELECT key_id FROM d WHERE sent)
+           AND NOT EXISTS (
+             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
+               AND NOT EXISTS (
+                 SELECT 1 FROM x WHERE x.sent AND x.key_id = l.key_id AND x.kind = l.kind AND x.slave_id = l.slave_id
+               )
+           )
+       ), a AS (
+         INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
+         SELECT 'key-delivered', k.link_id, array_agg(DISTINCT d.key_id), array_agg(DISTINCT d.slave_id)
+         FROM d JOIN keys k ON k.key_id = d.key_id
+         WHERE d.sent
+         GROUP BY k.link_id
        )
        SELECT k.key_id, NULL::int AS request, ${storedColumns('keys', 'k')}
        FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
@@ -389,6 +428,10 @@ export class KeyStore {
         claims.map((claim) => claim.slave.id),
         this.cipher.kekIds,
         leaseMs,
+        outcomes.map((claim) => claim.keyId),
+        outcomes.map((claim) => claim.slave.kind),
+        outcomes.map((claim) => claim.slave.id),
+        outcomes.map((_, i) => i < settled.sent.length),
       ],
     );
     const refused = new Set<number>();
@@ -413,51 +456,9 @@ export class KeyStore {
     return { delivered, refused, unreadable };
   }
 
-  /**
-   * Settles claims (see claim) in one statement: the `sent` entries are delivered, and a key whose every slave
-   * now has it loses its material, with one `key-delivered` audit event per link; the `unsent` entries are
-   * free again. It locks the slave entries of every key named, in key order like claim, so that two
-   * deliveries of one key settled at once both see each other's entry and the later drops the material.
-   */
+  /** Settles claims alone, in one statement: see claim. */
   async settle(sent: readonly DeliveryClaim[], unsent: readonly DeliveryClaim[]): Promise<void> {
-    const all = [...sent, ...unsent];
-    if (all.length === 0) return;
-    await this.manager.query(
-      `WITH t AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS t (key_id, kind, slave_id, sent)
-       ), l AS MATERIALIZED (
-         SELECT s.key_id, s.kind, s.slave_id, s.delivered_at FROM key_slaves s
-         WHERE s.key_id = ANY ($1::uuid[])
-         ORDER BY s.key_id, s.kind, s.slave_id FOR UPDATE
-       ), d AS (
-         -- Joined with l, so that it runs once l holds its locks: a statement's sub-statements are not run in
-         -- any set order, and an update that locked one entry first could deadlock with another settle.
-         UPDATE key_slaves s SET delivered_at = CASE WHEN t.sent THEN now() END, claimed_until = NULL
-         FROM t JOIN l ON l.key_id = t.key_id AND l.kind = t.kind AND l.slave_id = t.slave_id
-         WHERE s.key_id = t.key_id AND s.kind = t.kind AND s.slave_id = t.slave_id AND l.delivered_at IS NULL
-         RETURNING s.key_id, s.slave_id, t.sent
-       ), m AS (
-         UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE k.key_id IN (SELECT key_id FROM d WHERE sent)
-           AND NOT EXISTS (
-             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
-               AND NOT EXISTS (
-                 SELECT 1 FROM t WHERE t.sent AND t.key_id = l.key_id AND t.kind = l.kind AND t.slave_id = l.slave_id
-               )
-           )
-       )
-       INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
-       SELECT 'key-delivered', k.link_id, array_agg(DISTINCT d.key_id), array_agg(DISTINCT d.slave_id)
-       FROM d JOIN keys k ON k.key_id = d.key_id
-       WHERE d.sent
-       GROUP BY k.link_id`,
-      [
-        all.map((claim) => claim.keyId),
-        all.map((claim) => claim.slave.kind),
-        all.map((claim) => claim.slave.id),
-        all.map((_, i) => i < sent.length),
-      ],
-    );
+    await this.claim([], { sent, unsent });
   }
 }
 

@@ -61,11 +61,13 @@ export type Delivered =
     }
   | { readonly ok: false; readonly error: EtsiError };
 
-/** Answers whose outcome waits to be recorded, with the promise each settle call returned. */
+/** An answer whose outcome waits to be recorded, and what its settle call waits on. */
 interface ToSettle {
   readonly claims: readonly DeliveryClaim[];
   readonly sent: boolean;
   readonly done: () => void;
+  /** Statements that failed to record it so far. */
+  failures: number;
 }
 
 interface Pending {
@@ -101,8 +103,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * notification that arrives while a batch is in the ledger finds no pause to end, and was lost before.
    */
   private recordedSinceLook = false;
+  /** Recorded by the next batch's statement (see KeyStore.claim). */
   private toSettle: ToSettle[] = [];
-  private settling: Promise<void> | undefined;
   /** Answers handed out whose outcome is not recorded yet (see settleWhenAnswered). */
   private readonly answering = new Set<Promise<void>>();
 
@@ -155,64 +157,64 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Ends once every answer handed out so far has gone out or not, and that is recorded (or given up). */
   async settled(): Promise<void> {
-    while (this.answering.size > 0 || this.settling !== undefined) {
-      await Promise.all([...this.answering, this.settling]);
+    while (this.answering.size > 0 || this.running !== undefined) {
+      await Promise.all([...this.answering, this.running]);
     }
   }
 
   /**
-   * Records whether the answer that held `claims` went out (see KeyStore.settle): its keys delivered, or free
-   * for the slave to fetch again. The answers settled while a statement runs share the next one.
+   * Records whether the answer that held `claims` went out: its keys delivered, or free for the slave to fetch
+   * again. It rides with the next batch's statement, or runs alone when no request waits.
    */
   private settle(claims: readonly DeliveryClaim[], sent: boolean): Promise<void> {
     return new Promise((done) => {
-      this.toSettle.push({ claims, sent, done });
-      this.settling ??= this.settleQueued();
+      this.toSettle.push({ claims, sent, done, failures: 0 });
+      this.running ??= this.drain();
+      this.wake?.();
     });
   }
 
-  private async settleQueued(): Promise<void> {
-    while (this.toSettle.length > 0) {
-      const batch = this.toSettle;
-      this.toSettle = [];
-      const sent = batch.filter((each) => each.sent).flatMap((each) => each.claims);
-      const unsent = batch.filter((each) => !each.sent).flatMap((each) => each.claims);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.ledger.keys.settle(sent, unsent);
-          break;
-        } catch (error) {
-          if (attempt < SETTLE_ATTEMPTS) {
-            await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
-            continue;
-          }
-          // The claims lapse after CLAIM_LEASE_MS: keys that did go out can then be fetched a second time.
-          this.logger.error(
-            `could not record ${sent.length} key deliveries and ${unsent.length} answers that did not go ` +
-              `out: ${describeError(error)}; their claims lapse in ${CLAIM_LEASE_MS / 1000} s, and the keys ` +
-              'can then be fetched again',
-          );
-          break;
-        }
-      }
-      batch.forEach((each) => each.done());
+  /**
+   * Keeps the outcomes a failed statement did not record for the next one, but those that failed
+   * SETTLE_ATTEMPTS times: their claims lapse after CLAIM_LEASE_MS, and keys that did go out can then be fetched
+   * a second time. True when some are kept.
+   */
+  private keepUnsettled(settling: readonly ToSettle[], error: unknown): boolean {
+    const kept = settling.filter((each) => ++each.failures < SETTLE_ATTEMPTS);
+    const dropped = settling.filter((each) => each.failures >= SETTLE_ATTEMPTS);
+    if (dropped.length > 0) {
+      const keys = (sent: boolean) =>
+        dropped.filter((each) => each.sent === sent).reduce((sum, each) => sum + each.claims.length, 0);
+      this.logger.error(
+        `could not record ${keys(true)} key deliveries and ${keys(false)} keys whose answer did not go out: ` +
+          `${describeError(error)}; their claims lapse in ${CLAIM_LEASE_MS / 1000} s, and the keys can then ` +
+          'be fetched again',
+      );
+      dropped.forEach((each) => each.done());
     }
-    this.settling = undefined;
+    this.toSettle.push(...kept);
+    return kept.length > 0;
   }
 
   private async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     let waiting: Pending[] = [];
-    while (this.queue.length > 0 || waiting.length > 0) {
-      if (this.queue.length === 0) await this.pause();
+    while (this.queue.length > 0 || waiting.length > 0 || this.toSettle.length > 0) {
+      if (this.queue.length === 0 && this.toSettle.length === 0) await this.pause();
       const batch = [...waiting, ...this.queue];
       this.queue = [];
+      const settling = this.toSettle;
+      this.toSettle = [];
       try {
-        waiting = await this.runBatch(batch);
+        waiting = await this.runBatch(batch, settling);
+        settling.forEach((each) => each.done());
       } catch (error) {
         this.logger.error(`a batch of ${batch.length} dec_keys requests failed: ${describeError(error)}`);
         batch.forEach((pending) => pending.reject(error));
         waiting = [];
+        if (this.keepUnsettled(settling, error)) {
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+        }
       }
     }
     this.running = undefined;
@@ -236,7 +238,15 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * entry to a concurrent delivery in between gets "not found", as it would have a moment later. Answers the
    * requests that wait for keys not here yet.
    */
-  private async runBatch(all: readonly Pending[]): Promise<Pending[]> {
+  private async runBatch(all: readonly Pending[], settling: readonly ToSettle[]): Promise<Pending[]> {
+    const settled = {
+      sent: settling.filter((each) => each.sent).flatMap((each) => each.claims),
+      unsent: settling.filter((each) => !each.sent).flatMap((each) => each.claims),
+    };
+    if (all.length === 0) {
+      await this.ledger.keys.claim([], settled);
+      return [];
+    }
     this.recordedSinceLook = false;
     // A slave that went away (a client timeout while its keys were awaited, say) would lose keys claimed for an
     // answer it never reads, and then hear "not found" when it asks again.
@@ -260,7 +270,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       else answers.push([pending, verdict]);
     }
     const granted = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? [verdict.claims] : []));
-    const { delivered, refused, unreadable } = await this.ledger.keys.claim(granted);
+    const { delivered, refused, unreadable } = await this.ledger.keys.claim(granted, settled);
     try {
       let claim = 0; // the index in `granted` of the next request with claims
       for (const [{ request, resolve }, verdict] of answers) {
