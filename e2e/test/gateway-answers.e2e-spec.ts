@@ -49,6 +49,11 @@ describe('api-gateway answers that do not reach the slave, on NATS JetStream', (
     });
     socket.on('error', () => undefined);
     await eventually(async () => (await claimedOrDelivered(keyIds)) === KEYS, 10_000, 'the keys claimed');
+    // Meanwhile the keys are neither delivered nor free: not a final "not found", a 503 to ask again.
+    await expect(network.client('sae-bob', 'kme-west').decKeys('sae-alice', keyIds)).rejects.toMatchObject({
+      status: 503,
+      body: { message: expect.stringMatching(/^one or more keys specified are being delivered on another/) },
+    });
     socket.destroy();
 
     const fetched = await fetchWhenFree(network, keyIds);
@@ -70,6 +75,80 @@ describe('api-gateway answers that do not reach the slave, on NATS JetStream', (
     await expect(network.client('sae-bob', 'kme-west').decKeys('sae-alice', keyIds)).rejects.toMatchObject({
       status: 400,
     });
+  });
+
+  /**
+   * Two dec_keys on one connection as Bob: the first for a key whose assignment is held back (it waits), the
+   * second for one that is there, answered behind the first. Resolves to what came back once `until` holds of
+   * it, or once Bob left after `leaveAfterMs`.
+   */
+  function pipelined(
+    waiting: string,
+    ready: string,
+    end: { until: (text: string) => boolean } | { leaveAfterMs: number },
+  ): Promise<string> {
+    const paths = [waiting, ready].map((id) => `/api/v1/keys/sae-alice/dec_keys?key_ID=${id}`);
+    return new Promise((resolve) => {
+      let text = '';
+      const pki = path.join(network.dir, '.dqkd/pki');
+      const socket = connectAs(network.site('kme-west').baseUrl, 'sae-bob', pki, () => {
+        socket.write(paths.map((each) => `GET ${each} HTTP/1.1\r\nHost: kme\r\n\r\n`).join(''));
+        if ('leaveAfterMs' in end) setTimeout(() => socket.destroy(), end.leaveAfterMs);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if ('until' in end && end.until(text)) socket.destroy();
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
+    });
+  }
+
+  const oneKey = async () => {
+    const [key] = (await network.client('sae-alice', 'kme-east').encKeys('sae-bob', { number: 1 })).keys;
+    return key!;
+  };
+
+  // Node gives an answer queued behind another on a pipelined connection its socket only once the one ahead is
+  // out: read before, the answer counted as not gone out, and its key was served again.
+  it('counts a pipelined answer that went out behind another as delivered', async () => {
+    const ready = await oneKey();
+    await network.settled();
+    const release = network.holdAssignments();
+    const waiting = await oneKey().finally(() => setTimeout(release, 500));
+    const text = await pipelined(waiting.key_ID, ready.key_ID, {
+      until: (sofar) => sofar.includes(ready.key),
+    });
+    expect(text).toContain(waiting.key);
+    await eventually(async () => (await claimedOrDelivered([ready.key_ID])) === 1, 5_000, 'the key recorded');
+    await expect(
+      network.client('sae-bob', 'kme-west').decKeys('sae-alice', [ready.key_ID]),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    const [entry] = (await network
+      .site('kme-west')
+      .ledger.dataSource.query(
+        `SELECT delivered_at IS NOT NULL AS delivered FROM key_slaves WHERE key_id = $1`,
+        [ready.key_ID],
+      )) as { delivered: boolean }[];
+    expect(entry!.delivered).toBe(true);
+  });
+
+  // Node tells only the answer at the head of a pipelined connection that the connection closed: the outcome
+  // of the one behind it never came, and a stopping gateway waited for it for ever.
+  it('frees the keys of a pipelined answer whose connection closed while it waited behind another', async () => {
+    const ready = await oneKey();
+    await network.settled();
+    const release = network.holdAssignments();
+    try {
+      const waiting = await oneKey();
+      // The ready key is claimed at once; its answer waits behind the first, which waits for its assignment.
+      await pipelined(waiting.key_ID, ready.key_ID, { leaveAfterMs: 300 });
+    } finally {
+      release();
+    }
+    expect(await fetchWhenFree(network, [ready.key_ID])).toEqual([ready.key]);
   });
 });
 

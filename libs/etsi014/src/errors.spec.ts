@@ -47,6 +47,7 @@ const STATUS_OF: Record<EtsiErrorKind, [EtsiError, 400 | 401 | 503]> = {
     503,
   ],
   'rate-limited': [{ kind: 'rate-limited' }, 503],
+  'keys-in-delivery': [{ kind: 'keys-in-delivery' }, 503],
   'server-error': [{ kind: 'server-error' }, 503],
 };
 

@@ -53,6 +53,11 @@ export type EtsiError =
   | { readonly kind: 'status-invariant-violated'; readonly invariant: string }
   /** The caller sent more requests than its rate limit allows. */
   | { readonly kind: 'rate-limited' }
+  /**
+   * A key asked for is held by another request's answer on its way (or by one whose gateway stopped): not
+   * delivered yet, and free again should that answer not arrive.
+   */
+  | { readonly kind: 'keys-in-delivery' }
   | { readonly kind: 'server-error' };
 
 export type EtsiErrorKind = EtsiError['kind'];
@@ -188,6 +193,11 @@ export function toEtsiResponse(error: EtsiError): EtsiResponse {
       return serverError(`error on server side: the link's limits break ${error.invariant}`);
     case 'rate-limited':
       return serverError('too many requests from this SAE; retry later');
+    case 'keys-in-delivery':
+      return serverError(
+        'one or more keys specified are being delivered on another request; retry later if that answer ' +
+          'does not arrive',
+      );
     case 'server-error':
       return serverError('error on server side');
     default:

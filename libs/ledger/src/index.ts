@@ -75,6 +75,7 @@ export {
   type DeliveryRefusal,
   deliveryRefusal,
   type DeliveryResult,
+  type HeldClaim,
   KeyStore,
   type Settled,
 } from './store/key-store';

@@ -89,13 +89,16 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
         { keyId: one.keyId, slave: carol },
       ],
     ];
-    const { delivered, refused } = await ledger.keys.claim(claims);
+    const { delivered, refused, claimedUntil } = await ledger.keys.claim(claims);
     expect(refused.size).toBe(0);
     expect(delivered.get(both.keyId)).toEqual(both.material);
     expect(delivered.get(one.keyId)).toEqual(one.material);
     // Claimed is not delivered: the material stays until the answers went out.
     expect(await ledger.keys.readMaterial(both.keyId)).toEqual(both.material);
-    await ledger.keys.settle(claims.flat(), []);
+    await ledger.keys.settle(
+      claims.flat().map((claim) => ({ ...claim, claimedUntil: claimedUntil! })),
+      [],
+    );
     expect(await ledger.keys.readMaterial(both.keyId)).toBeUndefined();
     expect(await ledger.keys.readMaterial(one.keyId)).toEqual(one.material);
     const [event] = (await ledger.audit.about(both.keyId)).filter(({ event }) => event === 'key-delivered');
@@ -141,10 +144,14 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     expect(results.map((result) => result.refused.size)).toEqual(Array(ATTEMPTS).fill(0));
     // And each answer settled at the same moment, on those connections.
     await Promise.all(
-      keys.flatMap((key, i) => [
-        others[2 * i]!.keys.settle([{ keyId: key.keyId, slave: bob }], []),
-        others[2 * i + 1]!.keys.settle([{ keyId: key.keyId, slave: carol }], []),
-      ]),
+      keys.flatMap((key, i) =>
+        [bob, carol].map((slave, j) =>
+          others[2 * i + j]!.keys.settle(
+            [{ keyId: key.keyId, slave, claimedUntil: results[2 * i + j]!.claimedUntil! }],
+            [],
+          ),
+        ),
+      ),
     );
     const records = await context().ledger.keys.find(keys.map((key) => key.keyId));
     expect(records.map((record) => record.hasMaterial)).toEqual(Array(keys.length).fill(false));
@@ -157,14 +164,19 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     const [released, lapsed] = await targetKeys([bob], 2);
     const claim = (keyId: string, leaseMs?: number) =>
       ledger.keys.claim([[{ keyId, slave: bob }]], undefined, leaseMs);
-    expect((await claim(released.keyId)).delivered.get(released.keyId)).toEqual(released.material);
+    const held = await claim(released.keyId);
+    expect(held.delivered.get(released.keyId)).toEqual(released.material);
     expect(await ledger.keys.deliver([released.keyId], bob)).toEqual({
       ok: false,
       reason: 'in-delivery',
       keyId: released.keyId,
     });
     expect([...(await claim(released.keyId)).refused]).toEqual([0]);
-    await ledger.keys.settle([], [{ keyId: released.keyId, slave: bob }]);
+    // An outcome for another claim of the entry (one that lapsed, say) settles nothing.
+    const another = new Date(Date.now() - 60_000).toISOString();
+    await ledger.keys.settle([], [{ keyId: released.keyId, slave: bob, claimedUntil: another }]);
+    expect([...(await claim(released.keyId)).refused]).toEqual([0]);
+    await ledger.keys.settle([], [{ keyId: released.keyId, slave: bob, claimedUntil: held.claimedUntil! }]);
     expect(await ledger.keys.deliver([released.keyId], bob)).toEqual({
       ok: true,
       keys: [{ keyId: released.keyId, material: released.material }],
@@ -186,10 +198,11 @@ describe.each(DATABASE_MODES)('delivery and idempotent replication on %s', (mode
     const { ledger } = context();
     const [sent, unsent, next] = await targetKeys([bob], 3);
     const entry = (key: NewKey) => ({ keyId: key.keyId, slave: bob });
-    await ledger.keys.claim([[entry(sent)], [entry(unsent)]]);
+    const { claimedUntil } = await ledger.keys.claim([[entry(sent)], [entry(unsent)]]);
+    const held = (key: NewKey) => ({ ...entry(key), claimedUntil: claimedUntil! });
     const { delivered, refused } = await ledger.keys.claim([[entry(next)], [entry(unsent)]], {
-      sent: [entry(sent)],
-      unsent: [entry(unsent)],
+      sent: [held(sent)],
+      unsent: [held(unsent)],
     });
     expect({ delivered: [...delivered.keys()], refused: [...refused] }).toEqual({
       delivered: [next.keyId],

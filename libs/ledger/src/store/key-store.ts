@@ -56,6 +56,11 @@ export interface ClaimResult {
    * process that holds it; any other error came after the claim committed, which the caller releases.
    */
   readonly unreadable: Map<string, unknown>;
+  /**
+   * Until when the statement claimed its entries (as Postgres wrote it, to the microsecond), undefined when it
+   * claimed none: settling a claim names it, so that only the claim it stands for is settled.
+   */
+  readonly claimedUntil: string | undefined;
 }
 
 /** One key handed to one slave entry. */
@@ -64,10 +69,15 @@ export interface DeliveryClaim {
   readonly slave: Slave;
 }
 
+/** A claim as a statement made it (see ClaimResult.claimedUntil). */
+export interface HeldClaim extends DeliveryClaim {
+  readonly claimedUntil: string;
+}
+
 /** Claims whose answers went out (`sent`) or did not (`unsent`), to be recorded (see KeyStore.claim). */
 export interface Settled {
-  readonly sent: readonly DeliveryClaim[];
-  readonly unsent: readonly DeliveryClaim[];
+  readonly sent: readonly HeldClaim[];
+  readonly unsent: readonly HeldClaim[];
 }
 
 const NOTHING_SETTLED: Settled = { sent: [], unsent: [] };
@@ -276,14 +286,17 @@ export class KeyStore {
         return { ok: false, reason: refusal, keyId };
       }
     }
-    const claims = keyIds.map((keyId) => ({ keyId, slave }));
-    const { delivered, refused, unreadable } = await this.claim([claims]);
+    const { delivered, refused, unreadable, claimedUntil } = await this.claim([
+      keyIds.map((keyId) => ({ keyId, slave })),
+    ]);
+    // Claimed when the statement says until when (a key under a KEK version this keyring lacks is not).
+    const held = keyIds.map((keyId) => ({ keyId, slave, claimedUntil: claimedUntil as string }));
     if (unreadable.size > 0) {
       delivered.forEach((material) => material.fill(0));
-      await this.settle([], claims);
+      if (claimedUntil !== undefined) await this.settle([], held);
       throw [...unreadable.values()][0];
     }
-    if (refused.size === 0) await this.settle(claims, []);
+    if (claimedUntil !== undefined) await this.settle(held, []);
     if (refused.size > 0) {
       const now = await this.deliverable(keyIds);
       const lost = keyIds.find((keyId) => deliveryRefusal(now.get(keyId), slave) !== undefined) ?? keyIds[0]!;
@@ -345,7 +358,8 @@ export class KeyStore {
    * alone (see settle). A settled `sent` entry is delivered, and a key whose every slave now has it loses its
    * material, with one `key-delivered` audit event per link; an `unsent` one is free again. An entry whose
    * claim is never settled (its gateway died) is free again once the claim lapses. An entry settled by the
-   * statement is not claimed by it too.
+   * statement is not claimed by it too, and an outcome whose claim is no longer the entry's (it lapsed and
+   * another took the entry) is not recorded.
    *
    * Material is opened once the statement committed: a key whose sealed material does not open (the row
    * altered) is answered in `unreadable` with the error instead, so that only the requests naming it fail, not
@@ -361,18 +375,21 @@ export class KeyStore {
     const claims = requests.flatMap((claims, request) => claims.map((claim) => ({ request, ...claim })));
     const outcomes = [...settled.sent, ...settled.unsent];
     if (claims.length === 0 && outcomes.length === 0) {
-      return { delivered: new Map(), refused: new Set(), unreadable: new Map() };
+      return { delivered: new Map(), refused: new Set(), unreadable: new Map(), claimedUntil: undefined };
     }
     // Locking rows returns their latest committed version (READ COMMITTED), so `l` sees every delivery that
     // committed before the locks were granted, also those the statement's snapshot predates. The updates join
     // `l`, so that they run once it holds its locks (a statement's parts run in no set order, and an update
     // that locked one entry first could deadlock with another statement).
-    const answered = await rows<{ key_id: string | null; request: number | null } & StoredColumns>(
+    const answered = await rows<
+      { key_id: string | null; request: number | null; claimed_until: string | null } & StoredColumns
+    >(
       this.manager,
       `WITH t AS (
          SELECT * FROM unnest($1::int[], $2::uuid[], $3::text[], $4::text[]) AS t (request, key_id, kind, slave_id)
        ), x AS (
-         SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::boolean[]) AS x (key_id, kind, slave_id, sent)
+         SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::boolean[], $11::timestamptz[])
+           AS x (key_id, kind, slave_id, sent, claimed_until)
        ), l AS MATERIALIZED (
          SELECT s.key_id, s.kind, s.slave_id, s.delivered_at, s.claimed_until FROM key_slaves s
          WHERE s.key_id = ANY ($2::uuid[] || $7::uuid[])
@@ -398,29 +415,36 @@ export class KeyStore {
          UPDATE key_slaves s SET delivered_at = CASE WHEN x.sent THEN now() END, claimed_until = NULL
          FROM x JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
          WHERE s.key_id = x.key_id AND s.kind = x.kind AND s.slave_id = x.slave_id AND l.delivered_at IS NULL
-         RETURNING s.key_id, s.slave_id, x.sent
+           AND l.claimed_until = x.claimed_until
+       ), delivers AS (
+         -- The entries d delivers, as it finds them (a statement's parts see one snapshot, not one another).
+         SELECT x.key_id, x.kind, x.slave_id FROM x
+         JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
+         WHERE x.sent AND l.delivered_at IS NULL AND l.claimed_until = x.claimed_until
        ), m AS (
+         -- Keys this statement delivers to their last undelivered entry, found by one grouping (nested NOT
+         -- EXISTS over the CTEs scanned them once per row: seconds for one answer of 512 keys).
          UPDATE keys k SET material_ciphertext = NULL, material_wrapped_key = NULL, material_kek_id = NULL
-         WHERE k.key_id IN (SELECT key_id FROM d WHERE sent)
-           AND NOT EXISTS (
-             SELECT 1 FROM l WHERE l.key_id = k.key_id AND l.delivered_at IS NULL
-               AND NOT EXISTS (
-                 SELECT 1 FROM x WHERE x.sent AND x.key_id = l.key_id AND x.kind = l.kind AND x.slave_id = l.slave_id
-               )
-           )
+         FROM (
+           SELECT l.key_id FROM l
+           LEFT JOIN delivers v ON v.key_id = l.key_id AND v.kind = l.kind AND v.slave_id = l.slave_id
+           GROUP BY l.key_id
+           HAVING bool_and(l.delivered_at IS NOT NULL OR v.key_id IS NOT NULL) AND bool_or(v.key_id IS NOT NULL)
+         ) done
+         WHERE k.key_id = done.key_id
        ), a AS (
          INSERT INTO audit_events (event, link_id, key_ids, sae_ids)
-         SELECT 'key-delivered', k.link_id, array_agg(DISTINCT d.key_id), array_agg(DISTINCT d.slave_id)
-         FROM d JOIN keys k ON k.key_id = d.key_id
-         WHERE d.sent
+         SELECT 'key-delivered', k.link_id, array_agg(DISTINCT v.key_id), array_agg(DISTINCT v.slave_id)
+         FROM delivers v JOIN keys k ON k.key_id = v.key_id
          GROUP BY k.link_id
        )
-       SELECT k.key_id, NULL::int AS request, ${storedColumns('keys', 'k')}
+       SELECT k.key_id, NULL::int AS request, ${storedColumns('keys', 'k')},
+         (now() + $6 * interval '1 millisecond')::text AS claimed_until
        FROM keys k WHERE k.key_id IN (SELECT key_id FROM ok)
        UNION ALL
-       SELECT NULL, request, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM refused
+       SELECT NULL, request, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM refused
        UNION ALL
-       SELECT key_id, request, NULL, NULL, material_kek_id, NULL, NULL, NULL, NULL FROM unheld`,
+       SELECT key_id, request, NULL, NULL, material_kek_id, NULL, NULL, NULL, NULL, NULL FROM unheld`,
       [
         claims.map((claim) => claim.request),
         claims.map((claim) => claim.keyId),
@@ -432,11 +456,13 @@ export class KeyStore {
         outcomes.map((claim) => claim.slave.kind),
         outcomes.map((claim) => claim.slave.id),
         outcomes.map((_, i) => i < settled.sent.length),
+        outcomes.map((claim) => claim.claimedUntil),
       ],
     );
     const refused = new Set<number>();
     const delivered = new Map<string, Buffer>();
     const unreadable = new Map<string, unknown>();
+    let claimedUntil: string | undefined;
     for (const row of answered) {
       if (row.key_id === null) {
         refused.add(row.request as number);
@@ -447,17 +473,18 @@ export class KeyStore {
         unreadable.set(row.key_id, new MaterialIntegrityError('keys', row.key_id, reason, true));
         continue;
       }
+      claimedUntil = row.claimed_until ?? undefined;
       try {
         delivered.set(row.key_id, this.cipher.open('keys', storedOf('keys', row.key_id, row)));
       } catch (error) {
         unreadable.set(row.key_id, error);
       }
     }
-    return { delivered, refused, unreadable };
+    return { delivered, refused, unreadable, claimedUntil };
   }
 
   /** Settles claims alone, in one statement: see claim. */
-  async settle(sent: readonly DeliveryClaim[], unsent: readonly DeliveryClaim[]): Promise<void> {
+  async settle(sent: readonly HeldClaim[], unsent: readonly HeldClaim[]): Promise<void> {
     await this.claim([], { sent, unsent });
   }
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 
 import { sendJson } from './json-response';
+import { readBody } from './raw-body';
 import { discardRest, type DiscardLimits } from './rest-of-body';
 
 /**
@@ -87,6 +88,36 @@ describe('discardRest', () => {
       socket.on('close', () => resolve(text));
     });
     expect(answer).toMatch(/^HTTP\/1.1 400 Bad Request\r\n(.*\r\n)*Connection: close\r\n/);
+  });
+
+  // The whole body had come, but sat unread in the request behind the size limit's pause, the connection
+  // paused behind it: the next request on that connection was never read.
+  it('leaves a kept-alive connection serving the next request after a body over the limit', async () => {
+    const server = http.createServer((request, response) => {
+      void readBody(request, 1024).then(async (read) => {
+        if (!read.ok) await discardRest(request, response);
+        sendJson(response, read.ok ? 200 : 400, {});
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: Buffer) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        const request = http.request({ port, host: '127.0.0.1', method: 'POST', agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+    try {
+      expect(await send(Buffer.alloc(60_000, 32))).toBe(400);
+      expect(await send(Buffer.from('{}'))).toBe(200);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

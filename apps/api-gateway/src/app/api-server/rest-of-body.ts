@@ -25,7 +25,9 @@ export function discardRest(
   response: ServerResponse,
   limits: DiscardLimits = DISCARD_LIMITS,
 ): Promise<void> {
-  if (request.complete || request.destroyed) return Promise.resolve();
+  // Not `complete`: a body that has all come may still sit unread in the request's buffer, the connection
+  // paused behind it, and the next request on it would never be read.
+  if (request.readableEnded || request.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     let left = limits.bytes;
     const done = () => {

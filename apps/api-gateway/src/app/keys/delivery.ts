@@ -7,6 +7,7 @@ import {
   MaterialIntegrityError,
   type DeliverableKey,
   type DeliveryClaim,
+  type HeldClaim,
   type Slave,
 } from '@dqkd/ledger';
 import { describeError } from '@dqkd/runtime';
@@ -57,13 +58,13 @@ export type Delivered =
         readonly expiresAt: Date;
       }[];
       /** The slave entries claimed for the answer: settle them once it went out, or did not (see settle). */
-      readonly claims: readonly DeliveryClaim[];
+      readonly claims: readonly HeldClaim[];
     }
   | { readonly ok: false; readonly error: EtsiError };
 
 /** An answer whose outcome waits to be recorded, and what its settle call waits on. */
 interface ToSettle {
-  readonly claims: readonly DeliveryClaim[];
+  readonly claims: readonly HeldClaim[];
   readonly sent: boolean;
   readonly done: () => void;
   /** Statements that failed to record it so far. */
@@ -140,7 +141,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** Settles `claims` once `outcome` tells whether the answer that holds them went out. */
-  settleWhenAnswered(claims: readonly DeliveryClaim[], outcome: Promise<boolean>): void {
+  settleWhenAnswered(claims: readonly HeldClaim[], outcome: Promise<boolean>): void {
     const settling: Promise<void> = outcome
       .then((sent) => {
         if (!sent) {
@@ -166,7 +167,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * Records whether the answer that held `claims` went out: its keys delivered, or free for the slave to fetch
    * again. It rides with the next batch's statement, or runs alone when no request waits.
    */
-  private settle(claims: readonly DeliveryClaim[], sent: boolean): Promise<void> {
+  private settle(claims: readonly HeldClaim[], sent: boolean): Promise<void> {
     return new Promise((done) => {
       this.toSettle.push({ claims, sent, done, failures: 0 });
       this.running ??= this.drain();
@@ -270,7 +271,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
       else answers.push([pending, verdict]);
     }
     const granted = answers.flatMap(([, verdict]) => (verdict.kind === 'claims' ? [verdict.claims] : []));
-    const { delivered, refused, unreadable } = await this.ledger.keys.claim(granted, settled);
+    const { delivered, refused, unreadable, claimedUntil } = await this.ledger.keys.claim(granted, settled);
     try {
       let claim = 0; // the index in `granted` of the next request with claims
       for (const [{ request, resolve }, verdict] of answers) {
@@ -285,7 +286,7 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
           this.claimsLost.inc({ link: linkLabel(request.sourceKmeId, this.config.kme.id) });
           resolve({ ok: false, error: { kind: 'keys-not-found' } });
         } else {
-          resolve(this.answerClaimed(verdict.claims, delivered, unreadable, found));
+          resolve(this.answerClaimed(verdict.claims, claimedUntil, delivered, unreadable, found));
         }
       }
     } finally {
@@ -299,11 +300,15 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * process lacks its KEK version, else claimed, and released here).
    */
   private answerClaimed(
-    claims: readonly DeliveryClaim[],
+    claimed: readonly DeliveryClaim[],
+    claimedUntil: string | undefined,
     material: ReadonlyMap<string, Buffer>,
     unreadable: ReadonlyMap<string, unknown>,
     found: ReadonlyMap<string, DeliverableKey>,
   ): Delivered {
+    // The statement claimed this request's entries (it was not refused, and none of its keys lacks its KEK
+    // version, which leaves the whole request unclaimed): it says until when.
+    const claims = claimed.map((claim) => ({ ...claim, claimedUntil: claimedUntil as string }));
     const broken = claims.find(({ keyId }) => unreadable.has(keyId));
     if (broken !== undefined) {
       const error = unreadable.get(broken.keyId);
@@ -337,8 +342,8 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
    * path's KME whose slave the caller is not gets 401 (§5.4: the caller was not supplied to Get key for it),
    * whichever SAE of that KME the path names, also while others are still missing; a key of another link here
    * (one this site issued, say), or of the caller's from another master, is not found (400, without telling
-   * whose it is); a missing key is waited for; then each slave entry must be undelivered (in the ledger and in
-   * this batch), unexpired and still hold material.
+   * whose it is); a missing key is waited for; then each slave entry must be undelivered, unexpired and still
+   * hold material (else 400), and not held for another answer, in the ledger or in this batch (else 503).
    */
   private judge(
     request: DeliveryRequest,
@@ -368,14 +373,22 @@ export class KeyDelivery implements OnApplicationBootstrap, BeforeApplicationShu
     }
     if (foreign) return { kind: 'refused', error: { kind: 'keys-not-found' } };
     if (claims.length < new Set(request.keyIds).size) return { kind: 'wait' };
+    let inDelivery = false;
     for (const claim of claims) {
-      const taken = claimed.has(claimKey(claim));
-      if (taken || deliveryRefusal(found.get(claim.keyId), claim.slave) !== undefined) {
+      const refusal = claimed.has(claimKey(claim))
+        ? 'in-delivery'
+        : deliveryRefusal(found.get(claim.keyId), claim.slave);
+      if (refusal === 'in-delivery') {
+        inDelivery = true;
+      } else if (refusal !== undefined) {
         // Delivered, expired or emptied keys cannot be returned: the spec's one answer for that is "not
         // found".
         return { kind: 'refused', error: { kind: 'keys-not-found' } };
       }
     }
+    // Held for another answer on its way: free again if that answer does not arrive, so not final (a slave
+    // that asks again after losing an answer hears this until the loss is recorded, or the claim lapses).
+    if (inDelivery) return { kind: 'refused', error: { kind: 'keys-in-delivery' } };
     claims.forEach((claim) => claimed.add(claimKey(claim)));
     return { kind: 'claims', claims };
   }

@@ -128,7 +128,7 @@ export class KeysController {
           const input = inputOf(request, await body.read(), 'dec_keys');
           const answer = input.ok
             ? await this.decKeys.decKeys(sae, id, input.value, departure(request, response), () =>
-                answerOutcome(response),
+                answerOutcome(request, response),
               )
             : input;
           this.keyCounts.decKeys(id, answer);
