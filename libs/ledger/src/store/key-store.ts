@@ -411,16 +411,15 @@ export class KeyStore {
        ), c AS (
          UPDATE key_slaves s SET claimed_until = now() + $6 * interval '1 millisecond' FROM ok
          WHERE s.key_id = ok.key_id AND s.kind = ok.kind AND s.slave_id = ok.slave_id
+       ), matched AS (
+         -- The outcomes of claims still the entries' own, found under l's locks.
+         SELECT x.* FROM x JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
+         WHERE l.delivered_at IS NULL AND l.claimed_until = x.claimed_until
        ), d AS (
-         UPDATE key_slaves s SET delivered_at = CASE WHEN x.sent THEN now() END, claimed_until = NULL
-         FROM x JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
-         WHERE s.key_id = x.key_id AND s.kind = x.kind AND s.slave_id = x.slave_id AND l.delivered_at IS NULL
-           AND l.claimed_until = x.claimed_until
+         UPDATE key_slaves s SET delivered_at = CASE WHEN v.sent THEN now() END, claimed_until = NULL
+         FROM matched v WHERE s.key_id = v.key_id AND s.kind = v.kind AND s.slave_id = v.slave_id
        ), delivers AS (
-         -- The entries d delivers, as it finds them (a statement's parts see one snapshot, not one another).
-         SELECT x.key_id, x.kind, x.slave_id FROM x
-         JOIN l ON l.key_id = x.key_id AND l.kind = x.kind AND l.slave_id = x.slave_id
-         WHERE x.sent AND l.delivered_at IS NULL AND l.claimed_until = x.claimed_until
+         SELECT key_id, kind, slave_id FROM matched WHERE sent
        ), m AS (
          -- Keys this statement delivers to their last undelivered entry, found by one grouping (nested NOT
          -- EXISTS over the CTEs scanned them once per row: seconds for one answer of 512 keys).
